@@ -1,0 +1,1 @@
+"""The Qt-free core: catalog, devices, images, engine, downloads, batch, history, export."""

@@ -1,0 +1,36 @@
+"""Errors whose message is written for the person using the app, not for a developer."""
+
+from __future__ import annotations
+
+
+class VldeskError(Exception):
+    """Base class: ``str(error)`` is one clear sentence fit for a dialog or a CLI line."""
+
+
+class ImageLoadError(VldeskError):
+    """An image file could not be used (corrupt, truncated, unsupported, too large, not an image)."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class ModelNotFoundError(VldeskError):
+    """No installed model or folder matches what was asked for."""
+
+
+class ModelLoadError(VldeskError):
+    """A model folder exists but cannot be loaded (missing or broken files, unsupported type)."""
+
+
+class DeviceError(VldeskError):
+    """The requested device or precision is not available on this machine."""
+
+
+class GenerationError(VldeskError):
+    """Generation failed (out of memory, a prompt too long for the model, ...)."""
+
+
+class OutOfMemoryError(GenerationError):
+    """The device ran out of memory; a smaller image budget or another device may work."""
