@@ -1,0 +1,1 @@
+"""vldesk's test suite."""

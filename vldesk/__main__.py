@@ -1,0 +1,20 @@
+"""Entry point: ``vldesk`` with a subcommand runs the CLI, without one it opens the app."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    from vldesk.cli import COMMANDS, run_cli
+
+    if args and (args[0] in COMMANDS or args[0] in ("-h", "--help", "--version")):
+        return run_cli(args)
+    from vldesk.gui.launch import run_app
+
+    return run_app(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

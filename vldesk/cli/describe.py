@@ -1,0 +1,188 @@
+"""``vldesk describe IMAGE...``: ask a model about images and stream the answers to stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.errors import ImageLoadError, VldeskError
+from vldesk.core.generation import Conversation, GenerationSettings
+from vldesk.core.presets import LANGUAGES, get_preset, preset_names
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "describe",
+        help="describe images (or ask about them) and print the answers",
+        description="Ask a local model about one or more images; the answer streams to stdout.",
+    )
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files to describe")
+    parser.add_argument(
+        "--model",
+        "-m",
+        help="catalog id (e.g. Qwen/Qwen3-VL-2B-Instruct), imported name, or a model folder; "
+        "default: the model chosen in settings",
+    )
+    prompt = parser.add_mutually_exclusive_group()
+    prompt.add_argument(
+        "--preset", "-p", choices=preset_names(), default="brief", help="a ready-made prompt"
+    )
+    prompt.add_argument("--prompt", help="your own question or instruction")
+    parser.add_argument("--system", help="an optional system prompt")
+    parser.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the preset")
+    parser.add_argument("--max-new-tokens", type=_positive_int, help="answer length limit")
+    parser.add_argument(
+        "--max-image-tokens", type=_positive_int, help="visual tokens per image (default 1024)"
+    )
+    parser.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
+    parser.add_argument("--temperature", type=float, help="sampling temperature")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default=None)
+    parser.add_argument("--dtype", choices=DTYPE_CHOICES, default=None)
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object per image (JSON Lines)"
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
+    parser.set_defaults(handler=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _settings_from_args(
+    args: argparse.Namespace, preset_tokens: int | None, base: GenerationSettings
+) -> GenerationSettings:
+    """The user's saved settings with this command line's overrides on top."""
+    changes: dict[str, Any] = {}
+    if args.max_new_tokens:
+        changes["max_new_tokens"] = args.max_new_tokens
+    elif preset_tokens:
+        changes["max_new_tokens"] = preset_tokens
+    if args.max_image_tokens:
+        changes["max_image_tokens"] = args.max_image_tokens
+    if args.sample:
+        changes["greedy"] = False
+    if args.temperature is not None:
+        changes["temperature"] = args.temperature
+        changes["greedy"] = False
+    try:
+        return replace(base, **changes)
+    except ValueError as exc:
+        raise VldeskError(str(exc)) from None
+
+
+def _status(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        print(text, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vldesk.core.engine import Engine
+    from vldesk.core.images import load_image
+    from vldesk.core.paths import app_paths
+    from vldesk.core.settings import load_settings
+    from vldesk.core.store import ModelStore
+
+    paths = app_paths()
+    user_settings = load_settings(paths.settings_file)
+    if args.prompt is not None:
+        question, preset_tokens = args.prompt, None
+        if not question.strip():
+            raise VldeskError("The prompt is empty.")
+    else:
+        preset = get_preset(args.preset)
+        question, preset_tokens = preset.prompt(args.lang), preset.max_new_tokens
+    settings = _settings_from_args(args, preset_tokens, user_settings.to_generation_settings())
+
+    # Check every image before spending seconds on loading the model.
+    images = []
+    failures = 0
+    for raw in args.images:
+        try:
+            images.append(load_image(Path(raw)))
+        except ImageLoadError as exc:
+            failures += 1
+            print(f"vldesk: error: {exc}", file=sys.stderr)
+    if not images:
+        return 1
+
+    model_ref = args.model or user_settings.model
+    model_dir = ModelStore(app_paths(user_settings.models_dir).models_dir).resolve(model_ref)
+    _status(args, f"Loading {model_ref} ...")
+    engine = Engine.load(
+        model_dir,
+        device=args.device or user_settings.device,
+        dtype=args.dtype or user_settings.dtype,
+        name=model_ref if not Path(model_ref).is_dir() else Path(model_ref).name,
+    )
+    _status(args, f"Running on {engine.choice.describe()}")
+
+    cancel = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        # First Ctrl+C stops the answer cleanly; a second one interrupts outright.
+        cancel.set()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        for index, image in enumerate(images):
+            if cancel.is_set():
+                break
+            conversation = Conversation(system=args.system or user_settings.system_prompt or None)
+            conversation = conversation.ask(question, [image])
+            if not args.json and len(images) > 1:
+                print(f"{'' if index == 0 else chr(10)}== {image.source} ==", flush=True)
+            stream = None if args.json else _print_stream
+            try:
+                result = engine.generate(conversation, settings, on_text=stream, cancel=cancel)
+            except VldeskError as exc:
+                failures += 1
+                print(f"vldesk: error: {image.source}: {exc}", file=sys.stderr)
+                continue
+            if args.json:
+                record = {
+                    "image": image.source,
+                    "prompt": question,
+                    "answer": result.text,
+                    "stop_reason": result.stop_reason.value,
+                    "model": engine.name,
+                    "settings": settings.to_dict(),
+                    "stats": result.stats.to_dict(),
+                }
+                print(json.dumps(record, ensure_ascii=False), flush=True)
+            else:
+                print(flush=True)
+                s = result.stats
+                _status(
+                    args,
+                    f"[{s.image_tokens} image tokens, {s.new_tokens} new tokens, first token "
+                    f"{s.time_to_first_token_s:.2f}s, {s.decode_tokens_per_s:.1f} tok/s]",
+                )
+            if result.cancelled:
+                _status(args, "Stopped.")
+                return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        engine.unload()
+    return 1 if failures else 0
+
+
+def _print_stream(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()

@@ -1,0 +1,430 @@
+"""The inference engine: load a Qwen VL model from a local folder and answer a conversation.
+
+torch and transformers are imported inside functions: importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vldesk.core.catalog import FAMILY_TRAITS, Family, FamilyTraits, family_of_model_type
+from vldesk.core.device import DeviceChoice, HardwareProbe, choose_device
+from vldesk.core.errors import GenerationError, ModelLoadError, OutOfMemoryError
+from vldesk.core.generation import (
+    Conversation,
+    GenerationResult,
+    GenerationSettings,
+    GenerationStats,
+    StopReason,
+)
+from vldesk.core.images import fit_to_token_budget
+from vldesk.core.thinking import ThinkFilter, strip_think
+
+log = logging.getLogger(__name__)
+
+TextCallback = Callable[[str], None]
+#: Called with the number of new tokens so far, once per generated token.
+TokenCallback = Callable[[int], None]
+
+#: Chat-turn terminator and document terminator; Qwen3.5's config names only the second.
+STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
+
+
+def _offline_environment() -> None:
+    """Belt and braces on top of ``local_files_only``: the hub libraries must never go online."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model folder contains, read from its config.json without loading weights."""
+
+    path: Path
+    family: Family
+    name: str
+
+    @property
+    def traits(self) -> FamilyTraits:
+        return FAMILY_TRAITS[self.family]
+
+
+def inspect_model_folder(path: Path, name: str | None = None) -> ModelInfo:
+    """Check a folder holds a supported model; raise :class:`ModelLoadError` saying what is wrong."""
+    if not path.is_dir():
+        raise ModelLoadError(f"The model folder {path} does not exist.")
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise ModelLoadError(f"{path} is not a model folder: config.json is missing.")
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"The model's config.json cannot be read: {exc}") from None
+    model_type = str(config.get("model_type", "")) if isinstance(config, dict) else ""
+    family = family_of_model_type(model_type)
+    if family is None:
+        raise ModelLoadError(
+            f"Unsupported model type '{model_type or 'unknown'}' in {path}: vldesk runs "
+            "Qwen2.5-VL, Qwen3-VL and Qwen3.5 models."
+        )
+    if not any(path.glob("*.safetensors")):
+        raise ModelLoadError(
+            f"No .safetensors weights in {path}; vldesk loads safetensors only "
+            "(the download may be incomplete)."
+        )
+    return ModelInfo(path, family, name or path.name)
+
+
+class _CancelCriteria:
+    """A transformers StoppingCriteria that stops every sequence once ``event`` is set."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        return torch.full(
+            (input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device
+        )
+
+
+def _make_streamer(
+    tokenizer: Any,
+    on_text: TextCallback,
+    think_filter: ThinkFilter | None,
+    on_token: TokenCallback | None,
+) -> Any:
+    """A TextStreamer that forwards decoded text to ``on_text``, counts tokens and notes the time
+    of the first one (transformers calls ``put`` once with the prompt, then once per token)."""
+    from transformers import TextStreamer
+
+    class CallbackStreamer(TextStreamer):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True)
+            self.first_token_at: float | None = None
+            self.tokens = 0
+
+        def put(self, value: Any) -> None:
+            is_prompt = self.next_tokens_are_prompt
+            super().put(value)
+            if is_prompt:
+                return
+            if self.first_token_at is None:
+                self.first_token_at = time.perf_counter()
+            self.tokens += 1
+            if on_token is not None:
+                on_token(self.tokens)
+
+        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+            if think_filter is not None:
+                text = think_filter.feed(text) + (think_filter.finish() if stream_end else "")
+            if text:
+                on_text(text)
+
+    return CallbackStreamer()
+
+
+def _peak_memory(device: str) -> int | None:
+    import torch
+
+    if device.startswith("cuda"):
+        return int(torch.cuda.max_memory_allocated())
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and (
+        "out of memory" in text or "not enough memory" in text or "can't allocate memory" in text
+    )
+
+
+class Engine:
+    """A loaded model plus its processor. Not thread-safe: one owner thread calls it.
+
+    Use :meth:`load` to build one; :meth:`generate` answers; :meth:`unload` frees memory.
+    """
+
+    def __init__(self, model: Any, processor: Any, info: ModelInfo, choice: DeviceChoice) -> None:
+        self._model = model
+        self._processor = processor
+        self.info = info
+        self.choice = choice
+        tokenizer = processor.tokenizer
+        self._stop_ids = [
+            int(tid)
+            for tid in tokenizer.convert_tokens_to_ids(list(STOP_TOKENS))
+            if tid is not None and tid != tokenizer.unk_token_id
+        ]
+        self._image_token_id = int(model.config.image_token_id)
+        self._pad_id = (
+            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self._stop_ids[-1]
+        )
+        template = getattr(processor, "chat_template", None) or ""
+        self._template_has_thinking = "enable_thinking" in template
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: str | os.PathLike[str],
+        *,
+        device: str | None = "auto",
+        dtype: str | None = "auto",
+        name: str | None = None,
+        probe: HardwareProbe | None = None,
+    ) -> Engine:
+        """Load weights and processor from a local folder, never from the network.
+
+        Raises:
+            ModelLoadError: the folder is missing files, has unsupported or broken weights.
+            DeviceError: the requested device or precision is not available.
+            OutOfMemoryError: the weights do not fit in memory.
+        """
+        info = inspect_model_folder(Path(model_dir), name)
+        choice = choose_device(device, dtype, probe)
+        _offline_environment()
+        import torch
+        from transformers import AutoModelForImageTextToText
+
+        from vldesk.core.processor_loading import load_processor
+
+        attention = "sdpa"
+        if choice.kind == "cuda":
+            try:
+                import flash_attn  # noqa: F401
+
+                attention = "flash_attention_2"
+            except ImportError:
+                pass
+        log.info("loading %s on %s with %s attention", info.path, choice.describe(), attention)
+        try:
+            model = AutoModelForImageTextToText.from_pretrained(
+                info.path,
+                local_files_only=True,
+                use_safetensors=True,
+                trust_remote_code=False,
+                dtype=getattr(torch, choice.dtype.value),
+                attn_implementation=attention,
+                device_map=choice.device if choice.kind != "cpu" else None,
+            )
+            model.eval()
+            processor = load_processor(info.path)
+        except Exception as exc:
+            if _is_out_of_memory(exc):
+                _free_device_memory()
+                raise OutOfMemoryError(
+                    f"Not enough memory to load {info.name} on {choice.device} in "
+                    f"{choice.dtype.value}. Try a smaller model or another device."
+                ) from exc
+            raise ModelLoadError(
+                f"The model in {info.path} could not be loaded: {_short(exc)}"
+            ) from exc
+        return cls(model, processor, info, choice)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def family(self) -> Family:
+        return self.info.family
+
+    @property
+    def processor(self) -> Any:
+        return self._processor
+
+    @property
+    def model(self) -> Any:
+        return self._model
+
+    def unload(self) -> None:
+        """Drop the model and give its memory back to the system or the GPU."""
+        self._model = None
+        self._processor = None
+        gc.collect()
+        _free_device_memory()
+
+    def build_messages(
+        self, conversation: Conversation, settings: GenerationSettings
+    ) -> list[dict[str, Any]]:
+        """Chat messages in the processor's format. Images go in as PIL objects, never strings,
+        so no path or URL from the user can reach transformers' image fetcher."""
+        factor = self.info.traits.patch_factor
+        messages: list[dict[str, Any]] = []
+        if conversation.system:
+            messages.append(
+                {"role": "system", "content": [{"type": "text", "text": conversation.system}]}
+            )
+        for turn in conversation.turns:
+            content: list[dict[str, Any]] = [
+                {
+                    "type": "image",
+                    "image": fit_to_token_budget(image, factor, settings.max_image_tokens),
+                }
+                for image in turn.images
+            ]
+            content.append({"type": "text", "text": turn.text})
+            messages.append({"role": turn.role, "content": content})
+        return messages
+
+    def prepare_inputs(self, conversation: Conversation, settings: GenerationSettings) -> Any:
+        """Tokenize with the model's own chat template; control tokens in user text stay text."""
+        if not conversation.turns or conversation.turns[-1].role != "user":
+            raise GenerationError("The conversation must end with a question.")
+        factor = self.info.traits.patch_factor
+        max_pixels = settings.max_image_tokens * factor * factor
+        template_kwargs: dict[str, Any] = {}
+        if self._template_has_thinking:
+            template_kwargs["enable_thinking"] = False
+        inputs = self._processor.apply_chat_template(
+            self.build_messages(conversation, settings),
+            add_generation_prompt=True,
+            tokenize=True,
+            return_dict=True,
+            return_tensors="pt",
+            sanitize_control_tokens=True,
+            processor_kwargs={
+                "size": {"longest_edge": max_pixels, "shortest_edge": 4 * factor * factor}
+            },
+            **template_kwargs,
+        )
+        return inputs.to(self._model.device)
+
+    def generate(
+        self,
+        conversation: Conversation,
+        settings: GenerationSettings | None = None,
+        *,
+        on_text: TextCallback | None = None,
+        on_token: TokenCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> GenerationResult:
+        """Answer the last user turn, streaming text to ``on_text`` as it is decoded.
+
+        Setting ``cancel`` stops generation after the current token; the text so far is returned
+        with ``StopReason.CANCELLED``.
+        """
+        import torch
+        from transformers import GenerationConfig, StoppingCriteriaList
+
+        if self._model is None:
+            raise GenerationError("The model has been unloaded.")
+        settings = settings or GenerationSettings()
+        cancel = cancel or threading.Event()
+        started = time.perf_counter()
+        if self.choice.kind == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        inputs = self.prepare_inputs(conversation, settings)
+        input_ids = inputs["input_ids"]
+        prompt_tokens = int(input_ids.shape[1])
+        image_tokens = int((input_ids == self._image_token_id).sum())
+
+        thinking = self.info.traits.thinking_template or self._template_has_thinking
+        chunks: list[str] = []
+
+        def collect(text: str) -> None:
+            chunks.append(text)
+            if on_text is not None:
+                on_text(text)
+
+        streamer = _make_streamer(
+            self._processor.tokenizer, collect, ThinkFilter() if thinking else None, on_token
+        )
+        config = GenerationConfig(
+            max_new_tokens=settings.max_new_tokens,
+            min_new_tokens=settings.max_new_tokens if settings.ignore_eos else None,
+            do_sample=not settings.greedy,
+            temperature=settings.temperature if not settings.greedy else None,
+            top_p=settings.top_p if not settings.greedy else None,
+            top_k=settings.top_k if not settings.greedy else None,
+            repetition_penalty=settings.repetition_penalty,
+            eos_token_id=self._stop_ids,
+            pad_token_id=self._pad_id,
+        )
+        if not settings.greedy and settings.seed is not None:
+            torch.manual_seed(settings.seed)
+        if cancel.is_set():
+            output_ids = input_ids
+        else:
+            try:
+                with torch.inference_mode():
+                    output_ids = self._model.generate(
+                        **inputs,
+                        generation_config=config,
+                        streamer=streamer,
+                        stopping_criteria=StoppingCriteriaList([_CancelCriteria(cancel)]),
+                    )
+            except Exception as exc:
+                if _is_out_of_memory(exc):
+                    _free_device_memory()
+                    raise OutOfMemoryError(
+                        f"Out of memory while answering on {self.choice.device}. Try a smaller "
+                        "image budget, fewer images, or another device."
+                    ) from exc
+                raise GenerationError(f"Generation failed: {_short(exc)}") from exc
+        finished = time.perf_counter()
+
+        new_ids = output_ids[0, prompt_tokens:]
+        new_tokens = int(new_ids.shape[0])
+        if cancel.is_set():
+            reason = StopReason.CANCELLED
+        elif new_tokens and int(new_ids[-1]) in self._stop_ids and not settings.ignore_eos:
+            reason = StopReason.END_OF_TEXT
+        else:
+            reason = StopReason.MAX_TOKENS
+        first = streamer.first_token_at or finished
+        decode_time = finished - first
+        stats = GenerationStats(
+            prompt_tokens=prompt_tokens,
+            image_tokens=image_tokens,
+            new_tokens=new_tokens,
+            time_to_first_token_s=first - started,
+            decode_tokens_per_s=(new_tokens - 1) / decode_time if new_tokens > 1 and decode_time > 0 else 0.0,
+            total_s=finished - started,
+            device=self.choice.device,
+            dtype=self.choice.dtype.value,
+            peak_memory_bytes=_peak_memory(self.choice.device),
+            model=self.name,
+        )
+        text = "".join(chunks)
+        if thinking:
+            text = strip_think(text)
+        return GenerationResult(text.strip(), reason, stats)
+
+
+def _free_device_memory() -> None:
+    if "torch" not in sys.modules:
+        return
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _short(exc: BaseException) -> str:
+    """The first line of an exception's message, for a one-line user error."""
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    return first if len(first) <= 300 else first[:297] + "..."
