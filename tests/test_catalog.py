@@ -41,8 +41,10 @@ def test_entry_is_complete(spec) -> None:  # type: ignore[no-untyped-def]
     assert "/" not in spec.folder_name
     needed = spec.memory_needed()
     assert set(needed) == set(Precision)
-    assert needed[Precision.FLOAT32] > needed[Precision.BFLOAT16] > spec.weights_bytes(
-        Precision.BFLOAT16
+    assert (
+        needed[Precision.FLOAT32]
+        > needed[Precision.BFLOAT16]
+        > spec.weights_bytes(Precision.BFLOAT16)
     )
     assert needed[Precision.BFLOAT16] < spec.weights_bytes(Precision.BFLOAT16) * 1.3 + 2 * GIB
 

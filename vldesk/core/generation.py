@@ -58,7 +58,9 @@ class Conversation:
     turns: tuple[Turn, ...] = ()
     system: str | None = None
 
-    def ask(self, text: str, images: tuple[LoadedImage, ...] | list[LoadedImage] = ()) -> Conversation:
+    def ask(
+        self, text: str, images: tuple[LoadedImage, ...] | list[LoadedImage] = ()
+    ) -> Conversation:
         return Conversation((*self.turns, Turn("user", text, tuple(images))), self.system)
 
     def answered(self, text: str) -> Conversation:

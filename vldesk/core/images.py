@@ -153,7 +153,9 @@ def load_image_bytes(
         except OSError as exc:
             text = str(exc)
             if "truncated" in text or "broken data stream" in text or "end of file" in text:
-                raise ImageLoadError(source, "the file is truncated (incomplete download?)") from None
+                raise ImageLoadError(
+                    source, "the file is truncated (incomplete download?)"
+                ) from None
             raise ImageLoadError(source, f"the image is corrupt ({text})") from None
         except (ValueError, SyntaxError, EOFError, IndexError) as exc:
             raise ImageLoadError(source, f"the image is corrupt ({exc})") from None
@@ -167,7 +169,9 @@ def _too_large_message(size: tuple[int, int] | None, max_pixels: int) -> str:
     if size is None:
         return f"the image is too large to open safely (over {limit})"
     width, height = size
-    return f"the image is too large ({width}x{height}, {width * height / 1e6:.0f} MP; limit {limit})"
+    return (
+        f"the image is too large ({width}x{height}, {width * height / 1e6:.0f} MP; limit {limit})"
+    )
 
 
 def _draft_jpeg(image: Image.Image, draft_pixels: int) -> None:

@@ -33,7 +33,13 @@ class AppPaths:
         return self.data_dir / "history.sqlite3"
 
     def ensure(self) -> AppPaths:
-        for folder in (self.config_dir, self.data_dir, self.cache_dir, self.log_dir, self.models_dir):
+        for folder in (
+            self.config_dir,
+            self.data_dir,
+            self.cache_dir,
+            self.log_dir,
+            self.models_dir,
+        ):
             folder.mkdir(parents=True, exist_ok=True)
         return self
 
