@@ -12,6 +12,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
@@ -128,8 +129,8 @@ def load_image_bytes(
             raise ImageLoadError(
                 source, "not an image, or an image format that cannot be read"
             ) from None
-        except (OSError, ValueError, SyntaxError) as exc:
-            raise ImageLoadError(source, f"the image is corrupt ({exc})") from None
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise ImageLoadError(source, _decode_failure(exc)) from None
 
         width, height = image.size
         if width < 1 or height < 1:
@@ -143,31 +144,42 @@ def load_image_bytes(
         try:
             if frame_count > 1:
                 image.seek(0)
-            if draft_pixels and fmt == "JPEG":
+            # MPO is what many phones save: a JPEG with extra frames (depth map, preview).
+            if draft_pixels and fmt in ("JPEG", "MPO"):
                 _draft_jpeg(image, draft_pixels)
             image.load()
             oriented = _apply_orientation(image)
             rgb = to_rgb(oriented)
         except Image.DecompressionBombError:
             raise ImageLoadError(source, _too_large_message(None, max_pixels)) from None
-        except OSError as exc:
-            text = str(exc)
-            if "truncated" in text or "broken data stream" in text or "end of file" in text:
-                raise ImageLoadError(
-                    source, "the file is truncated (incomplete download?)"
-                ) from None
-            raise ImageLoadError(source, f"the image is corrupt ({text})") from None
-        except (ValueError, SyntaxError, EOFError, IndexError) as exc:
-            raise ImageLoadError(source, f"the image is corrupt ({exc})") from None
+        except (OSError, ValueError, SyntaxError, EOFError, IndexError) as exc:
+            raise ImageLoadError(source, _decode_failure(exc)) from None
         except MemoryError:
             raise ImageLoadError(source, "not enough memory to decode this image") from None
     return LoadedImage(rgb, source, (width, height), fmt, original_mode, frame_count)
 
 
+def _decode_failure(exc: BaseException) -> str:
+    """The reason for a failed decode: truncation (the common case) gets its own wording."""
+    text = str(exc)
+    lowered = text.lower()
+    if any(
+        marker in lowered
+        for marker in ("truncated", "broken data stream", "end of file", "premature end")
+    ) or isinstance(exc, EOFError):
+        return "the file is truncated (incomplete download?)"
+    return f"the image is corrupt ({text})"
+
+
 def _too_large_message(size: tuple[int, int] | None, max_pixels: int) -> str:
-    limit = f"{max_pixels / 1e6:.0f} megapixels"
     if size is None:
-        return f"the image is too large to open safely (over {limit})"
+        # Pillow refused it while reading the header, at its own hard limit (twice
+        # MAX_IMAGE_PIXELS), which may be below ours: name the limit that actually applied.
+        pillow_limit = Image.MAX_IMAGE_PIXELS
+        if pillow_limit:
+            max_pixels = min(max_pixels, 2 * pillow_limit)
+        return f"the image is too large to open safely (over {max_pixels / 1e6:.0f} megapixels)"
+    limit = f"{max_pixels / 1e6:.0f} megapixels"
     width, height = size
     return (
         f"the image is too large ({width}x{height}, {width * height / 1e6:.0f} MP; limit {limit})"
@@ -188,7 +200,7 @@ def _apply_orientation(image: Image.Image) -> Image.Image:
     """Rotate/flip per the EXIF orientation tag; a broken EXIF block is ignored, not fatal."""
     try:
         return ImageOps.exif_transpose(image)
-    except Exception:  # noqa: BLE001 - Pillow raises many types for malformed EXIF data
+    except Exception:  # Pillow raises many types for malformed EXIF data
         return image
 
 
@@ -211,8 +223,12 @@ def to_rgb(image: Image.Image) -> Image.Image:
         return background.convert("RGB")
     if mode == "CMYK":
         return _cmyk_to_rgb(image)
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        return _scale_to_8bit(image.convert("I")).convert("RGB")
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        # Known 16-bit data: always the fixed 65535 -> 255 scale, so a dark scan stays dark
+        # (the range guess below would show values up to 255 as full 8-bit brightness).
+        return _sixteen_to_8bit(image.convert("I")).convert("RGB")
+    if mode == "I":
+        return _scale_to_8bit(image).convert("RGB")
     if mode == "F":
         return _scale_to_8bit(image).convert("RGB")
     return image.convert("RGB")
@@ -220,14 +236,21 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 def _scale_to_8bit(image: Image.Image) -> Image.Image:
     """Map the image's actual value range onto 0-255 (16-bit scans, float TIFFs)."""
-    low, high = image.getextrema()  # type: ignore[misc]
-    if image.mode == "I" and 0 <= low and high <= 255:
+    # Single-band modes only reach here, so the extrema are one (min, max) pair.
+    low, high = cast("tuple[float, float]", image.getextrema())
+    if image.mode == "I" and low >= 0 and high <= 255:
         return image.convert("L")
-    if image.mode == "I" and 0 <= low and high <= 65535:
+    if image.mode == "I" and low >= 0 and high <= 65535:
         # 16-bit data: a fixed 65535 -> 255 scale keeps dark images dark.
-        return image.point(lambda v: v * (255 / 65535)).convert("L")
-    span = float(high) - float(low) or 1.0
-    return image.point(lambda v: (v - low) * (255 / span)).convert("L")
+        return _sixteen_to_8bit(image)
+    span = high - low or 1.0
+    # + 0.5: Pillow truncates when it stores the result, and we want rounding.
+    return image.point(lambda v: (v - low) * (255 / span) + 0.5).convert("L")
+
+
+def _sixteen_to_8bit(image: Image.Image) -> Image.Image:
+    """Mode "I" holding 0-65535 to "L", rounded (32768 -> 128), never clipped."""
+    return image.point(lambda v: v * (255 / 65535) + 0.5).convert("L")
 
 
 def _cmyk_to_rgb(image: Image.Image) -> Image.Image:
@@ -241,7 +264,7 @@ def _cmyk_to_rgb(image: Image.Image) -> Image.Image:
             converted = ImageCms.profileToProfile(image, source_profile, srgb, outputMode="RGB")
             if converted is not None:
                 return converted
-        except Exception:  # noqa: BLE001 - a bad profile falls back to Pillow's naive conversion
+        except Exception:  # a bad profile falls back to Pillow's naive conversion
             pass
     return image.convert("RGB")
 
@@ -266,20 +289,35 @@ def smart_resize(
 
     Re-implemented here because qwen-vl-utils imports torchvision, which may be missing or broken.
     """
-    if max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
-        raise ValueError(
-            f"aspect ratio must be below {MAX_ASPECT_RATIO}, got {max(height, width) / min(height, width)}"
-        )
+    ratio = max(height, width) / min(height, width)
+    if ratio > MAX_ASPECT_RATIO:
+        raise ValueError(f"aspect ratio must be below {MAX_ASPECT_RATIO}, got {ratio}")
     h_bar = max(factor, _round_by(height, factor))
     w_bar = max(factor, _round_by(width, factor))
     if h_bar * w_bar > max_pixels:
-        beta = math.sqrt((height * width) / max_pixels)
-        h_bar = max(factor, _floor_by(height / beta, factor))
-        w_bar = max(factor, _floor_by(width / beta, factor))
-    elif h_bar * w_bar < min_pixels:
+        return _shrink_to(height, width, factor, max_pixels)
+    if h_bar * w_bar < min_pixels:
         beta = math.sqrt(min_pixels / (height * width))
         h_bar = _ceil_by(height * beta, factor)
         w_bar = _ceil_by(width * beta, factor)
+        if h_bar * w_bar > max_pixels:
+            # Rounding up overshot a budget barely above the minimum: the budget wins.
+            return _shrink_to(height, width, factor, max_pixels)
+    return h_bar, w_bar
+
+
+def _shrink_to(height: int, width: int, factor: int, max_pixels: int) -> tuple[int, int]:
+    """The largest grid size of this shape within ``max_pixels`` (the budget is never exceeded)."""
+    beta = math.sqrt((height * width) / max_pixels)
+    h_bar = _floor_by(height / beta, factor)
+    w_bar = _floor_by(width / beta, factor)
+    # A very long, thin image under a small budget: the short side would round to 0
+    # (qwen-vl-utils returns 0 there). Give it one patch row and shorten the long side so
+    # the budget still holds, at the cost of some stretching.
+    if h_bar < factor:
+        h_bar, w_bar = factor, max(factor, _floor_by(max_pixels / factor, factor))
+    elif w_bar < factor:
+        h_bar, w_bar = max(factor, _floor_by(max_pixels / factor, factor)), factor
     return h_bar, w_bar
 
 
