@@ -51,6 +51,10 @@ def run_cli(argv: list[str]) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # Library chatter (kernel fallbacks, deprecations) is for -v, not for every run.
+        for noisy in ("transformers", "modelscope", "modelscope_hub", "accelerate"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
         return handler(args)
     except VldeskError as exc:

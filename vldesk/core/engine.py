@@ -47,6 +47,16 @@ def _offline_environment() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
+def _route_transformers_logging() -> None:
+    """Send transformers' messages through Python logging (the app's log file, the CLI's -v)
+    instead of its own stderr handler, and drop its progress bars (stderr may be None)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_default_handler()
+    hf_logging.enable_propagation()
+    hf_logging.disable_progress_bar()
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """What a model folder contains, read from its config.json without loading weights."""
@@ -210,6 +220,8 @@ class Engine:
         import torch
         from transformers import AutoModelForImageTextToText
 
+        _route_transformers_logging()
+
         from vldesk.core.processor_loading import load_processor
 
         attention = "sdpa"
@@ -315,9 +327,9 @@ class Engine:
             return_dict=True,
             return_tensors="pt",
             sanitize_control_tokens=True,
-            padding=len(messages) > 1,
             processor_kwargs={
-                "size": {"longest_edge": max_pixels, "shortest_edge": 4 * factor * factor}
+                "padding": len(messages) > 1,
+                "size": {"longest_edge": max_pixels, "shortest_edge": 4 * factor * factor},
             },
             **template_kwargs,
         )
@@ -328,13 +340,15 @@ class Engine:
         from transformers import GenerationConfig
 
         sampling = not settings.greedy
+        # Unset (None) fields are filled from the model's generation_config.json (sampling values),
+        # which makes transformers warn under greedy decoding: greedy gets the neutral values.
         return GenerationConfig(
             max_new_tokens=settings.max_new_tokens,
             min_new_tokens=settings.max_new_tokens if settings.ignore_eos else None,
             do_sample=sampling,
-            temperature=settings.temperature if sampling else None,
-            top_p=settings.top_p if sampling else None,
-            top_k=settings.top_k if sampling else None,
+            temperature=settings.temperature if sampling else 1.0,
+            top_p=settings.top_p if sampling else 1.0,
+            top_k=settings.top_k if sampling else 50,
             repetition_penalty=settings.repetition_penalty,
             eos_token_id=self._stop_ids,
             pad_token_id=self._pad_id,
