@@ -34,3 +34,7 @@ class GenerationError(VldeskError):
 
 class OutOfMemoryError(GenerationError):
     """The device ran out of memory; a smaller image budget or another device may work."""
+
+
+class WriteError(VldeskError):
+    """A file could not be saved (disk full, no permission, read-only); the old one is intact."""

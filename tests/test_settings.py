@@ -1,0 +1,314 @@
+"""The settings file: typed defaults, forgiving reads, atomic saves, and no lost user files."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vldesk.core.catalog import default_model
+from vldesk.core.errors import WriteError
+from vldesk.core.generation import GenerationSettings
+from vldesk.core.paths import app_paths
+from vldesk.core.settings import (
+    MAX_RECENT_FILES,
+    SETTINGS_VERSION,
+    Settings,
+    load_settings,
+    save_settings,
+)
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("VLDESK_HOME", str(tmp_path / "home"))
+    return app_paths().settings_file
+
+
+def backups(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(f"{path.name}.corrupt-*"))
+
+
+def test_defaults() -> None:
+    settings = Settings()
+    assert settings.model == default_model().id
+    assert (settings.device, settings.dtype) == ("auto", "auto")
+    assert settings.max_new_tokens == 512
+    assert settings.greedy is True
+    assert (settings.temperature, settings.top_p, settings.top_k) == (0.7, 0.8, 20)
+    assert settings.repetition_penalty == 1.05
+    assert settings.max_image_tokens == 1024
+    assert (settings.preset_language, settings.ui_language) == ("en", "auto")
+    assert settings.system_prompt == ""
+    assert settings.models_dir is None
+    assert settings.last_model is None
+    assert settings.recent_files == ()
+
+
+def test_missing_file_gives_defaults_and_creates_nothing(settings_file: Path) -> None:
+    assert load_settings(settings_file) == Settings()
+    assert not settings_file.parent.exists()
+
+
+def test_round_trip(settings_file: Path) -> None:
+    settings = Settings(
+        model="/models/my Qwen (fine-tuned)",
+        device="cuda:1",
+        dtype="bfloat16",
+        max_new_tokens=2048,
+        greedy=False,
+        temperature=1.2,
+        top_p=0.95,
+        top_k=0,
+        repetition_penalty=1.0,
+        max_image_tokens=4096,
+        preset_language="zh",
+        ui_language="zh_CN",
+        system_prompt="用中文回答。\nBe brief.",
+        models_dir="/data/models",
+        last_model="qwen3-vl-2b",
+        recent_files=("/a.png", "/b c.jpg"),
+    )
+    save_settings(settings, settings_file)
+    assert load_settings(settings_file) == settings
+    data = json.loads(settings_file.read_text(encoding="utf-8"))
+    assert data["version"] == SETTINGS_VERSION
+    assert data["recent_files"] == ["/a.png", "/b c.jpg"]
+    assert "用中文回答" in settings_file.read_text(encoding="utf-8")  # readable, not \\u escapes
+    assert sorted(p.name for p in settings_file.parent.iterdir()) == ["settings.json"]
+
+
+def test_settings_are_immutable_and_replace_makes_copies() -> None:
+    settings = Settings()
+    with pytest.raises(AttributeError):
+        settings.device = "cpu"  # type: ignore[misc]
+    changed = settings.replace(device="cpu")
+    assert changed.device == "cpu"
+    assert settings.device == "auto"
+
+
+def test_recent_files_move_to_front_without_duplicates_and_are_capped() -> None:
+    settings = Settings()
+    for index in range(MAX_RECENT_FILES + 5):
+        settings = settings.with_recent_file(f"/img/{index}.png")
+    assert len(settings.recent_files) == MAX_RECENT_FILES
+    assert settings.recent_files[0] == f"/img/{MAX_RECENT_FILES + 4}.png"
+    settings = settings.with_recent_file(Path("/img/10.png"))
+    assert settings.recent_files[0] == "/img/10.png"
+    assert settings.recent_files.count("/img/10.png") == 1
+
+
+def test_recent_files_from_file_are_cleaned(settings_file: Path) -> None:
+    settings_file.parent.mkdir(parents=True)
+    many = [f"/x/{i}.jpg" for i in range(30)]
+    raw = {"recent_files": ["/a.png", 42, None, "", "/a.png", *many]}
+    settings_file.write_text(json.dumps(raw), encoding="utf-8")
+    recent = load_settings(settings_file).recent_files
+    assert recent[0] == "/a.png"
+    assert len(recent) == MAX_RECENT_FILES
+    assert all(isinstance(item, str) and item for item in recent)
+
+
+def test_unknown_keys_are_preserved(settings_file: Path) -> None:
+    settings_file.parent.mkdir(parents=True)
+    raw = {"device": "cpu", "window_geometry": [1, 2, 3], "future": {"nested": True}}
+    settings_file.write_text(json.dumps(raw), encoding="utf-8")
+    settings = load_settings(settings_file)
+    assert settings.device == "cpu"
+    save_settings(settings.replace(top_k=5), settings_file)
+    data = json.loads(settings_file.read_text(encoding="utf-8"))
+    assert data["window_geometry"] == [1, 2, 3]
+    assert data["future"] == {"nested": True}
+    assert data["top_k"] == 5
+
+
+BAD_VALUES: list[tuple[str, Any]] = [
+    ("model", 3),
+    ("model", "   "),
+    ("device", "tpu"),
+    ("device", "cpu:3"),
+    ("dtype", "int4"),
+    ("max_new_tokens", "512"),
+    ("max_new_tokens", 0),
+    ("max_new_tokens", True),
+    ("max_new_tokens", 3.5),
+    ("greedy", "yes"),
+    ("greedy", 1),
+    ("temperature", 0),
+    ("temperature", "hot"),
+    ("temperature", float("nan")),
+    ("top_p", 1.5),
+    ("top_k", -1),
+    ("repetition_penalty", None),
+    ("max_image_tokens", 2),
+    ("preset_language", "fr"),
+    ("ui_language", ""),
+    ("system_prompt", ["a"]),
+    ("models_dir", 7),
+    ("last_model", {"id": "x"}),
+    ("recent_files", "/a.png"),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), BAD_VALUES)
+def test_bad_value_falls_back_to_default_and_is_logged(
+    settings_file: Path, caplog: pytest.LogCaptureFixture, key: str, value: Any
+) -> None:
+    settings_file.parent.mkdir(parents=True)
+    good_key, good_value = ("top_k", 7) if key != "top_k" else ("ui_language", "de")
+    settings_file.write_text(json.dumps({key: value, good_key: good_value}), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="vldesk.core.settings"):
+        settings = load_settings(settings_file)
+    assert getattr(settings, key) == getattr(Settings(), key)
+    assert getattr(settings, good_key) == good_value  # the good keys still count
+    assert any(key in record.getMessage() for record in caplog.records)
+    assert backups(settings_file) == []  # a bad value is not a corrupt file
+
+
+def test_values_are_normalised(settings_file: Path) -> None:
+    settings_file.parent.mkdir(parents=True)
+    raw = {"device": " CUDA ", "dtype": "Float16", "temperature": 1, "model": " qwen3-vl-2b "}
+    settings_file.write_text(json.dumps(raw), encoding="utf-8")
+    settings = load_settings(settings_file)
+    assert (settings.device, settings.dtype) == ("cuda", "float16")
+    assert settings.temperature == 1.0
+    assert isinstance(settings.temperature, float)
+    assert settings.model == "qwen3-vl-2b"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"device": "cpu",', b"\xff\xfe\x00garbage", b"[1, 2, 3]", b"null", b"", b"[" * 100_000],
+    ids=["truncated", "binary", "list", "null", "empty", "deep"],
+)
+def test_corrupt_file_is_backed_up_and_never_lost(
+    settings_file: Path, caplog: pytest.LogCaptureFixture, content: bytes
+) -> None:
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_bytes(content)
+    with caplog.at_level(logging.WARNING):
+        settings = load_settings(settings_file)
+    assert settings == Settings()
+    assert "corrupt" in caplog.text
+    assert settings_file.read_bytes() == content  # loading never touches the user's file
+    [backup] = backups(settings_file)
+    assert backup.read_bytes() == content
+
+    # Loading again does not pile up copies; saving replaces the file but the copy stays.
+    load_settings(settings_file)
+    save_settings(settings.replace(device="cpu"), settings_file)
+    assert backups(settings_file) == [backup]
+    assert backup.read_bytes() == content
+    assert load_settings(settings_file).device == "cpu"
+
+
+def test_save_over_a_corrupt_file_backs_it_up_first(settings_file: Path) -> None:
+    # Even when nothing loaded it first (another process wrote garbage meanwhile).
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_bytes(b"{oops")
+    save_settings(Settings(), settings_file)
+    [backup] = backups(settings_file)
+    assert backup.read_bytes() == b"{oops"
+    assert load_settings(settings_file) == Settings()
+
+
+def test_save_refuses_when_the_corrupt_file_cannot_be_backed_up(
+    settings_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_bytes(b"{oops")
+
+    def no_copy(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("shutil.copy2", no_copy)
+    assert load_settings(settings_file) == Settings()  # start-up still works
+    with pytest.raises(WriteError, match="not replaced"):
+        save_settings(Settings(), settings_file)
+    assert settings_file.read_bytes() == b"{oops"
+
+
+def test_distinct_corrupt_contents_each_get_a_backup(settings_file: Path) -> None:
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_bytes(b"{one")
+    load_settings(settings_file)
+    settings_file.write_bytes(b"{two")
+    load_settings(settings_file)
+    assert sorted(p.read_bytes() for p in backups(settings_file)) == [b"{one", b"{two"]
+
+
+def test_unreadable_file_gives_defaults(settings_file: Path) -> None:
+    settings_file.parent.mkdir(parents=True)
+    save_settings(Settings(device="cpu"), settings_file)
+    settings_file.chmod(0)
+    try:
+        if os.access(settings_file, os.R_OK):
+            pytest.skip("running with privileges that can read a chmod 000 file (root?)")
+        assert load_settings(settings_file) == Settings()
+    finally:
+        settings_file.chmod(0o600)
+
+
+def test_a_folder_in_place_of_the_file_gives_defaults(settings_file: Path) -> None:
+    settings_file.mkdir(parents=True)
+    assert load_settings(settings_file) == Settings()
+    with pytest.raises(WriteError, match="is a folder"):
+        save_settings(Settings(), settings_file)
+
+
+def test_disk_full_on_save_keeps_the_old_file(
+    settings_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save_settings(Settings(device="cpu"), settings_file)
+    before = settings_file.read_bytes()
+
+    def full(*args: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(WriteError, match="disk is full"):
+        save_settings(Settings(device="cuda"), settings_file)
+    monkeypatch.undo()
+    assert settings_file.read_bytes() == before
+    assert sorted(p.name for p in settings_file.parent.iterdir()) == ["settings.json"]
+
+
+def test_utf8_bom_is_accepted(settings_file: Path) -> None:
+    # Notepad on Windows may add one when the user edits the file by hand.
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_bytes(b"\xef\xbb\xbf" + json.dumps({"top_k": 3}).encode())
+    assert load_settings(settings_file).top_k == 3
+
+
+def test_to_generation_settings() -> None:
+    settings = Settings(
+        max_new_tokens=100,
+        greedy=False,
+        temperature=0.9,
+        top_p=0.5,
+        top_k=40,
+        repetition_penalty=1.2,
+        max_image_tokens=256,
+    )
+    assert settings.to_generation_settings() == GenerationSettings(
+        max_new_tokens=100,
+        greedy=False,
+        temperature=0.9,
+        top_p=0.5,
+        top_k=40,
+        repetition_penalty=1.2,
+        max_image_tokens=256,
+    )
+    assert Settings().to_generation_settings() == GenerationSettings()
+
+
+def test_every_loaded_file_gives_valid_generation_settings(settings_file: Path) -> None:
+    settings_file.parent.mkdir(parents=True)
+    hostile = {key: value for key, value in BAD_VALUES}
+    settings_file.write_text(json.dumps(hostile), encoding="utf-8")
+    load_settings(settings_file).to_generation_settings()  # must not raise

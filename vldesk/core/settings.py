@@ -1,0 +1,316 @@
+"""The user's settings: a typed dataclass stored as JSON, read forgivingly and saved atomically."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vldesk.core.atomic import atomic_write_text
+from vldesk.core.catalog import default_model
+from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.errors import WriteError
+from vldesk.core.generation import DEFAULT_IMAGE_TOKENS, GenerationSettings
+from vldesk.core.presets import LANGUAGES
+
+logger = logging.getLogger(__name__)
+
+#: Written into the file so a later version can migrate older files.
+SETTINGS_VERSION = 1
+#: How many recently opened files the File menu remembers.
+MAX_RECENT_FILES = 10
+CORRUPT_SUFFIX = ".corrupt-"
+
+
+def _default_model_id() -> str:
+    return default_model().id
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app remembers between runs. Immutable: change with :meth:`replace`."""
+
+    #: A catalog model id, or the path of a local model folder.
+    model: str = field(default_factory=_default_model_id)
+    device: str = "auto"
+    dtype: str = "auto"
+    max_new_tokens: int = 512
+    greedy: bool = True
+    temperature: float = 0.7
+    top_p: float = 0.8
+    top_k: int = 20
+    repetition_penalty: float = 1.05
+    max_image_tokens: int = DEFAULT_IMAGE_TOKENS
+    #: Language of the prompt presets ("en" or "zh").
+    preset_language: str = "en"
+    #: Language of the interface; "auto" follows the system locale.
+    ui_language: str = "auto"
+    system_prompt: str = ""
+    #: Where models are kept, when the user chose a folder (else the per-user cache).
+    models_dir: str | None = None
+    #: The model loaded last time, to offer it again at start-up.
+    last_model: str | None = None
+    #: Most recent first, at most :data:`MAX_RECENT_FILES`.
+    recent_files: tuple[str, ...] = ()
+    #: Keys this version does not know (from a newer version, say): kept and written back.
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
+    def with_recent_file(self, path: str | os.PathLike[str]) -> Settings:
+        """A copy with ``path`` moved to the front of the recent files (no duplicates, capped)."""
+        entry = str(path)
+        rest = tuple(item for item in self.recent_files if item != entry)
+        return self.replace(recent_files=(entry, *rest)[:MAX_RECENT_FILES])
+
+    def to_generation_settings(self) -> GenerationSettings:
+        """The generation parameters these settings describe."""
+        return GenerationSettings(
+            max_new_tokens=self.max_new_tokens,
+            greedy=self.greedy,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            repetition_penalty=self.repetition_penalty,
+            max_image_tokens=self.max_image_tokens,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object written to the file: unknown keys first, then ours (ours win)."""
+        data: dict[str, Any] = dict(self.extra)
+        data["version"] = SETTINGS_VERSION
+        for item in dataclasses.fields(self):
+            if item.name == "extra":
+                continue
+            value = getattr(self, item.name)
+            data[item.name] = list(value) if isinstance(value, tuple) else value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Settings:
+        """Build settings from a parsed file; a bad value falls back to its default (logged)."""
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for name, check in _CHECKS.items():
+            if name not in data:
+                continue
+            try:
+                values[name] = check(data[name])
+            except (TypeError, ValueError) as exc:
+                logger.warning(
+                    "Setting %r has an invalid value %.80r (%s); using the default %r.",
+                    name,
+                    data[name],
+                    exc,
+                    getattr(defaults, name),
+                )
+        extra = {key: value for key, value in data.items() if key not in _KNOWN_KEYS}
+        return cls(**values, extra=extra)
+
+
+# --- per-key checks: return the cleaned value or raise TypeError/ValueError ----------------------
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected text")
+    return value
+
+
+def _non_empty(value: Any) -> str:
+    text = _str(value).strip()
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
+def _optional_path(value: Any) -> str | None:
+    if value is None:
+        return None
+    return _non_empty(value)
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = _str(value).strip().lower()
+        if text not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return text
+
+    return check
+
+
+def _device(value: Any) -> str:
+    # "cuda:1" picks a GPU: the kind must be known, the index is checked when the model loads.
+    text = _str(value).strip().lower()
+    kind, _, index = text.partition(":")
+    if kind not in DEVICE_CHOICES or (index and (kind != "cuda" or not index.isdigit())):
+        raise ValueError(f"expected one of {', '.join(DEVICE_CHOICES)} (or cuda:N)")
+    return text
+
+
+def _int(minimum: int, maximum: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        # bool is an int subclass in Python; true/false in the file is not a number.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("expected a whole number")
+        if not minimum <= value <= maximum:
+            raise ValueError(f"expected {minimum} to {maximum}")
+        return value
+
+    return check
+
+
+def _float(
+    minimum: float, maximum: float, *, exclusive_min: bool = False
+) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError("expected a number")
+        number = float(value)
+        too_low = number <= minimum if exclusive_min else number < minimum
+        if not math.isfinite(number) or too_low or number > maximum:
+            raise ValueError(f"expected {minimum} to {maximum}")
+        return number
+
+    return check
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("expected true or false")
+    return value
+
+
+def _recent(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError("expected a list")
+    seen: list[str] = []
+    for item in value:
+        if isinstance(item, str) and item and item not in seen:
+            seen.append(item)  # a stray non-text entry is dropped, not the whole list
+    return tuple(seen[:MAX_RECENT_FILES])
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "model": _non_empty,
+    "device": _device,
+    "dtype": _one_of(DTYPE_CHOICES),
+    "max_new_tokens": _int(1, 1_000_000),
+    "greedy": _bool,
+    "temperature": _float(0.0, 100.0, exclusive_min=True),
+    "top_p": _float(0.0, 1.0, exclusive_min=True),
+    "top_k": _int(0, 1_000_000),
+    "repetition_penalty": _float(0.0, 100.0, exclusive_min=True),
+    "max_image_tokens": _int(4, 1_000_000),
+    "preset_language": _one_of(LANGUAGES),
+    "ui_language": _non_empty,
+    "system_prompt": _str,
+    "models_dir": _optional_path,
+    "last_model": _optional_path,
+    "recent_files": _recent,
+}
+_KNOWN_KEYS = frozenset(_CHECKS) | {"version"}
+
+
+# --- file I/O -------------------------------------------------------------------------------------
+
+
+def load_settings(path: str | os.PathLike[str]) -> Settings:
+    """Read settings; never raises. A missing file gives defaults; a corrupt one is backed up.
+
+    A file that is not valid JSON is copied to ``<name>.corrupt-<timestamp>`` (the original stays
+    in place too) so that no later save can destroy what the user had.
+    """
+    file = Path(path)
+    data = _read_object(file)
+    if data is None:
+        return Settings()
+    return Settings.from_dict(data)
+
+
+def save_settings(settings: Settings, path: str | os.PathLike[str]) -> None:
+    """Write settings atomically, creating the folder; a corrupt old file is backed up first.
+
+    Raises:
+        WriteError: the file could not be written (the old one is untouched).
+    """
+    file = Path(path)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"Could not create the folder {file.parent}: {exc.strerror}.") from exc
+    if file.is_file() and _parse(file) is None and not _backup_corrupt(file):
+        raise WriteError(
+            f"Could not back up the unreadable settings file {file}, so it was not replaced."
+        )
+    text = json.dumps(settings.to_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    atomic_write_text(file, text)
+
+
+def _read_object(file: Path) -> dict[str, Any] | None:
+    """The file's JSON object, or ``None`` (missing, unreadable or corrupt: all logged)."""
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        logger.warning("Cannot read the settings file %s (%s); using defaults.", file, exc)
+        return None
+    data = _decode(raw)
+    if data is None:
+        logger.warning("The settings file %s is corrupt; using defaults.", file)
+        _backup_corrupt(file)
+    return data
+
+
+def _parse(file: Path) -> dict[str, Any] | None:
+    try:
+        return _decode(file.read_bytes())
+    except OSError:
+        return None
+
+
+def _decode(raw: bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _backup_corrupt(file: Path) -> Path | None:
+    """Copy an unparsable file aside, once per distinct content; ``None`` if that failed."""
+    try:
+        content = file.read_bytes()
+    except OSError:
+        return None
+    for existing in file.parent.glob(f"{file.name}{CORRUPT_SUFFIX}*"):
+        try:
+            if existing.read_bytes() == content:
+                return existing  # already kept: don't add a copy at every start-up
+        except OSError:
+            continue
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup = file.with_name(f"{file.name}{CORRUPT_SUFFIX}{stamp}")
+    counter = 1
+    while backup.exists():
+        backup = file.with_name(f"{file.name}{CORRUPT_SUFFIX}{stamp}-{counter}")
+        counter += 1
+    try:
+        shutil.copy2(file, backup)
+    except OSError as exc:
+        logger.error("Could not back up the corrupt settings file %s: %s", file, exc)
+        return None
+    logger.warning("Kept a copy of the corrupt settings file as %s.", backup)
+    return backup
