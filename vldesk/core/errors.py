@@ -36,5 +36,25 @@ class OutOfMemoryError(GenerationError):
     """The device ran out of memory; a smaller image budget or another device may work."""
 
 
+class DownloadError(VldeskError):
+    """A model download failed; whatever was already downloaded is kept for the next attempt."""
+
+
+class DownloadCancelled(DownloadError):
+    """The download was cancelled; running it again resumes where it stopped."""
+
+
+class DiskSpaceError(DownloadError):
+    """Not enough free disk space for a download; nothing was started."""
+
+
+class HubUnavailableError(DownloadError):
+    """ModelScope could not be reached or is not answering properly (network down, hub down)."""
+
+
+class RemoteModelNotFoundError(DownloadError):
+    """ModelScope has no such model, or no such revision of it."""
+
+
 class WriteError(VldeskError):
     """A file could not be saved (disk full, no permission, read-only); the old one is intact."""
