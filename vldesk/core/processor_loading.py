@@ -150,20 +150,45 @@ def load_processor_without_torchvision(model_dir: Path) -> Any:
     )
 
 
+#: Tokens every Qwen VL tokenizer has; without them the prompt cannot be built.
+REQUIRED_TOKENS = ("<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>")
+
+
+def _check_tokenizer(processor: Any, model_dir: Path) -> None:
+    """Refuse a tokenizer that lacks Qwen's control tokens.
+
+    With tokenizer.json and tokenizer_config.json missing, transformers still "loads" a tokenizer
+    (one token, from config.json alone) instead of failing: catch that here.
+    """
+    vocab = processor.tokenizer.get_vocab()
+    missing = [token for token in REQUIRED_TOKENS if token not in vocab]
+    if missing:
+        raise ValueError(
+            f"the tokenizer in {model_dir} is incomplete (no {', '.join(missing)}): "
+            "tokenizer.json or tokenizer_config.json may be missing"
+        )
+
+
 def load_processor(model_dir: Path) -> Any:
     """Load the processor from a local model folder, never from the network.
 
     With a working torchvision this is ``AutoProcessor``. Without one (missing, or a build that
     does not match torch) it is the same processor class with a PIL image processor and no video
     processor: images and text work the same, videos are not supported.
+
+    Raises:
+        ValueError: the tokenizer files are missing or lack Qwen's control tokens.
+        OSError: other files are missing or unreadable (from transformers).
     """
     model_dir = Path(model_dir)
     if torchvision_usable():
         from transformers import AutoProcessor
 
         processor = AutoProcessor.from_pretrained(model_dir, local_files_only=True)
-        log.info("loaded %s with AutoProcessor", type(processor).__name__)
-        return processor
-    processor = load_processor_without_torchvision(model_dir)
-    log.info("loaded %s without torchvision (PIL images, no video)", type(processor).__name__)
+        how = "with AutoProcessor"
+    else:
+        processor = load_processor_without_torchvision(model_dir)
+        how = "without torchvision (PIL images, no video)"
+    _check_tokenizer(processor, model_dir)
+    log.info("loaded %s %s", type(processor).__name__, how)
     return processor
