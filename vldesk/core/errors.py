@@ -58,3 +58,7 @@ class RemoteModelNotFoundError(DownloadError):
 
 class WriteError(VldeskError):
     """A file could not be saved (disk full, no permission, read-only); the old one is intact."""
+
+
+class HistoryError(VldeskError):
+    """The history database cannot be used (damaged, from a newer version, locked, disk full)."""
