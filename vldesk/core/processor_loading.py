@@ -151,7 +151,13 @@ def load_processor_without_torchvision(model_dir: Path) -> Any:
 
 
 #: Tokens every Qwen VL tokenizer has; without them the prompt cannot be built.
-REQUIRED_TOKENS = ("<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>")
+REQUIRED_TOKENS = (
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+)
 
 
 def _check_tokenizer(processor: Any, model_dir: Path) -> None:
