@@ -24,7 +24,7 @@ REAL_MODEL_NAMES: dict[Family, str] = {
 }
 
 # Qwen's added tokens in their real order, so ids keep the real relative layout
-# (<|endoftext|> first, <|image_pad|> at +12, <think> at +25). ``True`` marks special tokens;
+# (<|endoftext|> first, <|image_pad|> at +12, <think> at +24). ``True`` marks special tokens;
 # the tool, FIM and think tokens are ordinary added tokens in the real tokenizers.
 _QWEN2_ADDED_TOKENS: tuple[tuple[str, bool], ...] = (
     ("<|endoftext|>", True),
