@@ -1,17 +1,364 @@
-"""``vldesk models ...``: list, download, import and remove models."""
+"""``vldesk models list|download|import|remove``: manage the models on this machine."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import logging
+import shutil
+import signal
 import sys
-from typing import Any
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from vldesk.core.catalog import CATALOG, ModelSpec, find_model
+from vldesk.core.downloads import DownloadProgress
+from vldesk.core.errors import DownloadCancelled, VldeskError
+from vldesk.core.store import InstallState, ModelStore, folder_size, format_bytes
+
+EXIT_INTERRUPTED = 130
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("models", help="list, download, import and remove models")
-    parser.set_defaults(handler=_not_ready)
+    parser = subparsers.add_parser(
+        "models",
+        help="list, download, import and remove models",
+        description="Manage the models on this machine. Downloads come from ModelScope and "
+        "resume after an interruption; imported folders are used in place.",
+    )
+    actions = parser.add_subparsers(dest="models_action", metavar="ACTION")
+    parser.set_defaults(handler=_usage(parser))
+
+    listing = actions.add_parser("list", help="the catalog with what is installed, and imports")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.set_defaults(handler=run_list)
+
+    download = actions.add_parser(
+        "download",
+        help="download a catalog model from ModelScope (resumes an interrupted download)",
+        description="Download a catalog model from ModelScope into the models folder. Ctrl+C "
+        "stops it; running the command again resumes where it stopped.",
+    )
+    download.add_argument("model", metavar="ID", help="catalog id, e.g. Qwen/Qwen3-VL-2B-Instruct")
+    download.add_argument(
+        "--force",
+        action="store_true",
+        help="check every file again (SHA-256) and repair what is wrong, even if installed",
+    )
+    download.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    download.set_defaults(handler=run_download)
+
+    imports = actions.add_parser(
+        "import",
+        help="use a model folder you already have (checked, not copied)",
+        description="Register a Qwen-VL model folder from ModelScope, Hugging Face or a copy. "
+        "It is checked first and used where it is; nothing is copied.",
+    )
+    imports.add_argument("folder", metavar="FOLDER", type=Path)
+    imports.add_argument("--name", help="the name to use it by (default: the folder's name)")
+    imports.set_defaults(handler=run_import)
+
+    remove = actions.add_parser(
+        "remove",
+        help="delete a downloaded model, or forget an imported folder (which is kept)",
+    )
+    remove.add_argument("model", metavar="ID_OR_NAME")
+    remove.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    remove.set_defaults(handler=run_remove)
 
 
-def _not_ready(args: argparse.Namespace) -> int:
-    print("vldesk: 'models' commands are not available yet", file=sys.stderr)
-    return 1
+def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    def show(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return show
+
+
+def _store() -> ModelStore:
+    from vldesk.core.paths import app_paths
+    from vldesk.core.settings import load_settings
+
+    settings = load_settings(app_paths().settings_file)
+    return ModelStore(app_paths(settings.models_dir).models_dir)
+
+
+def _spec(model_id: str) -> ModelSpec:
+    spec = find_model(model_id)
+    if spec is None:
+        known = ", ".join(s.id for s in CATALOG)
+        raise VldeskError(
+            f"'{model_id}' is not in the catalog ({known}). To use a model folder you already "
+            "have, run `vldesk models import FOLDER`."
+        )
+    return spec
+
+
+# ----------------------------------------------------------------------------------------------
+# list
+# ----------------------------------------------------------------------------------------------
+
+
+def run_list(args: argparse.Namespace) -> int:
+    store = _store()
+    statuses = [store.status(spec) for spec in CATALOG]
+    imported = []
+    for entry in store.imported():
+        check = store.validate_model_folder(entry.path)
+        state = "ok" if check.ok else ("missing" if not entry.path.is_dir() else "broken")
+        imported.append((entry, state, folder_size(entry.path), check.reason))
+    if args.json:
+        data = {
+            "models_dir": str(store.models_dir),
+            "catalog": [
+                {
+                    "id": s.spec.id,
+                    "default": s.spec.default,
+                    "state": s.state.value,
+                    "size_on_disk": s.size_on_disk,
+                    "download_bytes": s.spec.download_bytes,
+                    "path": str(s.path),
+                    "revision": s.manifest.revision if s.manifest else None,
+                    "commit": s.manifest.commit if s.manifest else None,
+                    "problem": s.problem,
+                }
+                for s in statuses
+            ],
+            "imported": [
+                {
+                    "name": entry.name,
+                    "path": str(entry.path),
+                    "model_type": entry.model_type,
+                    "state": state,
+                    "size_on_disk": size,
+                    "problem": reason or None,
+                }
+                for entry, state, size, reason in imported
+            ],
+        }
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+
+    print(f"Models folder: {store.models_dir}")
+    print()
+    width = max(len(s.spec.id) for s in statuses)
+    print(f"  {'MODEL':<{width}}  {'STATE':<13}  {'ON DISK':>9}  {'DOWNLOAD':>9}")
+    for status in statuses:
+        mark = "*" if status.spec.default else " "
+        on_disk = format_bytes(status.size_on_disk) if status.size_on_disk else "-"
+        if status.manifest is not None:
+            size = format_bytes(status.manifest.total_bytes)
+        else:
+            size = "~" + format_bytes(status.spec.download_bytes)
+        print(
+            f"{mark} {status.spec.id:<{width}}  {status.state.value:<13}  {on_disk:>9}  {size:>9}"
+        )
+    print("  (* the default model; 'partial' downloads resume with `vldesk models download ID`)")
+    print()
+    if not imported:
+        print("No imported folders (add one with `vldesk models import FOLDER`).")
+        return 0
+    print("Imported folders:")
+    name_width = max(len(entry.name) for entry, *_ in imported)
+    for entry, state, used, reason in imported:
+        shown = format_bytes(used) if used else "-"
+        print(f"  {entry.name:<{name_width}}  {state:<7}  {shown:>9}  {entry.path}")
+        if reason and state != "ok":
+            print(f"  {'':<{name_width}}  {reason}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# download
+# ----------------------------------------------------------------------------------------------
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "--"
+    seconds = int(seconds + 0.5)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+class ProgressPrinter:
+    """Shows download progress on a stream: a redrawn bar on a terminal, else periodic lines.
+
+    Called from the download's worker threads, so it serialises its own writes.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO | None,
+        *,
+        tty: bool | None = None,
+        line_interval_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream = stream
+        self.tty = bool(tty if tty is not None else stream is not None and _isatty(stream))
+        self.interval = 0.1 if self.tty else line_interval_s
+        self._clock = clock
+        self._last = float("-inf")
+        self._lock = threading.Lock()
+        self._drawn = 0  # length of the bar on screen, 0 when none is
+        self._announced = False
+
+    def __call__(self, progress: DownloadProgress) -> None:
+        if self.stream is None:
+            return
+        with self._lock:
+            if progress.phase == "listing":
+                if not self._announced:
+                    self._write_line(f"Looking up {progress.model_id} on ModelScope ...")
+                    self._announced = True
+                return
+            now = self._clock()
+            final = progress.phase == "done"
+            if not final and now - self._last < self.interval:
+                return
+            self._last = now
+            line = self.render(progress)
+            if self.tty:
+                columns = shutil.get_terminal_size((100, 20)).columns
+                line = line[: max(20, columns - 1)]
+                self.stream.write("\r" + line.ljust(self._drawn))
+                self._drawn = len(line)
+                if final:
+                    self.stream.write("\n")
+                    self._drawn = 0
+                self.stream.flush()
+            else:
+                self._write_line(line)
+
+    def render(self, progress: DownloadProgress) -> str:
+        percent = progress.fraction * 100
+        amounts = f"{format_bytes(progress.bytes_done)} / {format_bytes(progress.bytes_total)}"
+        if progress.phase == "done":
+            return f"{percent:5.1f}%  {amounts}  done"
+        speed = f"{format_bytes(progress.speed)}/s" if progress.speed > 0 else "-- /s"
+        parts = [f"{percent:5.1f}%", amounts, speed, f"ETA {_duration(progress.eta)}"]
+        if self.tty:
+            filled = int(progress.fraction * 24)
+            parts.insert(0, "[" + "#" * filled + "-" * (24 - filled) + "]")
+        if progress.current_file:
+            parts.append(progress.current_file)
+        return "  ".join(parts)
+
+    def close(self) -> None:
+        """End a bar left on screen (after a cancel or an error) so later text starts cleanly."""
+        with self._lock:
+            if self.stream is not None and self._drawn:
+                self.stream.write("\n")
+                self.stream.flush()
+                self._drawn = 0
+
+    def _write_line(self, text: str) -> None:
+        assert self.stream is not None
+        if self._drawn:
+            self.stream.write("\n")
+            self._drawn = 0
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels(cancel: threading.Event, stream: TextIO | None) -> Iterator[None]:
+    """The first Ctrl+C asks the download to stop cleanly; a second one interrupts outright."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        cancel.set()
+        signal.signal(signal.SIGINT, previous)
+        if stream is not None:
+            stream.write("\nStopping the download (press Ctrl+C again to quit at once) ...\n")
+            stream.flush()
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from vldesk.core.downloads import download_model, set_hub_log_level
+
+    spec = _spec(args.model)
+    store = _store()
+    manifest = store.read_manifest(spec)
+    if (
+        not args.force
+        and manifest is not None
+        and manifest.revision == spec.revision
+        and store.is_installed(spec)
+    ):
+        print(f"{spec.id} is already installed in {store.folder_for(spec)}.")
+        return 0
+    set_hub_log_level(logging.INFO if args.verbose else logging.ERROR)
+    cancel = threading.Event()
+    printer = ProgressPrinter(None if args.quiet else sys.stderr)
+    try:
+        with _ctrl_c_cancels(cancel, sys.stderr):
+            folder = download_model(spec, store, on_progress=printer, cancel=cancel)
+    except DownloadCancelled as exc:
+        printer.close()
+        print(
+            f"vldesk: {exc} Resume with: vldesk models download {spec.id}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except BaseException:
+        printer.close()
+        raise
+    print(f"{spec.id} is installed in {folder}.")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# import and remove
+# ----------------------------------------------------------------------------------------------
+
+
+def run_import(args: argparse.Namespace) -> int:
+    store = _store()
+    model = store.import_folder(args.folder, name=args.name)
+    print(
+        f"Imported '{model.name}' ({model.model_type}) from {model.path}; it is used in place. "
+        f"Use it with: vldesk describe --model {model.name} IMAGE"
+    )
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    store = _store()
+    spec = find_model(args.model)
+    if spec is not None and not args.yes and _isatty(sys.stdin):
+        status = store.status(spec)
+        if status.state is not InstallState.NOT_INSTALLED:
+            answer = input(
+                f"Delete {spec.id} ({format_bytes(status.size_on_disk)}) from {status.path}? [y/N] "
+            )
+            if answer.strip().lower() not in ("y", "yes"):
+                print("Nothing was removed.")
+                return 1
+    print(store.remove(args.model))
+    return 0

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -15,8 +14,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from vldesk.core.atomic import atomic_write_text
 from vldesk.core.catalog import CATALOG, Family, ModelSpec, family_of_model_type, find_model
-from vldesk.core.errors import ModelLoadError, ModelNotFoundError, VldeskError
+from vldesk.core.errors import ModelLoadError, ModelNotFoundError, VldeskError, WriteError
 
 log = logging.getLogger(__name__)
 
@@ -49,33 +49,16 @@ def utc_now() -> str:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that a crash leaves either the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write JSON so that a crash leaves either the old file or the new one, never half of one.
+
+    Raises:
+        WriteError: the file could not be written (the old one is untouched).
+    """
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename itself durable on POSIX; Windows cannot open directories (nor needs to).
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"Could not create the folder {path.parent}: {exc.strerror}.") from exc
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def _read_json(path: Path) -> Any:
@@ -282,7 +265,7 @@ def _check_weights(path: Path) -> tuple[list[str], int]:
 
     files = sorted(p for p in path.glob("*.safetensors") if p.is_file())
     if not files:
-        if any(path.glob(pattern) for pattern in _PYTORCH_WEIGHTS):
+        if any(any(path.glob(pattern)) for pattern in _PYTORCH_WEIGHTS):
             return [
                 "It has only PyTorch .bin/.pt weights; vldesk loads .safetensors weights only "
                 "(get the safetensors version of the model)."
@@ -547,11 +530,10 @@ class ModelStore:
         check.raise_if_bad()
         chosen = (name if name is not None else folder.name).strip()
         if not chosen or "/" in chosen or "\\" in chosen:
+            # Slashes would make it look like a catalog id (owner/name) or a path.
             raise VldeskError(
                 f"'{chosen}' cannot be a model name: use a short name without slashes."
             )
-        if find_model(chosen) is not None:
-            raise VldeskError(f"'{chosen}' is a catalog model id; choose another name.")
         entries = self.imported()
         for entry in entries:
             if entry.name.lower() == chosen.lower() and entry.path != folder:
