@@ -320,6 +320,43 @@ def test_cancel_through_the_progress_hook_alone(
     assert store.is_installed(SPEC)
 
 
+def test_resume_after_a_crash_from_the_partial_file(hub: FakeModelScope, store: ModelStore) -> None:
+    # A crash or a reboot leaves the partial file and no manifest: the next run resumes it.
+    folder = store.folder_for(SPEC)
+    folder.mkdir(parents=True)
+    (folder / "model.safetensors.incomplete").write_bytes(WEIGHTS[:123_456])
+    download_model(SPEC, store, endpoint=hub.endpoint)
+    assert [r.range for r in hub.file_requests("model.safetensors")] == ["bytes=123456-"]
+    assert (folder / "model.safetensors").read_bytes() == WEIGHTS
+    assert store.is_installed(SPEC)
+
+
+def test_a_stale_partial_file_is_caught_by_the_hash(hub: FakeModelScope, store: ModelStore) -> None:
+    folder = store.folder_for(SPEC)
+    folder.mkdir(parents=True)
+    (folder / "model.safetensors.incomplete").write_bytes(b"\0" * 100_000)  # other content
+    download_model(SPEC, store, endpoint=hub.endpoint)
+    assert [r.range for r in hub.file_requests("model.safetensors")] == ["bytes=100000-", None]
+    assert (folder / "model.safetensors").read_bytes() == WEIGHTS
+
+
+def test_the_per_file_time_budget_running_out_only_resumes(
+    hub: FakeModelScope, store: ModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The client gives each file a fixed time budget (1 h by default): on a slow line a big
+    # file outlasts it, and the download must carry on from the partial file.
+    import modelscope_hub._download as client_download
+
+    monkeypatch.setattr(client_download, "DOWNLOAD_TOTAL_TIMEOUT", 0.4)
+    hub.faults.chunk_delay = 0.02  # the weights take about 0.7 s
+    download_model(SPEC, store, endpoint=hub.endpoint)
+    ranges = [r.range for r in hub.file_requests("model.safetensors")]
+    assert len(ranges) >= 2
+    assert ranges[0] is None
+    assert all(r is not None and r != "bytes=0-" for r in ranges[1:])
+    assert (store.folder_for(SPEC) / "model.safetensors").read_bytes() == WEIGHTS
+
+
 def test_cancel_before_anything_was_fetched(hub: FakeModelScope, store: ModelStore) -> None:
     cancel = threading.Event()
     cancel.set()
