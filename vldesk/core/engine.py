@@ -217,12 +217,15 @@ class Engine:
         info = inspect_model_folder(Path(model_dir), name)
         choice = choose_device(device, dtype, probe)
         _offline_environment()
+        from vldesk.core.processor_loading import load_processor, torchvision_usable
+
+        # transformers imports torchvision inside its image code whenever it is installed, so a
+        # broken one must be ruled out before the model classes are resolved.
+        torchvision_usable()
         import torch
         from transformers import AutoModelForImageTextToText
 
         _route_transformers_logging()
-
-        from vldesk.core.processor_loading import load_processor
 
         attention = "sdpa"
         if choice.kind == "cuda":

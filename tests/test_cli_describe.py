@@ -1,0 +1,176 @@
+"""``vldesk describe``: streaming answers, JSON output and one-line errors, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from vldesk.core.catalog import Family
+from vldesk.cli import run_cli
+
+pytestmark = pytest.mark.model
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICK = ["--max-new-tokens", "6", "--max-image-tokens", "16", "--quiet"]
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    path = tmp_path / "photo 1.jpg"
+    image = Image.new("RGB", (120, 80), (30, 120, 200))
+    image.paste((240, 200, 20), (10, 10, 50, 40))
+    image.save(path, quality=90)
+    return path
+
+
+def test_streamed_answer_equals_the_json_answer(
+    photo: Path, tiny_model_dirs: dict[Family, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = str(tiny_model_dirs[Family.QWEN3_VL])
+    assert run_cli(["describe", str(photo), "--model", model, *QUICK]) == 0
+    streamed = capsys.readouterr().out
+    assert run_cli(["describe", str(photo), "--model", model, "--json", *QUICK]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert streamed.strip() == record["answer"]
+    assert record["image"] == str(photo)
+    assert record["prompt"] == "Describe this image in one or two sentences."
+    assert record["stats"]["new_tokens"] <= 6
+    assert record["stats"]["image_tokens"] > 0
+    assert record["settings"]["max_image_tokens"] == 16
+    assert record["stop_reason"] in ("end_of_text", "max_tokens")
+
+
+def test_several_images_with_a_custom_prompt_and_chinese_preset(
+    photo: Path, tiny_model_dirs: dict[Family, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = photo.with_name("other.png")
+    Image.new("RGBA", (64, 64), (255, 0, 0, 128)).save(other)
+    model = str(tiny_model_dirs[Family.QWEN3_5])
+    code = run_cli(
+        ["describe", str(photo), str(other), "--model", model, "--prompt", "Hi?", *QUICK]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"== {photo} ==" in out
+    assert f"== {other} ==" in out
+    assert (
+        run_cli(
+            [
+                "describe",
+                str(photo),
+                "--model",
+                model,
+                "--preset",
+                "ocr",
+                "--lang",
+                "zh",
+                "--json",
+                *QUICK,
+            ]
+        )
+        == 0
+    )
+    record = json.loads(capsys.readouterr().out)
+    assert record["prompt"].startswith("请按阅读顺序")
+
+
+def test_bad_images_are_one_line_each_and_good_ones_still_answered(
+    photo: Path,
+    tmp_path: Path,
+    tiny_model_dirs: dict[Family, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
+    missing = tmp_path / "missing.png"
+    model = str(tiny_model_dirs[Family.QWEN2_5_VL])
+    code = run_cli(
+        ["describe", str(corrupt), str(missing), str(photo), "--model", model, "--json", *QUICK]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    errors = captured.err.strip().splitlines()
+    assert len(errors) == 2
+    assert errors[0].startswith(f"vldesk: error: {corrupt}:")
+    assert errors[1] == f"vldesk: error: {missing}: the file does not exist"
+    assert json.loads(captured.out)["image"] == str(photo)
+    assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "Qwen/Qwen3-VL-2B-Instruct"], "vldesk models download Qwen/Qwen3-VL-2B-Instruct"),
+        (["--model", "No/Such-Model"], "No/Such-Model"),
+        (["--prompt", "  "], "The prompt is empty."),
+        (["--device", "cuda"], "CUDA"),
+    ],
+)
+def test_errors_are_one_clear_line(
+    photo: Path,
+    tiny_model_dirs: dict[Family, Path],
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    if "--model" not in args:
+        args = [*args, "--model", str(tiny_model_dirs[Family.QWEN3_VL])]
+    import torch
+
+    if "cuda" in args and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert run_cli(["describe", str(photo), *args, *QUICK]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("vldesk: error: ")
+    assert message in err
+
+
+def test_a_folder_that_is_not_a_model(
+    photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "not-a-model").mkdir()
+    code = run_cli(["describe", str(photo), "--model", str(tmp_path / "not-a-model"), *QUICK])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("vldesk: error: ")
+    assert "Traceback" not in err
+
+
+def _run_vldesk(args: list[str], env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **env_extra}
+    return subprocess.run(
+        [sys.executable, "-m", "vldesk", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("torchvision", ["working", "broken"])
+def test_the_real_command_streams_an_answer(
+    photo: Path, tmp_path: Path, tiny_model_dirs: dict[Family, Path], torchvision: str
+) -> None:
+    """`python -m vldesk describe` end to end; with a broken torchvision too (images only)."""
+    env = {}
+    if torchvision == "broken":
+        fake = tmp_path / "fake-site" / "torchvision"
+        fake.mkdir(parents=True)
+        (fake / "__init__.py").write_text(
+            'raise RuntimeError("operator torchvision::nms does not exist")\n'
+        )
+        env["PYTHONPATH"] = os.pathsep.join([str(fake.parent), str(ROOT)])
+    model = str(tiny_model_dirs[Family.QWEN3_VL])
+    result = _run_vldesk(["describe", str(photo), "--model", model, "--json", *QUICK], env)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["stats"]["image_tokens"] > 0
+    assert "Traceback" not in result.stderr
