@@ -8,6 +8,8 @@ It answers, on 127.0.0.1 and an ephemeral port:
 * ``GET /api/v1/models/{owner}/{name}/repo?Revision=..&FilePath=..`` — a file's bytes, honouring
   ``Range: bytes=N-`` with ``206`` and ``Content-Range`` (``416`` past the end);
 * ``GET /api/v1/models/{owner}/{name}`` — repository info;
+* ``GET /cdn/{owner}/{name}?FilePath=..`` — where file requests are redirected (302) when
+  ``redirect`` is on, as the real hub sends LFS files to its CDN;
 * anything else (the client's region probe ``/api/v1/repos/internalAccelerationInfo``
   included): ``404``.
 
@@ -69,6 +71,8 @@ class Faults:
     ignore_range: bool = False
     #: Seconds to sleep between 64 KiB chunks.
     chunk_delay: float = 0.0
+    #: Answer file requests with a 302 to a "CDN" path, as the real hub does for LFS files.
+    redirect: bool = False
 
 
 @dataclass
@@ -171,6 +175,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self.fake.faults.hub_down:
             self._send_json(503, {"Code": 503, "Message": "Service Unavailable"})
             return
+        if url.path.startswith("/cdn/"):
+            repo = self.fake.repos.get(unquote(url.path[len("/cdn/") :]).lower())
+            if repo is None:
+                self._send_json(404, {"Code": 404, "Message": "no such object"})
+            else:
+                self._send_file(repo, query.get("FilePath", ""))
+            return
         match = _MODEL_PATH.match(url.path)
         if match is None:
             self._send_json(404, {"Code": 404, "Message": f"no route {url.path}"})
@@ -189,6 +200,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if match.group(4):
             self._send_listing(repo)
+        elif self.fake.faults.redirect:
+            self.send_response(302)
+            self.send_header("Location", f"/cdn/{repo.repo_id}?{url.query}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         else:
             self._send_file(repo, query.get("FilePath", ""))
 

@@ -357,6 +357,17 @@ def test_the_per_file_time_budget_running_out_only_resumes(
     assert (store.folder_for(SPEC) / "model.safetensors").read_bytes() == WEIGHTS
 
 
+def test_resume_through_the_cdn_redirect(hub: FakeModelScope, store: ModelStore) -> None:
+    # The real hub answers file requests with a redirect to its CDN; Range must reach the CDN.
+    hub.faults.redirect = True
+    hub.faults.drop_once["model.safetensors"] = 500_000
+    download_model(SPEC, store, endpoint=hub.endpoint)
+    cdn = [r for r in hub.file_requests("model.safetensors") if r.path.startswith("/cdn/")]
+    assert [r.range for r in cdn] == [None, "bytes=500000-"]
+    assert (store.folder_for(SPEC) / "model.safetensors").read_bytes() == WEIGHTS
+    assert store.is_installed(SPEC)
+
+
 def test_cancel_before_anything_was_fetched(hub: FakeModelScope, store: ModelStore) -> None:
     cancel = threading.Event()
     cancel.set()
