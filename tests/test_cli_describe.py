@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from vldesk.core.catalog import Family
 from vldesk.cli import run_cli
+from vldesk.core.catalog import Family
 
 pytestmark = pytest.mark.model
 
@@ -106,7 +106,7 @@ def test_bad_images_are_one_line_each_and_good_ones_still_answered(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--model", "Qwen/Qwen3-VL-2B-Instruct"], "vldesk models download Qwen/Qwen3-VL-2B-Instruct"),
+        (["--model", "Qwen/Qwen3-VL-2B-Instruct"], "models download Qwen/Qwen3-VL-2B-Instruct"),
         (["--model", "No/Such-Model"], "No/Such-Model"),
         (["--prompt", "  "], "The prompt is empty."),
         (["--device", "cuda"], "CUDA"),

@@ -80,7 +80,8 @@ FAMILY_TRAITS: dict[Family, FamilyTraits] = {
             "strips any <think>...</think> from answers.",
             "config.json's eos is <|endoftext|>, the chat turn ends with <|im_end|>: both stop.",
             "The checkpoint carries a multi-token-prediction head that transformers does not use.",
-            "On CPU the DeltaNet layers run a pure-torch fallback (flash-linear-attention is GPU-only).",
+            "On CPU the DeltaNet layers run a pure-torch fallback "
+            "(flash-linear-attention is GPU-only).",
         ),
     ),
 }

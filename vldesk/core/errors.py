@@ -4,11 +4,11 @@ from __future__ import annotations
 
 
 class VldeskError(Exception):
-    """Base class: ``str(error)`` is one clear sentence fit for a dialog or a CLI line."""
+    """Base class: ``str(error)`` is one clear sentence, fit for a dialog or a CLI line."""
 
 
 class ImageLoadError(VldeskError):
-    """An image file could not be used (corrupt, truncated, unsupported, too large, not an image)."""
+    """An image file cannot be used: corrupt, truncated, unsupported, too large, not an image."""
 
     def __init__(self, source: str, reason: str) -> None:
         super().__init__(f"{source}: {reason}")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 APP_NAME = "vldesk"
 
-#: Set to a folder to keep every vldesk file (settings, data, models, logs) under it: tests, portable use.
+#: Set to a folder to keep every vldesk file (settings, data, models, logs) under it:
+#: tests and portable use.
 HOME_ENV = "VLDESK_HOME"
 #: Set to a folder to keep downloaded models there instead of the per-user cache.
 MODELS_ENV = "VLDESK_MODELS_DIR"

@@ -42,7 +42,10 @@ PRESETS: tuple[Preset, ...] = (
                 "Describe this image in detail: the main subject, the setting, colours, lighting, "
                 "any people or objects and what they are doing, and any visible text."
             ),
-            "zh": "请详细描述这张图片：主体、场景、颜色、光线、人物或物体及其动作，以及图中可见的文字。",
+            "zh": (
+                "请详细描述这张图片：主体、场景、颜色、光线、人物或物体及其动作，"
+                "以及图中可见的文字。"
+            ),
         },
         max_new_tokens=768,
     ),
@@ -78,7 +81,10 @@ PRESETS: tuple[Preset, ...] = (
                 "Extract the key information in this image as a JSON object with descriptive keys. "
                 "Output only valid JSON, without code fences."
             ),
-            "zh": "请将图片中的关键信息提取为一个 JSON 对象，键名要有描述性。只输出合法的 JSON，不要代码块标记。",
+            "zh": (
+                "请将图片中的关键信息提取为一个 JSON 对象，键名要有描述性。"
+                "只输出合法的 JSON，不要代码块标记。"
+            ),
         },
         max_new_tokens=1024,
     ),
@@ -90,7 +96,10 @@ PRESETS: tuple[Preset, ...] = (
                 "Write alt text for this image for a screen-reader user: one concise sentence, "
                 "under 125 characters, without starting with 'Image of'."
             ),
-            "zh": "请为这张图片写一句供读屏软件使用的替代文本：简洁，不超过 60 个字，不要以“图片显示”开头。",
+            "zh": (
+                "请为这张图片写一句供读屏软件使用的替代文本：简洁，不超过 60 个字，"
+                "不要以“图片显示”开头。"
+            ),
         },
         max_new_tokens=96,
     ),
