@@ -452,6 +452,16 @@ def test_a_model_the_hub_does_not_have(hub: FakeModelScope, store: ModelStore) -
     assert hub.file_requests() == []
 
 
+def test_a_repo_without_safetensors_weights_is_refused(
+    hub: FakeModelScope, store: ModelStore
+) -> None:
+    files = {k: v for k, v in FILES.items() if k != "model.safetensors"}
+    hub.add_repo(SPEC.id, files)  # .bin weights only
+    with pytest.raises(DownloadError, match=r"no config\.json and \.safetensors weights"):
+        download_model(SPEC, store, endpoint=hub.endpoint)
+    assert hub.file_requests() == []
+
+
 def test_a_hub_that_is_down(hub: FakeModelScope, store: ModelStore) -> None:
     hub.faults.hub_down = True
     with pytest.raises(HubUnavailableError, match=r"not working properly.*HTTP 503"):

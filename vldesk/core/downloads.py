@@ -539,8 +539,12 @@ def download_model(
     cancel = cancel if cancel is not None else threading.Event()
     folder = store.folder_for(spec)
     manifest = store.read_manifest(spec)
-    current = manifest is not None and manifest.revision == spec.revision
-    if manifest is not None and current and not force and store.is_installed(spec):
+    if (
+        not force
+        and manifest is not None
+        and manifest.revision == spec.revision
+        and store.is_installed(spec)
+    ):
         log.info("%s is already installed in %s", spec.id, folder)
         _call_progress(on_progress, _finished_progress(spec, manifest))
         return folder
@@ -565,13 +569,10 @@ def download_model(
         files = select_files(_list_remote(api, spec, cancel))
     except DownloadCancelled:
         raise
-    except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+    except Exception as exc:
         raise _translate(exc, spec, address, folder, None) from exc
-    if not any(f.path.endswith(".safetensors") for f in files) or not any(
-        f.path == "config.json" for f in files
-    ):
+    has_weights = any(f.path.endswith(".safetensors") for f in files)
+    if not has_weights or not any(f.path == "config.json" for f in files):
         raise DownloadError(
             f"ModelScope lists no config.json and .safetensors weights for {spec.id} at revision "
             f"'{spec.revision}', so vldesk cannot use it."
@@ -580,10 +581,10 @@ def download_model(
     tracker = _Tracker(spec.id, folder, files, on_progress)
     needed = tracker.total - sum(_bytes_on_disk(folder, f) for f in files)
     _check_disk_space(store, spec, needed)
-    if not _manifest_unchanged(manifest, files):
-        # The files are about to change: until they all verify, the model is not installed.
-        store.forget_manifest(spec)
     try:
+        if not _manifest_unchanged(manifest, files):
+            # The files are about to change: until they all verify, the model is not installed.
+            store.forget_manifest(spec)
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _translate(exc, spec, address, folder, None) from exc

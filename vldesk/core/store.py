@@ -607,9 +607,15 @@ class ModelStore:
                     f"{spec.id} is not downloaded, so there is nothing to remove."
                 )
             size = folder_size(folder)
-            # Drop the manifest first: an interrupted removal must not look installed.
-            self.forget_manifest(spec)
-            shutil.rmtree(folder)
+            try:
+                # Drop the manifest first: an interrupted removal must not look installed.
+                self.forget_manifest(spec)
+                shutil.rmtree(folder)
+            except OSError as exc:
+                raise VldeskError(
+                    f"Could not delete {folder}: {exc.strerror or exc}. Close any program "
+                    "using the model and try again."
+                ) from exc
             return f"Removed {spec.id} ({format_bytes(size)} freed in {folder})."
         entry = self.find_imported(ref)
         if entry is not None:
