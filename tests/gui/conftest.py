@@ -1,0 +1,109 @@
+"""GUI test helpers: build the app on a private VLDESK_HOME, drop files, make images."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from vldesk.core.catalog import Family
+from vldesk.core.paths import app_paths
+from vldesk.core.settings import Settings
+from vldesk.gui.app import DesktopApp
+
+#: Tiny random models only produce readable text when sampling.
+SAMPLING = {"greedy": False, "temperature": 1.0, "top_p": 1.0, "top_k": 0}
+
+AppFactory = Callable[..., DesktopApp]
+
+#: The offscreen platform cannot apply window size hints and says so; real platforms can.
+OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
+
+
+@pytest.fixture
+def make_app(qtbot: QtBot) -> Iterator[AppFactory]:
+    """Build a :class:`DesktopApp` (optionally with a model folder); all are shut down after."""
+    apps: list[DesktopApp] = []
+
+    def make(model: Path | None = None, *, start: bool = True, **changes: Any) -> DesktopApp:
+        settings = Settings(**changes) if model is None else Settings(model=str(model), **changes)
+        app = DesktopApp(app_paths(), settings=settings)
+        qtbot.addWidget(app.window)
+        apps.append(app)
+        app.window.show()
+        if start:
+            app.start()
+        return app
+
+    yield make
+    for app in apps:
+        app.shut_down()
+        assert not app.inference.worker_thread.isRunning()
+
+
+@pytest.fixture
+def tiny_dir(tiny_model_dirs: dict[Family, Path]) -> Path:
+    """The default family's tiny model (Qwen3-VL, like the default catalog model)."""
+    return tiny_model_dirs[Family.QWEN3_VL]
+
+
+@pytest.fixture
+def ready_app(make_app: AppFactory, tiny_dir: Path, qtbot: QtBot) -> DesktopApp:
+    """An app whose tiny model has finished loading."""
+    app = make_app(tiny_dir, **SAMPLING)
+    wait_for_model(qtbot, app)
+    return app
+
+
+def wait_for_model(qtbot: QtBot, app: DesktopApp, timeout: int = 60_000) -> None:
+    qtbot.waitUntil(lambda: app.session.model_name is not None, timeout=timeout)
+
+
+def make_image(
+    path: Path, size: tuple[int, int] = (160, 120), color: tuple[int, int, int] = (200, 40, 40)
+) -> Path:
+    image = Image.new("RGB", size, color)
+    image.paste((30, 60, 220), (0, 0, size[0] // 2, size[1] // 2))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
+
+
+def drop_files(target: QWidget, paths: list[Path]) -> None:
+    """Simulate dragging files from a file manager and dropping them on ``target``."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+    center = target.rect().center()
+    action = Qt.DropAction.CopyAction
+    buttons = Qt.MouseButton.LeftButton
+    modifiers = Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(QPointF(center), action, mime, buttons, modifiers)
+    QApplication.sendEvent(target, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(center), action, mime, buttons, modifiers)
+    QApplication.sendEvent(target, drop)
+
+
+def open_image(qtbot: QtBot, app: DesktopApp, path: Path) -> None:
+    drop_files(app.window.viewer.viewport(), [path])
+    qtbot.waitUntil(
+        lambda: app.session.image is not None and app.session.image.path == path, timeout=10_000
+    )
+
+
+def wait_idle(qtbot: QtBot, app: DesktopApp, timeout: int = 60_000) -> None:
+    qtbot.waitUntil(lambda: not app.session.busy, timeout=timeout)

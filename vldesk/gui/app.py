@@ -1,0 +1,855 @@
+"""The composition root: builds settings, stores, workers, models and the window; wires them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QUrl, Slot
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from vldesk import __version__
+from vldesk.core.errors import VldeskError
+from vldesk.core.export import ExportEntry, export_entries, render_markdown
+from vldesk.core.generation import GenerationResult, GenerationSettings, StopReason
+from vldesk.core.history import HistoryStore, StoredConversation
+from vldesk.core.images import IMAGE_EXTENSIONS
+from vldesk.core.paths import AppPaths, app_paths
+from vldesk.core.presets import PRESETS, get_preset
+from vldesk.core.settings import Settings, load_settings, save_settings
+from vldesk.core.store import ModelStore
+from vldesk.gui.dialogs.settings_dialog import SettingsDialog
+from vldesk.gui.main_window import MainWindow
+from vldesk.gui.models.history_model import HistoryListModel
+from vldesk.gui.navigation import ImageSequence
+from vldesk.gui.session import ChatSession, SessionImage
+from vldesk.gui.widgets.answer_view import Exchange
+from vldesk.gui.widgets.file_drop import local_files
+from vldesk.gui.widgets.message_banner import BannerAction, Level
+from vldesk.gui.widgets.status_panel import format_bytes
+from vldesk.gui.workers.image_loader import DecodedImage, ImageLoader
+from vldesk.gui.workers.inference import InferenceClient, LoadRequest, ModelLoadedInfo
+
+log = logging.getLogger(__name__)
+
+#: The smallest image budget a retry after running out of memory goes down to.
+MIN_RETRY_IMAGE_TOKENS = 64
+EXPORT_FILTERS = "Markdown (*.md);;Text (*.txt)"
+
+
+def _tr(text: str) -> str:
+    from PySide6.QtCore import QCoreApplication
+
+    return QCoreApplication.translate("DesktopApp", text)
+
+
+class DesktopApp(QObject):
+    """Owns every part of the running app; the only place that knows all of them.
+
+    Args:
+        paths: Where settings, history, logs and models live (default: :func:`app_paths`).
+        settings: Start with these settings instead of reading the settings file (tests).
+    """
+
+    def __init__(
+        self,
+        paths: AppPaths | None = None,
+        *,
+        settings: Settings | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        base = paths or app_paths()
+        self.settings = settings if settings is not None else load_settings(base.settings_file)
+        self.paths = (paths or app_paths(self.settings.models_dir)).ensure()
+        self.store = ModelStore(self.paths.models_dir)
+        self._closed = False
+        self._model_ref: str | None = None
+        self._model_info: ModelLoadedInfo | None = None
+        self._restore: tuple[int, StoredConversation] | None = None
+        self._retry_after_load: GenerationSettings | None = None
+        self._device_override: str | None = None
+        self._stream_started: float | None = None
+        self._current_image: DecodedImage | None = None
+        self._offering_retry = False
+
+        self.history: HistoryStore | None = None
+        history_problem = None
+        try:
+            self.history = HistoryStore(self.paths.history_db)
+        except VldeskError as exc:
+            history_problem = str(exc)
+            log.error("history unavailable: %s", exc)
+
+        self.inference = InferenceClient(self)
+        self.images = ImageLoader(self)
+        self.history_model = HistoryListModel(self._history_page, parent=self)
+        self.session = ChatSession(self.inference, self.history, self)
+        self.sequence = ImageSequence()
+        self.window = MainWindow()
+        self.window.history_panel.set_model(self.history_model)
+        self.window.prompt_panel.set_presets(PRESETS, self.settings.preset_language)
+        self.window.prompt_panel.set_system_prompt(self.settings.system_prompt)
+        self._layout_settings = QSettings(
+            str(self.paths.config_dir / "window.ini"), QSettings.Format.IniFormat
+        )
+        self._restore_layout()
+        self._wire()
+        self._refresh_models_menu()
+        self._refresh_recent_files()
+        self.history_model.refresh()
+        self._update_can_ask()
+        self._show_placeholder()
+        if history_problem:
+            self.show_message(
+                _tr("History is not available: {0}").format(history_problem), Level.WARNING
+            )
+
+    # -- wiring ------------------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        w = self.window
+        w.files_dropped.connect(self.open_paths)
+        w.closing.connect(self.shut_down)
+        w.open_action.triggered.connect(lambda: self.open_image_dialog())
+        w.paste_action.triggered.connect(self.paste)
+        w.next_action.triggered.connect(lambda: self.step_image(1))
+        w.previous_action.triggered.connect(lambda: self.step_image(-1))
+        w.export_answer_action.triggered.connect(lambda: self.export_answer())
+        w.export_conversation_action.triggered.connect(lambda: self.export_conversation())
+        w.export_history_action.triggered.connect(lambda: self.export_history())
+        w.settings_action.triggered.connect(self.open_settings)
+        w.quit_action.triggered.connect(w.close)
+        w.copy_answer_action.triggered.connect(w.answer_view.copy_answer)
+        w.copy_conversation_action.triggered.connect(self.copy_conversation)
+        w.new_conversation_action.triggered.connect(self.session.new_conversation)
+        w.focus_prompt_action.triggered.connect(
+            lambda: w.prompt_panel.prompt_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        )
+        w.zoom_in_action.triggered.connect(w.viewer.zoom_in)
+        w.zoom_out_action.triggered.connect(w.viewer.zoom_out)
+        w.fit_action.triggered.connect(w.viewer.fit_to_window)
+        w.actual_size_action.triggered.connect(w.viewer.actual_size)
+        w.viewer.zoom_changed.connect(lambda _zoom: self._update_image_info())
+        w.search_history_action.triggered.connect(self._focus_history_search)
+        w.model_group.triggered.connect(self._model_chosen)
+        w.open_model_folder_action.triggered.connect(lambda: self.open_model_folder())
+        w.reload_model_action.triggered.connect(self._reload_model)
+        w.unload_model_action.triggered.connect(self.unload_model)
+        w.about_action.triggered.connect(self._about)
+        w.open_log_folder_action.triggered.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.paths.log_dir)))
+        )
+        w.answer_view.copied.connect(
+            lambda _text: w.statusBar().showMessage(_tr("Copied to the clipboard."), 3000)
+        )
+
+        panel = w.prompt_panel
+        panel.preset_clicked.connect(self.ask_preset)
+        panel.prompt_submitted.connect(self.ask)
+        panel.stop_requested.connect(self.session.stop)
+
+        history = w.history_panel
+        history.search_changed.connect(self.history_model.reload)
+        history.open_requested.connect(self.open_history_entry)
+        history.delete_requested.connect(self.delete_history_entries)
+        history.export_requested.connect(lambda ids: self.export_history(ids))
+
+        self.images.loaded.connect(self._on_image_loaded)
+        self.images.failed.connect(self._on_image_failed)
+
+        worker = self.inference.worker
+        worker.model_loading.connect(self._on_model_loading)
+        worker.model_loaded.connect(self._on_model_loaded)
+        worker.model_failed.connect(self._on_model_failed)
+        worker.model_unloaded.connect(self._on_model_unloaded)
+        worker.token_count.connect(self._on_token_count)
+
+        s = self.session
+        s.answer_started.connect(self._on_answer_started)
+        s.answer_text.connect(w.answer_view.append_text)
+        s.answer_finished.connect(self._on_answer_finished)
+        s.answer_failed.connect(self._on_answer_failed)
+        s.out_of_memory.connect(self._on_out_of_memory)
+        s.busy_changed.connect(panel.set_busy)
+        s.busy_changed.connect(lambda _busy: self._update_actions())
+        s.conversation_reset.connect(w.answer_view.clear)
+        s.conversation_reset.connect(self._update_actions)
+        s.history_changed.connect(self.history_model.refresh)
+        s.history_error.connect(
+            lambda text: self.show_message(
+                _tr("The answer could not be saved to history: {0}").format(text), Level.WARNING
+            )
+        )
+
+    # -- start-up and shutdown ---------------------------------------------------------------
+
+    def start(self, paths: Sequence[str] = ()) -> None:
+        """After the window is shown: load the model in the background, open given images."""
+        self.load_initial_model()
+        if paths:
+            self.open_paths(list(paths))
+
+    def shut_down(self) -> None:
+        """Save window state, stop the workers and close history; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._save_layout()
+        self._remember(system_prompt=self.window.prompt_panel.system_prompt())
+        self.inference.shut_down()
+        self.images.wait_for_done()
+        self.history_model.wait_for_thumbnails()
+        if self.history is not None:
+            self.history.close()
+
+    def _restore_layout(self) -> None:
+        stored = self._layout_settings
+        self.window.restore_layout(
+            stored.value("geometry"), stored.value("state"), stored.value("splitter")
+        )
+
+    def _save_layout(self) -> None:
+        geometry, state, splitter = self.window.save_layout()
+        self._layout_settings.setValue("geometry", geometry)
+        self._layout_settings.setValue("state", state)
+        self._layout_settings.setValue("splitter", splitter)
+        self._layout_settings.sync()
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def _remember(self, **changes: object) -> None:
+        """Change and save settings; a failed save is reported but never loses the old file."""
+        updated = self.settings.replace(**changes)
+        if updated == self.settings:
+            return
+        self.settings = updated
+        try:
+            save_settings(self.settings, self.paths.settings_file)
+        except VldeskError as exc:
+            self.show_message(str(exc), Level.WARNING)
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self._model_entries(), self.window)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+            return
+        self.apply_settings(dialog.settings())
+
+    def apply_settings(self, new: Settings) -> None:
+        old = self.settings
+        self._remember(**{name: getattr(new, name) for name in _EDITABLE})
+        if new.preset_language != old.preset_language:
+            self.window.prompt_panel.set_presets(PRESETS, new.preset_language)
+        new_ref = new.last_model or new.model
+        old_ref = old.last_model or old.model
+        if (new_ref, new.device, new.dtype) != (old_ref, old.device, old.dtype):
+            self._device_override = None
+            self.load_model(new_ref)
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def show_message(
+        self, text: str, level: Level = Level.ERROR, actions: list[BannerAction] | None = None
+    ) -> None:
+        """An inline message in the window (never a traceback); also logged."""
+        log.log(logging.WARNING if level is Level.ERROR else logging.INFO, "message: %s", text)
+        self.window.banner.show_message(text, level, actions)
+
+    def _show_placeholder(self) -> None:
+        view = self.window.answer_view
+        if self._model_ref is None and self._model_info is None:
+            view.set_placeholder(self._no_model_text())
+        elif self._model_info is None:
+            view.set_placeholder(_tr("*Loading the model…*"))
+        else:
+            view.set_placeholder(
+                _tr(
+                    "Open an image (**Ctrl+O**), drop one on the window or paste one "
+                    "(**Ctrl+V**), then choose a preset or ask a question."
+                )
+            )
+
+    def _no_model_text(self, reason: str = "") -> str:
+        text = _tr(
+            "### No model is available yet\n\n"
+            "vldesk needs a Qwen vision-language model on this computer. Download one in a "
+            "terminal:\n\n`vldesk models download Qwen/Qwen3-VL-2B-Instruct`\n\n"
+            "or choose **Model → Open Model Folder…** to use a model folder you already have."
+        )
+        return f"{text}\n\n*{reason}*" if reason else text
+
+    # -- models ------------------------------------------------------------------------------
+
+    def _model_entries(self) -> list[tuple[str, str]]:
+        entries = []
+        try:
+            installed = self.store.installed()
+        except OSError as exc:  # an unreadable models folder must not break the menu
+            log.warning("listing models failed: %s", exc)
+            installed = []
+        for model in installed:
+            label = model.spec.display_name if model.spec is not None else model.name
+            entries.append((label, model.name))
+        current = self._model_ref
+        if current and all(ref != current for _label, ref in entries):
+            entries.append((Path(current).name or current, current))
+        return entries
+
+    def _refresh_models_menu(self) -> None:
+        self.window.set_model_entries(self._model_entries(), self._model_ref)
+
+    def load_initial_model(self) -> None:
+        """Load the model used last time; else the configured one; else any installed one."""
+        wanted = self.settings.last_model or self.settings.model
+        try:
+            self.store.resolve(wanted)
+        except VldeskError as exc:
+            installed = self._model_entries()
+            if not installed:
+                log.info("no model at start-up: %s", exc)
+                self.window.answer_view.set_placeholder(self._no_model_text(str(exc)))
+                return
+            wanted = installed[0][1]
+        self.load_model(wanted)
+
+    def load_model(self, ref: str) -> bool:
+        """Resolve ``ref`` (catalog id, imported name or folder) and load it in the background."""
+        try:
+            folder = self.store.resolve(ref)
+        except VldeskError as exc:
+            self.show_message(str(exc))
+            if self._model_info is None:
+                self.window.answer_view.set_placeholder(self._no_model_text(str(exc)))
+            return False
+        self.session.stop()
+        self._model_ref = ref
+        name = Path(ref).name if Path(ref).is_absolute() else ref
+        device = self._device_override or self.settings.device
+        self.inference.load_model(LoadRequest(folder, name, device, self.settings.dtype))
+        self._refresh_models_menu()
+        return True
+
+    def unload_model(self) -> None:
+        self.inference.unload_model()
+
+    def _reload_model(self) -> None:
+        if self._model_ref is not None:
+            self.load_model(self._model_ref)
+        else:
+            self.load_initial_model()
+
+    @Slot(QAction)
+    def _model_chosen(self, action: QAction) -> None:
+        ref = action.data()
+        if isinstance(ref, str) and ref != self._model_ref:
+            self._device_override = None
+            self.load_model(ref)
+
+    def open_model_folder(self, folder: Path | None = None) -> bool:
+        """Use a local model folder (checked first); it is remembered in the Model menu."""
+        if folder is None:
+            chosen = QFileDialog.getExistingDirectory(
+                self.window, _tr("Choose a model folder"), str(Path.home())
+            )
+            if not chosen:
+                return False
+            folder = Path(chosen)
+        check = self.store.validate_model_folder(folder)
+        if not check.ok:
+            self.show_message(
+                _tr("{0} cannot be used as a model: {1}").format(folder, check.reason)
+            )
+            return False
+        ref = str(folder.resolve())
+        try:
+            ref = self.store.import_folder(folder).name
+        except VldeskError as exc:  # e.g. the name is taken: load it by path instead
+            log.info("not registering %s: %s", folder, exc)
+        self._device_override = None
+        return self.load_model(ref)
+
+    @Slot(str)
+    def _on_model_loading(self, name: str) -> None:
+        self._model_info = None
+        self.session.set_model(None)
+        self.window.status_panel.set_loading(name)
+        self.window.load_progress.setVisible(True)
+        self.window.statusBar().showMessage(_tr("Loading {0}…").format(name))
+        self._show_placeholder()
+        self._update_can_ask()
+
+    @Slot(object)
+    def _on_model_loaded(self, info: ModelLoadedInfo) -> None:
+        self._model_info = info
+        self.session.set_model(info.name)
+        w = self.window
+        w.load_progress.setVisible(False)
+        w.status_panel.set_model(info.name, info.device, info.dtype, info.reason)
+        w.status_panel.set_memory(info.memory_bytes)
+        w.statusBar().showMessage(
+            _tr("{0} is ready ({1:.1f} s).").format(info.name, info.load_seconds), 5000
+        )
+        if self._model_ref is not None:
+            self._remember(last_model=self._model_ref)
+        self._refresh_models_menu()
+        self._show_placeholder()
+        self._update_can_ask()
+        if self._retry_after_load is not None:
+            settings, self._retry_after_load = self._retry_after_load, None
+            self.session.retry(settings)
+
+    @Slot(str)
+    def _on_model_failed(self, message: str) -> None:
+        self._model_info = None
+        self._retry_after_load = None
+        self.session.set_model(None)
+        self.window.load_progress.setVisible(False)
+        self.window.status_panel.set_model(None)
+        self.window.statusBar().clearMessage()
+        self.show_message(message)
+        self.window.answer_view.set_placeholder(self._no_model_text(message))
+        self._update_can_ask()
+
+    @Slot()
+    def _on_model_unloaded(self) -> None:
+        self._model_info = None
+        self.session.set_model(None)
+        self.window.status_panel.set_model(None)
+        self.window.status_panel.set_memory(None)
+        self.window.statusBar().showMessage(_tr("The model was unloaded."), 5000)
+        self._update_can_ask()
+
+    # -- images ------------------------------------------------------------------------------
+
+    def open_image_dialog(self) -> None:
+        patterns = " ".join(f"*{ext}" for ext in IMAGE_EXTENSIONS)
+        start = str(self.sequence.current.parent) if self.sequence.current else ""
+        files, _filter = QFileDialog.getOpenFileNames(
+            self.window,
+            _tr("Open Image"),
+            start
+            or QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation),
+            _tr("Images ({0});;All files (*)").format(patterns),
+        )
+        if files:
+            self.open_paths(files)
+
+    @Slot(list)
+    def open_paths(self, paths: list[str]) -> None:
+        """Open dropped or chosen files or folders; the first image is shown."""
+        first, skipped = self.sequence.open(paths)
+        if skipped:
+            names = ", ".join(p.name for p in skipped[:5]) + ("…" if len(skipped) > 5 else "")
+            self.show_message(
+                _tr("Not image files, skipped: {0}").format(names),
+                Level.WARNING if first is not None else Level.ERROR,
+            )
+        if first is None:
+            if not skipped:
+                self.show_message(_tr("There are no images there."), Level.WARNING)
+            return
+        self._restore = None
+        self.images.load_file(first)
+        self.window.statusBar().showMessage(_tr("Opening {0}…").format(first.name))
+
+    def step_image(self, offset: int) -> None:
+        path = self.sequence.step(offset)
+        if path is not None:
+            self._restore = None
+            self.images.load_file(path)
+
+    def paste(self) -> None:
+        """Open what the clipboard holds: copied files, or an image."""
+        mime = QGuiApplication.clipboard().mimeData()
+        files = local_files(mime) if mime is not None else []
+        if files:
+            self.open_paths(files)
+            return
+        image = QGuiApplication.clipboard().image()
+        if image.isNull():
+            self.show_message(_tr("The clipboard holds no image to paste."), Level.WARNING)
+            return
+        self.paste_image(image)
+
+    def paste_image(self, image: QImage) -> None:
+        self._restore = None
+        self.sequence.clear()
+        self.images.load_pasted(image)
+
+    @Slot(object)
+    def _on_image_loaded(self, decoded: DecodedImage) -> None:
+        w = self.window
+        w.viewer.set_image(decoded.display, decoded.preview)
+        w.banner.hide()
+        w.statusBar().clearMessage()
+        self._current_image = decoded
+        image = SessionImage(decoded.loaded, decoded.path, decoded.thumbnail)
+        restore = self._restore
+        self._restore = None
+        if restore is not None and restore[0] == decoded.request_id:
+            self._apply_restore(image, restore[1])
+        else:
+            self.session.set_image(image)
+        if decoded.path is not None:
+            self._remember_recent(decoded.path)
+        w.setWindowTitle(f"{decoded.name} — vldesk")
+        self._update_image_info()
+        self._update_can_ask()
+
+    @Slot(int, str, str)
+    def _on_image_failed(self, request_id: int, source: str, message: str) -> None:
+        self._restore = None
+        self.window.statusBar().clearMessage()
+        self.show_message(message)
+
+    def _update_image_info(self) -> None:
+        decoded = self._current_image
+        if decoded is None:
+            self.window.image_info.setText("")
+            return
+        width, height = decoded.loaded.original_size
+        parts = [decoded.name]
+        if decoded.file_size is not None:
+            parts.append(format_bytes(decoded.file_size))
+        parts.append(f"{width} × {height} px")
+        parts.append(f"{self.window.viewer.zoom() * 100:.0f}%")
+        index, count = self.sequence.position
+        if count > 1:
+            parts.append(_tr("{0} of {1}").format(index, count))
+        self.window.image_info.setText("  ·  ".join(parts))
+
+    def _remember_recent(self, path: Path) -> None:
+        self._remember(recent_files=self.settings.with_recent_file(path).recent_files)
+        self._refresh_recent_files()
+
+    def _refresh_recent_files(self) -> None:
+        for action in self.window.set_recent_files(list(self.settings.recent_files)):
+            path = str(action.data())
+            action.triggered.connect(lambda _checked=False, path=path: self.open_paths([path]))
+
+    # -- asking ------------------------------------------------------------------------------
+
+    def _update_can_ask(self) -> None:
+        self.window.prompt_panel.set_can_ask(self.session.can_ask)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        w = self.window
+        has_answer = self.session.last_result is not None
+        w.export_answer_action.setEnabled(has_answer)
+        w.copy_answer_action.setEnabled(has_answer)
+        has_turns = bool(self.session.conversation.turns)
+        w.export_conversation_action.setEnabled(has_turns)
+        w.copy_conversation_action.setEnabled(has_turns)
+
+    def generation_settings(self, preset_tokens: int | None = None) -> GenerationSettings:
+        settings = self.settings.to_generation_settings()
+        if preset_tokens is not None and preset_tokens > settings.max_new_tokens:
+            # A preset that needs long answers (documents) gets them; the setting is a floor.
+            settings = GenerationSettings(**{**settings.to_dict(), "max_new_tokens": preset_tokens})
+        return settings
+
+    @Slot(str)
+    def ask(self, question: str, preset_tokens: int | None = None) -> bool:
+        system = self.window.prompt_panel.system_prompt()
+        if system != self.settings.system_prompt:
+            self._remember(system_prompt=system)
+        if self.session.image is None:
+            self.show_message(_tr("Open an image first (Ctrl+O, drop or paste)."), Level.INFO)
+            return False
+        if self.session.model_name is None:
+            self.show_message(_tr("The model is not loaded yet."), Level.INFO)
+            return False
+        sent = self.session.ask(question, self.generation_settings(preset_tokens), system)
+        if sent and preset_tokens is None:
+            self.window.prompt_panel.clear_prompt()
+        return sent
+
+    @Slot(str)
+    def ask_preset(self, name: str) -> bool:
+        preset = get_preset(name)
+        return self.ask(preset.prompt(self.settings.preset_language), preset.max_new_tokens)
+
+    @Slot(str)
+    def _on_answer_started(self, question: str) -> None:
+        self.window.banner.hide()
+        self._stream_started = None
+        self.window.answer_view.begin_answer(question)
+        self.window.status_panel.set_generation(None, None, None)
+
+    @Slot(int, int)
+    def _on_token_count(self, _request_id: int, tokens: int) -> None:
+        import time
+
+        now = time.perf_counter()
+        if self._stream_started is None:
+            self._stream_started = now
+            return
+        elapsed = now - self._stream_started
+        if elapsed > 0.2:
+            self.window.status_panel.set_generation(None, None, tokens / elapsed)
+
+    @Slot(object)
+    def _on_answer_finished(self, result: GenerationResult) -> None:
+        notes = {
+            StopReason.CANCELLED: _tr("stopped"),
+            StopReason.MAX_TOKENS: _tr("cut off at the token limit (Settings → Max new tokens)"),
+        }
+        self.window.answer_view.finish_answer(result.text, notes.get(result.stop_reason, ""))
+        stats = result.stats
+        self.window.status_panel.set_generation(
+            stats.image_tokens, stats.time_to_first_token_s, stats.decode_tokens_per_s
+        )
+        if stats.peak_memory_bytes:
+            self.window.status_panel.set_memory(stats.peak_memory_bytes)
+        self._update_actions()
+
+    @Slot(str)
+    def _on_answer_failed(self, message: str) -> None:
+        self.window.answer_view.fail_answer()
+        if self._offering_retry:
+            self._offering_retry = False
+            return  # the out-of-memory message with its retry buttons is already shown
+        self.show_message(message)
+
+    @Slot(str)
+    def _on_out_of_memory(self, message: str) -> None:
+        current = self.settings.max_image_tokens
+        smaller = max(MIN_RETRY_IMAGE_TOKENS, current // 2)
+        actions: list[BannerAction] = []
+        if smaller < current:
+            actions.append(
+                (
+                    _tr("Retry with {0} image tokens").format(smaller),
+                    lambda: self._retry_smaller(smaller),
+                )
+            )
+        on_gpu = self._model_info is not None and self._model_info.device.startswith("cuda")
+        if on_gpu:
+            actions.append((_tr("Retry on the CPU"), self._retry_on_cpu))
+        self._offering_retry = True
+        self.show_message(message, Level.ERROR, actions)
+
+    def _retry_smaller(self, tokens: int) -> None:
+        self._remember(max_image_tokens=tokens)
+        self.session.retry(self.generation_settings())
+
+    def _retry_on_cpu(self) -> None:
+        if self._model_ref is None:
+            return
+        self._device_override = "cpu"
+        self._retry_after_load = self.generation_settings()
+        self.load_model(self._model_ref)
+
+    # -- history -----------------------------------------------------------------------------
+
+    def _history_page(self, limit: int, offset: int, query: str | None) -> list:  # type: ignore[type-arg]
+        if self.history is None:
+            return []
+        try:
+            return self.history.list_conversations(limit, offset, query)
+        except VldeskError as exc:
+            self.show_message(str(exc), Level.WARNING)
+            return []
+
+    def _focus_history_search(self) -> None:
+        self.window.history_dock.show()
+        self.window.history_dock.raise_()
+        self.window.history_panel.focus_search()
+
+    @Slot(int)
+    def open_history_entry(self, conversation_id: int) -> None:
+        """Show a past conversation with its image; follow-up questions continue it."""
+        if self.history is None:
+            return
+        try:
+            stored = self.history.get_conversation(conversation_id)
+        except VldeskError as exc:
+            self.show_message(str(exc))
+            return
+        if stored is None:
+            self.history_model.refresh()
+            return
+        path = Path(stored.image_path) if stored.image_path else None
+        if path is not None and path.is_file():
+            self.sequence.open([path])
+            request_id = self.images.load_file(path)
+            self._restore = (request_id, stored)
+            return
+        # The image is gone (or was pasted): show the conversation and the stored thumbnail.
+        self._restore = None
+        self._current_image = None
+        thumbnail = QImage.fromData(stored.thumbnail) if stored.thumbnail else QImage()
+        if thumbnail.isNull():
+            self.window.viewer.clear()
+        else:
+            self.window.viewer.set_image(thumbnail)
+        self._apply_restore(None, stored)
+        self.window.image_info.setText(
+            _tr("{0} (only a thumbnail is kept)").format(path.name if path else _tr("pasted image"))
+        )
+        self.show_message(
+            _tr(
+                "The image of this conversation is no longer available, so follow-up "
+                "questions are not possible."
+            ),
+            Level.INFO,
+        )
+        self._update_can_ask()
+
+    def _apply_restore(self, image: SessionImage | None, stored: StoredConversation) -> None:
+        turns = [(m.role, m.text) for m in stored.messages]
+        self.session.restore(image, turns, stored.id)
+        system = next((text for role, text in turns if role == "system"), None)
+        if system is not None:
+            self.window.prompt_panel.set_system_prompt(system)
+        exchanges: list[Exchange] = []
+        for role, text in turns:
+            if role == "user":
+                exchanges.append(Exchange(text))
+            elif role == "assistant" and exchanges and not exchanges[-1].answer:
+                exchanges[-1].answer = text
+        self.window.answer_view.set_exchanges(exchanges)
+        self.window.history_panel.select_id(stored.id)
+        self._update_actions()
+
+    @Slot(list)
+    def delete_history_entries(self, ids: list[int], *, confirm: bool = True) -> None:
+        if self.history is None or not ids:
+            return
+        if confirm:
+            answer = QMessageBox.question(
+                self.window,
+                _tr("Delete from history"),
+                _tr("Delete {0} conversation(s) from the history? This cannot be undone.").format(
+                    len(ids)
+                ),
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        try:
+            for conversation_id in ids:
+                self.history.delete_conversation(conversation_id)
+        except VldeskError as exc:
+            self.show_message(str(exc))
+        if self.session.history_id in ids:
+            self.session.history_id = None
+        self.history_model.refresh()
+
+    # -- export and copy ---------------------------------------------------------------------
+
+    def _current_entry(self, last_only: bool) -> ExportEntry | None:
+        conversation = self.session.conversation
+        turns: list[tuple[str, str]] = [(turn.role, turn.text) for turn in conversation.turns]
+        if not turns:
+            return None
+        if last_only:
+            turns = turns[-2:]
+        elif conversation.system:
+            turns.insert(0, ("system", conversation.system))
+        result = self.session.last_result
+        image = self.session.image
+        return ExportEntry(
+            image_path=image.path if image is not None else None,
+            turns=turns,
+            model=self.session.model_name or "",
+            date=datetime.now().astimezone(),
+            settings=self.settings.to_generation_settings().to_dict(),
+            stats=result.stats.to_dict() if result is not None else None,
+        )
+
+    def _ask_export_path(self, title: str, stem: str) -> Path | None:
+        start = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        chosen, chosen_filter = QFileDialog.getSaveFileName(
+            self.window, title, str(Path(start) / f"{stem}.md"), EXPORT_FILTERS
+        )
+        if not chosen:
+            return None
+        path = Path(chosen)
+        if path.suffix.lower() not in (".md", ".txt", ".markdown"):
+            path = path.with_suffix(".txt" if "txt" in chosen_filter else ".md")
+        return path
+
+    def _write_export(self, entries: list[ExportEntry], path: Path) -> bool:
+        try:
+            export_entries(entries, path)
+        except VldeskError as exc:
+            self.show_message(str(exc))
+            return False
+        self.window.statusBar().showMessage(_tr("Saved {0}.").format(path), 5000)
+        return True
+
+    def _export_stem(self) -> str:
+        image = self.session.image
+        return image.path.stem if image is not None and image.path is not None else "vldesk"
+
+    def export_answer(self, path: Path | None = None) -> bool:
+        entry = self._current_entry(last_only=True)
+        if entry is None:
+            return False
+        path = path or self._ask_export_path(_tr("Export Answer"), self._export_stem())
+        return path is not None and self._write_export([entry], path)
+
+    def export_conversation(self, path: Path | None = None) -> bool:
+        entry = self._current_entry(last_only=False)
+        if entry is None:
+            return False
+        path = path or self._ask_export_path(_tr("Export Conversation"), self._export_stem())
+        return path is not None and self._write_export([entry], path)
+
+    def export_history(self, ids: list[int] | None = None, path: Path | None = None) -> bool:
+        """Export the given history entries (default: all of them) to one file."""
+        if self.history is None:
+            return False
+        try:
+            if ids is None:
+                count = self.history.count_conversations()
+                ids = [c.id for c in self.history.list_conversations(limit=count)]
+            entries = self.history.export_entries(ids)
+        except VldeskError as exc:
+            self.show_message(str(exc))
+            return False
+        if not entries:
+            self.show_message(_tr("There is nothing in the history to export."), Level.INFO)
+            return False
+        path = path or self._ask_export_path(_tr("Export History"), "vldesk-history")
+        return path is not None and self._write_export(entries, path)
+
+    def copy_conversation(self) -> None:
+        entry = self._current_entry(last_only=False)
+        if entry is not None:
+            QGuiApplication.clipboard().setText(render_markdown([entry]))
+            self.window.statusBar().showMessage(_tr("Copied to the clipboard."), 3000)
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self.window,
+            _tr("About vldesk"),
+            _tr(
+                "<p><b>vldesk {0}</b></p><p>Understand images offline with local Qwen "
+                "vision-language models.</p><p>Settings: {1}<br>History: {2}<br>Logs: {3}</p>"
+            ).format(
+                __version__,
+                self.paths.settings_file,
+                self.paths.history_db,
+                self.paths.log_dir,
+            ),
+        )
+
+
+#: Settings the dialog edits (everything else is kept as it is).
+_EDITABLE = (
+    "model",
+    "last_model",
+    "device",
+    "dtype",
+    "max_new_tokens",
+    "greedy",
+    "temperature",
+    "top_p",
+    "max_image_tokens",
+    "preset_language",
+)

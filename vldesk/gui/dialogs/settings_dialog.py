@@ -1,0 +1,144 @@
+"""Edit the user's settings: model, device, precision, generation and presets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.settings import Settings
+
+_LANGUAGE_NAMES = {"en": "English", "zh": "中文 (简体)"}
+
+
+class SettingsDialog(QDialog):
+    """Shows a copy of the settings; :meth:`settings` returns the edited copy."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        models: Sequence[tuple[str, str]],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Settings"))
+        self._original = settings
+        tr = self.tr
+
+        self.model_combo = QComboBox(self)
+        self.model_combo.setAccessibleName(tr("Model"))
+        for label, ref in models:
+            self.model_combo.addItem(label, ref)
+        current = settings.last_model or settings.model
+        if self.model_combo.findData(current) < 0:
+            self.model_combo.addItem(current, current)
+        self.model_combo.setCurrentIndex(self.model_combo.findData(current))
+
+        self.device_combo = self._choices(tr("Device"), DEVICE_CHOICES, settings.device)
+        self.dtype_combo = self._choices(tr("Precision"), DTYPE_CHOICES, settings.dtype)
+
+        self.max_tokens_spin = QSpinBox(self)
+        self.max_tokens_spin.setRange(1, 32768)
+        self.max_tokens_spin.setValue(settings.max_new_tokens)
+        self.max_tokens_spin.setAccessibleName(tr("Maximum new tokens"))
+        self.greedy_check = QCheckBox(tr("Greedy decoding (the same answer every time)"), self)
+        self.greedy_check.setChecked(settings.greedy)
+        self.temperature_spin = self._number(tr("Temperature"), 0.05, 2.0, settings.temperature)
+        self.top_p_spin = self._number(tr("Top-p"), 0.05, 1.0, settings.top_p)
+        self.greedy_check.toggled.connect(self._update_sampling)
+
+        self.image_tokens_spin = QSpinBox(self)
+        self.image_tokens_spin.setRange(64, 16384)
+        self.image_tokens_spin.setSingleStep(64)
+        self.image_tokens_spin.setValue(max(64, settings.max_image_tokens))
+        self.image_tokens_spin.setAccessibleName(tr("Image token budget"))
+        self.image_tokens_spin.setToolTip(
+            tr("More tokens keep more detail (small text) but answer more slowly.")
+        )
+
+        self.language_combo = QComboBox(self)
+        self.language_combo.setAccessibleName(tr("Language of the presets"))
+        for code, name in _LANGUAGE_NAMES.items():
+            self.language_combo.addItem(name, code)
+        self.language_combo.setCurrentIndex(
+            max(0, self.language_combo.findData(settings.preset_language))
+        )
+
+        model_box = QGroupBox(tr("Model"), self)
+        model_form = QFormLayout(model_box)
+        model_form.addRow(tr("&Model:"), self.model_combo)
+        model_form.addRow(tr("&Device:"), self.device_combo)
+        model_form.addRow(tr("&Precision:"), self.dtype_combo)
+        answer_box = QGroupBox(tr("Answers"), self)
+        answer_form = QFormLayout(answer_box)
+        answer_form.addRow(tr("Max new &tokens:"), self.max_tokens_spin)
+        answer_form.addRow(self.greedy_check)
+        answer_form.addRow(tr("T&emperature:"), self.temperature_spin)
+        answer_form.addRow(tr("Top-&p:"), self.top_p_spin)
+        answer_form.addRow(tr("&Image token budget:"), self.image_tokens_spin)
+        answer_form.addRow(tr("Preset &language:"), self.language_combo)
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(model_box)
+        layout.addWidget(answer_box)
+        layout.addWidget(buttons)
+        self._update_sampling()
+
+    def _choices(self, name: str, choices: Sequence[str], current: str) -> QComboBox:
+        combo = QComboBox(self)
+        combo.setAccessibleName(name)
+        for choice in choices:
+            combo.addItem(choice, choice)
+        if combo.findData(current) < 0:
+            combo.addItem(current, current)  # e.g. "cuda:1"
+        combo.setCurrentIndex(combo.findData(current))
+        return combo
+
+    def _number(self, name: str, low: float, high: float, value: float) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox(self)
+        spin.setRange(low, high)
+        spin.setSingleStep(0.05)
+        spin.setDecimals(2)
+        spin.setValue(min(high, max(low, value)))
+        spin.setAccessibleName(name)
+        return spin
+
+    def _update_sampling(self) -> None:
+        sampling = not self.greedy_check.isChecked()
+        self.temperature_spin.setEnabled(sampling)
+        self.top_p_spin.setEnabled(sampling)
+
+    def settings(self) -> Settings:
+        """The settings as edited (fields the dialog does not show are kept)."""
+        model = str(self.model_combo.currentData())
+        changes: dict[str, object] = {
+            "device": str(self.device_combo.currentData()),
+            "dtype": str(self.dtype_combo.currentData()),
+            "max_new_tokens": self.max_tokens_spin.value(),
+            "greedy": self.greedy_check.isChecked(),
+            "temperature": self.temperature_spin.value(),
+            "top_p": self.top_p_spin.value(),
+            "max_image_tokens": self.image_tokens_spin.value(),
+            "preset_language": str(self.language_combo.currentData()),
+        }
+        if model != (self._original.last_model or self._original.model):
+            changes["model"] = model
+            changes["last_model"] = model
+        return self._original.replace(**changes)

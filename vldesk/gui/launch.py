@@ -1,0 +1,122 @@
+"""Start the desktop app: logging, Qt, the error hook, the window, then the model."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from importlib import resources
+from pathlib import Path
+
+from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from vldesk import __version__
+from vldesk.core.paths import app_paths
+
+log = logging.getLogger(__name__)
+
+LOG_NAME = "vldesk.log"
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def setup_logging(log_dir: Path) -> Path | None:
+    """Log to a rotating file in the user log folder; returns its path (None if not writable)."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_file = log_dir / LOG_NAME
+        handler = logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError:
+        return None
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    )
+    root.addHandler(handler)
+    return log_file
+
+
+def guard_std_streams(log_file: Path | None) -> None:
+    """A windowed launch (pythonw, a GUI bundle) has no stderr: libraries that write to it
+    would crash, so point missing streams at the log file (or nowhere)."""
+    if sys.stderr is not None and sys.stdout is not None:
+        return
+    target = (
+        str(log_file) if log_file is not None else "nul" if sys.platform == "win32" else "/dev/null"
+    )
+    stream = open(target, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - lives as long as the app
+    if sys.stderr is None:
+        sys.stderr = stream
+    if sys.stdout is None:
+        sys.stdout = stream
+
+
+def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    logging.getLogger("qt").log(_QT_LEVELS.get(kind, logging.WARNING), "%s", message)
+
+
+def app_icon() -> QIcon:
+    return QIcon(str(resources.files("vldesk") / "assets" / "vldesk.svg"))
+
+
+def create_application(args: list[str]) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication([sys.argv[0] if sys.argv else "vldesk", *args])
+    app.setApplicationName("vldesk")
+    app.setApplicationDisplayName("vldesk")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("vldesk")
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def run_app(args: list[str]) -> int:
+    """Open the window at once; the model loads in the background afterwards.
+
+    ``args`` may name image files or folders to open. Returns the exit code.
+    """
+    paths = app_paths()
+    log_file = setup_logging(paths.log_dir)
+    guard_std_streams(log_file)
+    qInstallMessageHandler(_qt_message)
+    log.info("vldesk %s starting (Python %s)", __version__, sys.version.split()[0])
+    app = create_application(args)
+    # Qt removed its own options (-style, ...): what is left are files to open.
+    to_open = [arg for arg in app.arguments()[1:] if not arg.startswith("-")]
+
+    # Imported here so that a broken install still gets logging set up first.
+    from vldesk.gui.app import DesktopApp
+    from vldesk.gui.crash import ExceptionHook
+
+    hook = ExceptionHook(log_file)
+    hook.install()
+    try:
+        root = DesktopApp()
+    except Exception as exc:
+        log.exception("start-up failed")
+        hook.handle(type(exc), exc, exc.__traceback__)
+        app.processEvents()
+        for dialog in list(hook.dialogs):
+            dialog.exec()
+        return 1
+    app.aboutToQuit.connect(root.shut_down)
+    root.window.show()
+    # After the first paint: the heavy part (torch, the weights) happens on the worker thread.
+    QTimer.singleShot(0, lambda: root.start(to_open))
+    code = app.exec()
+    root.shut_down()
+    hook.uninstall()
+    log.info("vldesk exited with code %s", code)
+    return int(code)

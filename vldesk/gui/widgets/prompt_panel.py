@@ -1,0 +1,177 @@
+"""Preset buttons, a free prompt box, an optional system prompt, and Send/Stop."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vldesk.core.presets import Preset
+
+PRESET_COLUMNS = 3
+
+
+class PromptEdit(QPlainTextEdit):
+    """A prompt box where Enter sends and Shift+Enter starts a new line.
+
+    Signals:
+        submitted(): Enter was pressed.
+    """
+
+    submitted = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            event.accept()
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class PromptPanel(QWidget):
+    """Where questions are asked. Knows nothing about models or images: it only emits.
+
+    Signals:
+        preset_clicked(str): a preset's name.
+        prompt_submitted(str): the free prompt's text (never empty).
+        stop_requested(): the user wants the current answer to stop.
+    """
+
+    preset_clicked = Signal(str)
+    prompt_submitted = Signal(str)
+    stop_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._preset_buttons: dict[str, QPushButton] = {}
+        self._busy = False
+        self._can_ask = False
+
+        self._presets_grid = QGridLayout()
+        self._presets_grid.setContentsMargins(0, 0, 0, 0)
+
+        self.prompt_edit = PromptEdit(self)
+        self.prompt_edit.setPlaceholderText(
+            self.tr("Ask about the image… (Enter sends, Shift+Enter adds a line)")
+        )
+        self.prompt_edit.setAccessibleName(self.tr("Question"))
+        self.prompt_edit.setTabChangesFocus(True)
+        self.prompt_edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.prompt_edit.setFixedHeight(self.fontMetrics().lineSpacing() * 4)
+        self.prompt_edit.submitted.connect(self._submit)
+
+        self.system_toggle = QToolButton(self)
+        self.system_toggle.setText(self.tr("System prompt"))
+        self.system_toggle.setCheckable(True)
+        self.system_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.system_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.system_toggle.setAutoRaise(True)
+        self.system_toggle.setAccessibleName(self.tr("Show the system prompt"))
+        self.system_toggle.toggled.connect(self._show_system_prompt)
+
+        self.system_edit = QPlainTextEdit(self)
+        self.system_edit.setPlaceholderText(
+            self.tr("Optional instructions for every answer, e.g. “Answer in French.”")
+        )
+        self.system_edit.setAccessibleName(self.tr("System prompt"))
+        self.system_edit.setTabChangesFocus(True)
+        self.system_edit.setFixedHeight(self.fontMetrics().lineSpacing() * 3)
+        self.system_edit.setVisible(False)
+
+        self.send_button = QPushButton(self.tr("Send"), self)
+        self.send_button.setToolTip(self.tr("Ask the question (Enter)"))
+        self.send_button.setAccessibleName(self.tr("Send the question"))
+        self.send_button.clicked.connect(self._submit)
+        self.stop_button = QPushButton(self.tr("Stop"), self)
+        self.stop_button.setToolTip(self.tr("Stop the answer (Esc)"))
+        self.stop_button.setAccessibleName(self.tr("Stop the answer"))
+        self.stop_button.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.stop_button.clicked.connect(self.stop_requested)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.system_toggle)
+        buttons.addStretch(1)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.send_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._presets_grid)
+        layout.addWidget(self.prompt_edit)
+        layout.addLayout(buttons)
+        layout.addWidget(self.system_edit)
+        self._update_enabled()
+
+    def set_presets(self, presets: Sequence[Preset], language: str) -> None:
+        """(Re)build the preset buttons with titles in ``language``; Alt+1… trigger them."""
+        for button in self._preset_buttons.values():
+            self._presets_grid.removeWidget(button)
+            button.deleteLater()
+        self._preset_buttons.clear()
+        for index, preset in enumerate(presets):
+            button = QPushButton(preset.title(language), self)
+            button.setToolTip(preset.prompt(language))
+            button.setAccessibleName(preset.title(language))
+            button.setAccessibleDescription(preset.prompt(language))
+            if index < 9:
+                button.setShortcut(QKeySequence(f"Alt+{index + 1}"))
+            button.clicked.connect(lambda _=False, name=preset.name: self.preset_clicked.emit(name))
+            row, column = divmod(index, PRESET_COLUMNS)
+            self._presets_grid.addWidget(button, row, column)
+            self._preset_buttons[preset.name] = button
+        self._update_enabled()
+
+    def preset_button(self, name: str) -> QPushButton:
+        return self._preset_buttons[name]
+
+    def system_prompt(self) -> str:
+        return self.system_edit.toPlainText().strip()
+
+    def set_system_prompt(self, text: str) -> None:
+        self.system_edit.setPlainText(text)
+        if text and not self.system_toggle.isChecked():
+            self.system_toggle.setChecked(True)
+
+    def set_busy(self, busy: bool) -> None:
+        """While an answer streams: Stop is enabled, asking is not."""
+        self._busy = busy
+        self._update_enabled()
+
+    def set_can_ask(self, can_ask: bool) -> None:
+        """Whether there is an image and a model to ask about."""
+        self._can_ask = can_ask
+        self._update_enabled()
+
+    def clear_prompt(self) -> None:
+        self.prompt_edit.clear()
+
+    def _submit(self) -> None:
+        text = self.prompt_edit.toPlainText().strip()
+        if not text or self._busy or not self._can_ask:
+            return
+        self.prompt_submitted.emit(text)
+
+    def _show_system_prompt(self, shown: bool) -> None:
+        self.system_edit.setVisible(shown)
+        self.system_toggle.setArrowType(
+            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        )
+
+    def _update_enabled(self) -> None:
+        ready = self._can_ask and not self._busy
+        for button in self._preset_buttons.values():
+            button.setEnabled(ready)
+        self.send_button.setEnabled(ready)
+        self.stop_button.setEnabled(self._busy)

@@ -1,0 +1,1 @@
+"""Background work: inference on one long-lived thread, image and thumbnail decoding on pools."""

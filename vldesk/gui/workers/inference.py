@@ -1,0 +1,297 @@
+"""One long-lived thread that owns the loaded model and answers requests in order."""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import logging
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from vldesk.core.errors import OutOfMemoryError, VldeskError
+from vldesk.core.generation import Conversation, GenerationSettings
+
+if TYPE_CHECKING:
+    from vldesk.core.engine import Engine
+
+log = logging.getLogger(__name__)
+
+#: Streamed text is gathered and sent to the GUI thread at most this often.
+CHUNK_INTERVAL_S = 0.03
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """Which model folder to load, where, and in which precision."""
+
+    model_dir: Path
+    name: str
+    device: str = "auto"
+    dtype: str = "auto"
+
+
+@dataclass(frozen=True)
+class ModelLoadedInfo:
+    """What was loaded and where; shown in the status bar."""
+
+    name: str
+    path: Path
+    family: str
+    device: str
+    dtype: str
+    reason: str
+    load_seconds: float
+    memory_bytes: int | None
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """One answer to produce. ``cancel`` is set from the GUI thread to stop it."""
+
+    request_id: int
+    conversation: Conversation
+    settings: GenerationSettings
+    cancel: threading.Event
+
+
+def memory_in_use(device: str) -> int | None:
+    """Bytes the model's device holds now: CUDA allocations, else this process's resident set."""
+    if device.startswith("cuda") and "torch" in sys.modules:
+        import torch
+
+        return int(torch.cuda.memory_allocated())
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            pages = int(handle.read().split()[1])
+        import resource
+
+        return pages * resource.getpagesize()
+    except (OSError, ValueError, IndexError, ImportError):
+        pass
+    try:
+        import resource
+    except ImportError:  # Windows without /proc: no cheap figure
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def _unexpected(what: str, exc: BaseException) -> str:
+    """A short message for an unexpected error; the traceback goes to the log."""
+    log.error("unexpected error while %s", what, exc_info=exc)
+    return f"Unexpected error while {what}: {type(exc).__name__}: {exc}. Details are in the log."
+
+
+class InferenceWorker(QObject):
+    """Lives in the inference thread; every slot runs there, one request at a time.
+
+    Signals:
+        model_loading(str): a model name; loading has started.
+        model_loaded(ModelLoadedInfo): the model is ready.
+        model_failed(str): loading failed; the message is for the user.
+        model_unloaded(): the model was unloaded and its memory released.
+        text_chunk(int, str): request id and newly streamed text (batched).
+        token_count(int, int): request id and tokens generated so far.
+        finished(int, GenerationResult): the answer is complete (or was stopped).
+        failed(int, str): generation failed; the message is for the user.
+        out_of_memory(int, str): emitted before ``failed`` when the device ran out of memory.
+    """
+
+    model_loading = Signal(str)
+    model_loaded = Signal(object)
+    model_failed = Signal(str)
+    model_unloaded = Signal()
+    text_chunk = Signal(int, str)
+    token_count = Signal(int, int)
+    finished = Signal(int, object)
+    failed = Signal(int, str)
+    out_of_memory = Signal(int, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._engine: Engine | None = None
+
+    @Slot(object)
+    def load_model(self, request: LoadRequest) -> None:
+        self._drop_engine()
+        self.model_loading.emit(request.name)
+        started = time.perf_counter()
+        try:
+            from vldesk.core.engine import Engine
+
+            engine = Engine.load(
+                request.model_dir, device=request.device, dtype=request.dtype, name=request.name
+            )
+        except VldeskError as exc:
+            log.warning("loading %s failed: %s", request.model_dir, exc)
+            self.model_failed.emit(str(exc))
+            return
+        except Exception as exc:
+            self.model_failed.emit(_unexpected(f"loading {request.name}", exc))
+            return
+        self._engine = engine
+        choice = engine.choice
+        info = ModelLoadedInfo(
+            name=engine.name,
+            path=Path(request.model_dir),
+            family=engine.family.value,
+            device=choice.device,
+            dtype=choice.dtype.value,
+            reason=choice.reason,
+            load_seconds=time.perf_counter() - started,
+            memory_bytes=memory_in_use(choice.device),
+        )
+        log.info("loaded %s on %s in %.1f s", info.name, info.device, info.load_seconds)
+        self.model_loaded.emit(info)
+
+    @Slot()
+    def unload_model(self) -> None:
+        if self._drop_engine():
+            self.model_unloaded.emit()
+
+    def _drop_engine(self) -> bool:
+        if self._engine is None:
+            return False
+        engine, self._engine = self._engine, None
+        engine.unload()
+        del engine
+        gc.collect()
+        return True
+
+    @Slot(object)
+    def generate(self, request: GenerateRequest) -> None:
+        rid = request.request_id
+        if self._engine is None:
+            self.failed.emit(rid, "No model is loaded yet.")
+            return
+        pending: list[str] = []
+        last_emit = time.perf_counter()
+        tokens = 0
+
+        def flush() -> None:
+            nonlocal last_emit
+            if pending:
+                self.text_chunk.emit(rid, "".join(pending))
+                pending.clear()
+            self.token_count.emit(rid, tokens)
+            last_emit = time.perf_counter()
+
+        def on_text(text: str) -> None:
+            pending.append(text)
+            if time.perf_counter() - last_emit >= CHUNK_INTERVAL_S:
+                flush()
+
+        def on_token(count: int) -> None:
+            nonlocal tokens
+            tokens = count
+
+        try:
+            result = self._engine.generate(
+                request.conversation,
+                request.settings,
+                on_text=on_text,
+                on_token=on_token,
+                cancel=request.cancel,
+            )
+        except OutOfMemoryError as exc:
+            flush()
+            self.out_of_memory.emit(rid, str(exc))
+            self.failed.emit(rid, str(exc))
+            return
+        except VldeskError as exc:
+            flush()
+            self.failed.emit(rid, str(exc))
+            return
+        except Exception as exc:
+            flush()
+            self.failed.emit(rid, _unexpected("answering", exc))
+            return
+        flush()
+        self.finished.emit(rid, result)
+
+    @Slot()
+    def shut_down(self) -> None:
+        """Free the model, then end the thread's event loop (queued after earlier requests)."""
+        self._drop_engine()
+        thread = self.thread()
+        if thread is not None:
+            thread.quit()
+
+
+class InferenceClient(QObject):
+    """The GUI thread's handle on the worker: starts its thread, sends requests, cancels them.
+
+    Requests cross as queued signals carrying plain data; cancelling sets the request's
+    ``threading.Event`` directly, so it works while the worker is busy in ``generate``.
+    The worker's signals are re-exported here (see :class:`InferenceWorker`).
+    """
+
+    _load_requested = Signal(object)
+    _unload_requested = Signal()
+    _generate_requested = Signal(object)
+    _shutdown_requested = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ids = itertools.count(1)
+        self._cancels: dict[int, threading.Event] = {}
+        self._thread = QThread()
+        self._thread.setObjectName("vldesk-inference")
+        self.worker = InferenceWorker()
+        self.worker.moveToThread(self._thread)
+        self._load_requested.connect(self.worker.load_model)
+        self._unload_requested.connect(self.worker.unload_model)
+        self._generate_requested.connect(self.worker.generate)
+        self._shutdown_requested.connect(self.worker.shut_down)
+        self.worker.finished.connect(self._forget)
+        self.worker.failed.connect(self._forget)
+        self._thread.start()
+
+    @property
+    def worker_thread(self) -> QThread:
+        return self._thread
+
+    def load_model(self, request: LoadRequest) -> None:
+        """Unload any current model and load this one (after requests already queued)."""
+        self.cancel_all()
+        self._load_requested.emit(request)
+
+    def unload_model(self) -> None:
+        self.cancel_all()
+        self._unload_requested.emit()
+
+    def generate(self, conversation: Conversation, settings: GenerationSettings) -> int:
+        """Queue an answer; returns its request id (used by every signal about it)."""
+        request_id = next(self._ids)
+        cancel = threading.Event()
+        self._cancels[request_id] = cancel
+        self._generate_requested.emit(GenerateRequest(request_id, conversation, settings, cancel))
+        return request_id
+
+    def cancel(self, request_id: int) -> None:
+        event = self._cancels.get(request_id)
+        if event is not None:
+            event.set()
+
+    def cancel_all(self) -> None:
+        for event in self._cancels.values():
+            event.set()
+
+    @Slot(int)
+    def _forget(self, request_id: int) -> None:
+        self._cancels.pop(request_id, None)
+
+    def shut_down(self) -> None:
+        """Stop generation, free the model and wait for the thread to end (safe to call twice)."""
+        if not self._thread.isRunning():
+            return
+        self.cancel_all()
+        self._shutdown_requested.emit()
+        if not self._thread.wait(60_000):
+            log.error("the inference thread did not stop within a minute")
