@@ -590,6 +590,7 @@ def test_cli_ctrl_c_cancels_cleanly_and_the_next_run_resumes(
             time.sleep(0.05)
             os.kill(os.getpid(), signal.SIGINT)
 
+    handler = signal.getsignal(signal.SIGINT)
     threading.Thread(target=press_ctrl_c, daemon=True).start()
     assert run_cli(["models", "download", SPEC.id]) == 130
     hub.release.set()
@@ -598,7 +599,7 @@ def test_cli_ctrl_c_cancels_cleanly_and_the_next_run_resumes(
     assert "was cancelled" in err
     assert f"Resume with: vldesk models download {SPEC.id}" in err
     assert "Traceback" not in err
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler  # put back as it was
 
     assert run_cli(["models", "list"]) == 0
     assert "partial" in next(x for x in capsys.readouterr().out.splitlines() if SPEC.id in x)
