@@ -19,7 +19,13 @@ from typing import Any, TextIO
 from vldesk.core.catalog import CATALOG, ModelSpec, find_model
 from vldesk.core.downloads import DownloadProgress
 from vldesk.core.errors import DownloadCancelled, VldeskError
-from vldesk.core.store import InstallState, ModelStore, folder_size, format_bytes
+from vldesk.core.store import (
+    InstallState,
+    ModelStore,
+    folder_size,
+    format_bytes,
+    format_duration,
+)
 
 EXIT_INTERRUPTED = 130
 
@@ -178,17 +184,6 @@ def run_list(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------------------
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "--"
-    seconds = int(seconds + 0.5)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
-
-
 class ProgressPrinter:
     """Shows download progress on a stream: a redrawn bar on a terminal, else periodic lines.
 
@@ -245,7 +240,7 @@ class ProgressPrinter:
         if progress.phase == "done":
             return f"{percent:5.1f}%  {amounts}  done"
         speed = f"{format_bytes(progress.speed)}/s" if progress.speed > 0 else "-- /s"
-        parts = [f"{percent:5.1f}%", amounts, speed, f"ETA {_duration(progress.eta)}"]
+        parts = [f"{percent:5.1f}%", amounts, speed, f"ETA {format_duration(progress.eta)}"]
         if self.tty:
             filled = int(progress.fraction * 24)
             parts.insert(0, "[" + "#" * filled + "-" * (24 - filled) + "]")

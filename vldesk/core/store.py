@@ -44,6 +44,18 @@ def format_bytes(size: int | float) -> str:
     return f"{value:.1f} TB"
 
 
+def format_duration(seconds: float | None) -> str:
+    """``1h05m`` / ``4m09s`` / ``12s``; ``--`` when unknown (an ETA before any speed is known)."""
+    if seconds is None:
+        return "--"
+    whole = int(seconds + 0.5)
+    if whole >= 3600:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    if whole >= 60:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole}s"
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
