@@ -1,0 +1,48 @@
+"""Memory figures and the "fits this machine?" hint."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from vldesk.core.catalog import GIB, Precision, find_model
+from vldesk.core.machine import Fit, available_memory_bytes, fit_hint, total_memory_bytes
+
+SMALL = find_model("Qwen/Qwen3.5-0.8B")
+LARGE = find_model("Qwen/Qwen3-VL-8B-Instruct")
+
+
+def test_this_machine_reports_its_memory() -> None:
+    total = total_memory_bytes()
+    assert total is not None
+    assert total > GIB
+    if sys.platform.startswith("linux"):
+        available = available_memory_bytes()
+        assert available is not None
+        assert 0 < available <= total
+
+
+@pytest.mark.parametrize(
+    ("ram", "vram", "fit", "words"),
+    [
+        (32 * GIB, None, Fit.FITS, "Fits: needs ~5.0 GB (float32)"),
+        (6 * GIB, None, Fit.TIGHT, "Tight:"),
+        (4 * GIB, None, Fit.TOO_BIG, "Too big:"),
+        (4 * GIB, 24 * GIB, Fit.FITS, "GPU memory"),
+        (None, None, Fit.UNKNOWN, "unknown"),
+    ],
+)
+def test_fit_hint_for_the_small_model(
+    ram: int | None, vram: int | None, fit: Fit, words: str
+) -> None:
+    assert SMALL is not None
+    hint = fit_hint(SMALL, ram, vram)
+    assert hint.fit is fit
+    assert words in hint.text
+
+
+def test_bf16_cpu_halves_the_need() -> None:
+    assert LARGE is not None
+    assert fit_hint(LARGE, 32 * GIB).fit is Fit.TOO_BIG
+    assert fit_hint(LARGE, 32 * GIB, cpu_precision=Precision.BFLOAT16).fit is Fit.FITS

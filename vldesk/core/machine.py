@@ -1,0 +1,98 @@
+"""How much memory this machine has, and whether a model fits in it, without importing torch."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from enum import Enum
+
+from vldesk.core.catalog import ModelSpec, Precision
+from vldesk.core.store import format_bytes
+
+
+def total_memory_bytes() -> int | None:
+    """Physical RAM, or ``None`` where it cannot be read cheaply."""
+    if sys.platform == "win32":
+        return _windows_memory()[0]
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def available_memory_bytes() -> int | None:
+    """RAM that can be used now without swapping (Linux ``MemAvailable``), else ``None``."""
+    if sys.platform == "win32":
+        return _windows_memory()[1]
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _windows_memory() -> tuple[int | None, int | None]:
+    import ctypes
+
+    class MemoryStatus(ctypes.Structure):
+        _fields_ = [  # the ctypes layout of MEMORYSTATUSEX
+            ("dwLength", ctypes.c_ulong),
+            ("dwMemoryLoad", ctypes.c_ulong),
+            ("ullTotalPhys", ctypes.c_ulonglong),
+            ("ullAvailPhys", ctypes.c_ulonglong),
+            ("ullTotalPageFile", ctypes.c_ulonglong),
+            ("ullAvailPageFile", ctypes.c_ulonglong),
+            ("ullTotalVirtual", ctypes.c_ulonglong),
+            ("ullAvailVirtual", ctypes.c_ulonglong),
+            ("ullAvailExtendedVirtual", ctypes.c_ulonglong),
+        ]
+
+    status = MemoryStatus()
+    status.dwLength = ctypes.sizeof(MemoryStatus)
+    if not ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
+        return None, None
+    return int(status.ullTotalPhys), int(status.ullAvailPhys)
+
+
+class Fit(str, Enum):
+    FITS = "fits"
+    TIGHT = "tight"
+    TOO_BIG = "too_big"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class FitHint:
+    """Whether a model is likely to run here, with a one-line explanation."""
+
+    fit: Fit
+    text: str
+
+
+def fit_hint(
+    spec: ModelSpec,
+    ram_bytes: int | None,
+    vram_bytes: int | None = None,
+    cpu_precision: Precision = Precision.FLOAT32,
+) -> FitHint:
+    """Compare a model's memory needs with the GPU (bf16) if there is one, else with RAM.
+
+    "Tight" leaves under a quarter of the memory for the system and other programs.
+    """
+    if vram_bytes:
+        where, have, precision = "GPU memory", vram_bytes, Precision.BFLOAT16
+    elif ram_bytes:
+        where, have, precision = "RAM", ram_bytes, cpu_precision
+    else:
+        return FitHint(Fit.UNKNOWN, "Memory size unknown.")
+    need = spec.memory_needed_bytes(precision)
+    summary = f"needs ~{format_bytes(need)} ({precision.value}) of {format_bytes(have)} {where}"
+    if need > have:
+        return FitHint(Fit.TOO_BIG, f"Too big: {summary}.")
+    if need > have * 0.75:
+        return FitHint(Fit.TIGHT, f"Tight: {summary}; close other programs.")
+    return FitHint(Fit.FITS, f"Fits: {summary}.")
