@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([560, 560])
         central = QWidget(self)
         central_layout = QVBoxLayout(central)
         central_layout.addWidget(self.banner)

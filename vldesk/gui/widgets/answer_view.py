@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QEvent, QTimer, Signal
+from PySide6.QtGui import (
+    QFont,
+    QGuiApplication,
+    QPalette,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextFormat,
+    QTextFrameFormat,
+)
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 #: Re-render the streamed Markdown at most this often, so long answers stay smooth.
@@ -21,10 +30,6 @@ class Exchange:
     note: str = ""
 
 
-def _quote(text: str) -> str:
-    return "\n".join(f"> {line}" if line.strip() else ">" for line in text.splitlines())
-
-
 class AnswerView(QWidget):
     """Shows the exchanges about the current image; the last answer may be streaming.
 
@@ -38,7 +43,8 @@ class AnswerView(QWidget):
         super().__init__(parent)
         self._exchanges: list[Exchange] = []
         self._placeholder = ""
-        self._history_markdown = ""
+        #: Where the last answer starts in the document; only that part changes while streaming.
+        self._answer_start: int | None = None
         self._streaming = False
 
         self.browser = QTextBrowser(self)
@@ -66,7 +72,7 @@ class AnswerView(QWidget):
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(RENDER_INTERVAL_MS)
-        self._render_timer.timeout.connect(self._render)
+        self._render_timer.timeout.connect(self._render_streaming)
 
     # -- content -----------------------------------------------------------------------------
 
@@ -125,8 +131,11 @@ class AnswerView(QWidget):
         return self._exchanges[-1].answer if self._exchanges else ""
 
     def markdown(self) -> str:
-        """The whole conversation as Markdown (what the view shows)."""
-        return self._conversation_markdown(len(self._exchanges))
+        """The whole conversation as Markdown."""
+        blocks = []
+        for exchange in self._exchanges:
+            blocks.append(f"**{self.tr('You')}:** {exchange.question}\n\n{exchange.answer.strip()}")
+        return "\n\n---\n\n".join(blocks)
 
     def copy_answer(self) -> None:
         text = self.current_answer()
@@ -135,30 +144,93 @@ class AnswerView(QWidget):
             self.copied.emit(text)
 
     # -- rendering ---------------------------------------------------------------------------
-
-    def _exchange_markdown(self, exchange: Exchange, streaming: bool) -> str:
-        you = self.tr("You")
-        answer = exchange.answer.strip() or ("…" if streaming else "")
-        parts = [f"**{you}**", _quote(exchange.question), answer]
-        if streaming:
-            parts.append(f"*{self.tr('answering…')}*")
-        elif exchange.note:
-            parts.append(f"*({exchange.note})*")
-        return "\n\n".join(parts)
-
-    def _conversation_markdown(self, count: int) -> str:
-        blocks = [
-            self._exchange_markdown(exchange, self._streaming and index == len(self._exchanges) - 1)
-            for index, exchange in enumerate(self._exchanges[:count])
-        ]
-        return "\n\n---\n\n".join(blocks)
+    # Each answer is parsed as its own Markdown fragment, so a broken one (an unclosed code
+    # fence, a cut-off table) cannot swallow what follows; while an answer streams, only its
+    # own fragment is replaced, so the cost does not grow with the conversation.
 
     def _render(self) -> None:
+        """Rebuild the whole document (new exchanges, a finished answer, a palette change)."""
         self._render_timer.stop()
         bar = self.browser.verticalScrollBar()
         at_end = bar.value() >= bar.maximum() - 4
-        text = self.markdown() if self._exchanges else self._placeholder
-        self.browser.setMarkdown(text)
-        if at_end and self._exchanges:
+        document = self.browser.document()
+        if not self._exchanges:
+            self._answer_start = None
+            self.browser.setMarkdown(self._placeholder)
+        else:
+            document.clear()
+            cursor = QTextCursor(document)
+            cursor.beginEditBlock()
+            last = len(self._exchanges) - 1
+            for index, exchange in enumerate(self._exchanges):
+                if index:
+                    self._insert_rule(cursor)
+                self._insert_question(cursor, exchange.question)
+                self._new_block(cursor)
+                if index == last:
+                    self._answer_start = cursor.position()
+                self._insert_answer(cursor, exchange, self._streaming and index == last)
+            cursor.endEditBlock()
+        if at_end:
             bar.setValue(bar.maximum())
         self.copy_button.setEnabled(bool(self.current_answer()) and not self._streaming)
+
+    def _render_streaming(self) -> None:
+        """Replace just the growing answer at the end of the document."""
+        if self._answer_start is None or not self._exchanges:
+            self._render()
+            return
+        bar = self.browser.verticalScrollBar()
+        at_end = bar.value() >= bar.maximum() - 4
+        cursor = QTextCursor(self.browser.document())
+        cursor.beginEditBlock()
+        cursor.setPosition(self._answer_start)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        cursor.setBlockFormat(QTextBlockFormat())
+        self._insert_answer(cursor, self._exchanges[-1], self._streaming)
+        cursor.endEditBlock()
+        if at_end:
+            bar.setValue(bar.maximum())
+
+    @staticmethod
+    def _new_block(cursor: QTextCursor) -> None:
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+
+    def _insert_rule(self, cursor: QTextCursor) -> None:
+        self._new_block(cursor)
+        rule = QTextBlockFormat()
+        rule.setProperty(QTextFormat.Property.BlockTrailingHorizontalRulerWidth, 1)
+        cursor.setBlockFormat(rule)
+        self._new_block(cursor)
+
+    def _insert_question(self, cursor: QTextCursor, question: str) -> None:
+        frame = QTextFrameFormat()
+        frame.setBackground(self.palette().color(QPalette.ColorRole.AlternateBase))
+        frame.setPadding(8)
+        frame.setBorder(0)
+        cursor.insertFrame(frame)
+        label = QTextCharFormat()
+        label.setFontWeight(QFont.Weight.Bold)
+        cursor.insertText(self.tr("You"), label)
+        cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+        cursor.insertText(question, QTextCharFormat())
+        cursor.movePosition(QTextCursor.MoveOperation.End)  # out of the frame
+
+    def _insert_answer(self, cursor: QTextCursor, exchange: Exchange, streaming: bool) -> None:
+        answer = exchange.answer.strip()
+        if answer:
+            cursor.insertMarkdown(answer)
+        note = self.tr("answering…") if streaming else exchange.note
+        if note:
+            if answer:
+                self._new_block(cursor)
+            italic = QTextCharFormat()
+            italic.setFontItalic(True)
+            cursor.insertText(note if streaming else f"({note})", italic)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self._exchanges:
+            self._render()  # the question frames take their colour from the palette

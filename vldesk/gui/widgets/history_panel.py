@@ -67,6 +67,7 @@ class HistoryPanel(QWidget):
         self.list_view.setWordWrap(False)
         self.list_view.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list_view.setAlternatingRowColors(True)
+        self.list_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list_view.activated.connect(self._open_index)
 
         self.empty_label = QLabel(self.tr("No conversations yet."), self)

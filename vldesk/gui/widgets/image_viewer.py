@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPalette, QResizeEvent, QShowEvent, QWheelEvent
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QImage,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+    QShowEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsItem,
@@ -71,6 +79,9 @@ class ImageViewer(QGraphicsView):
         self.setScene(self._scene)
         self._item: _ImageItem | None = None
         self._fit = True
+        self._placeholder = self.tr(
+            "Drop images or a folder here, paste an image (Ctrl+V) or open one (Ctrl+O)."
+        )
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setBackgroundRole(QPalette.ColorRole.Window)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
@@ -103,6 +114,7 @@ class ImageViewer(QGraphicsView):
         self._scene.clear()
         self._item = None
         self.resetTransform()
+        self.viewport().update()
 
     def zoom(self) -> float:
         return float(self.transform().m11())
@@ -159,5 +171,18 @@ class ImageViewer(QGraphicsView):
         if self._fit:
             self.fit_to_window()
 
-    def visible_center(self) -> QPointF:
-        return self.mapToScene(self.viewport().rect().center())
+    def set_placeholder(self, text: str) -> None:
+        """Shown in the middle while there is no image."""
+        self._placeholder = text
+        self.viewport().update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._item is None and self._placeholder:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            margin = 24
+            area = self.viewport().rect().adjusted(margin, margin, -margin, -margin)
+            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+            painter.drawText(area, int(flags), self._placeholder)
+            painter.end()

@@ -29,6 +29,7 @@ class StatusPanel(QWidget):
         self.first_token_label = self._label(self.tr("Time to first token"))
         self.speed_label = self._label(self.tr("Tokens per second"))
         self.memory_label = self._label(self.tr("Memory in use"))
+        self._separators: dict[QLabel, QFrame] = {}
         for index, label in enumerate(
             (
                 self.model_label,
@@ -44,8 +45,19 @@ class StatusPanel(QWidget):
                 separator.setFrameShape(QFrame.Shape.VLine)
                 separator.setFrameShadow(QFrame.Shadow.Sunken)
                 layout.addWidget(separator)
+                self._separators[label] = separator
             layout.addWidget(label)
         self.set_model(None)
+        self.set_generation(None, None, None)
+        self.set_memory(None)
+
+    def _set(self, label: QLabel, text: str) -> None:
+        """Set a figure; an empty one is hidden together with its separator."""
+        label.setText(text)
+        label.setVisible(bool(text))
+        separator = self._separators.get(label)
+        if separator is not None:
+            separator.setVisible(bool(text))
 
     def _label(self, name: str) -> QLabel:
         label = QLabel(self)
@@ -56,13 +68,13 @@ class StatusPanel(QWidget):
     def set_model(
         self, name: str | None, device: str = "", dtype: str = "", reason: str = ""
     ) -> None:
-        self.model_label.setText(name or self.tr("No model loaded"))
-        self.device_label.setText(f"{device} · {dtype}" if device else "–")
+        self._set(self.model_label, name or self.tr("No model loaded"))
+        self._set(self.device_label, f"{device} · {dtype}" if device else "")
         self.device_label.setToolTip(reason or self.tr("Device and precision"))
 
     def set_loading(self, name: str) -> None:
-        self.model_label.setText(self.tr("Loading {0}…").format(name))
-        self.device_label.setText("–")
+        self._set(self.model_label, self.tr("Loading {0}…").format(name))
+        self._set(self.device_label, "")
 
     def set_generation(
         self,
@@ -71,15 +83,20 @@ class StatusPanel(QWidget):
         tokens_per_s: float | None,
     ) -> None:
         tr = self.tr
-        self.image_tokens_label.setText(
-            tr("{0} image tokens").format(image_tokens) if image_tokens is not None else ""
+        self._set(
+            self.image_tokens_label,
+            tr("{0} image tokens").format(image_tokens) if image_tokens is not None else "",
         )
-        self.first_token_label.setText(
-            tr("first token {0:.2f} s").format(first_token_s) if first_token_s is not None else ""
+        self._set(
+            self.first_token_label,
+            tr("first token {0:.2f} s").format(first_token_s) if first_token_s is not None else "",
         )
-        self.speed_label.setText(
-            tr("{0:.1f} tokens/s").format(tokens_per_s) if tokens_per_s is not None else ""
+        self._set(
+            self.speed_label,
+            tr("{0:.1f} tokens/s").format(tokens_per_s) if tokens_per_s is not None else "",
         )
 
     def set_memory(self, size: int | None) -> None:
-        self.memory_label.setText(self.tr("{0} in use").format(format_bytes(size)) if size else "")
+        self._set(
+            self.memory_label, self.tr("{0} in use").format(format_bytes(size)) if size else ""
+        )

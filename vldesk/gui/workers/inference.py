@@ -188,8 +188,12 @@ class InferenceWorker(QObject):
                 flush()
 
         def on_token(count: int) -> None:
+            # Also flushes when the streamer holds text back (it waits for a word to end), so
+            # the token count keeps moving.
             nonlocal tokens
             tokens = count
+            if time.perf_counter() - last_emit >= CHUNK_INTERVAL_S:
+                flush()
 
         try:
             result = self._engine.generate(

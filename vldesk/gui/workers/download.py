@@ -1,0 +1,101 @@
+"""A model download running in a background thread, reported through Qt signals."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from PySide6.QtCore import QObject, Signal
+
+from vldesk.core.catalog import ModelSpec
+from vldesk.core.downloads import DownloadProgress, download_model
+from vldesk.core.errors import DownloadCancelled, VldeskError
+from vldesk.core.store import ModelStore
+
+log = logging.getLogger(__name__)
+
+#: Progress reaches the GUI at most this often; the hub client reports far more often.
+PROGRESS_INTERVAL_S = 0.1
+
+
+class DownloadWorker(QObject):
+    """Downloads one catalog model at a time; the window stays responsive throughout.
+
+    Signals (emitted from the download thread, delivered queued to the GUI thread):
+        progress(DownloadProgress): a throttled snapshot.
+        finished(str, str): model id and its folder, once complete and verified.
+        failed(str, str): model id and a message for the user; partial files are kept.
+        cancelled(str): model id; partial files are kept for a resume.
+    """
+
+    progress = Signal(object)
+    finished = Signal(str, str)
+    failed = Signal(str, str)
+    cancelled = Signal(str)
+
+    def __init__(self, store: ModelStore, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self._model_id: str | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def model_id(self) -> str | None:
+        """The model being downloaded, if any."""
+        return self._model_id if self.busy else None
+
+    def start(self, spec: ModelSpec, *, endpoint: str | None = None) -> bool:
+        """Start downloading ``spec``; ``False`` (and nothing started) if one is running."""
+        if self.busy:
+            return False
+        self._cancel = threading.Event()
+        self._model_id = spec.id
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(spec, self._cancel, endpoint),
+            name=f"download {spec.id}",
+            daemon=True,
+        )
+        self._thread.start()
+        return True
+
+    def cancel(self) -> None:
+        """Ask the running download to stop; it keeps its partial files for a resume."""
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the download thread ends (shutdown and tests); ``True`` when it has."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.busy
+
+    def _run(self, spec: ModelSpec, cancel: threading.Event, endpoint: str | None) -> None:
+        last_sent = 0.0
+
+        def report(snapshot: DownloadProgress) -> None:
+            nonlocal last_sent
+            now = time.monotonic()
+            if now - last_sent >= PROGRESS_INTERVAL_S or snapshot.fraction >= 1.0:
+                last_sent = now
+                self.progress.emit(snapshot)
+
+        try:
+            folder = download_model(
+                spec, self._store, on_progress=report, cancel=cancel, endpoint=endpoint
+            )
+        except DownloadCancelled:
+            self.cancelled.emit(spec.id)
+        except VldeskError as exc:
+            self.failed.emit(spec.id, str(exc))
+        except Exception as exc:  # a bug, not a user error: keep the details in the log
+            log.exception("download of %s failed", spec.id)
+            self.failed.emit(spec.id, f"The download failed unexpectedly: {exc}")
+        else:
+            self.finished.emit(spec.id, str(folder))
