@@ -105,7 +105,7 @@ def test_cancel_keeps_the_partial_file_and_resume_finishes(
     qtbot.waitUntil(lambda: "Downloading" in state_text(dialog, SPEC.id), timeout=5_000)
     with qtbot.waitSignal(worker.cancelled, timeout=30_000):
         dialog.cancel_button.click()
-        hub.release.set()
+    hub.release.set()
     assert "Resume continues it" in dialog.progress_label.text()
     assert store.status(SPEC).state is InstallState.PARTIAL
     assert state_text(dialog, SPEC.id).startswith("Partial")
