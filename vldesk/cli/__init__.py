@@ -17,7 +17,7 @@ from vldesk.core.errors import VldeskError
 Handler = Callable[[argparse.Namespace], int]
 
 #: Top-level subcommands; anything else on the command line is handed to the GUI (image paths).
-COMMANDS = ("describe", "models")
+COMMANDS = ("describe", "models", "batch")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -25,7 +25,7 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from vldesk.cli import describe, models
+    from vldesk.cli import batch, describe, models
 
     parser = argparse.ArgumentParser(
         prog="vldesk",
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     describe.register(subparsers)
     models.register(subparsers)
+    batch.register(subparsers)
     return parser
 
 

@@ -1,0 +1,58 @@
+"""Batch-describe a folder: caption files next to images, reports, a resumable job journal.
+
+A Qt worker or the CLI does::
+
+    job = BatchJob.create(options)          # or BatchJob.resume(options) / BatchJob.resume(job_id)
+    runner = BatchRunner(engine, job, control=control, on_progress=callback, history=store)
+    summary = runner.run(retry_failed=False)  # blocks; control.pause()/resume()/cancel() elsewhere
+    job.close()
+"""
+
+from vldesk.core.batch.journal import (
+    BatchJob,
+    CaptionWrite,
+    ImageResult,
+    ImageStatus,
+    JobSummary,
+    WriteOp,
+    default_jobs_dir,
+    delete_job,
+    find_job,
+    list_jobs,
+)
+from vldesk.core.batch.memory import choose_batch_size
+from vldesk.core.batch.options import BatchOptions, CaptionMode, ReportPaths
+from vldesk.core.batch.runner import (
+    BatchControl,
+    BatchEventKind,
+    BatchProgress,
+    BatchRunner,
+    BatchSummary,
+    ProgressCallback,
+)
+from vldesk.core.batch.scan import ScanResult, scan_images
+
+__all__ = [
+    "BatchControl",
+    "BatchEventKind",
+    "BatchJob",
+    "BatchOptions",
+    "BatchProgress",
+    "BatchRunner",
+    "BatchSummary",
+    "CaptionMode",
+    "CaptionWrite",
+    "ImageResult",
+    "ImageStatus",
+    "JobSummary",
+    "ProgressCallback",
+    "ReportPaths",
+    "ScanResult",
+    "WriteOp",
+    "choose_batch_size",
+    "default_jobs_dir",
+    "delete_job",
+    "find_job",
+    "list_jobs",
+    "scan_images",
+]

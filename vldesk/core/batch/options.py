@@ -1,0 +1,190 @@
+"""What a batch job does: the folder, the prompt, the settings and how captions are written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from vldesk.core.errors import VldeskError
+from vldesk.core.generation import GenerationSettings
+from vldesk.core.images import IMAGE_EXTENSIONS
+
+DEFAULT_CAPTION_EXTENSION = ".txt"
+#: Characters a caption extension may hold besides letters and digits (".caption", ".en-us").
+_EXTENSION_EXTRA = "-_"
+
+
+class CaptionMode(str, Enum):
+    """What to do when an image already has a caption file."""
+
+    #: Leave an existing caption file alone (the image is reported as skipped).
+    SKIP = "skip"
+    #: Replace it.
+    OVERWRITE = "overwrite"
+    #: Add the new caption at its end, on a new line.
+    APPEND = "append"
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where the combined reports go; ``None`` means that report is not written."""
+
+    jsonl: Path | None = None
+    csv: Path | None = None
+    markdown: Path | None = None
+
+    def __post_init__(self) -> None:
+        # Absolute now, so a resumed job writes to the same place whatever the working folder.
+        for name in ("jsonl", "csv", "markdown"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, Path(os.path.abspath(value)))
+
+    def any(self) -> bool:
+        return any((self.jsonl, self.csv, self.markdown))
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "jsonl": _str_or_none(self.jsonl),
+            "csv": _str_or_none(self.csv),
+            "markdown": _str_or_none(self.markdown),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ReportPaths:
+        data = data if isinstance(data, dict) else {}
+        return cls(*(_path_or_none(data.get(key)) for key in ("jsonl", "csv", "markdown")))
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Everything that decides which images are captioned and what is written.
+
+    Two runs with the same :meth:`job_id` are the same job: the second one resumes the first.
+    The reports' locations are not part of the identity (they are regenerated from the journal).
+    """
+
+    folder: Path
+    prompt: str
+    #: The model as the user named it (catalog id, imported name or folder); recorded with results.
+    model: str
+    settings: GenerationSettings = field(default_factory=GenerationSettings)
+    system: str | None = None
+    recursive: bool = False
+    #: Lower-case extensions with the dot; only files ending in one of them are scanned.
+    types: tuple[str, ...] = IMAGE_EXTENSIONS
+    caption_extension: str = DEFAULT_CAPTION_EXTENSION
+    mode: CaptionMode = CaptionMode.SKIP
+    #: Added before and after every caption as given (trigger words for training sets).
+    prefix: str = ""
+    suffix: str = ""
+    reports: ReportPaths = field(default_factory=ReportPaths)
+
+    def __post_init__(self) -> None:
+        if not self.prompt.strip():
+            raise VldeskError("The prompt is empty.")
+        object.__setattr__(self, "folder", Path(os.path.abspath(self.folder)))
+        object.__setattr__(self, "types", normalize_types(self.types))
+        object.__setattr__(self, "caption_extension", check_extension(self.caption_extension))
+        object.__setattr__(self, "mode", CaptionMode(self.mode))
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that define the job (everything that changes which captions are written)."""
+        return {
+            "folder": str(self.folder),
+            "prompt": self.prompt,
+            "system": self.system,
+            "model": self.model,
+            "settings": self.settings.to_dict(),
+            "recursive": self.recursive,
+            "types": list(self.types),
+            "caption_extension": self.caption_extension,
+            "mode": self.mode.value,
+            "prefix": self.prefix,
+            "suffix": self.suffix,
+        }
+
+    def job_id(self) -> str:
+        canonical = json.dumps(self.identity(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.identity(), "reports": self.reports.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BatchOptions:
+        """Rebuild options saved by :meth:`to_dict` (a job's spec file)."""
+        try:
+            return cls(
+                folder=Path(data["folder"]),
+                prompt=str(data["prompt"]),
+                model=str(data["model"]),
+                settings=GenerationSettings(**data["settings"]),
+                system=data.get("system"),
+                recursive=bool(data["recursive"]),
+                types=tuple(data["types"]),
+                caption_extension=str(data["caption_extension"]),
+                mode=CaptionMode(data["mode"]),
+                prefix=str(data.get("prefix", "")),
+                suffix=str(data.get("suffix", "")),
+                reports=ReportPaths.from_dict(data.get("reports")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise VldeskError(f"The batch job's settings cannot be read ({exc}).") from None
+
+    def caption_file(self, image: Path) -> Path:
+        """The caption file of an image: the same name with the caption extension."""
+        return image.with_suffix(self.caption_extension)
+
+    def caption_text(self, caption: str) -> str:
+        """What goes into the caption file for one caption (without the final newline)."""
+        return f"{self.prefix}{caption}{self.suffix}"
+
+
+def normalize_types(types: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """``("JPG", ".png")`` -> ``(".jpg", ".png")``; JPEG's two spellings go together."""
+    result: list[str] = []
+    for raw in types:
+        ext = raw.strip().lower()
+        if not ext:
+            continue
+        ext = ext if ext.startswith(".") else f".{ext}"
+        if ext not in IMAGE_EXTENSIONS:
+            known = ", ".join(e.lstrip(".") for e in IMAGE_EXTENSIONS)
+            raise VldeskError(f"'{raw.strip()}' is not an image type vldesk reads ({known}).")
+        # Asking for jpg means JPEG files, whichever way they are spelled.
+        group = (".jpg", ".jpeg", ".jfif") if ext in (".jpg", ".jpeg") else (ext,)
+        result.extend(e for e in group if e not in result)
+    if not result:
+        raise VldeskError("No image types were given.")
+    return tuple(sorted(result))
+
+
+def check_extension(extension: str) -> str:
+    """A caption extension such as ``.txt`` or ``caption``; never an image type or a path."""
+    ext = extension.strip()
+    ext = ext if ext.startswith(".") else f".{ext}"
+    body = ext[1:]
+    if not body or not all(ch.isalnum() or ch in _EXTENSION_EXTRA for ch in body):
+        raise VldeskError(
+            f"'{extension}' cannot be a caption file extension: use letters and digits, "
+            "such as .txt or .caption."
+        )
+    if ext.lower() in IMAGE_EXTENSIONS:
+        raise VldeskError(
+            f"'{ext}' is an image type: captions written with it would replace images."
+        )
+    return ext
+
+
+def _str_or_none(path: Path | None) -> str | None:
+    return str(path) if path is not None else None
+
+
+def _path_or_none(value: Any) -> Path | None:
+    return Path(value) if isinstance(value, str) and value else None
