@@ -257,11 +257,15 @@ def test_resume_finishes_a_journaled_caption_write_exactly_once(
         )
         if already_appended:
             apply_write(folder, write)
-        # ... and the process dies here, before the "applied" record.
+        # ... and the process dies here, before the "applied" record, maybe mid-way through
+        # the atomic write (which leaves its temporary file behind).
+    (folder / ".a.txt.k1l2m3.tmp").write_text("old\nA c")
+    (tmp_path / ".r.jsonl.x9y8.tmp").write_text('{"image": ')
     with BatchJob.resume(options, jobs_dir=jobs) as job:
         summary = BatchRunner(_NoModel(), job).run()
         assert job.state.pending_writes() == []
     assert (folder / "a.txt").read_text() == "old\nA cat.\n"
+    assert not list(tmp_path.rglob("*.tmp"))
     assert (summary.captioned, summary.total, summary.complete) == (1, 1, True)
     rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
     assert [(r["image"], r["caption"]) for r in rows] == [("a.png", "A cat.")]
@@ -322,3 +326,18 @@ def test_memory_estimate_scales_with_the_budget() -> None:
     )
     size = choose_batch_size(engine, GenerationSettings())
     assert 1 <= size <= 4
+
+
+def test_images_sharing_a_caption_file_are_not_both_captioned(tmp_path: Path) -> None:
+    folder = tmp_path / "images"
+    make_png(folder / "a.png")
+    make_png(folder / "a.jpg")
+    (folder / "a.txt").write_text("existing")
+    with BatchJob.create(options_for(folder), jobs_dir=tmp_path / "jobs") as job:
+        summary = BatchRunner(_NoModel(), job).run()
+        results = job.state.results
+    assert results["a.jpg"].status is ImageStatus.SKIPPED
+    assert results["a.png"].status is ImageStatus.FAILED
+    assert "a.txt is also the caption file of a.jpg" in (results["a.png"].error or "")
+    assert (summary.skipped, summary.failed, summary.complete) == (1, 1, True)
+    assert (folder / "a.txt").read_text() == "existing"

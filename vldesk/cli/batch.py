@@ -207,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _open_job(args: argparse.Namespace, options: BatchOptions) -> BatchJob:
+    if args.restart and args.retry_failed:
+        raise VldeskError("--restart starts over, so there are no failures to retry with it.")
     if args.resume or args.retry_failed:
         return BatchJob.resume(options)
     existing = find_job(options)

@@ -7,7 +7,9 @@ or a row twice, whenever the process dies.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import glob
 import hashlib
 import html
 import io
@@ -120,6 +122,21 @@ def apply_write(folder: Path, write: CaptionWrite) -> bool:
         )
     atomic_write_bytes(path, current + added)
     return True
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete what an atomic write of ``path`` killed mid-way left (``.name.XXXX.tmp``).
+
+    Only called for files this job was writing when it died; the job's lock keeps any other
+    run of it from writing them now.
+    """
+    try:
+        leftovers = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    except OSError:
+        return
+    for leftover in leftovers:
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from vldesk.core.batch.outputs import (
     caption_relpath,
     plan_write,
     read_existing_caption,
+    remove_stale_temporaries,
     write_reports,
 )
 from vldesk.core.batch.scan import scan_images
@@ -429,16 +431,18 @@ class BatchRunner:
         return the rest."""
         owners: dict[str, str] = {}
         state = self.job.state
+        # Where file names ignore case, "A.txt" and "a.txt" are one file.
+        key = str.casefold if sys.platform in ("win32", "darwin") else str
         # Caption files already claimed by images finished earlier.
         for image in self._order:
             result = state.results.get(image)
             if result is not None and result.status is not ImageStatus.FAILED:
-                owners.setdefault(caption_relpath(self.options, image).casefold(), image)
+                owners.setdefault(key(caption_relpath(self.options, image)), image)
         remaining: list[str] = []
         settled: list[ImageResult] = []
         for image in images:
             caption_file = caption_relpath(self.options, image)
-            owner = owners.setdefault(caption_file.casefold(), image)
+            owner = owners.setdefault(key(caption_file), image)
             if owner != image:
                 settled.append(
                     ImageResult(
@@ -666,10 +670,17 @@ class BatchRunner:
         self._done += 1
 
     def _finish_pending_writes(self) -> None:
-        """Complete caption writes a crash interrupted (journaled, maybe not on disk yet)."""
+        """Clean up after a crash: temporary files of interrupted atomic writes, and caption
+        writes that were journaled but may not have reached the disk."""
+        reports = self.options.reports
+        for report in (reports.jsonl, reports.csv, reports.markdown):
+            if report is not None:
+                remove_stale_temporaries(report)
         for result in self.job.state.pending_writes():
+            assert result.write is not None
+            remove_stale_temporaries(self.options.folder / result.write.file)
             try:
-                apply_write(self.options.folder, result.write)  # type: ignore[arg-type]
+                apply_write(self.options.folder, result.write)
             except (WriteError, CaptionChangedError) as exc:
                 self.job.record_results(
                     ImageResult(

@@ -1,0 +1,239 @@
+"""``vldesk batch``: options, messages, and resuming after Ctrl+C and kill -9."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_batch_runner import lively_model_dir, picture
+from vldesk.cli import run_cli
+from vldesk.core.catalog import Family
+
+pytestmark = pytest.mark.model
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = ((64, 64), (96, 64), (64, 96))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return lively_model_dir(tmp_path_factory, Family.QWEN3_VL)
+
+
+def base_args(folder: Path, model: Path, *extra: str) -> list[str]:
+    return [
+        "batch",
+        str(folder),
+        "--model",
+        str(model),
+        "--prompt",
+        "Describe this image.",
+        "--max-new-tokens",
+        "8",
+        "--max-image-tokens",
+        "32",
+        *extra,
+    ]
+
+
+def journal_records() -> list[dict[str, Any]]:
+    """The records of the one job in this test's private VLDESK_HOME."""
+    journals = list((Path(os.environ["VLDESK_HOME"]) / "data" / "jobs").glob("*/journal.jsonl"))
+    if not journals:
+        return []
+    (journal,) = journals
+    lines = journal.read_bytes().split(b"\n")[:-1]  # a torn last line is not a record yet
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def count(kind: str) -> int:
+    return sum(1 for r in journal_records() if r["kind"] == kind)
+
+
+def test_batch_cli_writes_captions_reports_and_explains_failures(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "photos"
+    for index, name in enumerate(("a.png", "sub/b.jpg", "sub/c.webp", "d.png")):
+        picture(folder / name, SIZES[index % len(SIZES)], index)
+    (folder / "bad.png").write_bytes(b"not an image")
+    (folder / "d.caption").write_text("keep me", encoding="utf-8")
+    reports = tmp_path / "reports"
+    args = base_args(
+        folder,
+        model_dir,
+        "--recursive",
+        "--types",
+        "png,jpg",
+        "--ext",
+        ".caption",
+        "--prefix",
+        "sks, ",
+        "--batch-size",
+        "2",
+        "--jsonl",
+        str(reports / "r.jsonl"),
+        "--csv",
+        str(reports / "r.csv"),
+        "--md",
+        str(reports / "r.md"),
+        "--no-history",
+    )
+    assert run_cli(args) == 1  # one image failed
+    err = capsys.readouterr().err
+    assert "vldesk: failed: bad.png: Not an image" in err
+    assert "Done: 2 captioned, 1 failed, 1 skipped of 4 images" in err
+    assert "--retry-failed" in err
+    assert "Traceback" not in err
+    assert (folder / "d.caption").read_text(encoding="utf-8") == "keep me"
+    assert not (folder / "sub" / "c.caption").exists()  # webp was not asked for
+    rows = [json.loads(line) for line in (reports / "r.jsonl").read_text("utf-8").splitlines()]
+    assert sorted(r["image"] for r in rows) == ["a.png", "bad.png", "d.png", "sub/b.jpg"]
+    captions = {r["image"]: r["caption"] for r in rows}
+    assert (folder / "a.caption").read_text("utf-8") == f"sks, {captions['a.png']}\n"
+    with open(reports / "r.csv", encoding="utf-8-sig", newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == 4
+    assert (reports / "r.md").is_file()
+
+    # The same command again: the job is finished, so it starts afresh (and skips what exists).
+    assert run_cli(args) == 1
+    err = capsys.readouterr().err
+    assert "Done: 0 captioned, 1 failed, 3 skipped of 4 images" in err
+
+
+def test_batch_cli_refuses_unclear_resumes(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "photos"
+    picture(folder / "a.png", (64, 64), 1)
+    assert run_cli([*base_args(folder, model_dir), "--resume"]) == 1
+    assert "No earlier batch job matches" in capsys.readouterr().err
+    assert run_cli([*base_args(folder, model_dir), "--ext", ".png"]) == 1
+    assert "is an image type" in capsys.readouterr().err
+    assert run_cli([*base_args(tmp_path / "missing", model_dir)]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def _start(args: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "vldesk", *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_applied(process: subprocess.Popen[str], at_least: int) -> None:
+    deadline = time.monotonic() + 120
+    while count("applied") < at_least:
+        if process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"vldesk batch ended early ({process.returncode}):\n{out}\n{err}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("vldesk batch made no progress")
+        time.sleep(0.005)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_then_kill_9_then_resume_captions_every_image_exactly_once(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "photos"
+    good = [f"img{i:02d}.png" for i in range(30)] + ["子目录/猫 photo.png", "sub/x.png"]
+    for index, name in enumerate(good):
+        picture(folder / name, SIZES[index % len(SIZES)], index)
+    (folder / "broken.png").write_bytes(b"\x89PNG broken")
+    # Append mode on top of existing captions: the hardest case to keep exactly-once.
+    originals = {name: "" for name in good}
+    for name in good[::4]:
+        originals[name] = f"original caption of {name}"
+        (folder / name).with_suffix(".txt").write_text(originals[name], encoding="utf-8")
+    reports = tmp_path / "reports"
+    args = base_args(
+        folder,
+        model_dir,
+        "-r",
+        "--mode",
+        "append",
+        "--prefix",
+        "sks, ",
+        "--suffix",
+        " END",
+        "--batch-size",
+        "1",
+        "--jsonl",
+        str(reports / "r.jsonl"),
+        "--csv",
+        str(reports / "r.csv"),
+        "--md",
+        str(reports / "r.md"),
+    )
+
+    # 1. Ctrl+C: stops cleanly and says how to resume.
+    first = _start(args)
+    _wait_for_applied(first, 3)
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 130, err
+    assert "--resume" in err
+    assert "Traceback" not in err
+    after_interrupt = count("applied")
+    assert 3 <= after_interrupt < len(good)
+
+    # 2. The same command without --resume refuses to start over silently.
+    assert run_cli(args) == 1
+    assert "Add --resume to continue it" in capsys.readouterr().err
+
+    # 3. kill -9 in the middle of the resumed run.
+    second = _start([*args, "--resume"])
+    _wait_for_applied(second, after_interrupt + 3)
+    second.kill()
+    second.communicate(timeout=60)
+    assert second.returncode == -signal.SIGKILL
+    assert count("finished") == 0
+    assert count("applied") < len(good)
+
+    # 4. Resume to the end.
+    assert run_cli([*args, "--resume"]) == 1  # broken.png failed
+    err = capsys.readouterr().err
+    assert "Resuming:" in err
+    assert f"Done: {len(good)} captioned, 1 failed, 0 skipped of {len(good) + 1} images" in err
+
+    # No image was captioned twice: one result per image in the journal.
+    results = Counter(r["image"] for r in journal_records() if r["kind"] == "result")
+    assert results == Counter([*good, "broken.png"])
+    # Every caption file holds its original text plus exactly one appended caption.
+    rows = [json.loads(line) for line in (reports / "r.jsonl").read_text("utf-8").splitlines()]
+    assert sorted(r["image"] for r in rows) == sorted([*good, "broken.png"])
+    captions = {r["image"]: r["caption"] for r in rows}
+    for name in good:
+        text = (folder / name).with_suffix(".txt").read_text(encoding="utf-8")
+        before = originals[name] + "\n" if originals[name] else ""
+        assert text == f"{before}sks, {captions[name]} END\n", name
+    with open(reports / "r.csv", encoding="utf-8-sig", newline="") as handle:
+        assert sorted(r["image"] for r in csv.DictReader(handle)) == sorted(captions)
+    markdown = (reports / "r.md").read_text("utf-8").splitlines()
+    assert sum(1 for line in markdown if line.startswith("| ")) == 2 + len(captions)
+    # Nothing half-written is left behind.
+    assert not list(tmp_path.rglob("*.tmp"))
+    # The history has each captioned image at most once (never duplicated by a resume).
+    history = Path(os.environ["VLDESK_HOME"]) / "data" / "history.sqlite3"
+    with sqlite3.connect(history) as db:
+        paths = [row[0] for row in db.execute("SELECT image_path FROM conversations")]
+    assert len(paths) == len(set(paths))
+    assert set(paths) <= {str(folder / name) for name in good}
+    assert len(paths) >= len(good) - 1  # at most the one in flight at kill -9 is missing
