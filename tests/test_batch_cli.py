@@ -237,3 +237,11 @@ def test_ctrl_c_then_kill_9_then_resume_captions_every_image_exactly_once(
     assert len(paths) == len(set(paths))
     assert set(paths) <= {str(folder / name) for name in good}
     assert len(paths) >= len(good) - 1  # at most the one in flight at kill -9 is missing
+
+
+def test_the_progress_bar_fits_the_terminal() -> None:
+    from vldesk.cli.batch import _fit
+
+    assert _fit("abc", 10) == "abc"
+    assert _fit("ab猫猫", 5) == "ab猫"
+    assert _fit("猫" * 50, 9) == "猫" * 4

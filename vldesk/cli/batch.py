@@ -8,6 +8,7 @@ import shutil
 import signal
 import sys
 import time
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -397,7 +398,7 @@ class _ProgressPrinter:
             return
         width = shutil.get_terminal_size((100, 20)).columns
         text = _describe(event, with_caption=True, bar=True)
-        self.stream.write("\r\x1b[K" + text[: max(10, width - 1)])
+        self.stream.write("\r\x1b[K" + _fit(text, max(10, width - 1)))
         self.stream.flush()
         self._bar_shown = True
 
@@ -426,3 +427,14 @@ def _describe(event: BatchProgress, *, with_caption: bool, bar: bool = False) ->
         else:
             parts.append(current)
     return "  ".join(parts)
+
+
+def _fit(text: str, columns: int) -> str:
+    """Cut ``text`` to ``columns`` terminal cells (CJK characters take two), so the bar never
+    wraps and each redraw replaces it in place."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+        if used > columns:
+            return text[:index]
+    return text

@@ -389,6 +389,8 @@ class BatchRunner:
             VldeskError: the folder cannot be read.
         """
         self._clock = _Clock()
+        self._warnings = []
+        self._counts = dict.fromkeys(ImageStatus, 0)
         self.job.record({"kind": "session", "retry_failed": retry_failed})
         self._finish_pending_writes()
         scan = scan_images(
@@ -441,6 +443,9 @@ class BatchRunner:
         remaining: list[str] = []
         settled: list[ImageResult] = []
         for image in images:
+            if len(settled) >= SKIP_CHUNK:
+                self._record_settled(settled)
+                settled = []
             caption_file = caption_relpath(self.options, image)
             owner = owners.setdefault(key(caption_file), image)
             if owner != image:
@@ -459,9 +464,6 @@ class BatchRunner:
                     settled.append(ImageResult(image, ImageStatus.SKIPPED, caption=existing))
                     continue
             remaining.append(image)
-            if len(settled) >= SKIP_CHUNK:
-                self._record_settled(settled)
-                settled = []
         self._record_settled(settled)
         return remaining
 
