@@ -1,12 +1,11 @@
-"""Batch-describe a folder: caption files next to images, reports, a resumable job journal.
+"""Batch-describe a folder: caption files next to images, reports, a resumable job journal."""
 
-A Qt worker or the CLI does::
-
-    job = BatchJob.create(options)          # or BatchJob.resume(options) / BatchJob.resume(job_id)
-    runner = BatchRunner(engine, job, control=control, on_progress=callback, history=store)
-    summary = runner.run(retry_failed=False)  # blocks; control.pause()/resume()/cancel() elsewhere
-    job.close()
-"""
+# A Qt worker or the CLI does:
+#
+#     job = BatchJob.create(options)  # or BatchJob.resume(options), BatchJob.resume(job_id)
+#     runner = BatchRunner(engine, job, control=control, on_progress=callback, history=store)
+#     summary = runner.run()  # blocks; control.pause()/resume()/cancel() from other threads
+#     job.close()
 
 from vldesk.core.batch.journal import (
     BatchJob,

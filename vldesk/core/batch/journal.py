@@ -1,23 +1,22 @@
-"""The job journal: an append-only, fsynced JSON Lines file recording each finished image.
+"""The job journal: an append-only, fsynced JSON Lines file recording each finished image."""
 
-A job lives in ``<data dir>/jobs/<job id>/``: ``spec.json`` (the options, written atomically),
-``journal.jsonl`` (one JSON object per line, appended and fsynced record by record) and ``lock``
-(held while a runner uses the job, so two windows or processes never run it at once).
-
-Records, each with a ``kind``:
-
-* ``job``: the first line; format version and job id.
-* ``session``: a run started (``retry_failed`` says whether failed images were re-queued).
-* ``result``: an image is finished: captioned, failed or skipped. A captioned image's record
-  carries the exact caption file change (``write``: file, operation, text, and for appends the
-  size and SHA-256 of the file before) and is written *before* the caption file is touched.
-* ``applied``: the caption file change of result ``seq`` is on disk.
-* ``history``: result ``seq`` was saved in the conversation history.
-* ``finished``: every image of the job has a result.
-
-A line only counts once it ends in a newline, so a record torn by a crash is ignored (and cut off
-before the next append). The latest ``result`` for an image wins: "retry failed" adds new ones.
-"""
+# A job lives in ``<data dir>/jobs/<job id>/``: ``spec.json`` (the options, written atomically),
+# ``journal.jsonl`` (one JSON object per line, appended and fsynced record by record) and ``lock``
+# (held while a runner uses the job, so two windows or processes never run it at once).
+#
+# Records, each with a ``kind``:
+#
+# * ``job``: the first line; format version and job id.
+# * ``session``: a run started (``retry_failed`` says whether failed images were re-queued).
+# * ``result``: an image is finished: captioned, failed or skipped. A captioned image's record
+#   carries the exact caption file change (``write``: file, operation, text, and for appends the
+#   size and SHA-256 of the file before) and is written *before* the caption file is touched.
+# * ``applied``: the caption file change of result ``seq`` is on disk.
+# * ``history``: result ``seq`` was saved in the conversation history.
+# * ``finished``: every image of the job has a result.
+#
+# A line only counts once it ends in a newline, so a record torn by a crash is ignored (and cut off
+# before the next append). The latest ``result`` for an image wins: "retry failed" adds new ones.
 
 from __future__ import annotations
 

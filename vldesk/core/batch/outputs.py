@@ -1,9 +1,8 @@
-"""Caption files next to the images and the combined reports (JSONL, CSV, Markdown).
+"""Caption files next to the images and the combined reports (JSONL, CSV, Markdown)."""
 
-Every file is replaced atomically, never appended to in place: an append rewrites the whole
-caption file. Reports are regenerated from the journal each time, so they cannot hold a half row
-or a row twice, whenever the process dies.
-"""
+# Every file is replaced atomically, never appended to in place: an append rewrites the whole
+# caption file. Reports are regenerated from the journal each time, so they cannot hold a half row
+# or a row twice, whenever the process dies.
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""Run a batch job: prefetch and resize images, caption them in batches, journal every result.
+"""Run a batch job: prefetch and resize images, caption them in batches, journal every result."""
 
-A Qt worker (or the CLI) builds a :class:`BatchRunner` and calls :meth:`BatchRunner.run` on its
-own thread; :class:`BatchControl` pauses, resumes and cancels it from any other thread, and
-:class:`BatchProgress` events (plain data) report what happens.
-"""
+# A Qt worker (or the CLI) builds a :class:`BatchRunner` and calls :meth:`BatchRunner.run` on its
+# own thread; :class:`BatchControl` pauses, resumes and cancels it from any other thread, and
+# :class:`BatchProgress` events (plain data) report what happens.
 
 from __future__ import annotations
 
