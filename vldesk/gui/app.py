@@ -283,23 +283,38 @@ class DesktopApp(QObject):
 
     # -- models ------------------------------------------------------------------------------
 
-    def _model_entries(self) -> list[tuple[str, str]]:
-        entries = []
+    def _installed_models(self) -> list[tuple[str, str, Path]]:
+        """(label, reference, folder) of every installed or imported model."""
         try:
             installed = self.store.installed()
         except OSError as exc:  # an unreadable models folder must not break the menu
             log.warning("listing models failed: %s", exc)
-            installed = []
-        for model in installed:
-            label = model.spec.display_name if model.spec is not None else model.name
-            entries.append((label, model.name))
-        current = self._model_ref
+            return []
+        return [
+            (m.spec.display_name if m.spec is not None else m.name, m.name, m.path)
+            for m in installed
+        ]
+
+    def _model_entries(self) -> list[tuple[str, str]]:
+        """(label, reference) for the Model menu and the settings dialog."""
+        entries = [(label, ref) for label, ref, _path in self._installed_models()]
+        current = self._menu_ref()
         if current and all(ref != current for _label, ref in entries):
             entries.append((Path(current).name or current, current))
         return entries
 
+    def _menu_ref(self) -> str | None:
+        """The menu entry of the current model: a folder loaded by path shows as its entry."""
+        current = self._model_ref
+        if current is None or not Path(current).is_absolute():
+            return current
+        for _label, ref, path in self._installed_models():
+            if path == Path(current):
+                return ref
+        return current
+
     def _refresh_models_menu(self) -> None:
-        self.window.set_model_entries(self._model_entries(), self._model_ref)
+        self.window.set_model_entries(self._model_entries(), self._menu_ref())
 
     def load_initial_model(self) -> None:
         """Load the model used last time; else the configured one; else any installed one."""
@@ -394,12 +409,23 @@ class DesktopApp(QObject):
         )
         if self._model_ref is not None:
             self._remember(last_model=self._model_ref)
+            self._register_folder(self._model_ref)
         self._refresh_models_menu()
         self._show_placeholder()
         self._update_can_ask()
         if self._retry_after_load is not None:
             settings, self._retry_after_load = self._retry_after_load, None
             self.session.retry(settings)
+
+    def _register_folder(self, ref: str) -> None:
+        """A folder loaded by path joins the Model menu (as Model → Open Model Folder does)."""
+        folder = Path(ref)
+        if not folder.is_absolute() or self._menu_ref() != ref:
+            return
+        try:
+            self.store.import_folder(folder)
+        except VldeskError as exc:
+            log.info("not registering %s: %s", folder, exc)
 
     @Slot(str)
     def _on_model_failed(self, message: str) -> None:
