@@ -10,6 +10,7 @@ from PySide6.QtGui import (
     QPalette,
     QResizeEvent,
     QShowEvent,
+    QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -123,8 +124,7 @@ class ImageViewer(QGraphicsView):
         if self._item is None:
             return
         scale = max(MIN_ZOOM, min(MAX_ZOOM, scale))
-        factor = scale / self.zoom()
-        self.scale(factor, factor)
+        self.setTransform(QTransform.fromScale(scale, scale))
         self.zoom_changed.emit(self.zoom())
 
     def zoom_in(self) -> None:

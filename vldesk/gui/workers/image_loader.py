@@ -64,7 +64,8 @@ def decode(request_id: int, path: Path | None, pasted: QImage | None = None) -> 
         assert pasted is not None
         buffer = QBuffer()
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        pasted.save(buffer, b"PNG")
+        # PySide6 takes the format as str at run time; its stubs say bytes.
+        pasted.save(buffer, "PNG")  # type: ignore[call-overload]
         loaded = load_image_bytes(bytes(buffer.data().data()), "pasted image")
         file_size = None
     display = pil_to_qimage(loaded.image)

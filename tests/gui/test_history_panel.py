@@ -1,0 +1,163 @@
+"""The history list model and panel: paging, thumbnails off-thread, search, open, delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QPixmap
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from tests.gui.conftest import AppFactory, make_image, wait_for_model
+from vldesk.core.history import HistoryStore
+from vldesk.gui.models.history_model import PAGE_SIZE, HistoryListModel, IdRole
+from vldesk.gui.widgets.history_panel import HistoryPanel
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> HistoryStore:
+    history = HistoryStore(tmp_path / "history.sqlite3")
+    yield history  # type: ignore[misc]
+    history.close()
+
+
+def fill(store: HistoryStore, count: int) -> list[int]:
+    ids = []
+    thumbnail = Image.new("RGB", (64, 48), (10, 120, 200))
+    for number in range(count):
+        conversation = store.start_conversation(f"/pictures/photo{number}.jpg", thumbnail, "tiny")
+        store.add_message(conversation, "user", f"question {number} about boats")
+        store.add_message(conversation, "assistant", f"answer {number}")
+        ids.append(conversation)
+    return ids
+
+
+def test_model_passes_the_model_tester(
+    store: HistoryStore, qtmodeltester: ModelTester, qtbot: QtBot
+) -> None:
+    fill(store, 3)
+    model = HistoryListModel(store.list_conversations)
+    model.reload()
+    qtmodeltester.check(model)
+    assert model.rowCount() == 3
+    assert model.wait_for_thumbnails()
+    qtbot.waitUntil(
+        lambda: isinstance(model.data(model.index(0), Qt.ItemDataRole.DecorationRole), QPixmap),
+        timeout=5000,
+    )
+    qtmodeltester.check(model)
+
+
+def test_rows_newest_first_with_text_and_ids(store: HistoryStore, qtbot: QtBot) -> None:
+    ids = fill(store, 2)
+    model = HistoryListModel(store.list_conversations)
+    model.reload()
+    first = model.index(0)
+    assert model.data(first, IdRole) == ids[-1]
+    display = model.data(first)
+    assert display.startswith("question 1 about boats")
+    assert "photo1.jpg" in display
+    assert "/pictures/photo1.jpg" in model.data(first, Qt.ItemDataRole.ToolTipRole)
+    assert model.data(QModelIndex()) is None
+    model.wait_for_thumbnails()
+
+
+def test_pages_load_as_the_view_scrolls(store: HistoryStore, qtbot: QtBot) -> None:
+    fill(store, PAGE_SIZE + 5)
+    model = HistoryListModel(store.list_conversations)
+    model.reload()
+    assert model.rowCount() == PAGE_SIZE
+    assert model.canFetchMore(QModelIndex())
+    model.fetchMore(QModelIndex())
+    assert model.rowCount() == PAGE_SIZE + 5
+    assert not model.canFetchMore(QModelIndex())
+    model.wait_for_thumbnails()
+
+
+def test_search_keeps_matching_entries(store: HistoryStore, qtbot: QtBot) -> None:
+    fill(store, 3)
+    model = HistoryListModel(store.list_conversations)
+    model.reload("question 2")
+    assert model.rowCount() == 1
+    model.reload("  ")
+    assert model.query is None
+    assert model.rowCount() == 3
+    model.wait_for_thumbnails()
+
+
+def test_panel_emits_open_delete_and_export(store: HistoryStore, qtbot: QtBot) -> None:
+    ids = fill(store, 3)
+    model = HistoryListModel(store.list_conversations)
+    model.reload()
+    panel = HistoryPanel()
+    qtbot.addWidget(panel)
+    panel.set_model(model)
+    assert not panel.delete_button.isEnabled()
+    panel.select_id(ids[0])
+    assert panel.selected_ids() == [ids[0]]
+    assert panel.open_button.isEnabled()
+    with qtbot.waitSignal(panel.open_requested) as opened:
+        panel.open_button.click()
+    assert opened.args == [ids[0]]
+    with qtbot.waitSignal(panel.delete_requested) as deleted:
+        panel.delete_button.click()
+    assert deleted.args == [[ids[0]]]
+    with qtbot.waitSignal(panel.export_requested) as exported:
+        panel.export_button.click()
+    assert exported.args == [[ids[0]]]
+    with qtbot.waitSignal(panel.search_changed, timeout=2000) as searched:
+        qtbot.keyClicks(panel.search_edit, "boats")
+    assert searched.args == ["boats"]
+    model.wait_for_thumbnails()
+
+
+def test_deleting_from_the_app_removes_the_entry(
+    make_app: AppFactory, tiny_dir: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    app = make_app(tiny_dir)
+    wait_for_model(qtbot, app)
+    from tests.gui.conftest import open_image, wait_idle
+
+    open_image(qtbot, app, make_image(tmp_path / "a.png"))
+    assert app.ask("One?")
+    wait_idle(qtbot, app)
+    assert app.history_model.rowCount() == 1
+    conversation_id = app.history_model.ids()[0]
+    app.delete_history_entries([conversation_id], confirm=False)
+    assert app.history_model.rowCount() == 0
+    assert app.window.history_panel.empty_label.isVisible()
+    # The conversation on screen goes on; a follow-up starts a fresh history entry.
+    assert app.ask("Two?")
+    wait_idle(qtbot, app)
+    assert app.history_model.rowCount() == 1
+    assert app.history is not None
+    fresh = app.history.get_conversation(app.history_model.ids()[0])
+    assert fresh is not None
+    assert [m.text for m in fresh.messages if m.role == "user"] == ["Two?"]
+
+
+def test_entry_whose_image_is_gone_shows_the_thumbnail(
+    make_app: AppFactory, tiny_dir: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    from tests.gui.conftest import open_image, wait_idle
+
+    app = make_app(tiny_dir)
+    wait_for_model(qtbot, app)
+    image = make_image(tmp_path / "gone.png")
+    open_image(qtbot, app, image)
+    assert app.ask("What is it?")
+    wait_idle(qtbot, app)
+    conversation_id = app.session.history_id
+    assert conversation_id is not None
+    image.unlink()
+    app.session.new_conversation()
+    app.open_history_entry(conversation_id)
+    assert app.session.history_id == conversation_id
+    assert app.session.image is None
+    assert app.window.viewer.has_image  # the stored thumbnail
+    assert "no longer available" in app.window.banner.text
+    assert [e.question for e in app.window.answer_view.exchanges] == ["What is it?"]
+    assert not app.window.prompt_panel.send_button.isEnabled()
