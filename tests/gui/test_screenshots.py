@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import make_image, open_image, wait_idle
+from tests.gui.conftest import AppFactory, drop_files, make_image, open_image, wait_idle
 from vldesk.gui.app import DesktopApp
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -82,3 +82,18 @@ def test_screenshots_light_and_dark(ready_app: DesktopApp, qtbot: QtBot, tmp_pat
         target = ARTIFACTS / f"main-window-{name}.png"
         assert pixmap.save(str(target))
         assert target.stat().st_size > 10_000
+
+
+@pytest.mark.usefixtures("palette_switch")
+def test_screenshot_without_a_model(make_app: AppFactory, qtbot: QtBot, tmp_path: Path) -> None:
+    app = make_app()
+    app.window.resize(1100, 700)
+    drop_files(app.window, [tmp_path / "missing.txt"])
+    qtbot.waitUntil(lambda: app.window.banner.isVisible(), timeout=10_000)
+    qt_app = QApplication.instance()
+    assert isinstance(qt_app, QApplication)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name, palette in (("light", qt_app.style().standardPalette()), ("dark", dark_palette())):
+        qt_app.setPalette(palette)
+        qtbot.wait(50)
+        assert app.window.grab().save(str(ARTIFACTS / f"no-model-{name}.png"))

@@ -160,3 +160,39 @@ def test_missing_stderr_goes_to_the_log_file(
     print("a library complains", file=stream)
     stream.close()
     assert "a library complains" in log_file.read_text(encoding="utf-8")
+
+
+def test_settings_changes_are_saved_and_applied(
+    make_app: AppFactory, tiny_model_dirs: dict, qtbot: QtBot
+) -> None:
+    from tests.gui.conftest import wait_for_model
+    from vldesk.core.catalog import Family
+
+    app = make_app(tiny_model_dirs[Family.QWEN3_VL])
+    wait_for_model(qtbot, app)
+    other = str(tiny_model_dirs[Family.QWEN3_5])
+    app.apply_settings(
+        app.settings.replace(preset_language="zh", max_new_tokens=64, model=other, last_model=other)
+    )
+    assert app.window.prompt_panel.preset_button("brief").text() == "简要描述"
+    qtbot.waitUntil(lambda: app.session.model_name == "qwen3_5", timeout=60_000)
+    saved = load_settings(app.paths.settings_file)
+    assert saved.preset_language == "zh"
+    assert saved.max_new_tokens == 64
+    assert saved.last_model == other
+    assert app.generation_settings().max_new_tokens == 64
+    # Presets that need long answers get them even when the setting is lower.
+    assert app.generation_settings(preset_tokens=1024).max_new_tokens == 1024
+
+
+def test_window_layout_is_restored_from_qsettings(make_app: AppFactory) -> None:
+    first = make_app(start=False)
+    first.window.resize(700, 500)
+    first.window.history_dock.hide()
+    first.shut_down()
+    assert (first.paths.config_dir / "window.ini").is_file()
+    second = make_app(start=False)
+    # Not the default 1200 x 760 (the offscreen screen is 800 x 600, so exact sizes vary).
+    assert second.window.height() == 500
+    assert second.window.width() < 800
+    assert not second.window.history_dock.isVisible()

@@ -99,7 +99,7 @@ class HistoryPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.search_edit)
         layout.addWidget(self.list_view, 1)
-        layout.addWidget(self.empty_label)
+        layout.addWidget(self.empty_label, 1)
         layout.addLayout(buttons)
         self._update_buttons()
 
@@ -171,3 +171,4 @@ class HistoryPanel(QWidget):
             else self.tr("No conversations yet. Answers are kept here.")
         )
         self.empty_label.setVisible(count == 0)
+        self.list_view.setVisible(count > 0)
