@@ -60,6 +60,9 @@ def palette_switch() -> Iterator[None]:
 
 
 def _populate(app: DesktopApp, qtbot: QtBot, folder: Path) -> None:
+    open_image(qtbot, app, make_image(folder / "receipt.png", (300, 500), (240, 240, 230)))
+    app.ask_preset("ocr")
+    wait_idle(qtbot, app)
     open_image(qtbot, app, make_image(folder / "street scene.png", (640, 420)))
     app.ask("What is in this picture? Answer in **Markdown**.")
     wait_idle(qtbot, app)

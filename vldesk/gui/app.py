@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QUrl, Slot
@@ -15,14 +14,16 @@ from vldesk import __version__
 from vldesk.core.errors import VldeskError
 from vldesk.core.export import ExportEntry, export_entries, render_markdown
 from vldesk.core.generation import GenerationResult, GenerationSettings, StopReason
-from vldesk.core.history import HistoryStore, StoredConversation
+from vldesk.core.history import ConversationSummary, HistoryStore, StoredConversation
 from vldesk.core.images import IMAGE_EXTENSIONS
 from vldesk.core.paths import AppPaths, app_paths
 from vldesk.core.presets import PRESETS, get_preset
 from vldesk.core.settings import Settings, load_settings, save_settings
 from vldesk.core.store import ModelStore
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
+from vldesk.gui.exporting import ask_export_path, conversation_entry, export_stem
 from vldesk.gui.main_window import MainWindow
+from vldesk.gui.model_choice import menu_ref, model_entries, no_model_text
 from vldesk.gui.models.history_model import HistoryListModel
 from vldesk.gui.navigation import ImageSequence
 from vldesk.gui.session import ChatSession, SessionImage
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 #: The smallest image budget a retry after running out of memory goes down to.
 MIN_RETRY_IMAGE_TOKENS = 64
-EXPORT_FILTERS = "Markdown (*.md);;Text (*.txt)"
 
 
 def _tr(text: str) -> str:
@@ -178,7 +178,7 @@ class DesktopApp(QObject):
         s.busy_changed.connect(lambda _busy: self._update_actions())
         s.conversation_reset.connect(w.answer_view.clear)
         s.conversation_reset.connect(self._update_actions)
-        s.history_changed.connect(self.history_model.refresh)
+        s.history_changed.connect(self._refresh_history)
         s.history_error.connect(
             lambda text: self.show_message(
                 _tr("The answer could not be saved to history: {0}").format(text), Level.WARNING
@@ -261,7 +261,7 @@ class DesktopApp(QObject):
     def _show_placeholder(self) -> None:
         view = self.window.answer_view
         if self._model_ref is None and self._model_info is None:
-            view.set_placeholder(self._no_model_text())
+            view.set_placeholder(no_model_text())
         elif self._model_info is None:
             view.set_placeholder(_tr("*Loading the model…*"))
         else:
@@ -272,46 +272,13 @@ class DesktopApp(QObject):
                 )
             )
 
-    def _no_model_text(self, reason: str = "") -> str:
-        text = _tr(
-            "### No model is available yet\n\n"
-            "vldesk needs a Qwen vision-language model on this computer. Download one in a "
-            "terminal:\n\n`vldesk models download Qwen/Qwen3-VL-2B-Instruct`\n\n"
-            "or choose **Model → Open Model Folder…** to use a model folder you already have."
-        )
-        return f"{text}\n\n*{reason}*" if reason else text
-
     # -- models ------------------------------------------------------------------------------
 
-    def _installed_models(self) -> list[tuple[str, str, Path]]:
-        """(label, reference, folder) of every installed or imported model."""
-        try:
-            installed = self.store.installed()
-        except OSError as exc:  # an unreadable models folder must not break the menu
-            log.warning("listing models failed: %s", exc)
-            return []
-        return [
-            (m.spec.display_name if m.spec is not None else m.name, m.name, m.path)
-            for m in installed
-        ]
-
     def _model_entries(self) -> list[tuple[str, str]]:
-        """(label, reference) for the Model menu and the settings dialog."""
-        entries = [(label, ref) for label, ref, _path in self._installed_models()]
-        current = self._menu_ref()
-        if current and all(ref != current for _label, ref in entries):
-            entries.append((Path(current).name or current, current))
-        return entries
+        return model_entries(self.store, self._model_ref)
 
     def _menu_ref(self) -> str | None:
-        """The menu entry of the current model: a folder loaded by path shows as its entry."""
-        current = self._model_ref
-        if current is None or not Path(current).is_absolute():
-            return current
-        for _label, ref, path in self._installed_models():
-            if path == Path(current):
-                return ref
-        return current
+        return menu_ref(self.store, self._model_ref)
 
     def _refresh_models_menu(self) -> None:
         self.window.set_model_entries(self._model_entries(), self._menu_ref())
@@ -325,7 +292,7 @@ class DesktopApp(QObject):
             installed = self._model_entries()
             if not installed:
                 log.info("no model at start-up: %s", exc)
-                self.window.answer_view.set_placeholder(self._no_model_text(str(exc)))
+                self.window.answer_view.set_placeholder(no_model_text(str(exc)))
                 return
             wanted = installed[0][1]
         self.load_model(wanted)
@@ -337,7 +304,7 @@ class DesktopApp(QObject):
         except VldeskError as exc:
             self.show_message(str(exc))
             if self._model_info is None:
-                self.window.answer_view.set_placeholder(self._no_model_text(str(exc)))
+                self.window.answer_view.set_placeholder(no_model_text(str(exc)))
             return False
         self.session.stop()
         self._model_ref = ref
@@ -436,7 +403,7 @@ class DesktopApp(QObject):
         self.window.status_panel.set_model(None)
         self.window.statusBar().clearMessage()
         self.show_message(message)
-        self.window.answer_view.set_placeholder(self._no_model_text(message))
+        self.window.answer_view.set_placeholder(no_model_text(message))
         self._update_can_ask()
 
     @Slot()
@@ -672,7 +639,9 @@ class DesktopApp(QObject):
 
     # -- history -----------------------------------------------------------------------------
 
-    def _history_page(self, limit: int, offset: int, query: str | None) -> list:  # type: ignore[type-arg]
+    def _history_page(
+        self, limit: int, offset: int, query: str | None
+    ) -> list[ConversationSummary]:
         if self.history is None:
             return []
         try:
@@ -680,6 +649,12 @@ class DesktopApp(QObject):
         except VldeskError as exc:
             self.show_message(str(exc), Level.WARNING)
             return []
+
+    def _refresh_history(self) -> None:
+        """Reload the list and keep the conversation on screen selected in it."""
+        self.history_model.refresh()
+        if self.session.history_id is not None:
+            self.window.history_panel.select_id(self.session.history_id)
 
     def _focus_history_search(self) -> None:
         self.window.history_dock.show()
@@ -767,38 +742,6 @@ class DesktopApp(QObject):
 
     # -- export and copy ---------------------------------------------------------------------
 
-    def _current_entry(self, last_only: bool) -> ExportEntry | None:
-        conversation = self.session.conversation
-        turns: list[tuple[str, str]] = [(turn.role, turn.text) for turn in conversation.turns]
-        if not turns:
-            return None
-        if last_only:
-            turns = turns[-2:]
-        elif conversation.system:
-            turns.insert(0, ("system", conversation.system))
-        result = self.session.last_result
-        image = self.session.image
-        return ExportEntry(
-            image_path=image.path if image is not None else None,
-            turns=turns,
-            model=self.session.model_name or "",
-            date=datetime.now().astimezone(),
-            settings=self.settings.to_generation_settings().to_dict(),
-            stats=result.stats.to_dict() if result is not None else None,
-        )
-
-    def _ask_export_path(self, title: str, stem: str) -> Path | None:
-        start = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-        chosen, chosen_filter = QFileDialog.getSaveFileName(
-            self.window, title, str(Path(start) / f"{stem}.md"), EXPORT_FILTERS
-        )
-        if not chosen:
-            return None
-        path = Path(chosen)
-        if path.suffix.lower() not in (".md", ".txt", ".markdown"):
-            path = path.with_suffix(".txt" if "txt" in chosen_filter else ".md")
-        return path
-
     def _write_export(self, entries: list[ExportEntry], path: Path) -> bool:
         try:
             export_entries(entries, path)
@@ -808,22 +751,20 @@ class DesktopApp(QObject):
         self.window.statusBar().showMessage(_tr("Saved {0}.").format(path), 5000)
         return True
 
-    def _export_stem(self) -> str:
-        image = self.session.image
-        return image.path.stem if image is not None and image.path is not None else "vldesk"
-
     def export_answer(self, path: Path | None = None) -> bool:
-        entry = self._current_entry(last_only=True)
+        entry = conversation_entry(self.session, self.generation_settings(), last_only=True)
         if entry is None:
             return False
-        path = path or self._ask_export_path(_tr("Export Answer"), self._export_stem())
+        path = path or ask_export_path(self.window, _tr("Export Answer"), export_stem(self.session))
         return path is not None and self._write_export([entry], path)
 
     def export_conversation(self, path: Path | None = None) -> bool:
-        entry = self._current_entry(last_only=False)
+        entry = conversation_entry(self.session, self.generation_settings())
         if entry is None:
             return False
-        path = path or self._ask_export_path(_tr("Export Conversation"), self._export_stem())
+        path = path or ask_export_path(
+            self.window, _tr("Export Conversation"), export_stem(self.session)
+        )
         return path is not None and self._write_export([entry], path)
 
     def export_history(self, ids: list[int] | None = None, path: Path | None = None) -> bool:
@@ -841,11 +782,11 @@ class DesktopApp(QObject):
         if not entries:
             self.show_message(_tr("There is nothing in the history to export."), Level.INFO)
             return False
-        path = path or self._ask_export_path(_tr("Export History"), "vldesk-history")
+        path = path or ask_export_path(self.window, _tr("Export History"), "vldesk-history")
         return path is not None and self._write_export(entries, path)
 
     def copy_conversation(self) -> None:
-        entry = self._current_entry(last_only=False)
+        entry = conversation_entry(self.session, self.generation_settings())
         if entry is not None:
             QGuiApplication.clipboard().setText(render_markdown([entry]))
             self.window.statusBar().showMessage(_tr("Copied to the clipboard."), 3000)
