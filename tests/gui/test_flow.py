@@ -210,3 +210,29 @@ def test_history_survives_a_restart_and_exports(
     assert "![harbour.png](../pictures/harbour.png)" in markdown
     if answer.strip():
         assert answer.strip().splitlines()[0].strip() in markdown
+
+
+def test_closing_mid_answer_saves_what_was_shown(
+    make_app: AppFactory,
+    tiny_dir: Path,
+    qtbot: QtBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = make_app(tiny_dir, **SAMPLING)
+    wait_for_model(qtbot, app)
+    endless(app, monkeypatch)
+    open_image(qtbot, app, make_image(tmp_path / "a.png"))
+    assert app.ask("Keep talking.")
+    qtbot.waitUntil(lambda: len(app.window.answer_view.current_answer()) > 20, timeout=30_000)
+    history_id = app.session.history_id
+    app.window.close()
+    assert not app.inference.worker_thread.isRunning()
+    from vldesk.core.history import HistoryStore
+
+    with HistoryStore(app.paths.history_db) as history:
+        entry = history.get_conversation(history_id or -1)
+    assert entry is not None
+    assert [m.role for m in entry.messages] == ["user", "assistant"]
+    assert entry.messages[1].stats is not None
+    assert entry.messages[1].stats["stop_reason"] == "cancelled"

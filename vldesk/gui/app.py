@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QUrl, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QStandardPaths, Qt, QUrl, Slot
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -201,6 +201,9 @@ class DesktopApp(QObject):
         self._save_layout()
         self._remember(system_prompt=self.window.prompt_panel.system_prompt())
         self.inference.shut_down()
+        # The stopped answer's result is still queued for this thread: deliver it now, so
+        # what was on screen is saved to history before it closes.
+        QCoreApplication.sendPostedEvents()
         self.images.wait_for_done()
         self.history_model.wait_for_thumbnails()
         if self.history is not None:

@@ -48,7 +48,10 @@ class HistoryListModel(QAbstractListModel):
         self._exhausted = True
         self._thumbnails: dict[int, QPixmap] = {}
         self._images: dict[int, QImage] = {}
-        self._decoder = decoder or ThumbnailDecoder(self)
+        app = QGuiApplication.instance()
+        # Icons are made for the sharpest screen (high DPI) and drawn at ICON_SIZE.
+        self._ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
+        self._decoder = decoder or ThumbnailDecoder(ICON_SIZE * self._ratio, self)
         self._decoder.decoded.connect(self._on_thumbnails)
 
     # -- loading -----------------------------------------------------------------------------
@@ -153,21 +156,14 @@ class HistoryListModel(QAbstractListModel):
         return None
 
     def _pixmap(self, key: int) -> QPixmap | None:
-        # QPixmaps are made here, on the GUI thread, from the QImages the decoder produced.
+        # QPixmaps are made here, on the GUI thread, from the small QImages the decoder made.
         pixmap = self._thumbnails.get(key)
         if pixmap is None:
             image = self._images.get(key)
             if image is None:
                 return None
-            ratio = QGuiApplication.instance().devicePixelRatio()  # type: ignore[union-attr]
-            pixmap = QPixmap.fromImage(
-                image.scaled(
-                    ICON_SIZE * ratio,
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation,
-                )
-            )
-            pixmap.setDevicePixelRatio(ratio)  # sharp on high-DPI screens
+            pixmap = QPixmap.fromImage(image)
+            pixmap.setDevicePixelRatio(self._ratio)
             self._thumbnails[key] = pixmap
         return pixmap
 
