@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -41,8 +42,6 @@ MIN_RETRY_IMAGE_TOKENS = 64
 
 
 def _tr(text: str) -> str:
-    from PySide6.QtCore import QCoreApplication
-
     return QCoreApplication.translate("DesktopApp", text)
 
 
@@ -85,6 +84,17 @@ class DesktopApp(QObject):
             log.error("history unavailable: %s", exc)
 
         self.inference = InferenceClient(self)
+        try:
+            self._build()
+        except BaseException:
+            self.inference.shut_down()  # never leave the worker thread running
+            raise
+        if history_problem:
+            self.show_message(
+                _tr("History is not available: {0}").format(history_problem), Level.WARNING
+            )
+
+    def _build(self) -> None:
         self.images = ImageLoader(self)
         self.history_model = HistoryListModel(self._history_page, parent=self)
         self.session = ChatSession(self.inference, self.history, self)
@@ -103,10 +113,6 @@ class DesktopApp(QObject):
         self.history_model.refresh()
         self._update_can_ask()
         self._show_placeholder()
-        if history_problem:
-            self.show_message(
-                _tr("History is not available: {0}").format(history_problem), Level.WARNING
-            )
 
     # -- wiring ------------------------------------------------------------------------------
 
@@ -329,7 +335,7 @@ class DesktopApp(QObject):
     @Slot(QAction)
     def _model_chosen(self, action: QAction) -> None:
         ref = action.data()
-        if isinstance(ref, str) and ref != self._model_ref:
+        if isinstance(ref, str) and (ref != self._model_ref or self._model_info is None):
             self._device_override = None
             self.load_model(ref)
 
@@ -479,7 +485,8 @@ class DesktopApp(QObject):
     def _on_image_loaded(self, decoded: DecodedImage) -> None:
         w = self.window
         w.viewer.set_image(decoded.display, decoded.preview)
-        w.banner.hide()
+        if w.banner.level is Level.ERROR:
+            w.banner.hide()  # an error about an earlier image or answer no longer applies
         w.statusBar().clearMessage()
         self._current_image = decoded
         image = SessionImage(decoded.loaded, decoded.path, decoded.thumbnail)
@@ -578,8 +585,6 @@ class DesktopApp(QObject):
 
     @Slot(int, int)
     def _on_token_count(self, _request_id: int, tokens: int) -> None:
-        import time
-
         now = time.perf_counter()
         if self._stream_started is None:
             self._stream_started = now
