@@ -215,6 +215,13 @@ def test_paste_an_image_from_the_clipboard(
     QGuiApplication.clipboard().setText("just text")
     app.window.paste_action.trigger()
     assert "no image" in app.window.banner.text
+    # Pasting an image while typing a question opens it too; text still pastes as text.
+    QGuiApplication.clipboard().setImage(_image(120, 90))
+    app.window.prompt_panel.prompt_edit.paste()
+    qtbot.waitUntil(lambda: app.session.image.loaded.size == (120, 90), timeout=10_000)  # type: ignore[union-attr]
+    QGuiApplication.clipboard().setText("typed")
+    app.window.prompt_panel.prompt_edit.paste()
+    assert app.window.prompt_panel.prompt_edit.toPlainText() == "typed"
 
 
 def test_every_control_has_an_accessible_name(make_app: AppFactory) -> None:

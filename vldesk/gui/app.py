@@ -157,6 +157,7 @@ class DesktopApp(QObject):
         panel.preset_clicked.connect(self.ask_preset)
         panel.prompt_submitted.connect(self.ask)
         panel.stop_requested.connect(self.session.stop)
+        panel.prompt_edit.image_pasted.connect(self.paste)
 
         history = w.history_panel
         history.search_changed.connect(self.history_model.reload)

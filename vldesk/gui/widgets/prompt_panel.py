@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -27,9 +27,23 @@ class PromptEdit(QPlainTextEdit):
 
     Signals:
         submitted(): Enter was pressed.
+        image_pasted(): an image (or image files) was pasted here; it is for the viewer.
     """
 
     submitted = Signal()
+    image_pasted = Signal()
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return source.hasImage() or source.hasUrls() or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        if (source.hasImage() or source.hasUrls()) and not source.hasText():
+            self.image_pasted.emit()
+            return
+        if source.hasUrls() and all(url.isLocalFile() for url in source.urls()):
+            self.image_pasted.emit()  # copied files: open them rather than type their paths
+            return
+        super().insertFromMimeData(source)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
