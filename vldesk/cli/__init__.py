@@ -17,7 +17,7 @@ from vldesk.core.errors import VldeskError
 Handler = Callable[[argparse.Namespace], int]
 
 #: Top-level subcommands; anything else on the command line is handed to the GUI (image paths).
-COMMANDS = ("describe", "models", "batch")
+COMMANDS = ("describe", "models", "batch", "bench")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -25,7 +25,7 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from vldesk.cli import batch, describe, models
+    from vldesk.cli import batch, bench, describe, models
 
     parser = argparse.ArgumentParser(
         prog="vldesk",
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     describe.register(subparsers)
     models.register(subparsers)
     batch.register(subparsers)
+    bench.register(subparsers)
     return parser
 
 

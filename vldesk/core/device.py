@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import sys
+from dataclasses import dataclass, replace
 
 from vldesk.core.catalog import Precision
 from vldesk.core.errors import DeviceError
@@ -20,24 +22,119 @@ class HardwareProbe:
     cuda_bf16_supported: bool = False
     cuda_total_memory: int = 0
     mps_available: bool = False
+    #: The CPU multiplies bfloat16 in hardware (AMX or AVX512-BF16): bf16 beats float32 there.
+    cpu_bf16_fast: bool = False
+    #: The CPU's best matrix feature in words ("AMX-BF16", "AVX512-BF16", "AVX512", ...).
+    cpu_feature: str = ""
+    #: Physical cores this process may use (0: unknown); torch gets one thread per core.
+    physical_cores: int = 0
 
     @classmethod
     def detect(cls) -> HardwareProbe:
         import torch
 
-        cuda = torch.cuda.is_available()
+        feature, fast, cores = _detect_cpu()
+        cpu = cls(cpu_bf16_fast=fast, cpu_feature=feature, physical_cores=cores)
         mps_backend = getattr(torch.backends, "mps", None)
         mps = bool(mps_backend is not None and mps_backend.is_available())
-        if not cuda:
-            return cls(mps_available=mps)
+        if not torch.cuda.is_available():
+            return replace(cpu, mps_available=mps)
         props = torch.cuda.get_device_properties(0)
-        return cls(
+        return replace(
+            cpu,
             cuda_available=True,
             cuda_name=str(props.name),
             cuda_bf16_supported=bool(torch.cuda.is_bf16_supported()),
             cuda_total_memory=int(props.total_memory),
             mps_available=mps,
         )
+
+
+#: /proc/cpuinfo flags, best first, and how they are named in reasons.
+_CPU_FEATURES = (
+    ("amx_bf16", "AMX-BF16", True),
+    ("avx512_bf16", "AVX512-BF16", True),
+    ("avx512f", "AVX512", False),
+    ("avx2", "AVX2", False),
+)
+
+
+def cpu_feature_from_flags(flags: set[str]) -> tuple[str, bool]:
+    """The best matrix feature among /proc/cpuinfo ``flags`` and whether bf16 is fast with it."""
+    for flag, name, fast in _CPU_FEATURES:
+        if flag in flags:
+            return name, fast
+    return "", False
+
+
+def _cpuinfo() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as file:
+            return file.read()
+    except OSError:
+        return ""
+
+
+def _cpuinfo_flags(text: str) -> set[str]:
+    for line in text.splitlines():
+        if line.startswith("flags") and ":" in line:
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def physical_cores_from_cpuinfo(text: str) -> int:
+    """Distinct (package, core) pairs in /proc/cpuinfo text; 0 when it does not say."""
+    cores: set[tuple[str, str]] = set()
+    package = core = None
+    for line in [*text.splitlines(), ""]:
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "physical id":
+            package = value.strip()
+        elif key == "core id":
+            core = value.strip()
+        elif not line.strip():
+            if core is not None:
+                cores.add((package or "0", core))
+            package = core = None
+    return len(cores)
+
+
+def _usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _detect_cpu() -> tuple[str, bool, int]:
+    """CPU facts for :class:`HardwareProbe`: the matrix feature and whether bf16 is fast with it
+    (/proc/cpuinfo on Linux, torch's own checks elsewhere), and the physical cores usable."""
+    text = _cpuinfo() if sys.platform.startswith("linux") else ""
+    feature, fast = cpu_feature_from_flags(_cpuinfo_flags(text))
+    if not text:
+        import torch
+
+        cpu = getattr(torch, "cpu", None)
+        if getattr(cpu, "_is_amx_tile_supported", lambda: False)():
+            feature, fast = "AMX-BF16", True
+        elif getattr(cpu, "_is_avx512_bf16_supported", lambda: False)():
+            feature, fast = "AVX512-BF16", True
+    usable = _usable_cpus()
+    physical = physical_cores_from_cpuinfo(text) if text else 0
+    if physical == 0 and sys.platform == "darwin":
+        physical = _sysctl_int("hw.physicalcpu")
+    cores = min(physical, usable) if physical else usable
+    return feature, fast, cores
+
+
+def _sysctl_int(name: str) -> int:
+    import subprocess
+
+    try:
+        out = subprocess.run(["sysctl", "-n", name], capture_output=True, text=True, timeout=5)
+        return int(out.stdout.strip())
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return 0
 
 
 @dataclass(frozen=True)
@@ -72,7 +169,8 @@ def choose_device(
     dtype: str | None = "auto",
     probe: HardwareProbe | None = None,
 ) -> DeviceChoice:
-    """Pick the device and precision: CUDA (bf16 if supported, else fp16), then MPS, then CPU fp32.
+    """Pick the device and precision: CUDA (bf16 if supported, else fp16), then MPS, then CPU
+    (bf16 where the CPU multiplies it in hardware, AMX or AVX512-BF16, else fp32).
 
     An explicit ``device`` or ``dtype`` overrides the automatic choice; asking for hardware that is
     not there, or a precision the device cannot run, raises :class:`DeviceError` with the reason.
@@ -110,4 +208,15 @@ def choose_device(
         return DeviceChoice(target, Precision.FLOAT16, f"{why}; no bfloat16 support, using float16")
     if kind == "mps":
         return DeviceChoice(target, Precision.FLOAT16, f"{why}; float16 is fastest on MPS")
-    return DeviceChoice(target, Precision.FLOAT32, f"{why}; float32 is exact and safe on CPU")
+    if probe.cpu_bf16_fast:
+        return DeviceChoice(
+            target,
+            Precision.BFLOAT16,
+            f"{why}; the CPU has {probe.cpu_feature or 'fast bfloat16'}: bfloat16 is faster "
+            "than float32 and halves the memory",
+        )
+    return DeviceChoice(
+        target,
+        Precision.FLOAT32,
+        f"{why}; float32 on CPU, which has no fast bfloat16 (AMX or AVX512-BF16)",
+    )

@@ -1,0 +1,195 @@
+"""CPU precision: bfloat16 where the CPU multiplies it in hardware, checked against float32."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from vldesk.core.catalog import Family, Precision
+from vldesk.core.device import (
+    HardwareProbe,
+    choose_device,
+    cpu_feature_from_flags,
+    physical_cores_from_cpuinfo,
+)
+from vldesk.core.generation import Conversation, GenerationSettings
+from vldesk.core.images import LoadedImage
+
+AMX = HardwareProbe(cpu_bf16_fast=True, cpu_feature="AMX-BF16", physical_cores=8)
+AVX512_BF16 = HardwareProbe(cpu_bf16_fast=True, cpu_feature="AVX512-BF16", physical_cores=8)
+AVX2 = HardwareProbe(cpu_feature="AVX2", physical_cores=4)
+
+#: bf16 keeps 8 significant bits: on the tiny models the logits differ from float32 by about
+#: 0.5 % of the largest logit. Allow 3 %, and the same top-1 token at 95 % of the positions.
+RELATIVE_LOGIT_TOLERANCE = 0.03
+TOP1_AGREEMENT = 0.95
+
+
+@pytest.mark.parametrize(("probe", "feature"), [(AMX, "AMX-BF16"), (AVX512_BF16, "AVX512-BF16")])
+def test_cpu_with_fast_bf16_runs_bf16_and_says_why(probe: HardwareProbe, feature: str) -> None:
+    choice = choose_device("auto", "auto", probe)
+    assert (choice.device, choice.dtype) == ("cpu", Precision.BFLOAT16)
+    assert feature in choice.reason
+    assert "no GPU found" in choice.reason
+
+
+def test_cpu_without_fast_bf16_stays_float32_and_says_why() -> None:
+    choice = choose_device("auto", "auto", AVX2)
+    assert choice.dtype is Precision.FLOAT32
+    assert "no fast bfloat16" in choice.reason
+
+
+def test_explicit_cpu_precision_wins_over_the_feature() -> None:
+    assert choose_device("cpu", "float32", AMX).dtype is Precision.FLOAT32
+    assert choose_device("cpu", "bfloat16", AVX2).dtype is Precision.BFLOAT16
+
+
+def test_gpu_choice_ignores_cpu_features() -> None:
+    probe = HardwareProbe(cuda_available=True, cuda_bf16_supported=False, cpu_bf16_fast=True)
+    assert choose_device(probe=probe).dtype is Precision.FLOAT16
+    mac = HardwareProbe(mps_available=True, cpu_bf16_fast=True)
+    assert choose_device(probe=mac).dtype is Precision.FLOAT16
+
+
+@pytest.mark.parametrize(
+    ("flags", "feature", "fast"),
+    [
+        ({"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}, "AMX-BF16", True),
+        ({"avx2", "avx512f", "avx512_bf16"}, "AVX512-BF16", True),
+        ({"avx2", "avx512f"}, "AVX512", False),
+        ({"avx2", "fma"}, "AVX2", False),
+        ({"neon"}, "", False),
+        (set(), "", False),
+    ],
+)
+def test_cpu_feature_from_flags(flags: set[str], feature: str, fast: bool) -> None:
+    assert cpu_feature_from_flags(flags) == (feature, fast)
+
+
+def _cpuinfo(entries: list[tuple[int, int]]) -> str:
+    blocks = [
+        f"processor\t: {i}\nphysical id\t: {package}\ncore id\t\t: {core}\nflags\t\t: avx2\n"
+        for i, (package, core) in enumerate(entries)
+    ]
+    return "\n".join(blocks)
+
+
+def test_physical_cores_count_hyperthreads_once() -> None:
+    # Two packages of two cores, two threads each: 8 logical CPUs, 4 cores.
+    entries = [(p, c) for _ in range(2) for p in range(2) for c in range(2)]
+    assert physical_cores_from_cpuinfo(_cpuinfo(entries)) == 4
+    assert physical_cores_from_cpuinfo(_cpuinfo([(0, 0), (0, 1)])) == 2
+    assert physical_cores_from_cpuinfo("processor : 0\nflags : neon\n") == 0
+
+
+def test_detect_fills_the_cpu_fields() -> None:
+    pytest.importorskip("torch")
+    probe = HardwareProbe.detect()
+    assert probe.physical_cores >= 1
+    assert probe.cpu_bf16_fast == (probe.cpu_feature in ("AMX-BF16", "AVX512-BF16"))
+
+
+def _picture() -> LoadedImage:
+    image = Image.new("RGB", (96, 64), (200, 30, 30))
+    image.paste((20, 40, 220), (0, 0, 48, 32))
+    return LoadedImage(image, "test.png", image.size)
+
+
+@pytest.mark.model
+def test_bf16_logits_match_float32(tiny_model: tuple[Family, Path]) -> None:
+    """The same input through the same weights in float32 and bfloat16 (with the small-row
+    kernels the engine installs): logits within the tolerance, the same top token."""
+    import torch
+
+    from vldesk.core.engine import Engine
+
+    _family, folder = tiny_model
+    exact = Engine.load(folder, device="cpu", dtype="float32")
+    fast = Engine.load(folder, device="cpu", dtype="bfloat16")
+    try:
+        conversation = Conversation().ask("Describe this image.", [_picture()])
+        inputs = exact.prepare_inputs(conversation, GenerationSettings(max_image_tokens=64))
+        halved = {
+            k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in inputs.items()
+        }
+        with torch.inference_mode():
+            reference = exact.model(**inputs).logits[0].float()
+            approximate = fast.model(**halved).logits[0].float()
+        error = (reference - approximate).abs().max().item()
+        assert error <= RELATIVE_LOGIT_TOLERANCE * reference.abs().max().item()
+        agreement = (reference.argmax(-1) == approximate.argmax(-1)).float().mean().item()
+        assert agreement >= TOP1_AGREEMENT
+    finally:
+        exact.unload()
+        fast.unload()
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "shape", [(1, 1, 64), (64,), (2, 1, 64), (1, 3, 64), (16, 64), (1, 17, 64), (2, 20, 64)]
+)
+@pytest.mark.parametrize("bias", [False, True])
+def test_small_row_linear_equals_linear(shape: tuple[int, ...], bias: bool) -> None:
+    """One row (matrix-vector), up to 16 rows (weight on the left) and more (F.linear)."""
+    import torch
+
+    from vldesk.core.engine import _small_row_linear
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(64, 48, bias=bias).to(torch.bfloat16)
+    x = torch.randn(*shape).to(torch.bfloat16)
+    expected = torch.nn.functional.linear(x, layer.weight, layer.bias).float()
+    got = _small_row_linear(layer, x)
+    assert got.shape == expected.shape
+    assert got.dtype == torch.bfloat16
+    assert (got.float() - expected).abs().max().item() <= 0.02 * expected.abs().max().item()
+
+
+@pytest.mark.model
+def test_small_row_kernels_only_for_cpu_bf16(tiny_model_dirs: dict[Family, Path]) -> None:
+    import torch
+
+    from vldesk.core.engine import Engine
+
+    folder = tiny_model_dirs[Family.QWEN3_VL]
+    fast = Engine.load(folder, device="cpu", dtype="bfloat16")
+    exact = Engine.load(folder, device="cpu", dtype="float32")
+    try:
+
+        def routed(engine: Engine) -> int:
+            return sum(
+                "forward" in vars(m)
+                for m in engine.model.modules()
+                if isinstance(m, torch.nn.Linear)
+            )
+
+        assert routed(fast) > 0
+        assert routed(exact) == 0
+        # Greedy answers go through the routed layers and still stop where they should.
+        settings = GenerationSettings(max_new_tokens=5, ignore_eos=True, max_image_tokens=16)
+        conversation = Conversation().ask("Hi", [_picture()])
+        assert fast.generate(conversation, settings).stats.new_tokens == 5
+        assert len(fast.generate_batch([conversation, conversation], settings)) == 2
+    finally:
+        fast.unload()
+        exact.unload()
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("bias", [False, True])
+def test_decode_rows_get_the_same_bits_in_any_batch(bias: bool) -> None:
+    """Batched greedy answers equal one-at-a-time ones only if every row's result is
+    bit-identical whatever the batch size, and laid out like F.linear's (contiguous)."""
+    import torch
+
+    from vldesk.core.engine import _small_row_linear
+
+    torch.manual_seed(1)
+    layer = torch.nn.Linear(256, 96, bias=bias).to(torch.bfloat16)
+    x = (torch.randn(5, 1, 256) * 3).to(torch.bfloat16)
+    batched = _small_row_linear(layer, x)
+    assert batched.is_contiguous()
+    for row in range(5):
+        assert torch.equal(batched[row : row + 1], _small_row_linear(layer, x[row : row + 1]))

@@ -1,0 +1,207 @@
+"""vldesk's own path, timed: the engine with its defaults, one image and a batched folder."""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from vldesk.bench.memory import activation_bytes, memory_check
+from vldesk.bench.spec import PhaseSpec, median_of, rate
+from vldesk.bench.system import LoadMeter, peak_rss_bytes, rss_bytes, wait_for_quiet
+from vldesk.core.generation import Conversation, GenerationSettings
+from vldesk.core.images import LoadedImage, fit_to_token_budget, load_image
+
+
+def _load_engine(spec: PhaseSpec) -> tuple[Any, dict[str, Any]]:
+    """Load the engine as the app does and describe it."""
+    import torch
+
+    # Imported before the runtime's memory is measured: the model classes' code is runtime.
+    from transformers import AutoModelForImageTextToText, AutoProcessor  # noqa: F401
+
+    from vldesk.bench.ceiling import decode_bytes_per_token
+    from vldesk.core.engine import Engine
+
+    rss_before = rss_bytes()
+    start = time.perf_counter()
+    engine = Engine.load(spec.model_dir, device=spec.device, dtype=spec.dtype, name=spec.model_name)
+    ready = time.time()
+    model = engine.model
+    info: dict[str, Any] = {
+        "device": engine.choice.device,
+        "dtype": engine.choice.dtype.value,
+        "device_reason": engine.choice.reason,
+        "threads": torch.get_num_threads(),
+        "load_s": time.perf_counter() - start,
+        "start_to_ready_s": ready - spec.started_at if spec.started_at else None,
+        "params": sum(p.numel() for p in model.parameters()),
+        "weights_bytes": sum(p.numel() * p.element_size() for p in model.parameters()),
+        "decode_bytes_per_token": decode_bytes_per_token(model),
+        "rss_before_load_bytes": rss_before,
+        "rss_ready_bytes": rss_bytes(),
+    }
+    return engine, info
+
+
+def _prepared(path: Path, factor: int, max_tokens: int) -> LoadedImage:
+    """Decode (JPEG draft mode) and resize to the budget, as the batch runner does off-thread."""
+    loaded = load_image(path, draft_pixels=max_tokens * factor * factor)
+    resized = fit_to_token_budget(loaded, factor, max_tokens)
+    return LoadedImage(resized, loaded.source, loaded.original_size, loaded.format)
+
+
+def _one_answer(engine: Any, image: LoadedImage, spec: PhaseSpec) -> dict[str, Any]:
+    """One question about ``image`` with a fixed answer length; per-token times give a decode
+    rate that a burst of load from other processes hardly moves (the median step)."""
+    settings = GenerationSettings(
+        max_new_tokens=spec.new_tokens, ignore_eos=True, max_image_tokens=spec.max_image_tokens
+    )
+    stamps: list[float] = []
+    quiet = wait_for_quiet(timeout=spec.quiet_wait_s)
+    meter = LoadMeter().start()
+    result = engine.generate(
+        Conversation().ask(spec.prompt, [image]),
+        settings,
+        on_token=lambda _count: stamps.append(time.perf_counter()),
+    )
+    steps = [b - a for a, b in itertools.pairwise(stamps)]
+    stats = result.stats
+    return {
+        "image_tokens": stats.image_tokens,
+        "prompt_tokens": stats.prompt_tokens,
+        "new_tokens": stats.new_tokens,
+        "time_to_first_token_s": stats.time_to_first_token_s,
+        "decode_tokens_per_s": stats.decode_tokens_per_s,
+        "decode_tokens_per_s_median_step": 1 / statistics.median(steps) if steps else 0.0,
+        "total_s": stats.total_s,
+        "other_load_before": quiet,
+        "other_load": meter.stop(),
+    }
+
+
+def run_interactive(spec: PhaseSpec) -> dict[str, Any]:
+    """Load the model, warm up, then answer about a photo at the default image budget and
+    about a 1024x1024 image: time to first token, decode rate, peak memory."""
+    from PIL import Image
+
+    engine, info = _load_engine(spec)
+    factor = engine.info.traits.patch_factor
+    warm = Image.new("RGB", (64, 64), (120, 90, 60))
+    # The first call builds kernels and caches; the measured calls are the second and later.
+    warm_settings = GenerationSettings(max_new_tokens=2, ignore_eos=True)
+    warm_start = time.perf_counter()
+    warm_image = LoadedImage(warm, "warm-up", warm.size)
+    engine.generate(Conversation().ask("Hi", [warm_image]), warm_settings)
+    info["warm_up_s"] = time.perf_counter() - warm_start
+    info["rss_warm_bytes"] = rss_bytes()
+    cases: dict[str, str | None] = {
+        "photo": spec.photos[0] if spec.photos else None,
+        "square_1024": spec.square_image,
+    }
+    results: dict[str, Any] = {}
+    for case, path in cases.items():
+        if path is None:
+            continue
+        decode_start = time.perf_counter()
+        image = _prepared(Path(path), factor, spec.max_image_tokens)
+        decoded_s = time.perf_counter() - decode_start
+        runs = [_one_answer(engine, image, spec) for _ in range(spec.repeats)]
+        results[case] = {
+            **median_of(runs),
+            "image": Path(path).name,
+            "image_size": list(image.original_size),
+            "image_decode_s": decoded_s,
+        }
+    peak = peak_rss_bytes()
+    largest = max(results.values(), key=lambda r: r["image_tokens"], default=None)
+    if largest is not None and peak is not None and info["rss_before_load_bytes"] is not None:
+        activations = activation_bytes(
+            engine.model.config,
+            int(largest["image_tokens"]),
+            int(largest["prompt_tokens"]) + spec.new_tokens,
+            engine.choice.dtype.bytes_per_param,
+        )
+        info["memory"] = memory_check(
+            info["weights_bytes"], activations, peak - info["rss_before_load_bytes"]
+        )
+    engine.unload()
+    return {**info, "cases": results, "peak_rss_bytes": peak}
+
+
+def run_batch(spec: PhaseSpec) -> dict[str, Any]:
+    """Caption a folder of the photos with the folder-batch runner (prefetch and resize on its
+    own thread, ``generate_batch``, caption files and journal written): images per hour."""
+    import shutil
+    import tempfile
+
+    from vldesk.core.batch.journal import BatchJob
+    from vldesk.core.batch.options import BatchOptions, CaptionMode
+    from vldesk.core.batch.runner import BatchEventKind, BatchProgress, BatchRunner
+
+    engine, info = _load_engine(spec)
+    factor = engine.info.traits.patch_factor
+    settings = GenerationSettings(
+        max_new_tokens=spec.caption_tokens, ignore_eos=True, max_image_tokens=spec.max_image_tokens
+    )
+    # Warm up on one image, as a real job's first batch would pay it; not counted.
+    warm = _prepared(Path(spec.photos[0]), factor, spec.max_image_tokens)
+    warm_settings = GenerationSettings(
+        max_new_tokens=2, ignore_eos=True, max_image_tokens=spec.max_image_tokens
+    )
+    engine.generate_batch([Conversation().ask(spec.prompt, [warm])], warm_settings)
+    batch_starts: list[float] = []
+    failures: list[str] = []
+
+    def on_progress(event: BatchProgress) -> None:
+        if event.kind is BatchEventKind.BATCH_STARTED:
+            batch_starts.append(time.perf_counter())
+        elif event.kind is BatchEventKind.IMAGE_FAILED:
+            failures.append(f"{event.image}: {event.error}")
+
+    with tempfile.TemporaryDirectory(prefix="vldesk-bench-batch-") as tmp:
+        folder = Path(tmp) / "photos"
+        folder.mkdir()
+        for photo in spec.photos:
+            shutil.copy2(photo, folder / Path(photo).name)
+        options = BatchOptions(
+            folder=folder,
+            prompt=spec.prompt,
+            model=spec.model_name,
+            settings=settings,
+            mode=CaptionMode.OVERWRITE,
+        )
+        job = BatchJob.create(options, jobs_dir=Path(tmp) / "jobs")
+        try:
+            runner = BatchRunner(
+                engine, job, on_progress=on_progress, batch_size=max(1, spec.batch_size)
+            )
+            quiet = wait_for_quiet(timeout=spec.quiet_wait_s)
+            meter = LoadMeter().start()
+            start = time.perf_counter()
+            summary = runner.run()
+            end = time.perf_counter()
+            elapsed = end - start
+            load = meter.stop()
+        finally:
+            job.close()
+    engine.unload()
+    count = summary.captioned
+    return {
+        **info,
+        "runner": "vldesk.core.batch.runner.BatchRunner (Engine.generate_batch, prefetch thread)",
+        "images": count,
+        "failed": summary.failed,
+        "batch_size": runner.batch_size,
+        "caption_tokens": spec.caption_tokens,
+        "elapsed_s": elapsed,
+        "seconds_per_image": elapsed / count if count else 0.0,
+        "images_per_hour": rate(count, elapsed) * 3600,
+        "batch_seconds": [b - a for a, b in itertools.pairwise([*batch_starts, end])],
+        "failures": failures,
+        "other_load_before": quiet,
+        "other_load": load,
+        "peak_rss_bytes": peak_rss_bytes(),
+    }

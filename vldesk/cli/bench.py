@@ -1,0 +1,135 @@
+"""``vldesk bench``: how fast a model runs on this machine, before or after downloading it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from vldesk.core.catalog import Family
+from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.errors import VldeskError
+
+_FAMILIES = {family.value: family for family in Family}
+
+
+def register(subparsers: Any) -> None:
+    from vldesk.bench.runner import ALL_PHASES
+
+    parser = subparsers.add_parser(
+        "bench",
+        help="measure how fast a model runs here, against the plain way and the machine's ceiling",
+        description="Build a random-weight model of a real architecture (or use an installed "
+        "one), then measure start-up, one image, a folder batch, the plain float32 baseline and "
+        "the machine's memory bandwidth and matrix rates. Prints a table and writes JSON.",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--family",
+        choices=sorted(_FAMILIES),
+        default=Family.QWEN3_VL.value,
+        help="architecture of the random-weight model (default: qwen3_vl, Qwen3-VL-2B)",
+    )
+    source.add_argument("--model", "-m", help="an installed model (catalog id, name or folder)")
+    parser.add_argument(
+        "--layers", type=_positive_int, help="text layers and vision blocks (quick runs)"
+    )
+    parser.add_argument("--images", type=_positive_int, default=8, help="photos in the batch")
+    parser.add_argument(
+        "--baseline-images", type=_positive_int, default=2, help="photos for the plain baseline"
+    )
+    parser.add_argument("--batch-size", type=_positive_int, default=4)
+    parser.add_argument(
+        "--new-tokens", type=_positive_int, default=32, help="answer length, one image"
+    )
+    parser.add_argument(
+        "--caption-tokens", type=_positive_int, default=48, help="caption length in the batch"
+    )
+    parser.add_argument("--photo-size", type=_size, default=None, help="WxH (default 1600x1200)")
+    parser.add_argument("--max-image-tokens", type=_positive_int, default=None)
+    parser.add_argument("--repeats", type=_positive_int, default=1, help="runs per measurement")
+    parser.add_argument(
+        "--only",
+        default=None,
+        help=f"comma-separated phases to run (of {','.join(ALL_PHASES)})",
+    )
+    parser.add_argument("--skip", default=None, help="comma-separated phases to leave out")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    parser.add_argument("--dtype", choices=DTYPE_CHOICES, default="auto")
+    parser.add_argument("--work-dir", type=Path, help="where random models and photos are kept")
+    parser.add_argument("--json", type=Path, help="write the report here (default: bench-*.json)")
+    parser.add_argument(
+        "--in-process", action="store_true", help="run every phase in this process (no isolation)"
+    )
+    parser.set_defaults(handler=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    try:
+        size = (int(width), int(height))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not WIDTHxHEIGHT") from None
+    if not sep or min(size) < 32:
+        raise argparse.ArgumentTypeError("give WIDTHxHEIGHT, each at least 32")
+    return size
+
+
+def _phases(only: str | None, skip: str | None) -> tuple[str, ...]:
+    from vldesk.bench.runner import ALL_PHASES
+
+    chosen = [p.strip() for p in only.split(",")] if only else list(ALL_PHASES)
+    dropped = {p.strip() for p in skip.split(",")} if skip else set()
+    unknown = [p for p in [*chosen, *dropped] if p not in ALL_PHASES]
+    if unknown:
+        raise VldeskError(f"Unknown phase '{unknown[0]}': choose from {', '.join(ALL_PHASES)}.")
+    return tuple(p for p in ALL_PHASES if p in chosen and p not in dropped)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from vldesk.bench.report import format_table
+    from vldesk.bench.runner import BenchOptions, run_bench, write_report
+
+    options = BenchOptions(
+        family=_FAMILIES[args.family],
+        model=args.model,
+        layers=args.layers,
+        work_dir=args.work_dir,
+        device=args.device,
+        dtype=args.dtype,
+        images=args.images,
+        baseline_images=args.baseline_images,
+        batch_size=args.batch_size,
+        new_tokens=args.new_tokens,
+        caption_tokens=args.caption_tokens,
+        repeats=args.repeats,
+        phases=_phases(args.only, args.skip),
+        isolate=not args.in_process,
+    )
+    if args.photo_size:
+        options = replace(options, photo_size=args.photo_size)
+    if args.max_image_tokens:
+        options = replace(options, max_image_tokens=args.max_image_tokens)
+    report = run_bench(options, progress=lambda text: print(text, file=sys.stderr, flush=True))
+    print(format_table(report))
+    for phase in ("ceiling", "interactive", "batch", "baseline", "startup"):
+        error = (report.get(phase) or {}).get("error")
+        if error:
+            print(f"vldesk: {phase} phase: {error}", file=sys.stderr)
+    path = args.json or Path(f"bench-{report['created'][:19].replace(':', '')}.json")
+    write_report(report, path)
+    print(f"Report written to {path}", file=sys.stderr)
+    return 0
