@@ -11,6 +11,15 @@ def main(argv: list[str] | None = None) -> int:
 
     if args and (args[0] in COMMANDS or args[0] in ("-h", "--help", "--version")):
         return run_cli(args)
+    from vldesk.gui import desktop_entry, system_libs
+
+    if args and args[0] in desktop_entry.FLAGS:
+        return desktop_entry.main(args[0])
+    # Before Qt is imported: a missing system library gets a message, not a crash.
+    problem = system_libs.startup_problem(args)
+    if problem:
+        system_libs.report(problem)
+        return 1
     from vldesk.gui.launch import run_app
 
     return run_app(args)

@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vldesk",
         description="Understand images offline with local Qwen vision-language models. "
         "Run without a command to open the desktop app.",
+        epilog="The app: 'vldesk [IMAGE ...]' opens the window (with those images). "
+        "'vldesk --install-desktop-entry' adds vldesk and its icon to this user's Linux app "
+        "menu ('--uninstall-desktop-entry' removes them). 'vldesk --smoke-test [IMAGE]' shows "
+        "the window, prints a JSON report and quits, to check an installation.",
     )
     parser.add_argument("--version", action="version", version=f"vldesk {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")

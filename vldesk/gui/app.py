@@ -11,7 +11,6 @@ from PySide6.QtCore import QCoreApplication, QObject, QSettings, QStandardPaths,
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from vldesk import __version__
 from vldesk.core.errors import VldeskError
 from vldesk.core.export import ExportEntry, export_entries, render_markdown
 from vldesk.core.generation import GenerationResult, GenerationSettings, StopReason
@@ -21,7 +20,9 @@ from vldesk.core.paths import AppPaths, app_paths
 from vldesk.core.presets import PRESETS, get_preset
 from vldesk.core.settings import Settings, load_settings, save_settings
 from vldesk.core.store import ModelStore
+from vldesk.gui.dialogs.about_dialog import AboutDialog, open_folder
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
+from vldesk.gui.dialogs.shortcuts_dialog import ShortcutsDialog
 from vldesk.gui.exporting import ask_export_path, conversation_entry, export_stem
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.model_choice import menu_ref, model_entries, no_model_text
@@ -131,6 +132,7 @@ class DesktopApp(QObject):
         w.quit_action.triggered.connect(w.close)
         w.copy_answer_action.triggered.connect(w.answer_view.copy_answer)
         w.copy_conversation_action.triggered.connect(self.copy_conversation)
+        w.copy_alt_text_action.triggered.connect(w.answer_view.copy_alt_text)
         w.new_conversation_action.triggered.connect(self.session.new_conversation)
         w.focus_prompt_action.triggered.connect(
             lambda: w.prompt_panel.prompt_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -146,6 +148,8 @@ class DesktopApp(QObject):
         w.reload_model_action.triggered.connect(self._reload_model)
         w.unload_model_action.triggered.connect(self.unload_model)
         w.about_action.triggered.connect(self._about)
+        w.shortcuts_action.triggered.connect(self._show_shortcuts)
+        w.open_data_folder_action.triggered.connect(lambda: open_folder(self.paths.data_dir))
         w.open_log_folder_action.triggered.connect(
             lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.paths.log_dir)))
         )
@@ -253,6 +257,11 @@ class DesktopApp(QObject):
         self._remember(**{name: getattr(new, name) for name in _EDITABLE})
         if new.preset_language != old.preset_language:
             self.window.prompt_panel.set_presets(PRESETS, new.preset_language)
+        if new.ui_language != old.ui_language:
+            self.show_message(
+                _tr("The new interface language is used from the next start of vldesk."),
+                Level.INFO,
+            )
         new_ref = new.last_model or new.model
         old_ref = old.last_model or old.model
         if (new_ref, new.device, new.dtype) != (old_ref, old.device, old.dtype):
@@ -545,6 +554,7 @@ class DesktopApp(QObject):
         has_answer = self.session.last_result is not None
         w.export_answer_action.setEnabled(has_answer)
         w.copy_answer_action.setEnabled(has_answer)
+        w.copy_alt_text_action.setEnabled(has_answer)
         has_turns = bool(self.session.conversation.turns)
         w.export_conversation_action.setEnabled(has_turns)
         w.copy_conversation_action.setEnabled(has_turns)
@@ -800,20 +810,18 @@ class DesktopApp(QObject):
             QGuiApplication.clipboard().setText(render_markdown([entry]))
             self.window.statusBar().showMessage(_tr("Copied to the clipboard."), 3000)
 
-    def _about(self) -> None:
-        QMessageBox.about(
-            self.window,
-            _tr("About vldesk"),
-            _tr(
-                "<p><b>vldesk {0}</b></p><p>Understand images offline with local Qwen "
-                "vision-language models.</p><p>Settings: {1}<br>History: {2}<br>Logs: {3}</p>"
-            ).format(
-                __version__,
-                self.paths.settings_file,
-                self.paths.history_db,
-                self.paths.log_dir,
-            ),
-        )
+    def _about(self) -> AboutDialog:
+        """Versions, folders and the models' disk use (window-modal, not blocking)."""
+        dialog = AboutDialog(self.paths, self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self.window.actions(), self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
 
 #: Settings the dialog edits (everything else is kept as it is).
@@ -828,4 +836,5 @@ _EDITABLE = (
     "top_p",
     "max_image_tokens",
     "preset_language",
+    "ui_language",
 )

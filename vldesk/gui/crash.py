@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QApplication
 
 from vldesk.core.errors import VldeskError
@@ -21,13 +21,17 @@ log = logging.getLogger("vldesk.crash")
 MAX_DIALOGS = 5
 
 
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("ExceptionHook", text)
+
+
 def describe(exc: BaseException) -> str:
     """One readable sentence for the dialog."""
     if isinstance(exc, VldeskError):
         return str(exc)
     if isinstance(exc, MemoryError):
-        return "vldesk ran out of memory. Close other programs or use a smaller model."
-    return f"Something went wrong: {type(exc).__name__}: {exc}"
+        return _tr("vldesk ran out of memory. Close other programs or use a smaller model.")
+    return _tr("Something went wrong: {0}: {1}").format(type(exc).__name__, exc)
 
 
 class ExceptionHook(QObject):

@@ -10,9 +10,10 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from vldesk.core.export import EXPORT_FORMATS, ExportEntry
 from vldesk.core.generation import GenerationSettings
+from vldesk.gui.i18n import mark_translatable
 from vldesk.gui.session import ChatSession
 
-EXPORT_FILTERS = "Markdown (*.md);;Text (*.txt)"
+EXPORT_FILTERS = mark_translatable("Export", "Markdown (*.md);;Text (*.txt)")
 
 
 def conversation_entry(

@@ -99,6 +99,10 @@ def run_app(args: list[str]) -> int:
     # Imported here so that a broken install still gets logging set up first.
     from vldesk.gui.app import DesktopApp
     from vldesk.gui.crash import ExceptionHook
+    from vldesk.gui.i18n import setup_interface_language
+    from vldesk.gui.smoke import SMOKE_FLAG, run_smoke_test
+
+    setup_interface_language(app, paths.settings_file)
 
     hook = ExceptionHook(log_file)
     hook.install()
@@ -113,8 +117,11 @@ def run_app(args: list[str]) -> int:
         return 1
     app.aboutToQuit.connect(root.shut_down)
     root.window.show()
-    # After the first paint: the heavy part (torch, the weights) happens on the worker thread.
-    QTimer.singleShot(0, lambda: root.start(to_open))
+    if SMOKE_FLAG in app.arguments():
+        run_smoke_test(app, root, to_open)
+    else:
+        # After the first paint: the heavy part (torch, the weights) happens on the worker thread.
+        QTimer.singleShot(0, lambda: root.start(to_open))
     code = app.exec()
     root.shut_down()
     hook.uninstall()

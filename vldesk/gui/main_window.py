@@ -185,6 +185,13 @@ class MainWindow(QMainWindow):
         self.about_action = _action(self, tr("&About vldesk"))
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.open_log_folder_action = _action(self, tr("Open &Log Folder"))
+        self.open_data_folder_action = _action(
+            self, tr("Open &Data Folder"), None, tr("Show where the history is kept")
+        )
+        self.shortcuts_action = _action(self, tr("&Keyboard Shortcuts"), "F1")
+        self.copy_alt_text_action = _action(
+            self, tr("Copy as Alt &Text"), "Ctrl+Alt+C", tr("Copy the last answer as plain text")
+        )
 
     def _build_menus(self) -> None:
         tr = self.tr
@@ -208,6 +215,7 @@ class MainWindow(QMainWindow):
         edit_menu = menu_bar.addMenu(tr("&Edit"))
         edit_menu.addAction(self.copy_answer_action)
         edit_menu.addAction(self.copy_conversation_action)
+        edit_menu.addAction(self.copy_alt_text_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.focus_prompt_action)
         edit_menu.addAction(self.new_conversation_action)
@@ -225,6 +233,8 @@ class MainWindow(QMainWindow):
         self.set_model_entries([], None)
 
         help_menu = menu_bar.addMenu(tr("&Help"))
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addAction(self.open_data_folder_action)
         help_menu.addAction(self.open_log_folder_action)
         help_menu.addAction(self.about_action)
 

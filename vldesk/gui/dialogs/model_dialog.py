@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelection, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QItemSelection, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -30,11 +30,18 @@ from vldesk.gui.workers.download import DownloadWorker
 
 def progress_text(progress: DownloadProgress) -> str:
     """``1.2 GB of 4.3 GB · 11.0 MB/s · 4m10s left · model.safetensors``"""
-    parts = [f"{format_bytes(progress.bytes_done)} of {format_bytes(progress.bytes_total)}"]
+    translate = QCoreApplication.translate
+    parts = [
+        translate("ModelDialog", "{done} of {total}").format(
+            done=format_bytes(progress.bytes_done), total=format_bytes(progress.bytes_total)
+        )
+    ]
     if progress.speed > 0:
         parts.append(f"{format_bytes(progress.speed)}/s")
     if progress.eta is not None:
-        parts.append(f"{format_duration(progress.eta)} left")
+        parts.append(
+            translate("ModelDialog", "{time} left").format(time=format_duration(progress.eta))
+        )
     if progress.current_file:
         parts.append(progress.current_file)
     return " · ".join(parts)

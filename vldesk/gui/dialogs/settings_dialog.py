@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QLabel,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.settings import Settings
+from vldesk.gui.i18n import LANGUAGE_CHOICES
 
 _LANGUAGE_NAMES = {"en": "English", "zh": "中文 (简体)"}
 
@@ -76,6 +78,16 @@ class SettingsDialog(QDialog):
             max(0, self.language_combo.findData(settings.preset_language))
         )
 
+        self.ui_language_combo = QComboBox(self)
+        self.ui_language_combo.setAccessibleName(tr("Interface language"))
+        for code, name in LANGUAGE_CHOICES.items():
+            self.ui_language_combo.addItem(name or tr("Automatic (system language)"), code)
+        if self.ui_language_combo.findData(settings.ui_language) < 0:
+            self.ui_language_combo.addItem(settings.ui_language, settings.ui_language)
+        self.ui_language_combo.setCurrentIndex(
+            self.ui_language_combo.findData(settings.ui_language)
+        )
+
         model_box = QGroupBox(tr("Model"), self)
         model_form = QFormLayout(model_box)
         model_form.addRow(tr("&Model:"), self.model_combo)
@@ -89,6 +101,12 @@ class SettingsDialog(QDialog):
         answer_form.addRow(tr("Top-&p:"), self.top_p_spin)
         answer_form.addRow(tr("&Image token budget:"), self.image_tokens_spin)
         answer_form.addRow(tr("Preset &language:"), self.language_combo)
+        interface_box = QGroupBox(tr("Interface"), self)
+        interface_form = QFormLayout(interface_box)
+        interface_form.addRow(tr("Interf&ace language:"), self.ui_language_combo)
+        restart_note = QLabel(tr("Takes effect the next time vldesk starts."), interface_box)
+        restart_note.setEnabled(False)
+        interface_form.addRow(restart_note)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -98,6 +116,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(model_box)
         layout.addWidget(answer_box)
+        layout.addWidget(interface_box)
         layout.addWidget(buttons)
         self._update_sampling()
 
@@ -137,6 +156,7 @@ class SettingsDialog(QDialog):
             "top_p": self.top_p_spin.value(),
             "max_image_tokens": self.image_tokens_spin.value(),
             "preset_language": str(self.language_combo.currentData()),
+            "ui_language": str(self.ui_language_combo.currentData()),
         }
         if model != (self._original.last_model or self._original.model):
             changes["model"] = model

@@ -17,6 +17,7 @@ from PySide6.QtCore import (
 from vldesk.core.catalog import CATALOG, ModelSpec
 from vldesk.core.machine import Fit, FitHint, fit_hint
 from vldesk.core.store import InstallState, ModelStore, format_bytes
+from vldesk.gui.i18n import mark_translatable
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -87,7 +88,12 @@ def collect_rows(store: ModelStore, ram: int | None, vram: int | None) -> list[M
 class CatalogModel(QAbstractTableModel):
     """Columns: model, download size, fits this machine?, state on disk."""
 
-    COLUMNS = ("Model", "Download", "This machine", "State")
+    COLUMNS = (
+        mark_translatable("CatalogModel", "Model"),
+        mark_translatable("CatalogModel", "Download"),
+        mark_translatable("CatalogModel", "This machine"),
+        mark_translatable("CatalogModel", "State"),
+    )
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

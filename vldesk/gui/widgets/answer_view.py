@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleAnnouncementEvent,
     QFont,
     QGuiApplication,
     QPalette,
@@ -17,8 +19,12 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
+from vldesk.core.alttext import alt_text
+
 #: Re-render the streamed Markdown at most this often, so long answers stay smooth.
 RENDER_INTERVAL_MS = 50
+#: Finished answers up to this long are read out by screen readers; longer ones are announced.
+ANNOUNCE_CHARS = 400
 
 
 @dataclass
@@ -51,6 +57,14 @@ class AnswerView(QWidget):
         self.browser.setOpenExternalLinks(False)
         self.browser.setOpenLinks(False)
         self.browser.setAccessibleName(self.tr("Answer"))
+        self.browser.setAccessibleDescription(
+            self.tr("The conversation about the image; the newest answer is at the end.")
+        )
+        # A caret lets screen-reader and keyboard users read and select the answer line by line.
+        self.browser.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextBrowserInteraction
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
         self.browser.document().setDocumentMargin(12)
 
         self.copy_button = QPushButton(self.tr("Copy answer"), self)
@@ -58,11 +72,19 @@ class AnswerView(QWidget):
         self.copy_button.setAccessibleName(self.tr("Copy the answer"))
         self.copy_button.clicked.connect(self.copy_answer)
         self.copy_button.setEnabled(False)
+        self.alt_text_button = QPushButton(self.tr("Copy as alt text"), self)
+        self.alt_text_button.setToolTip(
+            self.tr("Copy the last answer as one line of plain text (Ctrl+Alt+C)")
+        )
+        self.alt_text_button.setAccessibleName(self.tr("Copy the answer as alt text"))
+        self.alt_text_button.clicked.connect(self.copy_alt_text)
+        self.alt_text_button.setEnabled(False)
 
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
         buttons.addStretch(1)
         buttons.addWidget(self.copy_button)
+        buttons.addWidget(self.alt_text_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -117,6 +139,7 @@ class AnswerView(QWidget):
             self._exchanges[-1].note = note
         self._streaming = False
         self._render()
+        self._announce(text)
 
     def fail_answer(self) -> None:
         """Drop a question that got no answer (the error is shown elsewhere)."""
@@ -142,6 +165,25 @@ class AnswerView(QWidget):
         if text:
             QGuiApplication.clipboard().setText(text)
             self.copied.emit(text)
+
+    def copy_alt_text(self) -> None:
+        """Put just the plain text of the last answer on the clipboard (for an ``alt``)."""
+        text = alt_text(self.current_answer())
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.copied.emit(text)
+
+    def _announce(self, text: str) -> None:
+        """Tell screen readers the answer is complete (and read it when it is short)."""
+        if not QAccessible.isActive():
+            return
+        plain = alt_text(text)
+        message = (
+            self.tr("Answer: {0}").format(plain)
+            if plain and len(plain) <= ANNOUNCE_CHARS
+            else self.tr("The answer is complete.")
+        )
+        QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(self.browser, message))
 
     # -- rendering ---------------------------------------------------------------------------
     # Each answer is parsed as its own Markdown fragment, so a broken one (an unclosed code
@@ -174,6 +216,7 @@ class AnswerView(QWidget):
         if at_end:
             bar.setValue(bar.maximum())
         self.copy_button.setEnabled(bool(self.current_answer()) and not self._streaming)
+        self.alt_text_button.setEnabled(self.copy_button.isEnabled())
 
     def _render_streaming(self) -> None:
         """Replace just the growing answer at the end of the document."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QFocusEvent,
     QImage,
     QPainter,
     QPaintEvent,
     QPalette,
+    QPen,
     QResizeEvent,
     QShowEvent,
     QTransform,
@@ -92,6 +94,9 @@ class ImageViewer(QGraphicsView):
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName(self.tr("Image"))
+        self.setAccessibleDescription(
+            self.tr("Arrow keys scroll, Ctrl+plus and Ctrl+minus zoom, Ctrl+0 fits the window.")
+        )
 
     @property
     def has_image(self) -> bool:
@@ -186,3 +191,18 @@ class ImageViewer(QGraphicsView):
             flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
             painter.drawText(area, int(flags), self._placeholder)
             painter.end()
+        if self.hasFocus():
+            # The view has no frame, so keyboard focus would be invisible: draw a ring.
+            painter = QPainter(self.viewport())
+            pen = QPen(self.palette().color(QPalette.ColorRole.Highlight), 2)
+            painter.setPen(pen)
+            painter.drawRect(self.viewport().rect().adjusted(1, 1, -1, -1))
+            painter.end()
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.viewport().update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self.viewport().update()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from PySide6.QtCore import QMimeData, Qt, Signal
@@ -126,12 +127,32 @@ class PromptPanel(QWidget):
         layout.addWidget(self.prompt_edit)
         layout.addLayout(buttons)
         layout.addWidget(self.system_edit)
+        # Tab follows the layout: question, system prompt toggle, Stop, Send, system prompt.
+        self._chain(
+            [
+                self.prompt_edit,
+                self.system_toggle,
+                self.stop_button,
+                self.send_button,
+                self.system_edit,
+            ]
+        )
         self._update_enabled()
 
     def set_presets(self, presets: Sequence[Preset], language: str) -> None:
         """(Re)build the preset buttons with titles in ``language``; Alt+1… trigger them."""
-        for button in self._preset_buttons.values():
+        old = set(self._preset_buttons.values())
+        # setTabOrder ignores widgets that take no focus: anchor on the last one that does.
+        before: QWidget | None = self.prompt_edit.previousInFocusChain()
+        while before is not None and (
+            before in old or before.focusPolicy() == Qt.FocusPolicy.NoFocus
+        ):
+            before = before.previousInFocusChain()
+            if before is self.prompt_edit:
+                before = None
+        for button in old:
             self._presets_grid.removeWidget(button)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.deleteLater()
         self._preset_buttons.clear()
         for index, preset in enumerate(presets):
@@ -145,7 +166,16 @@ class PromptPanel(QWidget):
             row, column = divmod(index, PRESET_COLUMNS)
             self._presets_grid.addWidget(button, row, column)
             self._preset_buttons[preset.name] = button
+        # New buttons join the end of the focus chain; Tab should reach them just before the
+        # question box, in reading order.
+        anchor = [before] if before is not None else []
+        self._chain([*anchor, *self._preset_buttons.values(), self.prompt_edit])
         self._update_enabled()
+
+    @staticmethod
+    def _chain(widgets: Sequence[QWidget]) -> None:
+        for first, second in itertools.pairwise(widgets):
+            QWidget.setTabOrder(first, second)
 
     def preset_button(self, name: str) -> QPushButton:
         return self._preset_buttons[name]
