@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -9,8 +10,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QStandardPaths, Qt, QUrl, Slot
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMessageBox
 
+from vldesk.core.batch import BatchOptions, BatchProgress, BatchSummary
 from vldesk.core.errors import VldeskError
 from vldesk.core.export import ExportEntry, export_entries, render_markdown
 from vldesk.core.generation import GenerationResult, GenerationSettings, StopReason
@@ -20,7 +22,10 @@ from vldesk.core.paths import AppPaths, app_paths
 from vldesk.core.presets import PRESETS, get_preset
 from vldesk.core.settings import Settings, load_settings, save_settings
 from vldesk.core.store import ModelStore
+from vldesk.gui.batch_controller import BatchController, BatchPlan, BatchState
 from vldesk.gui.dialogs.about_dialog import AboutDialog, open_folder
+from vldesk.gui.dialogs.batch_dialog import BatchDialog
+from vldesk.gui.dialogs.model_dialog import ModelDialog
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
 from vldesk.gui.dialogs.shortcuts_dialog import ShortcutsDialog
 from vldesk.gui.exporting import ask_export_path, conversation_entry, export_stem
@@ -30,9 +35,11 @@ from vldesk.gui.models.history_model import HistoryListModel
 from vldesk.gui.navigation import ImageSequence
 from vldesk.gui.session import ChatSession, SessionImage
 from vldesk.gui.widgets.answer_view import Exchange
+from vldesk.gui.widgets.batch_progress import BatchProgressView, BatchStatusButton
 from vldesk.gui.widgets.file_drop import local_files
 from vldesk.gui.widgets.message_banner import BannerAction, Level
 from vldesk.gui.widgets.status_panel import format_bytes
+from vldesk.gui.workers.download import DownloadWorker
 from vldesk.gui.workers.image_loader import DecodedImage, ImageLoader
 from vldesk.gui.workers.inference import InferenceClient, LoadRequest, ModelLoadedInfo
 
@@ -40,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: The smallest image budget a retry after running out of memory goes down to.
 MIN_RETRY_IMAGE_TOKENS = 64
+#: How long closing the app waits for a cancelled download to stop (its thread is a daemon).
+DOWNLOAD_STOP_S = 5.0
 
 
 def _tr(text: str) -> str:
@@ -75,6 +84,10 @@ class DesktopApp(QObject):
         self._stream_started: float | None = None
         self._current_image: DecodedImage | None = None
         self._offering_retry = False
+        #: A model load was asked for and has not finished (or failed) yet.
+        self._loading = False
+        self._model_dialog: ModelDialog | None = None
+        self._batch_dialog: BatchDialog | None = None
 
         self.history: HistoryStore | None = None
         history_problem = None
@@ -102,12 +115,17 @@ class DesktopApp(QObject):
         self.sequence = ImageSequence()
         self.window = MainWindow()
         self.window.history_panel.set_model(self.history_model)
+        self.downloads = DownloadWorker(self.store, self)
+        self.batch = BatchController(
+            self.inference, self.paths.history_db if self.history is not None else None, self
+        )
         self.window.prompt_panel.set_presets(PRESETS, self.settings.preset_language)
         self.window.prompt_panel.set_system_prompt(self.settings.system_prompt)
         self._layout_settings = QSettings(
             str(self.paths.config_dir / "window.ini"), QSettings.Format.IniFormat
         )
         self._restore_layout()
+        self._build_batch()
         self._wire()
         self._refresh_models_menu()
         self._refresh_recent_files()
@@ -147,6 +165,9 @@ class DesktopApp(QObject):
         w.open_model_folder_action.triggered.connect(lambda: self.open_model_folder())
         w.reload_model_action.triggered.connect(self._reload_model)
         w.unload_model_action.triggered.connect(self.unload_model)
+        w.manage_models_action.triggered.connect(lambda: self.open_model_dialog())
+        w.describe_folder_action.triggered.connect(lambda: self.open_batch_dialog())
+        self.downloads.finished.connect(self._on_download_finished)
         w.about_action.triggered.connect(self._about)
         w.shortcuts_action.triggered.connect(self._show_shortcuts)
         w.open_data_folder_action.triggered.connect(lambda: open_folder(self.paths.data_dir))
@@ -201,6 +222,8 @@ class DesktopApp(QObject):
     def start(self, paths: Sequence[str] = ()) -> None:
         """After the window is shown: load the model in the background, open given images."""
         self.load_initial_model()
+        if self._model_ref is None:  # nothing to load: offer to download or import one
+            self.open_model_dialog(first_run=True)
         if paths:
             self.open_paths(list(paths))
 
@@ -211,12 +234,15 @@ class DesktopApp(QObject):
         self._closed = True
         self._save_layout()
         self._remember(system_prompt=self.window.prompt_panel.system_prompt())
-        self.inference.shut_down()
+        self.downloads.cancel()  # partial files are kept: the next download resumes them
+        self.inference.shut_down()  # cancels a folder batch too; it stays resumable
         # The stopped answer's result is still queued for this thread: deliver it now, so
         # what was on screen is saved to history before it closes.
         QCoreApplication.sendPostedEvents()
         self.images.wait_for_done()
         self.history_model.wait_for_thumbnails()
+        if not self.downloads.wait(DOWNLOAD_STOP_S):
+            log.warning("the download did not stop within %s s", DOWNLOAD_STOP_S)
         if self.history is not None:
             self.history.close()
 
@@ -318,6 +344,8 @@ class DesktopApp(QObject):
 
     def load_model(self, ref: str) -> bool:
         """Resolve ``ref`` (catalog id, imported name or folder) and load it in the background."""
+        if self._batch_blocks():
+            return False
         try:
             folder = self.store.resolve(ref)
         except VldeskError as exc:
@@ -330,11 +358,13 @@ class DesktopApp(QObject):
         name = Path(ref).name if Path(ref).is_absolute() else ref
         device = self._device_override or self.settings.device
         self.inference.load_model(LoadRequest(folder, name, device, self.settings.dtype))
+        self._loading = True
         self._refresh_models_menu()
         return True
 
     def unload_model(self) -> None:
-        self.inference.unload_model()
+        if not self._batch_blocks():
+            self.inference.unload_model()
 
     def _reload_model(self) -> None:
         if self._model_ref is not None:
@@ -385,6 +415,7 @@ class DesktopApp(QObject):
     @Slot(object)
     def _on_model_loaded(self, info: ModelLoadedInfo) -> None:
         self._model_info = info
+        self._loading = False
         self.session.set_model(info.name)
         w = self.window
         w.load_progress.setVisible(False)
@@ -416,6 +447,7 @@ class DesktopApp(QObject):
     @Slot(str)
     def _on_model_failed(self, message: str) -> None:
         self._model_info = None
+        self._loading = False
         self._retry_after_load = None
         self.session.set_model(None)
         self.window.load_progress.setVisible(False)
@@ -433,6 +465,249 @@ class DesktopApp(QObject):
         self.window.status_panel.set_memory(None)
         self.window.statusBar().showMessage(_tr("The model was unloaded."), 5000)
         self._update_can_ask()
+
+    # -- model manager -----------------------------------------------------------------------
+
+    def open_model_dialog(self, *, first_run: bool = False) -> ModelDialog:
+        """Show the model manager, not modal; a download goes on when it is closed."""
+        dialog = self._model_dialog
+        if dialog is None:
+            dialog = ModelDialog(
+                self.store, self.downloads, first_run=first_run, parent=self.window
+            )
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.model_chosen.connect(self._use_managed_model)
+            dialog.finished.connect(self._on_model_dialog_closed)
+            self._model_dialog = dialog
+        if dialog.isVisible():  # asked for again: bring it to the front
+            dialog.raise_()
+            dialog.activateWindow()
+        dialog.show()
+        return dialog
+
+    @Slot(int)
+    def _on_model_dialog_closed(self, _result: int) -> None:
+        self._model_dialog = None
+        self._refresh_models_menu()  # models may have been imported or removed
+
+    @Slot(str)
+    def _use_managed_model(self, ref: str) -> None:
+        """Load a model chosen in the model manager and make it the configured model."""
+        self._device_override = None
+        if self.load_model(ref):
+            self._remember(model=ref, last_model=ref)
+
+    @Slot(str, str)
+    def _on_download_finished(self, model_id: str, _folder: str) -> None:
+        self._refresh_models_menu()
+        if self._closed or self._model_info is not None or self._loading:
+            self.window.statusBar().showMessage(
+                _tr("{0} is downloaded; choose it in the Model menu.").format(model_id), 8000
+            )
+            return
+        self._use_managed_model(model_id)  # nothing was loaded: use it right away
+
+    # -- folder batch --------------------------------------------------------------------------
+
+    def _build_batch(self) -> None:
+        """The batch progress dock (hidden until a batch starts) and its status bar button."""
+        w = self.window
+        self.batch_view = BatchProgressView()
+        self.batch_dock = QDockWidget(_tr("Folder Batch"), w)
+        self.batch_dock.setObjectName("BatchDock")
+        self.batch_dock.setWidget(self.batch_view)
+        w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.batch_dock)
+        self.batch_dock.hide()
+        self.batch_status = BatchStatusButton(w)
+        w.statusBar().addPermanentWidget(self.batch_status)
+        panel = w.prompt_panel
+        self._prompt_hints = (panel.prompt_edit.placeholderText(), panel.send_button.toolTip())
+
+        view = self.batch_view
+        view.pause_requested.connect(self.batch.pause)
+        view.resume_requested.connect(self._resume_batch)
+        view.cancel_requested.connect(self.batch.cancel)
+        view.retry_requested.connect(self._retry_failed_batch)
+        view.view_requested.connect(lambda folder: self.open_paths([str(folder)]))
+        self.batch_status.clicked.connect(self.show_batch_view)
+        self.batch.started.connect(self._on_batch_started)
+        self.batch.progress.connect(self._on_batch_progress)
+        self.batch.state_changed.connect(self._on_batch_state)
+        self.batch.finished.connect(self._on_batch_finished)
+        self.batch.failed.connect(self._on_batch_failed)
+
+    def show_batch_view(self) -> None:
+        dock = self.batch_dock
+        if dock.isHidden() and not dock.isFloating():
+            # As tall as it needs, but never more than about half the window.
+            height = min(self.batch_view.sizeHint().height(), self.window.height() // 2)
+            dock.show()
+            self.window.resizeDocks([dock], [height], Qt.Orientation.Vertical)
+        dock.show()
+        dock.raise_()
+
+    def _batch_model_id(self) -> str | None:
+        """The loaded model as batch jobs record it (a folder by its absolute path, as the CLI)."""
+        ref = self._model_ref
+        if ref is None or self._model_info is None:
+            return None
+        return str(Path(ref).resolve()) if Path(ref).is_absolute() else ref
+
+    def open_batch_dialog(self) -> BatchDialog | None:
+        """File → Describe Folder: the dialog, or the progress view while a batch runs."""
+        if self.batch.running:
+            self.show_batch_view()
+            return None
+        model = self._batch_model_id()
+        if model is None or self._model_info is None:
+            self.show_message(
+                _tr(
+                    "Load a model first: folders are described with the loaded model (Model menu)."
+                ),
+                Level.INFO,
+            )
+            return None
+        if self._batch_dialog is not None:
+            return self._batch_dialog
+        previous, batch_size = self._last_batch()
+        current = self.sequence.current
+        dialog = BatchDialog(
+            model=model,
+            model_name=self._model_info.name,
+            settings=self.generation_settings(),
+            presets=PRESETS,
+            language=self.settings.preset_language,
+            system_prompt=self.window.prompt_panel.system_prompt(),
+            folder=current.parent if current is not None else None,
+            previous=previous,
+            batch_size=batch_size,
+            parent=self.window,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(self._on_batch_dialog_accepted)
+        dialog.finished.connect(self._on_batch_dialog_closed)
+        self._batch_dialog = dialog
+        dialog.open()
+        return dialog
+
+    @Slot()
+    def _on_batch_dialog_accepted(self) -> None:
+        dialog = self._batch_dialog
+        plan = dialog.plan if dialog is not None else None
+        if plan is None:
+            return
+        stored = self._layout_settings
+        stored.setValue("batch/options", json.dumps(plan.options.to_dict(), ensure_ascii=False))
+        stored.setValue("batch/batch_size", plan.batch_size or 0)
+        self.batch.start(plan)
+
+    @Slot(int)
+    def _on_batch_dialog_closed(self, _result: int) -> None:
+        self._batch_dialog = None
+
+    def _last_batch(self) -> tuple[BatchOptions | None, int | None]:
+        """The options and batch size of the latest batch started here, to start from."""
+        stored = self._layout_settings
+        try:
+            options = BatchOptions.from_dict(json.loads(str(stored.value("batch/options", ""))))
+            batch_size = int(str(stored.value("batch/batch_size", 0)))
+        except (VldeskError, ValueError, TypeError, AttributeError):
+            return None, None
+        return options, batch_size or None
+
+    def _batch_blocks(self) -> bool:
+        """While a batch runs the worker serves only it: say so and refuse."""
+        if not self.batch.running:
+            return False
+        self.show_message(
+            _tr(
+                "The model is busy describing a folder. Cancel the batch or wait for it to "
+                "finish, then try again."
+            ),
+            Level.INFO,
+        )
+        self._refresh_models_menu()  # undo the menu's check mark
+        return True
+
+    def _same_batch_model(self) -> bool:
+        plan = self.batch.plan
+        if plan is not None and plan.options.model == self._batch_model_id():
+            return True
+        self.show_message(
+            _tr("This batch was started with {0}: load it again to continue the batch.").format(
+                plan.options.model if plan is not None else "?"
+            ),
+            Level.INFO,
+        )
+        return False
+
+    def _resume_batch(self) -> None:
+        """Resume after a pause, or continue a batch that was cancelled or stopped."""
+        if self.batch.state in (BatchState.PAUSING, BatchState.PAUSED):
+            self.batch.resume()
+        elif self.batch.can_continue and self._same_batch_model():
+            self.batch.continue_job()
+
+    def _retry_failed_batch(self) -> None:
+        if self.batch.can_retry_failed and self._same_batch_model():
+            self.batch.retry_failed()
+
+    @Slot(object)
+    def _on_batch_started(self, plan: BatchPlan) -> None:
+        self.batch_view.begin(plan)
+        self.show_batch_view()
+
+    @Slot(object)
+    def _on_batch_progress(self, event: BatchProgress) -> None:
+        self.batch_view.show_progress(event)
+        self.batch_status.show_progress(event)
+
+    @Slot(object)
+    def _on_batch_state(self, state: BatchState) -> None:
+        self.batch_view.set_state(state)
+        self.batch_status.set_state(state)
+        panel = self.window.prompt_panel
+        placeholder, tip = self._prompt_hints
+        if state is BatchState.IDLE:
+            panel.prompt_edit.setPlaceholderText(placeholder)
+            panel.send_button.setToolTip(tip)
+        else:
+            busy = _tr(
+                "The model is busy describing a folder: questions can be asked again when the "
+                "batch finishes or is cancelled. Images can still be viewed."
+            )
+            panel.prompt_edit.setPlaceholderText(busy)
+            panel.send_button.setToolTip(busy)
+        self._update_can_ask()
+
+    @Slot(object)
+    def _on_batch_finished(self, summary: BatchSummary) -> None:
+        batch = self.batch
+        self.batch_view.finish(
+            summary, can_continue=batch.can_continue, can_retry=batch.can_retry_failed
+        )
+        self._refresh_history()
+        if self._closed:
+            return
+        folder = batch.plan.options.folder.name if batch.plan is not None else ""
+        if summary.cancelled:
+            text = _tr("Describing {0} was cancelled: {1} of {2} images done.").format(
+                folder, summary.done, summary.total
+            )
+        else:
+            text = _tr("Finished describing {0}: {1} captioned, {2} failed, {3} skipped.").format(
+                folder, summary.captioned, summary.failed, summary.skipped
+            )
+        self.show_message(text, Level.INFO, [(_tr("Show"), self.show_batch_view)])
+        QApplication.alert(self.window)
+
+    @Slot(str)
+    def _on_batch_failed(self, message: str) -> None:
+        self.batch_view.fail(message, can_continue=self.batch.can_continue)
+        self._refresh_history()
+        if not self._closed:
+            self.show_batch_view()
+            self.show_message(_tr("Describing the folder stopped: {0}").format(message))
 
     # -- images ------------------------------------------------------------------------------
 
@@ -546,7 +821,7 @@ class DesktopApp(QObject):
     # -- asking ------------------------------------------------------------------------------
 
     def _update_can_ask(self) -> None:
-        self.window.prompt_panel.set_can_ask(self.session.can_ask)
+        self.window.prompt_panel.set_can_ask(self.session.can_ask and not self.batch.running)
         self._update_actions()
 
     def _update_actions(self) -> None:

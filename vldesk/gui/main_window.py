@@ -146,6 +146,12 @@ class MainWindow(QMainWindow):
         self.export_history_action = _action(
             self, tr("Export &History…"), None, tr("Save every history entry to one file")
         )
+        self.describe_folder_action = _action(
+            self,
+            tr("&Describe Folder…"),
+            "Ctrl+Shift+D",
+            tr("Write a caption file for every image in a folder"),
+        )
         self.settings_action = _action(self, tr("&Settings…"), "Ctrl+,", tr("Change settings"))
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.quit_action = _action(self, tr("&Quit"), key.Quit)
@@ -179,6 +185,9 @@ class MainWindow(QMainWindow):
         self.unload_model_action = _action(
             self, tr("&Unload Model"), None, tr("Free the memory the model uses")
         )
+        self.manage_models_action = _action(
+            self, tr("&Manage Models…"), "Ctrl+M", tr("Download, import, remove or choose a model")
+        )
         self.model_group = QActionGroup(self)
         self.model_group.setExclusive(True)
 
@@ -207,6 +216,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.export_answer_action)
         file_menu.addAction(self.export_conversation_action)
         file_menu.addAction(self.export_history_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.describe_folder_action)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
@@ -257,6 +268,7 @@ class MainWindow(QMainWindow):
             action.setChecked(ref == current)
             self.model_group.addAction(action)
         menu.addSeparator()
+        menu.addAction(self.manage_models_action)
         menu.addAction(self.open_model_folder_action)
         menu.addAction(self.reload_model_action)
         menu.addAction(self.unload_model_action)

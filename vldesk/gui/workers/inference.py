@@ -8,14 +8,24 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from vldesk.core.batch import (
+    BatchControl,
+    BatchEventKind,
+    BatchJob,
+    BatchOptions,
+    BatchProgress,
+    BatchRunner,
+)
 from vldesk.core.errors import OutOfMemoryError, VldeskError
 from vldesk.core.generation import Conversation, GenerationSettings
+from vldesk.core.history import HistoryStore
 
 if TYPE_CHECKING:
     from vldesk.core.engine import Engine
@@ -60,6 +70,63 @@ class GenerateRequest:
     cancel: threading.Event
 
 
+@dataclass(frozen=True)
+class BatchRequest:
+    """Caption a folder with the loaded model. ``control`` pauses, resumes and cancels it from
+    the GUI thread (its events are thread-safe)."""
+
+    request_id: int
+    options: BatchOptions
+    control: BatchControl
+    #: Continue the earlier job with these options; False starts afresh (forgetting it).
+    resume: bool = False
+    retry_failed: bool = False
+    #: Images per model call; ``None`` chooses from free memory.
+    batch_size: int | None = None
+    #: The history database the captions are saved to (opened on the worker's thread).
+    history_db: Path | None = None
+
+
+#: Batch events that only move figures forward: the latest one stands for those before it.
+_COALESCED = frozenset(
+    {
+        BatchEventKind.CAPTION_TEXT,
+        BatchEventKind.IMAGE_DONE,
+        BatchEventKind.IMAGE_SKIPPED,
+        BatchEventKind.CHECKPOINT,
+    }
+)
+
+
+class _ProgressThrottle:
+    """Passes batch events on at most every :data:`CHUNK_INTERVAL_S`, except the ones that
+    matter each time (failures, warnings, pauses, the start and end of a batch), which go at
+    once after the latest held-back event. A folder of many skipped images or a fast stream of
+    caption text then never floods the GUI thread."""
+
+    def __init__(self, send: Callable[[BatchProgress], None]) -> None:
+        self._send = send
+        self._held: BatchProgress | None = None
+        self._last = 0.0
+
+    def __call__(self, event: BatchProgress) -> None:
+        now = time.perf_counter()
+        if event.kind in _COALESCED and now - self._last < CHUNK_INTERVAL_S:
+            self._held = event
+            return
+        if event.kind not in _COALESCED:
+            self.flush()
+        self._held = None
+        self._last = now
+        self._send(event)
+
+    def flush(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._last = time.perf_counter()
+            self._send(held)
+
+
 def memory_in_use(device: str) -> int | None:
     """Bytes the model's device holds now: CUDA allocations, else this process's resident set."""
     if device.startswith("cuda") and "torch" in sys.modules:
@@ -101,6 +168,9 @@ class InferenceWorker(QObject):
         finished(int, GenerationResult): the answer is complete (or was stopped).
         failed(int, str): generation failed; the message is for the user.
         out_of_memory(int, str): emitted before ``failed`` when the device ran out of memory.
+        batch_progress(int, BatchProgress): request id and a (throttled) batch event.
+        batch_finished(int, BatchSummary): the batch ended: complete, or cancelled (resumable).
+        batch_failed(int, str): the batch could not start or stopped on an error (resumable).
     """
 
     model_loading = Signal(str)
@@ -112,6 +182,9 @@ class InferenceWorker(QObject):
     finished = Signal(int, object)
     failed = Signal(int, str)
     out_of_memory = Signal(int, str)
+    batch_progress = Signal(int, object)
+    batch_finished = Signal(int, object)
+    batch_failed = Signal(int, str)
 
     def __init__(self) -> None:
         super().__init__()
@@ -219,6 +292,72 @@ class InferenceWorker(QObject):
         flush()
         self.finished.emit(rid, result)
 
+    @Slot(object)
+    def run_batch(self, request: BatchRequest) -> None:
+        """Caption a folder with the loaded model; blocks this thread (and so other requests)
+        until the batch ends, is cancelled or fails. Pausing blocks here too."""
+        rid = request.request_id
+        if self._engine is None:
+            self.batch_failed.emit(rid, "No model is loaded yet.")
+            return
+        if request.control.cancelled:
+            self.batch_failed.emit(rid, "The batch was cancelled before it started.")
+            return
+        try:
+            job = (
+                BatchJob.resume(request.options)
+                if request.resume
+                else BatchJob.create(request.options)
+            )
+        except VldeskError as exc:
+            self.batch_failed.emit(rid, str(exc))
+            return
+        except Exception as exc:
+            self.batch_failed.emit(rid, _unexpected("opening the batch job", exc))
+            return
+        throttle = _ProgressThrottle(lambda event: self.batch_progress.emit(rid, event))
+        history = self._open_history(request.history_db, throttle)
+        try:
+            runner = BatchRunner(
+                self._engine,
+                job,
+                control=request.control,
+                on_progress=throttle,
+                history=history,
+                batch_size=request.batch_size,
+            )
+            summary = runner.run(retry_failed=request.retry_failed)
+        except VldeskError as exc:
+            throttle.flush()
+            log.warning("batch %s stopped: %s", job.job_id, exc)
+            self.batch_failed.emit(rid, str(exc))
+            return
+        except Exception as exc:
+            throttle.flush()
+            self.batch_failed.emit(rid, _unexpected("describing the folder", exc))
+            return
+        finally:
+            job.close()
+            if history is not None:
+                history.close()
+        throttle.flush()
+        self.batch_finished.emit(rid, summary)
+
+    @staticmethod
+    def _open_history(
+        path: Path | None, send: Callable[[BatchProgress], None]
+    ) -> HistoryStore | None:
+        """This thread's own store on the app's history database (a connection per thread)."""
+        if path is None:
+            return None
+        try:
+            return HistoryStore(path)
+        except VldeskError as exc:
+            log.warning("batch captions will not go to history: %s", exc)
+            message = f"Captions are not saved to the history: {exc}"
+            send(BatchProgress(BatchEventKind.WARNING, 0, 0, 0, 0, 0, error=message))
+            return None
+
     @Slot()
     def shut_down(self) -> None:
         """Free the model, then end the thread's event loop (queued after earlier requests)."""
@@ -239,12 +378,14 @@ class InferenceClient(QObject):
     _load_requested = Signal(object)
     _unload_requested = Signal()
     _generate_requested = Signal(object)
+    _batch_requested = Signal(object)
     _shutdown_requested = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)
         self._cancels: dict[int, threading.Event] = {}
+        self._batches: dict[int, BatchControl] = {}
         self._thread = QThread()
         self._thread.setObjectName("vldesk-inference")
         self.worker = InferenceWorker()
@@ -252,9 +393,12 @@ class InferenceClient(QObject):
         self._load_requested.connect(self.worker.load_model)
         self._unload_requested.connect(self.worker.unload_model)
         self._generate_requested.connect(self.worker.generate)
+        self._batch_requested.connect(self.worker.run_batch)
         self._shutdown_requested.connect(self.worker.shut_down)
         self.worker.finished.connect(self._forget)
         self.worker.failed.connect(self._forget)
+        self.worker.batch_finished.connect(self._forget_batch)
+        self.worker.batch_failed.connect(self._forget_batch)
         self._thread.start()
 
     @property
@@ -278,6 +422,25 @@ class InferenceClient(QObject):
         self._generate_requested.emit(GenerateRequest(request_id, conversation, settings, cancel))
         return request_id
 
+    def run_batch(
+        self,
+        options: BatchOptions,
+        control: BatchControl,
+        *,
+        resume: bool = False,
+        retry_failed: bool = False,
+        batch_size: int | None = None,
+        history_db: Path | None = None,
+    ) -> int:
+        """Queue a folder batch on the worker's thread (after requests already queued); returns
+        its request id. ``control`` pauses, resumes and cancels it from this thread."""
+        request_id = next(self._ids)
+        self._batches[request_id] = control
+        self._batch_requested.emit(
+            BatchRequest(request_id, options, control, resume, retry_failed, batch_size, history_db)
+        )
+        return request_id
+
     def cancel(self, request_id: int) -> None:
         event = self._cancels.get(request_id)
         if event is not None:
@@ -291,11 +454,17 @@ class InferenceClient(QObject):
     def _forget(self, request_id: int) -> None:
         self._cancels.pop(request_id, None)
 
+    @Slot(int)
+    def _forget_batch(self, request_id: int) -> None:
+        self._batches.pop(request_id, None)
+
     def shut_down(self) -> None:
         """Stop generation, free the model and wait for the thread to end (safe to call twice)."""
         if not self._thread.isRunning():
             return
         self.cancel_all()
+        for control in self._batches.values():
+            control.cancel()  # the job stays resumable
         self._shutdown_requested.emit()
         if not self._thread.wait(60_000):
             log.error("the inference thread did not stop within a minute")

@@ -1,0 +1,322 @@
+"""Describe a folder from the GUI: dialog, progress, failures, pause, cancel, resume, retry."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QThread, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from tests.gui.conftest import make_image
+from vldesk.core.batch import (
+    BatchEventKind,
+    BatchProgress,
+    BatchSummary,
+    default_jobs_dir,
+    find_job,
+)
+from vldesk.core.batch.journal import read_journal
+from vldesk.core.generation import GenerationSettings
+from vldesk.gui.app import DesktopApp
+from vldesk.gui.batch_controller import BatchState
+from vldesk.gui.dialogs.batch_dialog import BatchDialog
+from vldesk.gui.workers.inference import _ProgressThrottle
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+GOOD = ("a.png", "b.png", "c.jpg", "d.png", "e.png")
+#: Tokens per caption in the pause/cancel test: long enough to act while one is written.
+LONG_CAPTION = 300
+COLORS = ((200, 40, 40), (40, 200, 40), (40, 40, 200), (220, 220, 40), (120, 60, 160))
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """Five small images and one corrupt file."""
+    root = tmp_path / "photos"
+    for index, (name, color) in enumerate(zip(GOOD, COLORS, strict=True)):
+        make_image(root / name, (64 + 16 * index, 48 + 8 * index), color)
+    (root / "broken.png").write_bytes(b"this is not a PNG at all")
+    return root
+
+
+def open_dialog(app: DesktopApp, folder: Path, *, tokens: int = 4) -> BatchDialog:
+    app.window.describe_folder_action.trigger()
+    dialog = app._batch_dialog
+    assert dialog is not None
+    assert dialog.isVisible()
+    dialog.folder_edit.setText(str(folder))
+    dialog.max_tokens_spin.setValue(tokens)
+    dialog.image_tokens_spin.setValue(16)
+    return dialog
+
+
+def wait_for_end(qtbot: QtBot, app: DesktopApp, timeout: int = 60_000) -> BatchSummary:
+    qtbot.waitUntil(lambda: not app.batch.running, timeout=timeout)
+    summary = app.batch.summary
+    assert summary is not None
+    return summary
+
+
+def results_per_image(app: DesktopApp) -> Counter[tuple[str, str]]:
+    """(image, status) -> how many result records the job's journal holds."""
+    plan = app.batch.plan
+    assert plan is not None
+    records, _length = read_journal(default_jobs_dir() / plan.options.job_id() / "journal.jsonl")
+    return Counter((r["image"], r["status"]) for r in records if r.get("kind") == "result")
+
+
+def test_describe_a_folder_then_retry_the_failure(
+    ready_app: DesktopApp, qtbot: QtBot, folder: Path
+) -> None:
+    app = ready_app
+    window = app.window
+    window.resize(1200, 800)
+    dialog = open_dialog(app, folder)
+    assert dialog.preset_combo.currentData() == "brief"
+    assert "one or two sentences" in dialog.prompt_edit.toPlainText()
+    dialog.extension_edit.setText(".caption")
+    dialog.prefix_edit.setText("photo, ")
+    for check in dialog.report_checks.values():
+        check.setChecked(True)
+    dialog.batch_size_spin.setValue(0)  # Auto
+    assert dialog.batch_size_spin.text() == "Auto"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    assert dialog.grab().save(str(ARTIFACTS / "batch-dialog.png"))
+
+    # A bad extension is refused inside the dialog.
+    dialog.extension_edit.setText(".png")
+    dialog.start_button.click()
+    assert dialog.isVisible()
+    assert "image type" in dialog.error_label.text()
+    dialog.extension_edit.setText(".caption")
+
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: app._batch_dialog is None, timeout=2000)
+    assert app.batch.running
+    assert app.batch_dock.isVisible()
+    # The worker serves the batch only: asking is off, and the UI says why.
+    panel = window.prompt_panel
+    assert not panel.send_button.isEnabled()
+    assert "busy describing a folder" in panel.send_button.toolTip()
+    assert "busy describing a folder" in panel.prompt_edit.placeholderText()
+
+    summary = wait_for_end(qtbot, app)
+    assert not summary.cancelled
+    assert (summary.total, summary.captioned, summary.failed) == (6, 5, 1)
+    for name in GOOD:
+        caption = (folder / name).with_suffix(".caption").read_text(encoding="utf-8")
+        assert caption.startswith("photo, ")
+    assert not (folder / "broken.caption").exists()
+    for suffix in (".jsonl", ".csv", ".md"):
+        assert (folder / f"vldesk-captions{suffix}").is_file()
+
+    view = app.batch_view
+    rows = view.failure_rows
+    assert [image for image, _reason in rows] == ["broken.png"]
+    assert rows[0][1]  # with its reason
+    assert "Finished" in view.notice
+    assert "1 failed" in view.notice
+    assert view.retry_button.isEnabled()
+    assert not view.pause_button.isEnabled()
+    assert "Finished describing photos" in window.banner.text
+    # Captions went to history, and the panel shows them.
+    assert app.history_model.rowCount() == 5
+    # Asking works again.
+    assert panel.send_button.toolTip() == "Ask the question (Enter)"
+    window.show()
+    qtbot.wait(50)
+    assert window.grab().save(str(ARTIFACTS / "batch-progress-finished.png"))
+
+    # Retry failed: the image was fixed meanwhile.
+    make_image(folder / "broken.png", (80, 60))
+    qtbot.mouseClick(view.retry_button, Qt.MouseButton.LeftButton)
+    assert app.batch.running
+    summary = wait_for_end(qtbot, app)
+    assert (summary.captioned, summary.failed, summary.total) == (6, 0, 6)
+    assert (folder / "broken.caption").is_file()
+    assert view.failure_rows == []
+    assert not view.retry_button.isEnabled()
+    counts = results_per_image(app)
+    assert counts[("broken.png", "failed")] == 1
+    assert counts[("broken.png", "captioned")] == 1
+    assert all(counts[(name, "captioned")] == 1 for name in GOOD)  # not captioned twice
+
+
+def click_in_message_box(qtbot: QtBot, label: str, seen: list[str]) -> None:
+    """Answer the next message box by clicking the button with ``label`` (once it shows)."""
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer)
+            return
+        seen.append(box.text() + "\n" + box.informativeText())
+        for button in box.buttons():
+            if button.text().replace("&", "") == label:
+                button.click()
+                return
+        raise AssertionError(f"no button {label} in {[b.text() for b in box.buttons()]}")
+
+    QTimer.singleShot(20, answer)
+
+
+def long_captions(app: DesktopApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Captions that always run to their token limit, so a batch takes a while."""
+    base = app.generation_settings()
+    long = GenerationSettings(**{**base.to_dict(), "ignore_eos": True})
+    monkeypatch.setattr(app, "generation_settings", lambda preset_tokens=None: long)
+
+
+def test_pause_resume_cancel_then_resume_the_job(
+    ready_app: DesktopApp,
+    qtbot: QtBot,
+    folder: Path,
+    tiny_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = ready_app
+    window = app.window
+    window.resize(1200, 800)
+    long_captions(app, monkeypatch)
+    dialog = open_dialog(app, folder, tokens=LONG_CAPTION)
+    dialog.batch_size_spin.setValue(1)  # streams each caption
+    events: list[BatchProgress] = []
+    threads: list[QThread] = []
+    app.batch.progress.connect(events.append)
+    app.batch.progress.connect(lambda _event: threads.append(QThread.currentThread()))
+
+    def done() -> int:
+        return events[-1].done if events else 0
+
+    dialog.start_button.click()
+    view = app.batch_view
+
+    # The GUI thread stays responsive while captions stream.
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    qtbot.waitUntil(lambda: bool(view.caption_view.toPlainText()), timeout=30_000)
+    last[0] = time.perf_counter()
+    timer.start()
+    qtbot.wait(1000)
+    timer.stop()
+    assert app.batch.running
+    assert len(gaps) > 20
+    assert max(gaps) < 0.1, f"the GUI thread stalled for {max(gaps) * 1000:.0f} ms"
+    # The viewer still opens images meanwhile.
+    app.open_paths([str(folder / "c.jpg")])
+    qtbot.waitUntil(lambda: "c.jpg" in window.image_info.text(), timeout=10_000)
+    assert window.viewer.has_image
+    assert app.batch.running
+
+    # Events reach the GUI thread (the controller's slots run there).
+    assert all(thread is QThread.currentThread() for thread in threads)
+    assert threads
+
+    # Pause: the count stops moving until Resume.
+    qtbot.waitUntil(lambda: done() >= 1, timeout=30_000)
+    qtbot.mouseClick(view.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: app.batch.state is BatchState.PAUSED, timeout=30_000)
+    assert "Paused" in view.stats_label.text()
+    assert "paused" in app.batch_status.text()
+    assert view.resume_button.isEnabled()
+    assert not window.prompt_panel.send_button.isEnabled()  # the model stays reserved
+    paused_at = done()
+    qtbot.wait(600)
+    assert done() == paused_at
+    # The model cannot be changed under the batch; the app says why.
+    assert not app.load_model(str(tiny_dir))
+    assert "busy describing a folder" in window.banner.text
+    assert window.grab().save(str(ARTIFACTS / "batch-progress-paused.png"))
+    qtbot.mouseClick(view.resume_button, Qt.MouseButton.LeftButton)
+    assert app.batch.state is BatchState.RUNNING
+    qtbot.waitUntil(lambda: done() > paused_at, timeout=30_000)
+
+    # Cancel: what is done is kept.
+    qtbot.mouseClick(view.cancel_button, Qt.MouseButton.LeftButton)
+    summary = wait_for_end(qtbot, app)
+    assert summary.cancelled
+    assert summary.done < summary.total
+    assert "Cancelled" in view.notice
+    assert view.resume_button.isEnabled()
+    done_before = {p.name for p in folder.glob("*.txt")}
+    assert len(done_before) == summary.captioned
+
+    # Describe Folder again with the same options: the dialog offers to resume.
+    dialog = app.open_batch_dialog()
+    assert dialog is not None
+    assert dialog.folder_edit.text() == str(folder)  # the last batch's options
+    assert dialog.max_tokens_spin.value() == LONG_CAPTION
+    seen: list[str] = []
+    click_in_message_box(qtbot, "Resume", seen)
+    dialog.start_button.click()
+    assert seen
+    assert f"{summary.done} images done" in seen[0]
+    assert app.batch.plan is not None
+    assert app.batch.plan.resume
+    summary = wait_for_end(qtbot, app)
+    assert not summary.cancelled
+    assert (summary.captioned, summary.failed) == (5, 1)
+    counts = results_per_image(app)
+    assert all(counts[(name, "captioned")] == 1 for name in GOOD)  # none captioned twice
+    # Each caption file holds exactly the one caption the journal recorded.
+    plan = app.batch.plan
+    assert plan is not None
+    job_dir = default_jobs_dir() / plan.options.job_id()
+    records, _length = read_journal(job_dir / "journal.jsonl")
+    captions = {r["image"]: r["caption"] for r in records if r.get("status") == "captioned"}
+    for name in GOOD:
+        data = (folder / name).with_suffix(".txt").read_bytes()
+        assert data == (captions[name] + "\n").encode("utf-8")
+
+
+def test_closing_the_window_mid_batch_stops_it_resumably(
+    ready_app: DesktopApp, qtbot: QtBot, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = ready_app
+    long_captions(app, monkeypatch)
+    dialog = open_dialog(app, folder, tokens=LONG_CAPTION)
+    dialog.batch_size_spin.setValue(1)
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: bool(app.batch_view.caption_view.toPlainText()), timeout=30_000)
+    plan = app.batch.plan
+    assert plan is not None
+    started = time.monotonic()
+    app.window.close()
+    assert time.monotonic() - started < 10
+    assert not app.inference.worker_thread.isRunning()
+    job = find_job(plan.options)
+    assert job is not None
+    assert not job.finished  # Describe Folder offers to resume it next time
+
+
+def test_progress_events_are_throttled_but_none_that_matter_is_lost() -> None:
+    sent: list[BatchProgress] = []
+    throttle = _ProgressThrottle(sent.append)
+
+    def event(kind: BatchEventKind, done: int) -> BatchProgress:
+        return BatchProgress(kind, done=done, total=1000, captioned=0, failed=0, skipped=done)
+
+    throttle(event(BatchEventKind.STARTED, 0))
+    for done in range(1, 900):  # a burst of skipped images
+        throttle(event(BatchEventKind.IMAGE_SKIPPED, done))
+    throttle(event(BatchEventKind.IMAGE_FAILED, 900))
+    throttle(event(BatchEventKind.FINISHED, 1000))
+    kinds = [e.kind for e in sent]
+    assert len(sent) < 10
+    assert kinds[0] is BatchEventKind.STARTED
+    # The latest held-back event goes first, then the ones that always go.
+    assert [e.done for e in sent[-3:]] == [899, 900, 1000]
+    assert kinds[-2:] == [BatchEventKind.IMAGE_FAILED, BatchEventKind.FINISHED]

@@ -1,0 +1,126 @@
+"""The model manager in the app: first run, the menu, choosing, auto-load, closing mid-download."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QLabel
+from pytestqt.qtbot import QtBot
+
+from tests.fake_modelscope import FakeModelScope, model_files
+from tests.gui.conftest import OFFSCREEN_NOISE, AppFactory, wait_for_model
+from tests.netguard import no_network
+from vldesk.core import downloads
+from vldesk.core.catalog import default_model
+from vldesk.core.settings import load_settings
+from vldesk.gui.app import DesktopApp
+
+SPEC = default_model()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_hub_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path / "ms-cache"))
+    monkeypatch.setenv("MODELSCOPE_HOME", str(tmp_path / "ms-home"))
+    monkeypatch.delenv("MODELSCOPE_API_TOKEN", raising=False)
+    downloads._hub()
+    import modelscope_hub._download as client_download
+
+    monkeypatch.setattr(client_download, "DOWNLOAD_RETRY_TIMES", 1)
+    with no_network(monkeypatch) as attempts:
+        yield
+    assert attempts == []
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeModelScope]:
+    with FakeModelScope() as server:
+        monkeypatch.setenv("VLDESK_MODELSCOPE_ENDPOINT", server.endpoint)
+        yield server
+
+
+def test_first_run_opens_the_manager_and_the_chosen_model_is_loaded_and_remembered(
+    make_app: AppFactory, qtbot: QtBot, tiny_dir: Path
+) -> None:
+    app = make_app()
+    # The window says how to get a model, and the manager is open beside it, not modal.
+    assert "No model is available yet" in app.window.answer_view.browser.toPlainText()
+    dialog = app._model_dialog
+    assert dialog is not None
+    assert dialog.isVisible()
+    assert not dialog.isModal()
+    labels = [label.text() for label in dialog.findChildren(QLabel)]
+    assert any("No model is installed yet" in text for text in labels)
+
+    assert dialog.import_folder(tiny_dir)
+    row = dialog.selected_row()
+    assert row is not None
+    ref = row.ref
+    dialog.use_button.click()
+    wait_for_model(qtbot, app)
+    assert "qwen3_vl" in app.window.status_panel.model_label.text()
+    assert app._model_dialog is None  # "Use this model" closes it
+    assert app.settings.model == ref
+    saved = load_settings(app.paths.settings_file)
+    assert saved.model == ref
+    assert saved.last_model == ref
+    checked = [a.data() for a in app.window.model_group.actions() if a.isChecked()]
+    assert checked == [ref]
+
+
+@pytest.mark.qt_log_ignore(OFFSCREEN_NOISE, "This plugin does not support raise")
+def test_manage_models_from_the_menu(ready_app: DesktopApp, qtbot: QtBot) -> None:
+    app = ready_app
+    window = app.window
+    assert app._model_dialog is None  # a model loads: no first-run dialog
+    action = window.manage_models_action
+    assert action in window.model_menu.actions()
+    assert action.shortcut().toString() == "Ctrl+M"
+    action.trigger()
+    dialog = app._model_dialog
+    assert dialog is not None
+    assert dialog.isVisible()
+    action.trigger()  # again: the same dialog comes to the front
+    assert app._model_dialog is dialog
+    dialog.close()
+    qtbot.waitUntil(lambda: app._model_dialog is None, timeout=2000)
+
+
+def test_a_download_that_finishes_with_nothing_loaded_is_loaded(
+    make_app: AppFactory, qtbot: QtBot, hub: FakeModelScope, tiny_dir: Path
+) -> None:
+    # The hub serves the tiny model's files under the default model's id.
+    hub.add_repo(SPEC.id, {p.name: p.read_bytes() for p in tiny_dir.iterdir() if p.is_file()})
+    app = make_app()
+    dialog = app._model_dialog
+    assert dialog is not None
+    dialog.select(SPEC.id)
+    dialog.download_button.click()
+    dialog.close()  # the download goes on without the dialog
+    wait_for_model(qtbot, app, timeout=90_000)
+    assert app._model_ref == SPEC.id
+    assert load_settings(app.paths.settings_file).model == SPEC.id
+    assert not app.downloads.busy
+
+
+def test_closing_the_app_mid_download_does_not_hang(
+    make_app: AppFactory, qtbot: QtBot, hub: FakeModelScope
+) -> None:
+    files = model_files()
+    hub.add_repo(SPEC.id, files)
+    hub.faults.pause_once["model.safetensors"] = len(files["model.safetensors"]) // 2
+    app = make_app()
+    dialog = app._model_dialog
+    assert dialog is not None
+    dialog.select(SPEC.id)
+    dialog.download_button.click()
+    assert hub.paused.wait(30)
+    assert app.downloads.busy
+    started = time.monotonic()
+    app.window.close()
+    assert time.monotonic() - started < 10
+    assert not app.downloads.busy
+    assert not app.inference.worker_thread.isRunning()
