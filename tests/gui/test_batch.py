@@ -98,6 +98,9 @@ def test_describe_a_folder_then_retry_the_failure(
     qtbot.waitUntil(lambda: app._batch_dialog is None, timeout=2000)
     assert app.batch.running
     assert app.batch_dock.isVisible()
+    toggle = app.batch_dock.toggleViewAction()
+    assert toggle in window.view_menu.actions()
+    assert toggle.isChecked()
     # The worker serves the batch only: asking is off, and the UI says why.
     panel = window.prompt_panel
     assert not panel.send_button.isEnabled()

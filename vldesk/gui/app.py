@@ -518,6 +518,10 @@ class DesktopApp(QObject):
         self.batch_dock.setWidget(self.batch_view)
         w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.batch_dock)
         self.batch_dock.hide()
+        toggle = self.batch_dock.toggleViewAction()
+        toggle.setText(_tr("Folder &Batch"))
+        toggle.setStatusTip(_tr("Show the progress of describing a folder"))
+        w.view_menu.addAction(toggle)
         self.batch_status = BatchStatusButton(w)
         w.statusBar().addPermanentWidget(self.batch_status)
         panel = w.prompt_panel

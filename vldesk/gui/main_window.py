@@ -232,6 +232,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.new_conversation_action)
 
         view_menu = menu_bar.addMenu(tr("&View"))
+        self.view_menu = view_menu  # the app adds the panels it builds (the folder batch)
         view_menu.addAction(self.zoom_in_action)
         view_menu.addAction(self.zoom_out_action)
         view_menu.addAction(self.fit_action)

@@ -762,6 +762,14 @@
             <translation>文件夹批处理</translation>
         </message>
         <message>
+            <source>Folder &amp;Batch</source>
+            <translation>文件夹批处理(&amp;B)</translation>
+        </message>
+        <message>
+            <source>Show the progress of describing a folder</source>
+            <translation>显示描述文件夹的进度</translation>
+        </message>
+        <message>
             <source>Load a model first: folders are described with the loaded model (Model menu).</source>
             <translation>请先加载模型：文件夹会用已加载的模型来描述（“模型”菜单）。</translation>
         </message>
