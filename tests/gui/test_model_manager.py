@@ -47,7 +47,9 @@ def test_first_run_opens_the_manager_and_the_chosen_model_is_loaded_and_remember
 ) -> None:
     app = make_app()
     # The window says how to get a model, and the manager is open beside it, not modal.
-    assert "No model is available yet" in app.window.answer_view.browser.toPlainText()
+    text = app.window.answer_view.browser.toPlainText()
+    assert "No model is available yet" in text
+    assert "Model → Manage Models…" in text
     dialog = app._model_dialog
     assert dialog is not None
     assert dialog.isVisible()

@@ -48,7 +48,8 @@ def no_model_text(reason: str = "") -> str:
     text = QCoreApplication.translate(
         "DesktopApp",
         "### No model is available yet\n\n"
-        "vldesk needs a Qwen vision-language model on this computer. Download one in a "
+        "vldesk needs a Qwen vision-language model on this computer. Choose "
+        "**Model → Manage Models…** (Ctrl+M) to download one, or download one in a "
         "terminal:\n\n`vldesk models download Qwen/Qwen3-VL-2B-Instruct`\n\n"
         "or choose **Model → Open Model Folder…** to use a model folder you already have.",
     )

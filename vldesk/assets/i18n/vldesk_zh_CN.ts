@@ -896,14 +896,14 @@
         <message>
             <source>### No model is available yet
 
-vldesk needs a Qwen vision-language model on this computer. Download one in a terminal:
+vldesk needs a Qwen vision-language model on this computer. Choose **Model → Manage Models…** (Ctrl+M) to download one, or download one in a terminal:
 
 `vldesk models download Qwen/Qwen3-VL-2B-Instruct`
 
 or choose **Model → Open Model Folder…** to use a model folder you already have.</source>
             <translation>### 还没有可用的模型
 
-vldesk 需要本机上有一个 Qwen 视觉语言模型。可以在终端中下载：
+vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → 管理模型…**（Ctrl+M）下载一个，或在终端中下载：
 
 `vldesk models download Qwen/Qwen3-VL-2B-Instruct`
 
