@@ -148,6 +148,25 @@ def test_the_entry_paths_follow_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     )
 
 
+def test_files_opened_from_the_desktop_reach_the_viewer(qapp: object, tmp_path: Path) -> None:
+    """macOS delivers Finder's Open With as an event, not as arguments."""
+    from PySide6.QtGui import QFileOpenEvent
+    from PySide6.QtWidgets import QApplication
+
+    from vldesk.gui.open_events import FileOpenFilter
+
+    opened: list[list[str]] = []
+    app = QApplication.instance()
+    assert app is not None
+    event_filter = FileOpenFilter(opened.append)
+    app.installEventFilter(event_filter)
+    try:
+        QApplication.sendEvent(app, QFileOpenEvent(str(tmp_path / "a b.png")))
+    finally:
+        app.removeEventFilter(event_filter)
+    assert opened == [[str(tmp_path / "a b.png")]]
+
+
 # --- the start-up check for Qt's system libraries --------------------------------------------
 
 

@@ -30,6 +30,7 @@ from vldesk.core.settings import Settings
 from vldesk.core.store import ModelStore
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.dialogs.about_dialog import AboutDialog
+from vldesk.gui.dialogs.batch_dialog import BatchDialog
 from vldesk.gui.dialogs.error_dialog import ErrorDialog
 from vldesk.gui.dialogs.model_dialog import ModelDialog
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
@@ -95,6 +96,14 @@ def _dialogs(app: DesktopApp, tmp_path: Path) -> list[QDialog]:
         ShortcutsDialog(app.window.actions(), app.window),
         ModelDialog(store, DownloadWorker(store, app.window), parent=app.window),
         ErrorDialog("Something failed.", "Traceback …", tmp_path / "vldesk.log", app.window),
+        BatchDialog(
+            model="a",
+            model_name="A model",
+            settings=app.generation_settings(),
+            presets=PRESETS,
+            language="en",
+            parent=app.window,
+        ),
     ]
 
 

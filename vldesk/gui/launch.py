@@ -100,6 +100,7 @@ def run_app(args: list[str]) -> int:
     from vldesk.gui.app import DesktopApp
     from vldesk.gui.crash import ExceptionHook
     from vldesk.gui.i18n import setup_interface_language
+    from vldesk.gui.open_events import FileOpenFilter
     from vldesk.gui.smoke import SMOKE_FLAG, run_smoke_test
 
     setup_interface_language(app, paths.settings_file)
@@ -116,6 +117,7 @@ def run_app(args: list[str]) -> int:
             dialog.exec()
         return 1
     app.aboutToQuit.connect(root.shut_down)
+    app.installEventFilter(FileOpenFilter(root.open_paths, app))  # macOS: Finder's Open With
     root.window.show()
     if SMOKE_FLAG in app.arguments():
         run_smoke_test(app, root, to_open)
