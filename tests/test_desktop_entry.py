@@ -1,5 +1,4 @@
-"""Linux desktop integration: install and remove the launcher and icons in a private XDG folder,
-the Exec line, the MIME types, and the start-up check for missing Qt system libraries."""
+"""Desktop integration: the Linux desktop entry and icons, Open With, the Qt library check."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The built wheel runs on its own: installed into a fresh virtual environment, started from an
-empty folder, it shows its window in Chinese with its icon and opens an image (no source tree)."""
+"""The built wheel, installed into a fresh virtual environment, starts from an empty folder."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Accessibility: every control is named, Tab follows the layout, focus is visible, every
-shortcut is listed, answers reach screen readers, and alt text copies as plain text."""
+"""Accessibility: named controls, Tab order, visible focus, shortcuts, announcements, alt text."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Interface languages: every visible string translatable, the Chinese catalog complete and
-compiled, the language chosen from settings or the system, and screenshots in both."""
+"""Interface languages: tr() everywhere, a complete Chinese catalog, the choice, screenshots."""
 
 from __future__ import annotations
 

@@ -1,14 +1,14 @@
-"""Translation catalog tooling: extract ``tr()`` strings by AST, update the ``.ts``, build ``.qm``.
+"""Translation catalog tools: extract tr() strings by AST, update the .ts file, build the .qm."""
 
-Run ``python -m vldesk.gui.i18n_catalog`` after changing user-visible strings: it adds new
-strings to ``vldesk/assets/i18n/vldesk_zh_CN.ts`` (untranslated, for Qt Linguist or a text
-editor), drops strings the code no longer uses, and compiles the ``.qm`` the app loads.
-``--check`` only reports what is missing (exit code 1), as the tests do.
-"""
-
+# Run ``python -m vldesk.gui.i18n_catalog`` after changing user-visible strings: it adds new
+# strings to ``vldesk/assets/i18n/vldesk_zh_CN.ts`` (untranslated, for Qt Linguist or a text
+# editor), drops strings the code no longer uses, and compiles the ``.qm`` the app loads.
+# ``--check`` only reports what is missing (exit code 1), as the tests do.
+#
 # Why not pyside6-lupdate: the code also translates through small ``_tr()`` helpers and
-# ``QT_TRANSLATE_NOOP`` tables, which lupdate's Python parser does not see; one AST pass here
-# finds them all, and the same pass lets a test flag user-visible literals that skip tr().
+# ``mark_translatable()`` tables (a typed QT_TRANSLATE_NOOP), which lupdate's Python parser
+# does not see; one AST pass here finds them all, and the same pass lets a test flag
+# user-visible literals that skip tr().
 # The file format stays standard Qt Linguist XML, compiled by Qt's own lrelease.
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
-"""``vldesk --smoke-test [IMAGE]``: show the window, open the image, print a report, quit.
+"""``vldesk --smoke-test [IMAGE]``: show the window, open the image, print a report, quit."""
 
-For checking an installation or an app bundle without a person: exit code 0 when the window
-was shown with its icon (and the image, if one was given, opened). No model is loaded.
-"""
+# For checking an installation or an app bundle without a person: exit code 0 when the window
+# was shown with its icon (and the image, if one was given, opened). No model is loaded.
 
 from __future__ import annotations
 
