@@ -122,6 +122,11 @@ def test_the_launcher_is_the_installed_script(
     monkeypatch.setattr(sys, "argv", [str(tmp_path / "elsewhere.py")])
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python3"))
     assert desktop_entry.launcher_command() == [str(tmp_path / "python3"), "-m", "vldesk"]
+    # An app folder (PyInstaller): the windowed program, also when run as vldesk-cli.
+    (tmp_path / "vldesk").write_bytes(b"")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "vldesk-cli"))
+    assert desktop_entry.launcher_command() == [str(tmp_path / "vldesk")]
 
 
 @pytest.mark.parametrize(
@@ -218,6 +223,16 @@ def test_a_library_the_cache_misses_but_the_loader_finds_is_fine(
 ) -> None:
     _pretend_missing(monkeypatch, "xcb-cursor")
     monkeypatch.setattr(system_libs, "_loadable", lambda soname: soname == "libxcb-cursor.so.0")
+    assert system_libs.startup_problem([], {"QT_QPA_PLATFORM": "xcb"}) is None
+
+
+def test_libraries_inside_an_app_bundle_count(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _pretend_missing(monkeypatch, "xcb-cursor")
+    (tmp_path / "libxcb-cursor.so.0").write_bytes(b"")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
     assert system_libs.startup_problem([], {"QT_QPA_PLATFORM": "xcb"}) is None
 
 

@@ -66,8 +66,10 @@ class EntryPaths:
 def launcher_command() -> list[str]:
     """How to start this installation: a frozen app itself, the ``vldesk`` script next to the
     running one or to this Python, else ``python -m vldesk`` (always absolute paths)."""
-    if getattr(sys, "frozen", False):
-        return [str(Path(sys.executable).absolute())]
+    if getattr(sys, "frozen", False):  # an app folder: its windowed program, even from -cli
+        program = Path(sys.executable).absolute()
+        windowed = program.with_name("vldesk" + program.suffix)
+        return [str(windowed if windowed.is_file() else program)]
     names = ("vldesk.exe", "vldesk") if sys.platform == "win32" else ("vldesk",)
     places = []
     if sys.argv and sys.argv[0]:

@@ -88,17 +88,25 @@ def _loadable(soname: str) -> bool:
     return True
 
 
+def _bundled(soname: str) -> bool:
+    """Shipped inside a PyInstaller app folder (which brings many of these along)."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    return bool(getattr(sys, "frozen", False) and bundle and os.path.isfile(f"{bundle}/{soname}"))
+
+
 def missing_libraries(libraries: Sequence[SystemLibrary]) -> list[SystemLibrary]:
     """Those of ``libraries`` that are not installed.
 
     ``ctypes.util.find_library`` asks the linker cache; a library it cannot find is then
     loaded directly, so a system whose cache is incomplete (Flatpak, Nix, LD_LIBRARY_PATH)
-    is not sent away for a library it has.
+    is not sent away for a library it has. An app bundle's own copies count as installed.
     """
     return [
         library
         for library in libraries
-        if ctypes.util.find_library(library.name) is None and not _loadable(library.soname)
+        if ctypes.util.find_library(library.name) is None
+        and not _bundled(library.soname)
+        and not _loadable(library.soname)
     ]
 
 
