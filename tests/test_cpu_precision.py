@@ -193,3 +193,51 @@ def test_decode_rows_get_the_same_bits_in_any_batch(bias: bool) -> None:
     assert batched.is_contiguous()
     for row in range(5):
         assert torch.equal(batched[row : row + 1], _small_row_linear(layer, x[row : row + 1]))
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_patch_embedding_as_linear_equals_the_convolution(dtype: str) -> None:
+    import torch
+
+    from vldesk.core.engine import _patch_as_linear
+
+    torch.manual_seed(2)
+    conv = torch.nn.Conv3d(3, 32, kernel_size=(2, 16, 16), stride=(2, 16, 16))
+    conv = conv.to(getattr(torch, dtype))
+    patches = torch.randn(40, 3, 2, 16, 16).to(conv.weight.dtype)
+    with torch.inference_mode():
+        expected = conv(patches).float()
+        got = _patch_as_linear(conv, patches)
+        # Any other input shape is left to the convolution itself.
+        wide = torch.randn(1, 3, 4, 32, 32).to(conv.weight.dtype)
+        assert torch.equal(_patch_as_linear(conv, wide), conv(wide))
+    assert got.shape == expected.shape
+    tolerance = 1e-5 if dtype == "float32" else 0.02
+    assert (got.float() - expected).abs().max().item() <= tolerance * expected.abs().max().item()
+
+
+@pytest.mark.model
+def test_every_family_gets_its_patch_embedding_as_linear(
+    tiny_model: tuple[Family, Path],
+) -> None:
+    from vldesk.core.engine import Engine
+
+    _family, folder = tiny_model
+    engine = Engine.load(folder, device="cpu", dtype="float32")
+    try:
+        convs = [m for m in engine.model.modules() if type(m).__name__ == "Conv3d"]
+        assert len(convs) == 1
+        assert "forward" in vars(convs[0])
+    finally:
+        engine.unload()
+
+
+def test_ignore_eos_suppresses_the_stop_tokens_cheaply() -> None:
+    torch = pytest.importorskip("torch")
+    from vldesk.core.engine import _SuppressTokens
+
+    scores = torch.zeros(2, 10)
+    out = _SuppressTokens([3, 7])(torch.zeros(2, 4, dtype=torch.long), scores)
+    assert torch.isinf(out[:, [3, 7]]).all()
+    assert (out[:, [0, 1, 2, 4, 5, 6, 8, 9]] == 0).all()

@@ -227,6 +227,51 @@ def use_small_row_kernels(model: Any) -> int:
     return count
 
 
+def _patch_as_linear(module: Any, x: Any) -> Any:
+    """``module(x)`` for a Conv3d whose kernel equals its stride, fed one kernel window per
+    item (the vision patch embedding): the same product as one matrix multiply."""
+    import torch.nn.functional as F
+
+    if tuple(x.shape[2:]) != tuple(module.kernel_size):
+        return module._conv_forward(x, module.weight, module.bias)
+    weight = module.weight.reshape(module.out_channels, -1)
+    out = F.linear(x.reshape(x.shape[0], -1), weight, module.bias)
+    return out.reshape(x.shape[0], module.out_channels, *([1] * (x.dim() - 2)))
+
+
+def use_patch_linear(model: Any) -> int:
+    """Run the vision patch embeddings (Conv3d, kernel = stride, no padding) as linear layers;
+    returns how many. On CPU oneDNN's 3-D convolution takes about 0.45 s for a 1024-token image
+    in bfloat16, the linear 0.02 s (docs/performance.md)."""
+    import functools
+
+    import torch
+
+    count = 0
+    for module in model.modules():
+        if (
+            isinstance(module, torch.nn.Conv3d)
+            and tuple(module.kernel_size) == tuple(module.stride)
+            and module.padding in ((0, 0, 0), "valid")
+            and tuple(module.dilation) == (1, 1, 1)
+            and module.groups == 1
+        ):
+            module.forward = functools.partial(_patch_as_linear, module)
+            count += 1
+    return count
+
+
+def _use_cpu_kernels(model: Any, dtype: Precision) -> None:
+    patches = use_patch_linear(model)
+    routed = use_small_row_kernels(model) if dtype is Precision.BFLOAT16 else 0
+    log.info(
+        "CPU kernels: %d patch embeddings as linear layers, %d linear layers decode with "
+        "matrix-vector products",
+        patches,
+        routed,
+    )
+
+
 def _is_out_of_memory(exc: BaseException) -> bool:
     import torch
 
@@ -318,9 +363,8 @@ class Engine:
                 device_map=choice.device if choice.kind != "cpu" else None,
             )
             model.eval()
-            if choice.kind == "cpu" and choice.dtype is Precision.BFLOAT16:
-                routed = use_small_row_kernels(model)
-                log.info("%d bfloat16 linear layers use matrix-vector kernels to decode", routed)
+            if choice.kind == "cpu":
+                _use_cpu_kernels(model, choice.dtype)
             processor = load_processor(info.path)
         except Exception as exc:
             if _is_out_of_memory(exc):
@@ -421,7 +465,6 @@ class Engine:
         # which makes transformers warn under greedy decoding: greedy gets the neutral values.
         return GenerationConfig(
             max_new_tokens=settings.max_new_tokens,
-            min_new_tokens=settings.max_new_tokens if settings.ignore_eos else None,
             do_sample=sampling,
             temperature=settings.temperature if sampling else 1.0,
             top_p=settings.top_p if sampling else 1.0,
@@ -436,11 +479,15 @@ class Engine:
     ) -> Any:
         """``model.generate`` with cancel support, mapping failures to user-facing errors."""
         import torch
-        from transformers import StoppingCriteriaList
+        from transformers import LogitsProcessorList, StoppingCriteriaList
 
         if not settings.greedy and settings.seed is not None:
             torch.manual_seed(settings.seed)
         criteria = StoppingCriteriaList([_CancelCriteria(cancel), *extra.pop("criteria", ())])
+        if settings.ignore_eos:
+            # Not ``min_new_tokens``: its processors rebuild a vocabulary-sized mask each step
+            # (about 10 % of a CPU decode step), which would skew fixed-length timings.
+            extra["logits_processor"] = LogitsProcessorList([_SuppressTokens(self._stop_ids)])
         try:
             with torch.inference_mode():
                 return self._model.generate(
@@ -590,6 +637,17 @@ class Engine:
                 GenerationResult(text.strip(), reason, stats, {"batch_size": len(conversations)})
             )
         return results
+
+
+class _SuppressTokens:
+    """A logits processor that makes ``token_ids`` impossible (``ignore_eos``)."""
+
+    def __init__(self, token_ids: Sequence[int]) -> None:
+        self.token_ids = list(token_ids)
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        scores[:, self.token_ids] = float("-inf")
+        return scores
 
 
 class _StepClock:
