@@ -10,11 +10,11 @@ import sys
 import time
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from vldesk.cli.options import add_generation_arguments, generation_settings, positive_int
 from vldesk.core.batch import (
     BatchControl,
     BatchEventKind,
@@ -27,9 +27,7 @@ from vldesk.core.batch import (
     ReportPaths,
     find_job,
 )
-from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.errors import VldeskError
-from vldesk.core.generation import GenerationSettings
 from vldesk.core.images import IMAGE_EXTENSIONS
 from vldesk.core.presets import LANGUAGES, get_preset, preset_names
 from vldesk.core.store import format_duration
@@ -106,54 +104,15 @@ def register(subparsers: Any) -> None:
     )
     gen.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=positive_int,
         help="images per model call (default: chosen from free memory; 1 streams each caption)",
     )
-    gen.add_argument("--max-new-tokens", type=_positive_int, help="caption length limit")
-    gen.add_argument(
-        "--max-image-tokens", type=_positive_int, help="visual tokens per image (default 1024)"
-    )
-    gen.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
-    gen.add_argument("--temperature", type=float, help="sampling temperature")
-    gen.add_argument("--device", choices=DEVICE_CHOICES, default=None)
-    gen.add_argument("--dtype", choices=DTYPE_CHOICES, default=None)
+    add_generation_arguments(gen, length_help="caption length limit")
     parser.add_argument(
         "--no-history", action="store_true", help="do not save the captions to the history"
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress, only errors")
     parser.set_defaults(handler=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _generation_settings(
-    args: argparse.Namespace, preset_tokens: int | None, base: GenerationSettings
-) -> GenerationSettings:
-    """The user's saved settings with this command line's overrides on top."""
-    changes: dict[str, Any] = {}
-    if args.max_new_tokens:
-        changes["max_new_tokens"] = args.max_new_tokens
-    elif preset_tokens:
-        changes["max_new_tokens"] = preset_tokens
-    if args.max_image_tokens:
-        changes["max_image_tokens"] = args.max_image_tokens
-    if args.sample:
-        changes["greedy"] = False
-    if args.temperature is not None:
-        changes["temperature"] = args.temperature
-        changes["greedy"] = False
-    try:
-        return replace(base, **changes)
-    except ValueError as exc:
-        raise VldeskError(f"Invalid generation setting: {exc}.") from None
 
 
 def _model_identity(model_ref: str) -> tuple[str, str]:
@@ -177,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         preset = get_preset(args.preset)
         question, preset_tokens = preset.prompt(args.lang), preset.max_new_tokens
-    settings = _generation_settings(args, preset_tokens, user_settings.to_generation_settings())
+    settings = generation_settings(args, preset_tokens, user_settings.to_generation_settings())
     model_ref = args.model or user_settings.model
     model_id, model_name = _model_identity(model_ref)
     types = tuple(args.types.split(",")) if args.types else IMAGE_EXTENSIONS

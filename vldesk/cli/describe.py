@@ -7,14 +7,13 @@ import json
 import signal
 import sys
 import threading
-from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.cli.options import add_generation_arguments, generation_settings
 from vldesk.core.errors import ImageLoadError, VldeskError
-from vldesk.core.generation import Conversation, GenerationSettings
+from vldesk.core.generation import Conversation
 from vldesk.core.presets import LANGUAGES, get_preset, preset_names
 
 
@@ -38,51 +37,12 @@ def register(subparsers: Any) -> None:
     prompt.add_argument("--prompt", help="your own question or instruction")
     parser.add_argument("--system", help="an optional system prompt")
     parser.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the preset")
-    parser.add_argument("--max-new-tokens", type=_positive_int, help="answer length limit")
-    parser.add_argument(
-        "--max-image-tokens", type=_positive_int, help="visual tokens per image (default 1024)"
-    )
-    parser.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
-    parser.add_argument("--temperature", type=float, help="sampling temperature")
-    parser.add_argument("--device", choices=DEVICE_CHOICES, default=None)
-    parser.add_argument("--dtype", choices=DTYPE_CHOICES, default=None)
+    add_generation_arguments(parser, length_help="answer length limit")
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object per image (JSON Lines)"
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
     parser.set_defaults(handler=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _settings_from_args(
-    args: argparse.Namespace, preset_tokens: int | None, base: GenerationSettings
-) -> GenerationSettings:
-    """The user's saved settings with this command line's overrides on top."""
-    changes: dict[str, Any] = {}
-    if args.max_new_tokens:
-        changes["max_new_tokens"] = args.max_new_tokens
-    elif preset_tokens:
-        changes["max_new_tokens"] = preset_tokens
-    if args.max_image_tokens:
-        changes["max_image_tokens"] = args.max_image_tokens
-    if args.sample:
-        changes["greedy"] = False
-    if args.temperature is not None:
-        changes["temperature"] = args.temperature
-        changes["greedy"] = False
-    try:
-        return replace(base, **changes)
-    except ValueError as exc:
-        raise VldeskError(str(exc)) from None
 
 
 def _status(args: argparse.Namespace, text: str) -> None:
@@ -106,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         preset = get_preset(args.preset)
         question, preset_tokens = preset.prompt(args.lang), preset.max_new_tokens
-    settings = _settings_from_args(args, preset_tokens, user_settings.to_generation_settings())
+    settings = generation_settings(args, preset_tokens, user_settings.to_generation_settings())
 
     # Check every image before spending seconds on loading the model.
     images = []

@@ -1,0 +1,59 @@
+"""Command-line options shared by the commands that run a model (describe, batch)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from typing import Any
+
+from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.errors import VldeskError
+from vldesk.core.generation import GenerationSettings
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def add_generation_arguments(group: Any, *, length_help: str) -> None:
+    """``--max-new-tokens``, ``--max-image-tokens``, sampling, ``--device`` and ``--dtype``."""
+    group.add_argument("--max-new-tokens", type=positive_int, help=length_help)
+    group.add_argument(
+        "--max-image-tokens", type=positive_int, help="visual tokens per image (default 1024)"
+    )
+    group.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
+    group.add_argument("--temperature", type=float, help="sampling temperature")
+    group.add_argument("--device", choices=DEVICE_CHOICES, default=None)
+    group.add_argument("--dtype", choices=DTYPE_CHOICES, default=None)
+
+
+def generation_settings(
+    args: argparse.Namespace, preset_tokens: int | None, base: GenerationSettings
+) -> GenerationSettings:
+    """The user's saved settings with this command line's overrides on top.
+
+    A preset's suggested answer length applies unless ``--max-new-tokens`` is given.
+    """
+    changes: dict[str, Any] = {}
+    if args.max_new_tokens:
+        changes["max_new_tokens"] = args.max_new_tokens
+    elif preset_tokens:
+        changes["max_new_tokens"] = preset_tokens
+    if args.max_image_tokens:
+        changes["max_image_tokens"] = args.max_image_tokens
+    if args.sample:
+        changes["greedy"] = False
+    if args.temperature is not None:
+        changes["temperature"] = args.temperature
+        changes["greedy"] = False
+    try:
+        return replace(base, **changes)
+    except ValueError as exc:
+        raise VldeskError(f"Invalid generation setting: {exc}.") from None
