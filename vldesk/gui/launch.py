@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.handlers
+import os
 import sys
+import time
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QIcon
@@ -14,6 +18,9 @@ from PySide6.QtWidgets import QApplication
 
 from vldesk import __version__
 from vldesk.core.paths import app_paths
+
+if TYPE_CHECKING:
+    from vldesk.gui.app import DesktopApp
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +126,8 @@ def run_app(args: list[str]) -> int:
     app.aboutToQuit.connect(root.shut_down)
     app.installEventFilter(FileOpenFilter(root.open_paths, app))  # macOS: Finder's Open With
     root.window.show()
+    if os.environ.get("VLDESK_STARTUP_REPORT"):  # `vldesk bench` times the start-up, then quits
+        _report_startup(app, root, Path(os.environ["VLDESK_STARTUP_REPORT"]))
     if SMOKE_FLAG in app.arguments():
         run_smoke_test(app, root, to_open)
     else:
@@ -129,3 +138,19 @@ def run_app(args: list[str]) -> int:
     hook.uninstall()
     log.info("vldesk exited with code %s", code)
     return int(code)
+
+
+def _report_startup(app: QApplication, root: DesktopApp, path: Path) -> None:
+    """Write when the window was painted and the model ready (``time.time()``), then quit."""
+    stamps: dict[str, float] = {}
+
+    def note(key: str) -> None:  # may run on the worker thread: quit through the event loop
+        stamps[key] = time.time()
+        if key != "window_shown":
+            path.write_text(json.dumps(stamps), encoding="utf-8")
+            QTimer.singleShot(0, app, app.quit)
+
+    QTimer.singleShot(0, lambda: note("window_shown"))  # runs after the first paint
+    worker = root.inference.worker
+    worker.model_loaded.connect(lambda _info: note("model_ready"))
+    worker.model_failed.connect(lambda _message: note("model_failed"))
