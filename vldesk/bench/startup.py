@@ -29,7 +29,7 @@ def _environment(home: Path, report: Path) -> dict[str, str]:
     return env
 
 
-def _one_start(model_dir: Path | None, timeout: float) -> dict[str, Any]:
+def _one_start(model_dir: Path | None, timeout: float, command: list[str]) -> dict[str, Any]:
     from vldesk.core.paths import HOME_ENV, app_paths
     from vldesk.core.settings import Settings, save_settings
 
@@ -50,7 +50,7 @@ def _one_start(model_dir: Path | None, timeout: float) -> dict[str, Any]:
         started = time.time()
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "vldesk"],
+                command,
                 env=env,
                 capture_output=True,
                 text=True,
@@ -72,10 +72,16 @@ def _one_start(model_dir: Path | None, timeout: float) -> dict[str, Any]:
         }
 
 
-def measure_startup(model_dir: Path | None, runs: int = 3, timeout: float = 300) -> dict[str, Any]:
-    """Start the app ``runs`` times with the model chosen in a private settings file: the
-    median time to the window and to the model (``None`` when the app reports no model)."""
-    results = [_one_start(model_dir, timeout) for _ in range(runs)]
+def measure_startup(
+    model_dir: Path | None,
+    runs: int = 3,
+    timeout: float = 300,
+    command: list[str] | None = None,
+) -> dict[str, Any]:
+    """Start the app (``command``, default ``python -m vldesk``) ``runs`` times with the model
+    chosen in a private settings file: the median time to the window and to the model."""
+    command = command or [sys.executable, "-m", "vldesk"]
+    results = [_one_start(model_dir, timeout, command) for _ in range(runs)]
     good = [r for r in results if "error" not in r]
     if not good:
         return {"error": results[0]["error"] if results else "not run", "runs": results}
