@@ -241,3 +241,17 @@ def test_ignore_eos_suppresses_the_stop_tokens_cheaply() -> None:
     out = _SuppressTokens([3, 7])(torch.zeros(2, 4, dtype=torch.long), scores)
     assert torch.isinf(out[:, [3, 7]]).all()
     assert (out[:, [0, 1, 2, 4, 5, 6, 8, 9]] == 0).all()
+
+
+def test_allocator_tuning_is_safe_everywhere() -> None:
+    """glibc keeps large freed blocks while a model runs and gives them back after each answer;
+    elsewhere both calls do nothing."""
+    import sys
+
+    from vldesk.core.engine import _glibc, _keep_freed_memory, _release_freed_memory
+
+    applied = _keep_freed_memory()
+    assert applied == (_glibc() is not None)
+    if sys.platform != "linux":
+        assert not applied
+    _release_freed_memory()

@@ -5,6 +5,7 @@ torch and transformers are imported inside functions: importing this module is c
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import logging
@@ -165,6 +166,49 @@ def _peak_memory(device: str) -> int | None:
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
+#: glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_INT_MAX = 2**31 - 1
+
+
+@functools.cache
+def _glibc() -> Any:
+    """The C library when it is glibc (it has ``mallopt`` and ``malloc_trim``), else ``None``."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt  # noqa: B018 - musl and others have no mallopt
+        libc.malloc_trim  # noqa: B018
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def _keep_freed_memory() -> bool:
+    """glibc: serve large blocks from the heap and keep freed memory there while a model runs.
+
+    By default glibc maps every block above 32 MB afresh and unmaps it when freed, so each
+    large activation costs page faults and zeroing: batched prefill spent about a fifth of its
+    time there (docs/performance.md). :func:`_release_freed_memory` hands the memory back after
+    each answer. Returns whether the setting was applied.
+    """
+    libc = _glibc()
+    if libc is None:
+        return False
+    trim = bool(libc.mallopt(_M_TRIM_THRESHOLD, _INT_MAX))
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, _INT_MAX)) and trim
+
+
+def _release_freed_memory() -> None:
+    """Give the heap's free memory back to the system (glibc), so an idle app stays small."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
 def _set_cpu_threads(cores: int) -> None:
     """One torch thread per physical core: hyper-threads share the core's matrix units and
     only add synchronisation (the process-wide setting; the GUI thread does no tensor work)."""
@@ -208,7 +252,6 @@ def _small_row_linear(module: Any, x: Any) -> Any:
 def use_small_row_kernels(model: Any) -> int:
     """Route the text decoder's bfloat16 CPU linear layers (and the output head) through
     :func:`_small_row_linear`; returns how many. The vision tower keeps ``F.linear``."""
-    import functools
 
     import torch
 
@@ -243,7 +286,6 @@ def use_patch_linear(model: Any) -> int:
     """Run the vision patch embeddings (Conv3d, kernel = stride, no padding) as linear layers;
     returns how many. On CPU oneDNN's 3-D convolution takes about 0.45 s for a 1024-token image
     in bfloat16, the linear 0.02 s (docs/performance.md)."""
-    import functools
 
     import torch
 
@@ -342,6 +384,7 @@ class Engine:
         _route_transformers_logging()
         if choice.kind == "cpu":
             _set_cpu_threads(probe.physical_cores)
+            _keep_freed_memory()
 
         attention = "sdpa"
         if choice.kind == "cuda":
@@ -504,6 +547,9 @@ class Engine:
                     "image budget, fewer images, or another device."
                 ) from exc
             raise GenerationError(f"Generation failed: {_short(exc)}") from exc
+        finally:
+            if self.choice.kind == "cpu":
+                _release_freed_memory()
 
     def _stop_reason(
         self, new_ids: list[int], settings: GenerationSettings, cancel: threading.Event
