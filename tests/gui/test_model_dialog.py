@@ -102,7 +102,9 @@ def test_cancel_keeps_the_partial_file_and_resume_finishes(
     worker = dialog._worker
     dialog.download_button.click()
     assert hub.paused.wait(30)
-    qtbot.waitUntil(lambda: "Downloading" in state_text(dialog, SPEC.id), timeout=5_000)
+    # Cancel only once bytes have been reported (written), so there is a partial file to resume.
+    qtbot.waitUntil(lambda: dialog.progress.value() > 0, timeout=10_000)
+    assert "Downloading" in state_text(dialog, SPEC.id)
     with qtbot.waitSignal(worker.cancelled, timeout=30_000):
         dialog.cancel_button.click()
     hub.release.set()
