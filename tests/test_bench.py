@@ -29,6 +29,7 @@ QUICK = {
     "ceiling_bytes": 16 * 1024**2,
     "matmul_size": 256,
     "isolate": False,
+    "attempts": 1,
 }
 
 
@@ -114,6 +115,8 @@ def test_cli_prints_the_table_and_writes_json(
             "--json",
             str(out),
             "--in-process",
+            "--attempts",
+            "1",
         ]
     )
     assert code == 0
@@ -198,6 +201,18 @@ def test_summary_targets_met_and_missed() -> None:
     assert targets["window_under_1_5s"]["met"] is False
     assert targets["peak_memory"]["met"] is True
     assert "MISSED" in format_table({**report, "summary": summary})
+
+
+def test_busy_phases_are_flagged() -> None:
+    report = {
+        "batch": {"images_per_hour": 100.0, "other_load": 0.5},
+        "interactive": {"cases": {"photo": {"other_load": 0.01}}},
+    }
+    summary = summarize(report)
+    assert summary["busy_phases"] == {"batch": 0.5}
+    assert "WARNING: other processes used the CPU during: batch 50%" in format_table(
+        {**report, "summary": summary}
+    )
 
 
 def test_empty_report_formats() -> None:

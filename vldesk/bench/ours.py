@@ -128,6 +128,12 @@ def run_interactive(spec: PhaseSpec) -> dict[str, Any]:
             info["weights_bytes"], activations, peak - info["rss_before_load_bytes"]
         )
     engine.unload()
+    # The bandwidth right after decoding, in the same process (after the peak was read): on a
+    # shared machine the decode ceiling must come from the same conditions as the decode.
+    from vldesk.bench.ceiling import measure_bandwidth
+
+    bandwidth = measure_bandwidth(min(spec.ceiling_bytes, 1024**3))
+    info["read_gbs_after_decode"] = bandwidth["read_gbs"]
     return {**info, "cases": results, "peak_rss_bytes": peak}
 
 

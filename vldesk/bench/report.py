@@ -36,8 +36,10 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
     base_photo = baseline.get("photo") or {}
 
     per_token = interactive.get("decode_bytes_per_token")
-    read_gbs = ceiling.get("read_gbs")
-    ceiling_tps = read_gbs * 1e9 / per_token if isinstance(read_gbs, float) and per_token else None
+    # The best read bandwidth seen (ceiling phase, or right after decoding): conservative.
+    readings = [ceiling.get("read_gbs"), interactive.get("read_gbs_after_decode")]
+    read_gbs = max((r for r in readings if isinstance(r, float)), default=None)
+    ceiling_tps = read_gbs * 1e9 / per_token if read_gbs is not None and per_token else None
     decode = photo.get("decode_tokens_per_s_median_step")
     ours_first = None
     if "time_to_first_token_s" in photo:
@@ -52,6 +54,7 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
         "decode_tokens_per_s": decode,
         "baseline_decode_tokens_per_s": base_photo.get("decode_tokens_per_s_median_step"),
         "decode_speedup": _ratio(decode, base_photo.get("decode_tokens_per_s_median_step")),
+        "read_gbs": read_gbs,
         "decode_ceiling_tokens_per_s": ceiling_tps,
         "decode_ceiling_fraction": _ratio(decode, ceiling_tps),
         "window_shown_s": startup.get("window_shown_s"),
@@ -70,7 +73,27 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
             "met": memory.get("met"),
         },
     }
-    return {"figures": figures, "targets": targets}
+    return {"figures": figures, "targets": targets, "busy_phases": busy_phases(report)}
+
+
+#: Other processes' share of the CPU above which a phase's figures are flagged (and re-run).
+BUSY_LOAD = 0.15
+
+
+def phase_load(result: Any) -> float | None:
+    """The highest share of the CPU other processes took during a phase's timed runs."""
+    if not isinstance(result, dict):
+        return None
+    loads = [result.get("other_load")]
+    loads += [case.get("other_load") for case in (result.get("cases") or {}).values()]
+    numbers = [load for load in loads if isinstance(load, (int, float))]
+    return max(numbers) if numbers else None
+
+
+def busy_phases(report: dict[str, Any]) -> dict[str, float]:
+    """Phases during which other processes took more than :data:`BUSY_LOAD` of the CPU."""
+    loads = {p: phase_load(report.get(p)) for p in ("ceiling", "interactive", "batch", "baseline")}
+    return {phase: load for phase, load in loads.items() if load is not None and load > BUSY_LOAD}
 
 
 def _target(value: Any, limit: float, *, above: bool) -> dict[str, Any]:
@@ -178,7 +201,7 @@ def format_table(report: dict[str, Any]) -> str:
         ("start-up: model ready, s", _num(f["model_ready_s"], 2), "", "", ""),
         (
             "memory read bandwidth",
-            _num(ceiling.get("read_gbs"), 1, " GB/s"),
+            _num(f.get("read_gbs"), 1, " GB/s"),
             "",
             "",
             "",
@@ -200,4 +223,8 @@ def format_table(report: dict[str, Any]) -> str:
         f"{interactive.get('dtype', '')}; baseline {baseline.get('dtype', '?')}; "
         f"batch of {batch.get('batch_size', '?')}"
     )
+    busy = summary.get("busy_phases") or {}
+    if busy:
+        shares = ", ".join(f"{phase} {load:.0%}" for phase, load in busy.items())
+        lines.append(f"WARNING: other processes used the CPU during: {shares}; figures are low.")
     return header + "\n" + "\n".join(lines)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vldesk.bench.fixtures import DEFAULT_PHOTO_SIZE, make_photo, model_folder, photo_folder, photos
-from vldesk.bench.report import summarize
+from vldesk.bench.report import BUSY_LOAD, phase_load, summarize
 from vldesk.bench.spec import PhaseSpec
 from vldesk.core.catalog import Family
 from vldesk.core.generation import DEFAULT_IMAGE_TOKENS
@@ -54,6 +54,8 @@ class BenchOptions:
     isolate: bool = True
     quiet_wait_s: float = 20.0
     startup_runs: int = 3
+    #: Runs of a phase at most, while other processes take over ``BUSY_LOAD`` of the CPU.
+    attempts: int = 2
     ceiling_bytes: int = 2 * 1024**3
     matmul_size: int = 2048
 
@@ -130,16 +132,27 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _text: None) ->
             continue
         progress(f"{_TITLES[phase].format(o=options)} ...")
         started = time.perf_counter()
-        try:
-            if phase == "startup":
-                report[phase] = _startup(folder, options)
-            elif phase == "baseline":
-                only = {**spec.to_dict(), "photos": all_photos[: options.baseline_images]}
-                report[phase] = run_phase(phase, PhaseSpec.from_dict(only), isolate=options.isolate)
-            else:
-                report[phase] = run_phase(phase, spec, isolate=options.isolate)
-        except Exception as exc:  # one failed phase must not lose the others' figures
-            report[phase] = {"error": str(exc)}
+        phase_spec = spec
+        if phase == "baseline":
+            only = {**spec.to_dict(), "photos": all_photos[: options.baseline_images]}
+            phase_spec = PhaseSpec.from_dict(only)
+        for attempt in range(1, options.attempts + 1):
+            try:
+                if phase == "startup":
+                    result = _startup(folder, options)
+                else:
+                    result = run_phase(phase, phase_spec, isolate=options.isolate)
+            except Exception as exc:  # one failed phase must not lose the others' figures
+                result = {"error": str(exc)}
+            result["attempt"] = attempt
+            load = phase_load(result)
+            previous = phase_load(report.get(phase))
+            if phase not in report or (load or 0.0) < (previous or 0.0):
+                report[phase] = result
+            if load is None or load <= BUSY_LOAD:
+                break
+            if attempt < options.attempts:
+                progress(f"  other processes took {load:.0%} of the CPU: running it again ...")
         report[phase]["phase_s"] = time.perf_counter() - started
     report["summary"] = summarize(report)
     return report

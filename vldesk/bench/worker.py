@@ -25,17 +25,20 @@ def _ceiling(spec: PhaseSpec) -> dict[str, Any]:
     import torch
 
     from vldesk.bench.ceiling import measure_bandwidth, measure_matmul
-    from vldesk.bench.system import wait_for_quiet
+    from vldesk.bench.system import LoadMeter, wait_for_quiet
     from vldesk.core.device import HardwareProbe
 
     cores = HardwareProbe.detect().physical_cores
     if cores:
         torch.set_num_threads(cores)
-    wait_for_quiet(timeout=spec.quiet_wait_s)
+    quiet = wait_for_quiet(timeout=spec.quiet_wait_s)
+    meter = LoadMeter().start()
+    figures = {**measure_bandwidth(spec.ceiling_bytes), **measure_matmul(spec.matmul_size)}
     return {
         "threads": torch.get_num_threads(),
-        **measure_bandwidth(spec.ceiling_bytes),
-        **measure_matmul(spec.matmul_size),
+        **figures,
+        "other_load_before": quiet,
+        "other_load": meter.stop(),
     }
 
 

@@ -50,6 +50,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--max-image-tokens", type=_positive_int, default=None)
     parser.add_argument("--repeats", type=_positive_int, default=1, help="runs per measurement")
     parser.add_argument(
+        "--attempts",
+        type=_positive_int,
+        default=2,
+        help="runs of a phase at most while other processes keep the CPU busy",
+    )
+    parser.add_argument(
         "--only",
         default=None,
         help=f"comma-separated phases to run (of {','.join(ALL_PHASES)})",
@@ -116,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         new_tokens=args.new_tokens,
         caption_tokens=args.caption_tokens,
         repeats=args.repeats,
+        attempts=args.attempts,
         phases=_phases(args.only, args.skip),
         isolate=not args.in_process,
     )
