@@ -255,3 +255,18 @@ def test_allocator_tuning_is_safe_everywhere() -> None:
     if sys.platform != "linux":
         assert not applied
     _release_freed_memory()
+
+
+@pytest.mark.model
+def test_static_cache_is_gpu_only(
+    tiny_model_dirs: dict[Family, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vldesk.core.engine import STATIC_CACHE_ENV, Engine
+
+    monkeypatch.setenv(STATIC_CACHE_ENV, "1")
+    engine = Engine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu")
+    try:
+        config = engine._generation_config(GenerationSettings())
+        assert config.cache_implementation is None
+    finally:
+        engine.unload()

@@ -43,6 +43,9 @@ TextCallback = Callable[[str], None]
 #: Called with the number of new tokens so far, once per generated token.
 TokenCallback = Callable[[int], None]
 
+#: Set to 1 to decode on CUDA with a static KV cache and torch.compile (experimental).
+STATIC_CACHE_ENV = "VLDESK_GPU_STATIC_CACHE"
+
 #: Chat-turn terminator and document terminator; Qwen3.5's config names only the second.
 STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
 
@@ -349,6 +352,9 @@ class Engine:
         template = getattr(processor, "chat_template", None) or ""
         self._template_has_thinking = "enable_thinking" in template
         self._thinking = info.traits.thinking_template or self._template_has_thinking
+        # GPU only, opt-in and untested so far (no GPU was available when it was written): a
+        # static KV cache, with which transformers compiles the decode step (docs/performance.md).
+        self._static_cache = choice.kind == "cuda" and os.environ.get(STATIC_CACHE_ENV) == "1"
         # Batches are left-padded so every row's answer starts at the same position.
         tokenizer.padding_side = "left"
 
@@ -515,6 +521,7 @@ class Engine:
             repetition_penalty=settings.repetition_penalty,
             eos_token_id=self._stop_ids,
             pad_token_id=self._pad_id,
+            cache_implementation="static" if self._static_cache else None,
         )
 
     def _run_generate(
