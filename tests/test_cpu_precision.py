@@ -99,7 +99,7 @@ def _picture() -> LoadedImage:
 
 @pytest.mark.model
 def test_bf16_logits_match_float32(tiny_model: tuple[Family, Path]) -> None:
-    """The same input through the same weights in float32 and bfloat16 (with the small-row
+    """The same input through the same weights in float32 and bfloat16 (with the decode
     kernels the engine installs): logits within the tolerance, the same top token."""
     import torch
 
@@ -127,72 +127,32 @@ def test_bf16_logits_match_float32(tiny_model: tuple[Family, Path]) -> None:
 
 
 @pytest.mark.model
-@pytest.mark.parametrize(
-    "shape", [(1, 1, 64), (64,), (2, 1, 64), (1, 3, 64), (16, 64), (1, 17, 64), (2, 20, 64)]
-)
-@pytest.mark.parametrize("bias", [False, True])
-def test_small_row_linear_equals_linear(shape: tuple[int, ...], bias: bool) -> None:
-    """One row (matrix-vector), up to 16 rows (weight on the left) and more (F.linear)."""
-    import torch
-
-    from vldesk.core.engine import _small_row_linear
-
-    torch.manual_seed(0)
-    layer = torch.nn.Linear(64, 48, bias=bias).to(torch.bfloat16)
-    x = torch.randn(*shape).to(torch.bfloat16)
-    expected = torch.nn.functional.linear(x, layer.weight, layer.bias).float()
-    got = _small_row_linear(layer, x)
-    assert got.shape == expected.shape
-    assert got.dtype == torch.bfloat16
-    assert (got.float() - expected).abs().max().item() <= 0.02 * expected.abs().max().item()
-
-
-@pytest.mark.model
-def test_small_row_kernels_only_for_cpu_bf16(tiny_model_dirs: dict[Family, Path]) -> None:
+def test_decode_kernels_are_installed_for_cpu_answers(tiny_model_dirs: dict[Family, Path]) -> None:
+    """In both CPU precisions the text decoder's linear layers (not the vision tower's) take the
+    measured decode kernel, and answers go through them."""
     import torch
 
     from vldesk.core.engine import Engine
 
     folder = tiny_model_dirs[Family.QWEN3_VL]
-    fast = Engine.load(folder, device="cpu", dtype="bfloat16")
-    exact = Engine.load(folder, device="cpu", dtype="float32")
-    try:
-
-        def routed(engine: Engine) -> int:
-            return sum(
-                "forward" in vars(m)
-                for m in engine.model.modules()
-                if isinstance(m, torch.nn.Linear)
-            )
-
-        assert routed(fast) > 0
-        assert routed(exact) == 0
-        # Greedy answers go through the routed layers and still stop where they should.
-        settings = GenerationSettings(max_new_tokens=5, ignore_eos=True, max_image_tokens=16)
-        conversation = Conversation().ask("Hi", [_picture()])
-        assert fast.generate(conversation, settings).stats.new_tokens == 5
-        assert len(fast.generate_batch([conversation, conversation], settings)) == 2
-    finally:
-        fast.unload()
-        exact.unload()
-
-
-@pytest.mark.model
-@pytest.mark.parametrize("bias", [False, True])
-def test_decode_rows_get_the_same_bits_in_any_batch(bias: bool) -> None:
-    """Batched greedy answers equal one-at-a-time ones only if every row's result is
-    bit-identical whatever the batch size, and laid out like F.linear's (contiguous)."""
-    import torch
-
-    from vldesk.core.engine import _small_row_linear
-
-    torch.manual_seed(1)
-    layer = torch.nn.Linear(256, 96, bias=bias).to(torch.bfloat16)
-    x = (torch.randn(5, 1, 256) * 3).to(torch.bfloat16)
-    batched = _small_row_linear(layer, x)
-    assert batched.is_contiguous()
-    for row in range(5):
-        assert torch.equal(batched[row : row + 1], _small_row_linear(layer, x[row : row + 1]))
+    for dtype in ("bfloat16", "float32"):
+        engine = Engine.load(folder, device="cpu", dtype=dtype)
+        try:
+            assert engine.cpu_kernels is not None
+            routed = {
+                name
+                for name, m in engine.model.named_modules()
+                if isinstance(m, torch.nn.Linear) and "forward" in vars(m)
+            }
+            assert routed
+            assert len(routed) == engine.cpu_kernels.layers
+            assert not any("visual" in name.split(".") for name in routed)
+            settings = GenerationSettings(max_new_tokens=5, ignore_eos=True, max_image_tokens=16)
+            conversation = Conversation().ask("Hi", [_picture()])
+            assert engine.generate(conversation, settings).stats.new_tokens == 5
+            assert len(engine.generate_batch([conversation, conversation], settings)) == 2
+        finally:
+            engine.unload()
 
 
 @pytest.mark.model
@@ -200,7 +160,7 @@ def test_decode_rows_get_the_same_bits_in_any_batch(bias: bool) -> None:
 def test_patch_embedding_as_linear_equals_the_convolution(dtype: str) -> None:
     import torch
 
-    from vldesk.core.engine import _patch_as_linear
+    from vldesk.core.cpu_kernels import patch_as_linear
 
     torch.manual_seed(2)
     conv = torch.nn.Conv3d(3, 32, kernel_size=(2, 16, 16), stride=(2, 16, 16))
@@ -208,10 +168,10 @@ def test_patch_embedding_as_linear_equals_the_convolution(dtype: str) -> None:
     patches = torch.randn(40, 3, 2, 16, 16).to(conv.weight.dtype)
     with torch.inference_mode():
         expected = conv(patches).float()
-        got = _patch_as_linear(conv, patches)
+        got = patch_as_linear(conv, patches)
         # Any other input shape is left to the convolution itself.
         wide = torch.randn(1, 3, 4, 32, 32).to(conv.weight.dtype)
-        assert torch.equal(_patch_as_linear(conv, wide), conv(wide))
+        assert torch.equal(patch_as_linear(conv, wide), conv(wide))
     assert got.shape == expected.shape
     tolerance = 1e-5 if dtype == "float32" else 0.02
     assert (got.float() - expected).abs().max().item() <= tolerance * expected.abs().max().item()

@@ -22,9 +22,9 @@ from vldesk.core.catalog import (
     FAMILY_TRAITS,
     Family,
     FamilyTraits,
-    Precision,
     family_of_model_type,
 )
+from vldesk.core.cpu_kernels import KernelChoice, install_decode_kernels, use_patch_linear
 from vldesk.core.device import DeviceChoice, HardwareProbe, choose_device
 from vldesk.core.errors import GenerationError, ModelLoadError, OutOfMemoryError
 from vldesk.core.generation import (
@@ -222,99 +222,10 @@ def _set_cpu_threads(cores: int) -> None:
         torch.set_num_threads(cores)
 
 
-#: Decode steps with at most this many answers in the batch skip ``F.linear`` on CPU in
-#: bfloat16 (see :func:`use_small_row_kernels`).
-SMALL_ROWS = 16
-
-
-def _small_row_linear(module: Any, x: Any) -> Any:
-    """``module(x)`` for an ``nn.Linear``; a decode step (one new token per answer) takes a
-    matrix-vector route.
-
-    With bfloat16 weights on CPU, ``F.linear`` with one row reads the weights at about 70 % of
-    the memory bandwidth, ``torch.mv`` at about 82 %; with 2 to 16 rows, the product with the
-    weight as the left operand is about 25 % faster than ``F.linear`` (docs/performance.md).
-    Both give each row the same bits whatever the batch size, so batched greedy answers equal
-    one-at-a-time ones. Prompts (prefill) keep ``F.linear``, which uses AMX there.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    rows = x.shape[0] if x.dim() == 3 and x.shape[1] == 1 else 0
-    if not 1 <= rows <= SMALL_ROWS:
-        return F.linear(x, module.weight, module.bias)
-    weight = module.weight
-    if rows == 1:
-        out = torch.mv(weight, x.reshape(-1)).reshape(1, 1, -1)
-    else:
-        # Contiguous like F.linear's output: attention kernels downstream depend on the layout.
-        out = (weight @ x.reshape(rows, -1).t()).t().contiguous().reshape(rows, 1, -1)
-    return out + module.bias if module.bias is not None else out
-
-
-def use_small_row_kernels(model: Any) -> int:
-    """Route the text decoder's bfloat16 CPU linear layers (and the output head) through
-    :func:`_small_row_linear`; returns how many. The vision tower keeps ``F.linear``."""
-
-    import torch
-
-    count = 0
-    for name, module in model.named_modules():
-        weight = getattr(module, "weight", None)
-        if (
-            isinstance(module, torch.nn.Linear)
-            and "visual" not in name.split(".")
-            and weight is not None
-            and weight.dtype == torch.bfloat16
-            and weight.device.type == "cpu"
-        ):
-            module.forward = functools.partial(_small_row_linear, module)
-            count += 1
-    return count
-
-
-def _patch_as_linear(module: Any, x: Any) -> Any:
-    """``module(x)`` for a Conv3d whose kernel equals its stride, fed one kernel window per
-    item (the vision patch embedding): the same product as one matrix multiply."""
-    import torch.nn.functional as F
-
-    if tuple(x.shape[2:]) != tuple(module.kernel_size):
-        return module._conv_forward(x, module.weight, module.bias)
-    weight = module.weight.reshape(module.out_channels, -1)
-    out = F.linear(x.reshape(x.shape[0], -1), weight, module.bias)
-    return out.reshape(x.shape[0], module.out_channels, *([1] * (x.dim() - 2)))
-
-
-def use_patch_linear(model: Any) -> int:
-    """Run the vision patch embeddings (Conv3d, kernel = stride, no padding) as linear layers;
-    returns how many. On CPU oneDNN's 3-D convolution takes about 0.45 s for a 1024-token image
-    in bfloat16, the linear 0.02 s (docs/performance.md)."""
-
-    import torch
-
-    count = 0
-    for module in model.modules():
-        if (
-            isinstance(module, torch.nn.Conv3d)
-            and tuple(module.kernel_size) == tuple(module.stride)
-            and module.padding in ((0, 0, 0), "valid")
-            and tuple(module.dilation) == (1, 1, 1)
-            and module.groups == 1
-        ):
-            module.forward = functools.partial(_patch_as_linear, module)
-            count += 1
-    return count
-
-
-def _use_cpu_kernels(model: Any, dtype: Precision) -> None:
+def _use_cpu_kernels(model: Any) -> KernelChoice:
     patches = use_patch_linear(model)
-    routed = use_small_row_kernels(model) if dtype is Precision.BFLOAT16 else 0
-    log.info(
-        "CPU kernels: %d patch embeddings as linear layers, %d linear layers decode with "
-        "matrix-vector products",
-        patches,
-        routed,
-    )
+    log.info("CPU kernels: %d patch embeddings as linear layers", patches)
+    return install_decode_kernels(model)
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -334,11 +245,20 @@ class Engine:
     Use :meth:`load` to build one; :meth:`generate` answers; :meth:`unload` frees memory.
     """
 
-    def __init__(self, model: Any, processor: Any, info: ModelInfo, choice: DeviceChoice) -> None:
+    def __init__(
+        self,
+        model: Any,
+        processor: Any,
+        info: ModelInfo,
+        choice: DeviceChoice,
+        cpu_kernels: KernelChoice | None = None,
+    ) -> None:
         self._model = model
         self._processor = processor
         self.info = info
         self.choice = choice
+        #: The decode kernels measured and installed on CPU (None elsewhere).
+        self.cpu_kernels = cpu_kernels
         tokenizer = processor.tokenizer
         self._stop_ids = [
             int(tid)
@@ -412,8 +332,7 @@ class Engine:
                 device_map=choice.device if choice.kind != "cpu" else None,
             )
             model.eval()
-            if choice.kind == "cpu":
-                _use_cpu_kernels(model, choice.dtype)
+            cpu_kernels = _use_cpu_kernels(model) if choice.kind == "cpu" else None
             processor = load_processor(info.path)
         except Exception as exc:
             if _is_out_of_memory(exc):
@@ -425,7 +344,7 @@ class Engine:
             raise ModelLoadError(
                 f"The model in {info.path} could not be loaded: {_short(exc)}"
             ) from exc
-        return cls(model, processor, info, choice)
+        return cls(model, processor, info, choice, cpu_kernels)
 
     @property
     def name(self) -> str:
