@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from vldesk.bench.runner import BenchOptions, run_bench
 from vldesk.bench.spec import PhaseSpec, median_of
 from vldesk.bench.system import LoadMeter, peak_rss_bytes, rss_bytes
 from vldesk.core.catalog import Family
+from vldesk.core.cpu_kernels import DecodeKernel
 from vldesk.core.synthetic import real_config
 
 QUICK = {
@@ -44,6 +46,18 @@ def report(tiny_model_dirs: dict[Family, Path], tmp_path_factory: pytest.TempPat
     return run_bench(options)
 
 
+def _file_tensor_bytes(folder: Path, dtype: str) -> int:
+    from safetensors import safe_open
+
+    size = {"bfloat16": 2, "float16": 2, "float32": 4}[dtype]
+    total = 0
+    for path in folder.glob("*.safetensors"):
+        with safe_open(str(path), framework="pt") as weights:
+            for key in weights.keys():  # noqa: SIM118 - safe_open is not a mapping
+                total += math.prod(weights.get_slice(key).get_shape()) * size
+    return total
+
+
 @pytest.mark.model
 def test_every_phase_reports_its_figures(report: dict[str, Any]) -> None:
     for phase in ("ceiling", "interactive", "batch", "baseline"):
@@ -53,6 +67,12 @@ def test_every_phase_reports_its_figures(report: dict[str, Any]) -> None:
     assert report["ceiling"]["bfloat16_gflops"] > 0
     interactive = report["interactive"]
     assert interactive["decode_bytes_per_token"] > 0
+    if interactive["device"] == "cpu":
+        assert interactive["cpu_kernels"]["kernel"] in {k.value for k in DecodeKernel}
+    # The weights as the file holds them, also when the tied head was packed apart.
+    assert interactive["weights_bytes"] == _file_tensor_bytes(
+        Path(report["model"]["folder"]), interactive["dtype"]
+    )
     for case in ("photo", "square_1024"):
         figures = interactive["cases"][case]
         assert 0 < figures["image_tokens"] <= 64

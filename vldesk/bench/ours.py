@@ -30,6 +30,11 @@ def _load_engine(spec: PhaseSpec) -> tuple[Any, dict[str, Any]]:
     engine = Engine.load(spec.model_dir, device=spec.device, dtype=spec.dtype, name=spec.model_name)
     ready = time.time()
     model = engine.model
+    params = list(model.parameters())
+    if engine.cpu_kernels is not None and engine.cpu_kernels.tied_head_packed:
+        # The packed head is the tied embeddings' weight in another layout, not more weights.
+        head = model.get_output_embeddings().weight
+        params = [p for p in params if p is not head]
     info: dict[str, Any] = {
         "device": engine.choice.device,
         "dtype": engine.choice.dtype.value,
@@ -37,9 +42,10 @@ def _load_engine(spec: PhaseSpec) -> tuple[Any, dict[str, Any]]:
         "threads": torch.get_num_threads(),
         "load_s": time.perf_counter() - start,
         "start_to_ready_s": ready - spec.started_at if spec.started_at else None,
-        "params": sum(p.numel() for p in model.parameters()),
-        "weights_bytes": sum(p.numel() * p.element_size() for p in model.parameters()),
+        "params": sum(p.numel() for p in params),
+        "weights_bytes": sum(p.numel() * p.element_size() for p in params),
         "decode_bytes_per_token": decode_bytes_per_token(model),
+        "cpu_kernels": engine.cpu_kernels.to_dict() if engine.cpu_kernels else None,
         "rss_before_load_bytes": rss_before,
         "rss_ready_bytes": rss_bytes(),
     }

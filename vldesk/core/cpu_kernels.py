@@ -228,6 +228,9 @@ class KernelChoice:
     #: Set through :data:`KERNEL_ENV` rather than measured.
     forced: bool = False
     layers: int = 0
+    #: The output head was packed apart from the input embeddings it shared its weight with:
+    #: the embeddings read their rows from the mapped file, so the weight is not held twice.
+    tied_head_packed: bool = False
 
     def describe(self) -> str:
         how = "forced" if self.forced else "fastest measured"
@@ -241,6 +244,7 @@ class KernelChoice:
             "head_kernel": self.head_kernel.value,
             "forced": self.forced,
             "layers": self.layers,
+            "tied_head_packed": self.tied_head_packed,
             "read_gbs": {t.kernel.value: t.read_gbs for t in self.timings},
             "batch_invariant": {t.kernel.value: t.batch_invariant for t in self.timings},
         }
@@ -412,7 +416,8 @@ def choose_kernels(
     import torch
 
     head = model.get_output_embeddings()
-    head_packable = head is None or not _head_is_tied(model) or _in_mapped_file(head.weight, mapped)
+    tied = head is not None and _head_is_tied(model)
+    head_packable = not tied or _in_mapped_file(head.weight, mapped)
     kernels = candidates(layers[0].weight.dtype) if layers else [DecodeKernel.LINEAR]
     forced = _forced_kernel()
     if forced is not None and forced not in kernels:
@@ -434,7 +439,14 @@ def choose_kernels(
     head_kernel = best
     if best is DecodeKernel.ONEDNN and not head_packable:
         head_kernel = next((k for k in ranked[1:]), DecodeKernel.LINEAR)
-    return KernelChoice(best, head_kernel, tuple(timings), forced is not None, len(layers))
+    return KernelChoice(
+        best,
+        head_kernel,
+        tuple(timings),
+        forced=forced is not None,
+        layers=len(layers),
+        tied_head_packed=tied and head_kernel is DecodeKernel.ONEDNN,
+    )
 
 
 def install_decode_kernels(model: Any) -> KernelChoice:
