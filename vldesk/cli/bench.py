@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from vldesk.cli.options import positive_int
 from vldesk.core.catalog import Family
 from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.errors import VldeskError
@@ -33,25 +34,25 @@ def register(subparsers: Any) -> None:
     )
     source.add_argument("--model", "-m", help="an installed model (catalog id, name or folder)")
     parser.add_argument(
-        "--layers", type=_positive_int, help="text layers and vision blocks (quick runs)"
+        "--layers", type=positive_int, help="text layers and vision blocks (quick runs)"
     )
-    parser.add_argument("--images", type=_positive_int, default=8, help="photos in the batch")
+    parser.add_argument("--images", type=positive_int, default=8, help="photos in the batch")
     parser.add_argument(
-        "--baseline-images", type=_positive_int, default=2, help="photos for the plain baseline"
+        "--baseline-images", type=positive_int, default=2, help="photos for the plain baseline"
     )
-    parser.add_argument("--batch-size", type=_positive_int, default=4)
+    parser.add_argument("--batch-size", type=positive_int, default=4)
     parser.add_argument(
-        "--new-tokens", type=_positive_int, default=32, help="answer length, one image"
+        "--new-tokens", type=positive_int, default=32, help="answer length, one image"
     )
     parser.add_argument(
-        "--caption-tokens", type=_positive_int, default=48, help="caption length in the batch"
+        "--caption-tokens", type=positive_int, default=48, help="caption length in the batch"
     )
     parser.add_argument("--photo-size", type=_size, default=None, help="WxH (default 1600x1200)")
-    parser.add_argument("--max-image-tokens", type=_positive_int, default=None)
-    parser.add_argument("--repeats", type=_positive_int, default=1, help="runs per measurement")
+    parser.add_argument("--max-image-tokens", type=positive_int, default=None)
+    parser.add_argument("--repeats", type=positive_int, default=1, help="runs per measurement")
     parser.add_argument(
         "--attempts",
-        type=_positive_int,
+        type=positive_int,
         default=2,
         help="runs of a phase at most while other processes keep the CPU busy",
     )
@@ -69,16 +70,6 @@ def register(subparsers: Any) -> None:
         "--in-process", action="store_true", help="run every phase in this process (no isolation)"
     )
     parser.set_defaults(handler=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -1,0 +1,133 @@
+"""Decode-step attention on the CPU: the same result as SDPA, for the text decoder only."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from PIL import Image
+
+from vldesk.core.catalog import Family
+from vldesk.core.generation import Conversation, GenerationSettings
+from vldesk.core.images import LoadedImage
+
+torch = pytest.importorskip("torch")
+
+from vldesk.core.cpu_attention import ATTENTION_NAME, decode_attention  # noqa: E402
+
+pytestmark = pytest.mark.model
+
+
+def sdpa_attention_forward(*args: object, **kwargs: object) -> tuple:
+    """transformers' own SDPA attention function, the reference."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward as sdpa
+
+    return sdpa(*args, **kwargs)  # type: ignore[no-any-return]
+
+
+def _inputs(batch: int, heads: int, kv_heads: int, queries: int, length: int, dtype: str) -> tuple:
+    generator = torch.Generator().manual_seed(batch * 100 + heads * 10 + kv_heads)
+    kind = getattr(torch, dtype)
+
+    def tensor(*shape: int) -> object:
+        return (torch.randn(*shape, generator=generator) * 2).to(kind)
+
+    module = SimpleNamespace(num_key_value_groups=heads // kv_heads, is_causal=True)
+    return (
+        module,
+        tensor(batch, heads, queries, 64),
+        tensor(batch, kv_heads, length, 64),
+        tensor(batch, kv_heads, length, 64),
+    )
+
+
+def _padding_mask(batch: int, length: int) -> object:
+    """Left padding as a batch of prompts of different lengths has it: row r skips r tokens."""
+    keep = torch.ones(batch, 1, 1, length, dtype=torch.bool)
+    for row in range(batch):
+        keep[row, ..., :row] = False
+    return keep
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float32"])
+@pytest.mark.parametrize(("heads", "kv_heads"), [(4, 4), (8, 2), (16, 8)])
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("mask", ["none", "bool", "additive"])
+def test_a_decode_step_matches_sdpa(
+    dtype: str, heads: int, kv_heads: int, batch: int, mask: str
+) -> None:
+    module, query, key, value = _inputs(batch, heads, kv_heads, 1, 37, dtype)
+    attention_mask = None
+    if mask != "none":
+        attention_mask = _padding_mask(batch, 37)
+        if mask == "additive":
+            attention_mask = torch.zeros(attention_mask.shape).masked_fill(
+                ~attention_mask, torch.finfo(torch.float32).min
+            )
+    expected, _ = sdpa_attention_forward(module, query, key, value, attention_mask, scaling=0.125)
+    got, weights = decode_attention(module, query, key, value, attention_mask, scaling=0.125)
+    assert weights is None
+    assert got.shape == expected.shape == (batch, 1, heads, 64)
+    assert got.dtype == expected.dtype
+    tolerance = 0.01 if dtype == "bfloat16" else 1e-5
+    error = (got.float() - expected.float()).abs().max().item()
+    assert error <= tolerance * expected.float().abs().max().item()
+
+
+def test_a_masked_position_is_ignored() -> None:
+    """Changing what a padded position holds changes nothing."""
+    module, query, key, value = _inputs(2, 8, 2, 1, 12, "float32")
+    mask = _padding_mask(2, 12)
+    first, _ = decode_attention(module, query, key, value, mask)
+    key[1, :, 0] = 1e4
+    value[1, :, 0] = -1e4
+    second, _ = decode_attention(module, query, key, value, mask)
+    assert torch.equal(first, second)
+
+
+def test_prompts_go_to_sdpa_unchanged() -> None:
+    module, query, key, value = _inputs(2, 8, 2, 5, 5, "float32")
+    expected, _ = sdpa_attention_forward(module, query, key, value, None)
+    got, _ = decode_attention(module, query, key, value, None)
+    assert torch.equal(got, expected)
+
+
+def _picture() -> LoadedImage:
+    image = Image.new("RGB", (96, 64), (30, 160, 90))
+    image.paste((240, 40, 20), (10, 10, 50, 40))
+    return LoadedImage(image, "p.png", image.size)
+
+
+@pytest.mark.parametrize("family", list(Family), ids=lambda f: f.value)
+def test_answers_equal_those_with_sdpa(
+    tmp_path_factory: pytest.TempPathFactory, family: Family
+) -> None:
+    """On the CPU the text decoder's attention is ours and the vision tower's stays SDPA; greedy
+    answers (float32) are the same token for token as with SDPA everywhere."""
+    from tests.test_batch_runner import lively_model_dir
+    from vldesk.core.engine import Engine
+
+    engine = Engine.load(lively_model_dir(tmp_path_factory, family), device="cpu", dtype="float32")
+    try:
+        config = engine.model.config
+        text = config.get_text_config()
+        assert text._attn_implementation == ATTENTION_NAME
+        assert config.vision_config._attn_implementation == "sdpa"
+        settings = GenerationSettings(max_new_tokens=12, max_image_tokens=32)
+        conversation = Conversation().ask("What is in the picture?", [_picture()])
+        ours = engine.generate(conversation, settings)
+        text._attn_implementation = "sdpa"
+        plain = engine.generate(conversation, settings)
+    finally:
+        engine.unload()
+    assert ours.stats.new_tokens == plain.stats.new_tokens
+    assert ours.text == plain.text
+
+
+def test_only_a_decoder_running_sdpa_is_switched() -> None:
+    from vldesk.core.cpu_attention import use_decode_attention
+
+    text = SimpleNamespace(_attn_implementation="eager")
+    model = SimpleNamespace(config=SimpleNamespace(get_text_config=lambda: text))
+    assert not use_decode_attention(model)
+    assert text._attn_implementation == "eager"
