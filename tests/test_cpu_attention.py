@@ -13,7 +13,7 @@ from vldesk.core.images import LoadedImage
 
 torch = pytest.importorskip("torch")
 
-from vldesk.core.cpu_attention import ATTENTION_NAME, decode_attention  # noqa: E402
+from vldesk.core.cpu_attention import ATTENTION_NAME, text_attention  # noqa: E402
 
 pytestmark = pytest.mark.model
 
@@ -65,7 +65,7 @@ def test_a_decode_step_matches_sdpa(
                 ~attention_mask, torch.finfo(torch.float32).min
             )
     expected, _ = sdpa_attention_forward(module, query, key, value, attention_mask, scaling=0.125)
-    got, weights = decode_attention(module, query, key, value, attention_mask, scaling=0.125)
+    got, weights = text_attention(module, query, key, value, attention_mask, scaling=0.125)
     assert weights is None
     assert got.shape == expected.shape == (batch, 1, heads, 64)
     assert got.dtype == expected.dtype
@@ -78,17 +78,63 @@ def test_a_masked_position_is_ignored() -> None:
     """Changing what a padded position holds changes nothing."""
     module, query, key, value = _inputs(2, 8, 2, 1, 12, "float32")
     mask = _padding_mask(2, 12)
-    first, _ = decode_attention(module, query, key, value, mask)
+    first, _ = text_attention(module, query, key, value, mask)
     key[1, :, 0] = 1e4
     value[1, :, 0] = -1e4
-    second, _ = decode_attention(module, query, key, value, mask)
+    second, _ = text_attention(module, query, key, value, mask)
     assert torch.equal(first, second)
 
 
-def test_prompts_go_to_sdpa_unchanged() -> None:
-    module, query, key, value = _inputs(2, 8, 2, 5, 5, "float32")
+def test_a_single_prompt_goes_to_sdpa_unchanged() -> None:
+    module, query, key, value = _inputs(1, 8, 2, 5, 5, "float32")
     expected, _ = sdpa_attention_forward(module, query, key, value, None)
-    got, _ = decode_attention(module, query, key, value, None)
+    got, _ = text_attention(module, query, key, value, None)
+    assert torch.equal(got, expected)
+
+
+def _prompt_mask(starts: list[int], length: int) -> object:
+    """transformers' boolean mask for left-padded prompts: causal, padded keys hidden."""
+    columns = torch.arange(length)
+    causal = columns[None, :] <= columns[:, None]
+    return torch.stack([causal & (columns >= start) for start in starts])[:, None]
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float32"])
+def test_each_row_of_a_batch_gets_the_bits_it_gets_alone(dtype: str) -> None:
+    """Prompts and decode steps: a left-padded row's output equals, bit for bit, the output for
+    that row's own tokens answered alone (with no mask, as a single answer runs)."""
+    starts, length = [3, 0, 6], 11
+    for queries in (length, 1):
+        module, query, key, value = _inputs(3, 8, 2, queries, length, dtype)
+        mask = _prompt_mask(starts, length)[:, :, -queries:]
+        batched, _ = text_attention(module, query, key, value, mask)
+        assert batched.shape == (3, queries, 8, 64)
+        for row, start in enumerate(starts):
+            first = start if queries > 1 else 0
+            alone, _ = text_attention(
+                module,
+                query[row : row + 1, :, first:].contiguous(),
+                key[row : row + 1, :, start:].contiguous(),
+                value[row : row + 1, :, start:].contiguous(),
+                None,
+            )
+            assert torch.equal(batched[row : row + 1, first:], alone), (queries, row)
+        # And the batch agrees with SDPA on the real tokens.
+        expected, _ = sdpa_attention_forward(module, query, key, value, mask)
+        tolerance = 0.01 if dtype == "bfloat16" else 1e-5
+        for row, start in enumerate(starts):
+            first = start if queries > 1 else 0
+            error = (batched[row, first:].float() - expected[row, first:].float()).abs().max()
+            assert error.item() <= tolerance * expected.float().abs().max().item()
+
+
+def test_other_masks_go_to_sdpa() -> None:
+    """A mask that is not causal left padding (here: a hole in the middle) is SDPA's."""
+    module, query, key, value = _inputs(2, 8, 2, 1, 9, "float32")
+    mask = torch.ones(2, 1, 1, 9, dtype=torch.bool)
+    mask[1, ..., 4] = False
+    expected, _ = sdpa_attention_forward(module, query, key, value, mask)
+    got, _ = text_attention(module, query, key, value, mask)
     assert torch.equal(got, expected)
 
 
@@ -125,9 +171,9 @@ def test_answers_equal_those_with_sdpa(
 
 
 def test_only_a_decoder_running_sdpa_is_switched() -> None:
-    from vldesk.core.cpu_attention import use_decode_attention
+    from vldesk.core.cpu_attention import use_cpu_attention
 
     text = SimpleNamespace(_attn_implementation="eager")
     model = SimpleNamespace(config=SimpleNamespace(get_text_config=lambda: text))
-    assert not use_decode_attention(model)
+    assert not use_cpu_attention(model)
     assert text._attn_implementation == "eager"

@@ -24,7 +24,7 @@ from vldesk.core.catalog import (
     FamilyTraits,
     family_of_model_type,
 )
-from vldesk.core.cpu_attention import use_decode_attention
+from vldesk.core.cpu_attention import use_cpu_attention
 from vldesk.core.cpu_kernels import KernelChoice, install_decode_kernels, use_patch_linear
 from vldesk.core.device import DeviceChoice, HardwareProbe, choose_device
 from vldesk.core.errors import GenerationError, ModelLoadError, OutOfMemoryError
@@ -225,7 +225,7 @@ def _set_cpu_threads(cores: int) -> None:
 
 def _use_cpu_kernels(model: Any) -> KernelChoice:
     patches = use_patch_linear(model)
-    attention = use_decode_attention(model)
+    attention = use_cpu_attention(model)
     log.info(
         "CPU kernels: %d patch embeddings as linear layers; decode-step attention: %s",
         patches,
