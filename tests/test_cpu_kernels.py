@@ -126,6 +126,16 @@ def test_measuring_times_every_kernel_and_leaves_the_layers_alone() -> None:
         assert torch.equal(layer.weight, weight)
 
 
+def test_a_kernel_that_fails_here_is_no_candidate(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unsupported(_weight: Any) -> Any:
+        raise NotImplementedError("no reorder for this CPU")
+
+    monkeypatch.setattr(cpu_kernels, "packed_weight", unsupported)
+    layers = [torch.nn.Linear(64, 64).to(torch.bfloat16) for _ in range(2)]
+    timings = measure_kernels(layers, list(DecodeKernel), rows=(1,))
+    assert [t.kernel for t in timings] == [DecodeKernel.LINEAR, DecodeKernel.MATVEC]
+
+
 def test_measuring_samples_only_the_first_layers() -> None:
     layers = [torch.nn.Linear(64, 64) for _ in range(10)]
     per_layer = 64 * 64 * 4

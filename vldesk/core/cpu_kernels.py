@@ -4,12 +4,13 @@ A decode step multiplies one new token per answer by every weight of the text de
 speed is how fast the kernel streams the weights from memory. Which kernel does that best
 depends on the CPU and the precision (docs/performance.md): on an Intel CPU with AMX,
 ``torch.mv`` read bfloat16 weights at about 82 % of the memory bandwidth and ``F.linear`` at 70 %;
-on an AMD Zen 4 CPU ``torch.mv`` reached a quarter of the bandwidth and weights prepacked for
-oneDNN two thirds. So the engine times each candidate on the model's own weights when it loads
+on an AMD Zen 4 CPU ``torch.mv`` read them at a third of the rate of weights reordered once for
+oneDNN. So the engine times each candidate on the model's own weights when it loads
 and routes the decoder's linear layers through the fastest one.
 
-Every candidate gives each answer's row the same bits whatever the batch size, so batched
-greedy captions equal one-at-a-time answers.
+Candidates that give an answer's row the same bits whatever the batch size come first (checked
+on the weights, as it differs between CPUs), so batched greedy captions equal one-at-a-time
+answers. A kernel that fails on this build or CPU is not a candidate.
 """
 
 from __future__ import annotations
@@ -305,24 +306,36 @@ def measure_kernels(
     timings = []
     with torch.inference_mode():
         for kernel in kernels:
-            modules: Sequence[Any] = sample
-            if kernel is DecodeKernel.ONEDNN:
-                modules = [
-                    SimpleNamespace(
-                        weight=packed_weight(layer.weight),
-                        bias=layer.bias,
-                        in_features=layer.in_features,
-                    )
-                    for layer in sample
-                ]
-            forward = _FORWARDS[kernel]
-            rates = {
-                count: size / _best_seconds(forward, modules, inputs, count) / 1e9 for count in rows
-            }
-            widest = max(modules, key=lambda module: module.in_features)
-            invariant = all(_batch_invariant(forward, m, dtype) for m in (modules[0], widest))
-            timings.append(KernelTiming(kernel, rates, invariant))
+            try:
+                timings.append(_time_kernel(kernel, sample, inputs, rows, size, dtype))
+            except (RuntimeError, NotImplementedError, TypeError) as exc:
+                # A kernel this build or CPU cannot run for these weights is simply not a
+                # candidate (oneDNN's reorder is not implemented everywhere).
+                log.info("decode kernel %s unavailable: %s", kernel.value, exc)
     return timings
+
+
+def _time_kernel(
+    kernel: DecodeKernel,
+    sample: Sequence[Any],
+    inputs: dict[tuple[int, int], Any],
+    rows: Sequence[int],
+    size: int,
+    dtype: Any,
+) -> KernelTiming:
+    modules: Sequence[Any] = sample
+    if kernel is DecodeKernel.ONEDNN:
+        modules = [
+            SimpleNamespace(
+                weight=packed_weight(layer.weight), bias=layer.bias, in_features=layer.in_features
+            )
+            for layer in sample
+        ]
+    forward = _FORWARDS[kernel]
+    rates = {count: size / _best_seconds(forward, modules, inputs, count) / 1e9 for count in rows}
+    widest = max(modules, key=lambda module: module.in_features)
+    invariant = all(_batch_invariant(forward, m, dtype) for m in (modules[0], widest))
+    return KernelTiming(kernel, rates, invariant)
 
 
 def _batch_invariant(forward: Callable[[Any, Any], Any], module: Any, dtype: Any) -> bool:
@@ -459,7 +472,11 @@ def install_decode_kernels(model: Any) -> KernelChoice:
     for layer in layers:
         kernel = choice.head_kernel if layer is head else choice.kernel
         if kernel is DecodeKernel.ONEDNN:
-            pack_for_onednn(layer, mapped)
+            try:
+                pack_for_onednn(layer, mapped)
+            except (RuntimeError, NotImplementedError) as exc:  # the model still runs
+                log.warning("could not reorder a %s weight: %s", tuple(layer.weight.shape), exc)
+                kernel = DecodeKernel.LINEAR
         layer.forward = functools.partial(_FORWARDS[kernel], layer)
     log.info("CPU decode kernels for %d linear layers: %s", len(layers), choice.describe())
     return choice
