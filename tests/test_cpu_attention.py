@@ -177,3 +177,31 @@ def test_only_a_decoder_running_sdpa_is_switched() -> None:
     model = SimpleNamespace(config=SimpleNamespace(get_text_config=lambda: text))
     assert not use_cpu_attention(model)
     assert text._attn_implementation == "eager"
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float32"])
+def test_keys_converted_in_chunks(dtype: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long cache is converted to float32 a chunk at a time: the result agrees with SDPA, and a
+    batch row still gets the bits it gets alone (its chunks start at its own first token)."""
+    from vldesk.core import cpu_attention
+
+    monkeypatch.setattr(cpu_attention, "SCORE_CHUNK", 8)
+    starts = [5, 0]
+    module, query, key, value = _inputs(2, 8, 2, 1, 45, dtype)
+    mask = _padding_mask(2, 45)
+    mask[0, ..., :5] = False
+    mask[1, ..., :] = True
+    batched, _ = text_attention(module, query, key, value, mask)
+    for row, start in enumerate(starts):
+        alone, _ = text_attention(
+            module,
+            query[row : row + 1],
+            key[row : row + 1, :, start:].contiguous(),
+            value[row : row + 1, :, start:].contiguous(),
+            None,
+        )
+        assert torch.equal(batched[row : row + 1], alone)
+    expected, _ = sdpa_attention_forward(module, query, key, value, mask)
+    tolerance = 0.01 if dtype == "bfloat16" else 1e-5
+    error = (batched.float() - expected.float()).abs().max().item()
+    assert error <= tolerance * expected.float().abs().max().item()
