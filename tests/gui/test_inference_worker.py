@@ -20,8 +20,17 @@ from vldesk.gui.workers.inference import (
     ModelLoadedInfo,
 )
 
+# Seeded: sampled answers of random weights are arbitrary token soup; an unseeded run once (in
+# ~15 full-suite runs) failed test_each_family_loads_and_streams[qwen3_5] in a way that could not
+# be reproduced in 7 further runs (see the closing note of session 2).
 SAMPLED = GenerationSettings(
-    max_new_tokens=40, greedy=False, temperature=1.0, top_p=1.0, top_k=0, max_image_tokens=64
+    max_new_tokens=40,
+    greedy=False,
+    temperature=1.0,
+    top_p=1.0,
+    top_k=0,
+    max_image_tokens=64,
+    seed=11,
 )
 
 
