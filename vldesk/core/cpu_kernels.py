@@ -179,11 +179,16 @@ def mapped_weight_files() -> list[tuple[int, int]]:
     return ranges
 
 
+def _inside(address: int, size: int, mapped: Sequence[tuple[int, int]]) -> bool:
+    """Whether ``[address, address + size)`` lies wholly inside one of the ``mapped`` ranges."""
+    return any(start <= address and address + size <= end for start, end in mapped)
+
+
 def _drop_file_pages(address: int, size: int, mapped: Sequence[tuple[int, int]]) -> bool:
     """Drop the whole pages of ``[address, address + size)`` from this process's memory, if the
     range lies inside a mapped weight file; returns whether it did. Only pages wholly inside
     the range are touched: a neighbouring tensor's bytes never are."""
-    if size <= 0 or not any(start <= address and address + size <= end for start, end in mapped):
+    if size <= 0 or not _inside(address, size, mapped):
         return False
     page = mmap.PAGESIZE
     first = -(-address // page) * page
@@ -411,11 +416,6 @@ def _head_is_tied(model: Any) -> bool:
     return bool(head.weight.data_ptr() == embedding.weight.data_ptr())
 
 
-def _in_mapped_file(tensor: Any, mapped: Sequence[tuple[int, int]]) -> bool:
-    address = tensor.data_ptr()
-    return any(start <= address and address + tensor.nbytes <= end for start, end in mapped)
-
-
 def choose_kernels(
     model: Any, layers: Sequence[Any], mapped: Sequence[tuple[int, int]] = ()
 ) -> KernelChoice:
@@ -430,7 +430,7 @@ def choose_kernels(
 
     head = model.get_output_embeddings()
     tied = head is not None and _head_is_tied(model)
-    head_packable = not tied or _in_mapped_file(head.weight, mapped)
+    head_packable = not tied or _inside(head.weight.data_ptr(), head.weight.nbytes, mapped)
     kernels = candidates(layers[0].weight.dtype) if layers else [DecodeKernel.LINEAR]
     forced = _forced_kernel()
     if forced is not None and forced not in kernels:
