@@ -174,3 +174,19 @@ def test_the_real_command_streams_an_answer(
     record = json.loads(result.stdout)
     assert record["stats"]["image_tokens"] > 0
     assert "Traceback" not in result.stderr
+
+
+def test_int8_weights_from_the_command_line(
+    photo: Path, tiny_model_dirs: dict[Family, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vldesk.core.int8_weights import int8_available
+
+    torch = pytest.importorskip("torch")
+    if not int8_available(torch.bfloat16):
+        pytest.skip("no int8 kernel in this torch")
+    model = str(tiny_model_dirs[Family.QWEN3_VL])
+    quick = [q for q in QUICK if q != "--quiet"]
+    assert run_cli(["describe", str(photo), "--model", model, "--weights", "int8", *quick]) == 0
+    captured = capsys.readouterr()
+    assert "int8 weights" in captured.err
+    assert "6 new tokens" in captured.err  # the tiny model's answer may be blank lines

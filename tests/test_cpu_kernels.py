@@ -30,8 +30,12 @@ from vldesk.core.cpu_kernels import (  # noqa: E402
 
 pytestmark = pytest.mark.model
 
+# The measured kernels (int8 weights are the user's choice, tests/test_int8_weights.py).
 KERNELS = [
-    k for k in DecodeKernel if k is not DecodeKernel.ONEDNN or cpu_kernels.onednn_available()
+    k
+    for k in DecodeKernel
+    if k is not DecodeKernel.INT8
+    and (k is not DecodeKernel.ONEDNN or cpu_kernels.onednn_available())
 ]
 DTYPES = ["bfloat16", "float32"]
 
@@ -132,7 +136,8 @@ def test_a_kernel_that_fails_here_is_no_candidate(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(cpu_kernels, "packed_weight", unsupported)
     layers = [torch.nn.Linear(64, 64).to(torch.bfloat16) for _ in range(2)]
-    timings = measure_kernels(layers, list(DecodeKernel), rows=(1,))
+    measured = [DecodeKernel.LINEAR, DecodeKernel.MATVEC, DecodeKernel.ONEDNN]
+    timings = measure_kernels(layers, measured, rows=(1,))
     assert [t.kernel for t in timings] == [DecodeKernel.LINEAR, DecodeKernel.MATVEC]
 
 
@@ -226,6 +231,19 @@ def test_an_unknown_forced_kernel_is_measured_instead(
     assert not choice.forced
     assert len(choice.timings) == len(KERNELS)
     assert "turbo" in caplog.text
+
+
+def test_int8_cannot_be_forced_as_a_kernel(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """int8 changes the answers, so it comes only from the weights setting."""
+    model = _tiny_tied_model().to(torch.bfloat16)
+    monkeypatch.setenv(KERNEL_ENV, "int8")
+    with caplog.at_level(logging.WARNING, logger="vldesk.core.cpu_kernels"):
+        choice = choose_kernels(model, [model.body, model.head])
+    assert choice.kernel is not DecodeKernel.INT8
+    assert not choice.forced
+    assert "int8" in caplog.text
 
 
 @pytest.fixture

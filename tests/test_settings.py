@@ -38,6 +38,7 @@ def test_defaults() -> None:
     settings = Settings()
     assert settings.model == default_model().id
     assert (settings.device, settings.dtype) == ("auto", "auto")
+    assert settings.weights == "full"
     assert settings.max_new_tokens == 512
     assert settings.greedy is True
     assert (settings.temperature, settings.top_p, settings.top_k) == (0.7, 0.8, 20)
@@ -60,6 +61,7 @@ def test_round_trip(settings_file: Path) -> None:
         model="/models/my Qwen (fine-tuned)",
         device="cuda:1",
         dtype="bfloat16",
+        weights="int8",
         max_new_tokens=2048,
         greedy=False,
         temperature=1.2,
@@ -133,6 +135,8 @@ BAD_VALUES: list[tuple[str, Any]] = [
     ("device", "tpu"),
     ("device", "cpu:3"),
     ("dtype", "int4"),
+    ("weights", "int4"),
+    ("weights", 8),
     ("max_new_tokens", "512"),
     ("max_new_tokens", 0),
     ("max_new_tokens", True),

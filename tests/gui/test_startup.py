@@ -196,3 +196,19 @@ def test_window_layout_is_restored_from_qsettings(make_app: AppFactory) -> None:
     assert second.window.height() == 500
     assert second.window.width() < 800
     assert not second.window.history_dock.isVisible()
+
+
+def test_int8_weights_chosen_in_settings_reload_the_model(
+    make_app: AppFactory, tiny_model_dirs: dict, qtbot: QtBot
+) -> None:
+    """The tiny models' layers are too narrow for the int8 kernel except the wider ones; the
+    status bar says int8 when the engine ran with it, and the choice is saved."""
+    from tests.gui.conftest import wait_for_model
+    from vldesk.core.catalog import Family
+
+    app = make_app(tiny_model_dirs[Family.QWEN3_VL])
+    wait_for_model(qtbot, app)
+    assert "int8" not in app.window.status_panel.device_label.text()
+    app.apply_settings(app.settings.replace(weights="int8"))
+    qtbot.waitUntil(lambda: "int8" in app.window.status_panel.device_label.text(), timeout=60_000)
+    assert load_settings(app.paths.settings_file).weights == "int8"

@@ -177,6 +177,8 @@ def test_settings_dialog_edits_a_copy(qtbot: QtBot) -> None:
     dialog.max_tokens_spin.setValue(900)
     dialog.image_tokens_spin.setValue(512)
     dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
+    assert dialog.weights_combo.currentData() == "full"
+    dialog.weights_combo.setCurrentIndex(dialog.weights_combo.findData("int8"))
     dialog.language_combo.setCurrentIndex(dialog.language_combo.findData("zh"))
     edited = dialog.settings()
     assert edited.greedy is False
@@ -184,6 +186,7 @@ def test_settings_dialog_edits_a_copy(qtbot: QtBot) -> None:
     assert edited.max_new_tokens == 900
     assert edited.max_image_tokens == 512
     assert edited.device == "cpu"
+    assert edited.weights == "int8"
     assert edited.preset_language == "zh"
     assert edited.model == settings.model
     assert edited.extra == {"kept": True}

@@ -27,7 +27,13 @@ def _load_engine(spec: PhaseSpec) -> tuple[Any, dict[str, Any]]:
 
     rss_before = rss_bytes()
     start = time.perf_counter()
-    engine = Engine.load(spec.model_dir, device=spec.device, dtype=spec.dtype, name=spec.model_name)
+    engine = Engine.load(
+        spec.model_dir,
+        device=spec.device,
+        dtype=spec.dtype,
+        name=spec.model_name,
+        weights=spec.weights,
+    )
     ready = time.time()
     model = engine.model
     params = list(model.parameters())
@@ -38,6 +44,7 @@ def _load_engine(spec: PhaseSpec) -> tuple[Any, dict[str, Any]]:
     info: dict[str, Any] = {
         "device": engine.choice.device,
         "dtype": engine.choice.dtype.value,
+        "weights": engine.weights.value,
         "device_reason": engine.choice.reason,
         "threads": torch.get_num_threads(),
         "load_s": time.perf_counter() - start,

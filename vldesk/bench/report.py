@@ -220,7 +220,8 @@ def format_table(report: dict[str, Any]) -> str:
     model = report.get("model") or {}
     header = (
         f"{model.get('name', 'model')} on {interactive.get('device', '?')} "
-        f"{interactive.get('dtype', '')}; baseline {baseline.get('dtype', '?')}; "
+        f"{interactive.get('dtype', '')}{_weights_note(interactive)}; "
+        f"baseline {baseline.get('dtype', '?')}; "
         f"batch of {batch.get('batch_size', '?')}"
     )
     busy = summary.get("busy_phases") or {}
@@ -228,3 +229,8 @@ def format_table(report: dict[str, Any]) -> str:
         shares = ", ".join(f"{phase} {load:.0%}" for phase, load in busy.items())
         lines.append(f"WARNING: other processes used the CPU during: {shares}; figures are low.")
     return header + "\n" + "\n".join(lines)
+
+
+def _weights_note(phase: dict[str, Any]) -> str:
+    weights = phase.get("weights")
+    return f" ({weights} weights)" if weights and weights != "full" else ""

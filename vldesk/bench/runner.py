@@ -41,6 +41,7 @@ class BenchOptions:
     work_dir: Path | None = None
     device: str = "auto"
     dtype: str = "auto"
+    weights: str = "full"
     images: int = 8
     baseline_images: int = 2
     batch_size: int = 4
@@ -109,6 +110,7 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _text: None) ->
         model_name=name,
         device=options.device,
         dtype=options.dtype,
+        weights=options.weights,
         photos=tuple(all_photos[: options.images]),
         square_image=str(square),
         new_tokens=options.new_tokens,

@@ -22,6 +22,7 @@ class PhaseSpec:
     model_name: str = "model"
     device: str = "auto"
     dtype: str = "auto"
+    weights: str = "full"
     #: Photos for the batch and the interactive "default budget" case (the first one).
     photos: tuple[str, ...] = ()
     #: A 1024x1024 image for the second interactive case.

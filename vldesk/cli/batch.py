@@ -196,10 +196,11 @@ def _run_job(
         model_dir,
         device=args.device or user_settings.device,
         dtype=args.dtype or user_settings.dtype,
+        weights=args.weights or user_settings.weights,
         name=model_name,
     )
     try:
-        show.status(f"Running on {engine.choice.describe()}")
+        show.status(f"Running on {engine.describe()}")
         with _history(args, show) as history:
             control = BatchControl()
             runner = BatchRunner(

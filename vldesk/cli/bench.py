@@ -11,6 +11,7 @@ from vldesk.cli.options import positive_int
 from vldesk.core.catalog import Family
 from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.errors import VldeskError
+from vldesk.core.int8_weights import WEIGHT_CHOICES
 
 _FAMILIES = {family.value: family for family in Family}
 
@@ -64,6 +65,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--skip", default=None, help="comma-separated phases to leave out")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     parser.add_argument("--dtype", choices=DTYPE_CHOICES, default="auto")
+    parser.add_argument(
+        "--weights", choices=WEIGHT_CHOICES, default="full", help="how vldesk holds the weights"
+    )
     parser.add_argument("--work-dir", type=Path, help="where random models and photos are kept")
     parser.add_argument("--json", type=Path, help="write the report here (default: bench-*.json)")
     parser.add_argument(
@@ -107,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         work_dir=args.work_dir,
         device=args.device,
         dtype=args.dtype,
+        weights=args.weights,
         images=args.images,
         baseline_images=args.baseline_images,
         batch_size=args.batch_size,

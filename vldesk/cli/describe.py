@@ -87,9 +87,10 @@ def run(args: argparse.Namespace) -> int:
         model_dir,
         device=args.device or user_settings.device,
         dtype=args.dtype or user_settings.dtype,
+        weights=args.weights or user_settings.weights,
         name=model_ref if not Path(model_ref).is_dir() else Path(model_ref).name,
     )
-    _status(args, f"Running on {engine.choice.describe()}")
+    _status(args, f"Running on {engine.describe()}")
 
     cancel = threading.Event()
     previous = signal.getsignal(signal.SIGINT)

@@ -9,6 +9,7 @@ from typing import Any
 from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import GenerationSettings
+from vldesk.core.int8_weights import WEIGHT_CHOICES
 
 
 def positive_int(text: str) -> int:
@@ -23,7 +24,8 @@ def positive_int(text: str) -> int:
 
 
 def add_generation_arguments(group: Any, *, length_help: str) -> None:
-    """``--max-new-tokens``, ``--max-image-tokens``, sampling, ``--device`` and ``--dtype``."""
+    """``--max-new-tokens``, ``--max-image-tokens``, sampling, ``--device``, ``--dtype`` and
+    ``--weights``."""
     group.add_argument("--max-new-tokens", type=positive_int, help=length_help)
     group.add_argument(
         "--max-image-tokens", type=positive_int, help="visual tokens per image (default 1024)"
@@ -32,6 +34,12 @@ def add_generation_arguments(group: Any, *, length_help: str) -> None:
     group.add_argument("--temperature", type=float, help="sampling temperature")
     group.add_argument("--device", choices=DEVICE_CHOICES, default=None)
     group.add_argument("--dtype", choices=DTYPE_CHOICES, default=None)
+    group.add_argument(
+        "--weights",
+        choices=WEIGHT_CHOICES,
+        default=None,
+        help="int8: faster answers on the CPU, slightly less accurate (default: full)",
+    )
 
 
 def generation_settings(

@@ -27,14 +27,20 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+from vldesk.core.decode_rows import SMALL_ROWS, decode_rows
+from vldesk.core.int8_weights import (
+    WeightFormat,
+    int8_available,
+    int8_forward,
+    quantizable,
+    quantize_layer,
+)
+
 log = logging.getLogger(__name__)
 
 #: Set to ``linear``, ``matvec`` or ``onednn`` to use that kernel instead of measuring
 #: (benchmarks and tests).
 KERNEL_ENV = "VLDESK_CPU_KERNEL"
-#: Decode steps with at most this many answers in the batch take the decode kernel; larger
-#: inputs (prompts) take ``F.linear`` (or oneDNN with packed weights).
-SMALL_ROWS = 16
 #: How much of the decoder's weights the measurement multiplies by: larger than CPU caches, so
 #: it times memory reads as a real decode step does.
 SAMPLE_BYTES = 256 * 1024**2
@@ -57,14 +63,9 @@ class DecodeKernel(enum.Enum):
     #: Weights reordered once into oneDNN's blocked layout (one row padded to two). Replaces
     #: the weights in memory, so a head tied to the input embeddings cannot take it.
     ONEDNN = "onednn"
-
-
-def decode_rows(x: Any) -> int:
-    """How many answers a linear layer's input holds when it is a decode step (one new token
-    each, at most :data:`SMALL_ROWS`), else 0."""
-    if x.dim() == 3 and x.shape[1] == 1 and 1 <= x.shape[0] <= SMALL_ROWS:
-        return int(x.shape[0])
-    return 0
+    #: Weights quantized to int8 (:mod:`vldesk.core.int8_weights`): chosen by the user, as it
+    #: changes the answers slightly; never measured against the others.
+    INT8 = "int8"
 
 
 def _padded(x: Any) -> Any:
@@ -121,6 +122,7 @@ _FORWARDS: dict[DecodeKernel, Callable[[Any, Any], Any]] = {
     DecodeKernel.LINEAR: linear_forward,
     DecodeKernel.MATVEC: matvec_forward,
     DecodeKernel.ONEDNN: onednn_forward,
+    DecodeKernel.INT8: int8_forward,
 }
 
 
@@ -240,6 +242,8 @@ class KernelChoice:
 
     def describe(self) -> str:
         how = "forced" if self.forced else "fastest measured"
+        if self.kernel is DecodeKernel.INT8:
+            how = "weights quantized"
         text = f"{self.kernel.value} ({how}), output head {self.head_kernel.value}"
         rates = "; ".join(_describe_timing(t) for t in self.timings)
         return f"{text}; GB/s read: {rates}" if rates else text
@@ -462,11 +466,16 @@ def choose_kernels(
     )
 
 
-def install_decode_kernels(model: Any) -> KernelChoice:
+def install_decode_kernels(model: Any, weights: WeightFormat = WeightFormat.FULL) -> KernelChoice:
     """Route the text decoder's linear layers (and the output head) through the kernel that
-    :func:`choose_kernels` picks; packs their weights for oneDNN when that one wins."""
+    :func:`choose_kernels` picks; packs their weights for oneDNN when that one wins. With
+    ``weights`` int8 they are quantized instead, where this torch and the layer allow."""
     layers = decoder_linears(model)
     mapped = mapped_weight_files()
+    if weights is WeightFormat.INT8:
+        quantized = _install_int8(model, layers, mapped)
+        if quantized is not None:
+            return quantized
     choice = choose_kernels(model, layers, mapped)
     head = model.get_output_embeddings()
     for layer in layers:
@@ -480,6 +489,44 @@ def install_decode_kernels(model: Any) -> KernelChoice:
         layer.forward = functools.partial(_FORWARDS[kernel], layer)
     log.info("CPU decode kernels for %d linear layers: %s", len(layers), choice.describe())
     return choice
+
+
+def _install_int8(
+    model: Any, layers: Sequence[Any], mapped: Sequence[tuple[int, int]]
+) -> KernelChoice | None:
+    """Quantize every layer the int8 kernel takes; the rest keep ``F.linear``. ``None`` (full
+    weights, measured kernels) when this torch has no int8 kernel for the precision."""
+    if not layers or not int8_available(layers[0].weight.dtype):
+        log.warning("int8 weights are not available with this PyTorch: keeping full weights")
+        return None
+    head = model.get_output_embeddings()
+    tied = head is not None and _head_is_tied(model)
+    head_kernel = DecodeKernel.LINEAR
+    kept = 0
+    for layer in layers:
+        kernel = DecodeKernel.INT8 if quantizable(layer) else DecodeKernel.LINEAR
+        if kernel is DecodeKernel.INT8:
+            old = layer.weight
+            quantize_layer(layer)
+            _drop_file_pages(old.data_ptr(), old.nbytes, mapped)
+            del old
+        else:
+            kept += 1
+        if layer is head:
+            head_kernel = kernel
+        layer.forward = functools.partial(_FORWARDS[kernel], layer)
+    log.info(
+        "int8 weights for %d of %d decoder linear layers (output head %s)",
+        len(layers) - kept,
+        len(layers),
+        head_kernel.value,
+    )
+    return KernelChoice(
+        DecodeKernel.INT8,
+        head_kernel,
+        layers=len(layers),
+        tied_head_packed=tied and head_kernel is DecodeKernel.INT8,
+    )
 
 
 def patch_as_linear(module: Any, x: Any) -> Any:

@@ -25,9 +25,14 @@ from vldesk.core.catalog import (
     family_of_model_type,
 )
 from vldesk.core.cpu_attention import use_cpu_attention
-from vldesk.core.cpu_kernels import KernelChoice, install_decode_kernels, use_patch_linear
+from vldesk.core.cpu_kernels import (
+    DecodeKernel,
+    KernelChoice,
+    install_decode_kernels,
+    use_patch_linear,
+)
 from vldesk.core.device import DeviceChoice, HardwareProbe, choose_device
-from vldesk.core.errors import GenerationError, ModelLoadError, OutOfMemoryError
+from vldesk.core.errors import DeviceError, GenerationError, ModelLoadError, OutOfMemoryError
 from vldesk.core.generation import (
     Conversation,
     GenerationResult,
@@ -36,6 +41,7 @@ from vldesk.core.generation import (
     StopReason,
 )
 from vldesk.core.images import fit_to_token_budget
+from vldesk.core.int8_weights import WEIGHT_CHOICES, WeightFormat
 from vldesk.core.thinking import ThinkFilter, strip_think
 
 log = logging.getLogger(__name__)
@@ -223,7 +229,7 @@ def _set_cpu_threads(cores: int) -> None:
         torch.set_num_threads(cores)
 
 
-def _use_cpu_kernels(model: Any) -> KernelChoice:
+def _use_cpu_kernels(model: Any, weights: WeightFormat) -> KernelChoice:
     patches = use_patch_linear(model)
     attention = use_cpu_attention(model)
     log.info(
@@ -231,7 +237,17 @@ def _use_cpu_kernels(model: Any) -> KernelChoice:
         patches,
         "two products" if attention else "unchanged",
     )
-    return install_decode_kernels(model)
+    return install_decode_kernels(model, weights)
+
+
+def _weight_format(value: str | WeightFormat | None) -> WeightFormat:
+    if isinstance(value, WeightFormat):
+        return value
+    try:
+        return WeightFormat((value or WeightFormat.FULL.value).strip().lower())
+    except ValueError:
+        choices = ", ".join(WEIGHT_CHOICES)
+        raise DeviceError(f"Unknown weights '{value}': choose one of {choices}.") from None
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -293,8 +309,12 @@ class Engine:
         dtype: str | None = "auto",
         name: str | None = None,
         probe: HardwareProbe | None = None,
+        weights: str | WeightFormat | None = WeightFormat.FULL,
     ) -> Engine:
         """Load weights and processor from a local folder, never from the network.
+
+        ``weights`` ``int8`` quantizes the text decoder's weights on the CPU (faster answers,
+        slightly less accurate: :mod:`vldesk.core.int8_weights`); other devices ignore it.
 
         Raises:
             ModelLoadError: the folder is missing files, has unsupported or broken weights.
@@ -304,6 +324,9 @@ class Engine:
         info = inspect_model_folder(Path(model_dir), name)
         probe = probe if probe is not None else HardwareProbe.detect()
         choice = choose_device(device, dtype, probe)
+        wanted_weights = _weight_format(weights)
+        if wanted_weights is not WeightFormat.FULL and choice.kind != "cpu":
+            log.info("%s weights apply on the CPU only: %s keeps its own", weights, choice.device)
         _offline_environment()
         from vldesk.core.processor_loading import load_processor, torchvision_usable
 
@@ -338,7 +361,9 @@ class Engine:
                 device_map=choice.device if choice.kind != "cpu" else None,
             )
             model.eval()
-            cpu_kernels = _use_cpu_kernels(model) if choice.kind == "cpu" else None
+            cpu_kernels = None
+            if choice.kind == "cpu":
+                cpu_kernels = _use_cpu_kernels(model, wanted_weights)
             processor = load_processor(info.path)
         except Exception as exc:
             if _is_out_of_memory(exc):
@@ -355,6 +380,18 @@ class Engine:
     @property
     def name(self) -> str:
         return self.info.name
+
+    def describe(self) -> str:
+        """Where and how the model runs, for status lines."""
+        text = self.choice.describe()
+        return f"{text}; int8 weights" if self.weights is WeightFormat.INT8 else text
+
+    @property
+    def weights(self) -> WeightFormat:
+        """How the text decoder's weights are held (int8 only where it was asked for and ran)."""
+        if self.cpu_kernels is not None and self.cpu_kernels.kernel is DecodeKernel.INT8:
+            return WeightFormat.INT8
+        return WeightFormat.FULL
 
     @property
     def family(self) -> Family:

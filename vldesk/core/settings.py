@@ -19,6 +19,7 @@ from vldesk.core.catalog import default_model
 from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.errors import WriteError
 from vldesk.core.generation import DEFAULT_IMAGE_TOKENS, GenerationSettings
+from vldesk.core.int8_weights import WEIGHT_CHOICES
 from vldesk.core.presets import LANGUAGES
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ class Settings:
     model: str = field(default_factory=_default_model_id)
     device: str = "auto"
     dtype: str = "auto"
+    #: How the text decoder's weights are held on the CPU: "full" or "int8" (faster, slightly
+    #: less accurate: vldesk.core.int8_weights).
+    weights: str = "full"
     max_new_tokens: int = 512
     greedy: bool = True
     temperature: float = 0.7
@@ -206,6 +210,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "model": _non_empty,
     "device": _device,
     "dtype": _one_of(DTYPE_CHOICES),
+    "weights": _one_of(WEIGHT_CHOICES),
     "max_new_tokens": _int(1, 1_000_000),
     "greedy": _bool,
     "temperature": _float(0.0, 100.0, exclusive_min=True),

@@ -290,7 +290,8 @@ class DesktopApp(QObject):
             )
         new_ref = new.last_model or new.model
         old_ref = old.last_model or old.model
-        if (new_ref, new.device, new.dtype) != (old_ref, old.device, old.dtype):
+        loading = (new_ref, new.device, new.dtype, new.weights)
+        if loading != (old_ref, old.device, old.dtype, old.weights):
             self._device_override = None
             self.load_model(new_ref)
 
@@ -357,7 +358,9 @@ class DesktopApp(QObject):
         self._model_ref = ref
         name = Path(ref).name if Path(ref).is_absolute() else ref
         device = self._device_override or self.settings.device
-        self.inference.load_model(LoadRequest(folder, name, device, self.settings.dtype))
+        self.inference.load_model(
+            LoadRequest(folder, name, device, self.settings.dtype, self.settings.weights)
+        )
         self._loading = True
         self._refresh_models_menu()
         return True
@@ -419,7 +422,7 @@ class DesktopApp(QObject):
         self.session.set_model(info.name)
         w = self.window
         w.load_progress.setVisible(False)
-        w.status_panel.set_model(info.name, info.device, info.dtype, info.reason)
+        w.status_panel.set_model(info.name, info.device, info.dtype, info.reason, info.weights)
         w.status_panel.set_memory(info.memory_bytes)
         w.statusBar().showMessage(
             _tr("{0} is ready ({1:.1f} s).").format(info.name, info.load_seconds), 5000
@@ -1109,6 +1112,7 @@ _EDITABLE = (
     "last_model",
     "device",
     "dtype",
+    "weights",
     "max_new_tokens",
     "greedy",
     "temperature",

@@ -1459,6 +1459,22 @@ Download it anyway?</source>
             <translation>精度</translation>
         </message>
         <message>
+            <source>Weights on the CPU</source>
+            <translation>CPU 上的权重</translation>
+        </message>
+        <message>
+            <source>Full (most accurate)</source>
+            <translation>完整（最准确）</translation>
+        </message>
+        <message>
+            <source>int8 (faster answers, slightly less accurate)</source>
+            <translation>int8（回答更快，准确度略低）</translation>
+        </message>
+        <message>
+            <source>Stores the language model's weights in 8 bits on the CPU, so each new word needs half the memory reads. GPUs ignore this setting.</source>
+            <translation>在 CPU 上以 8 位保存语言模型的权重，每生成一个词所需的内存读取减半。GPU 会忽略此设置。</translation>
+        </message>
+        <message>
             <source>Maximum new tokens</source>
             <translation>最大新 token 数</translation>
         </message>
@@ -1505,6 +1521,10 @@ Download it anyway?</source>
         <message>
             <source>&amp;Precision:</source>
             <translation>精度(&amp;P)：</translation>
+        </message>
+        <message>
+            <source>&amp;Weights on the CPU:</source>
+            <translation>CPU 上的权重(&amp;W)：</translation>
         </message>
         <message>
             <source>Answers</source>

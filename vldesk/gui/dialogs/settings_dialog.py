@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.int8_weights import WeightFormat
 from vldesk.core.settings import Settings
 from vldesk.gui.i18n import LANGUAGE_CHOICES
 
@@ -50,6 +51,19 @@ class SettingsDialog(QDialog):
 
         self.device_combo = self._choices(tr("Device"), DEVICE_CHOICES, settings.device)
         self.dtype_combo = self._choices(tr("Precision"), DTYPE_CHOICES, settings.dtype)
+        self.weights_combo = QComboBox(self)
+        self.weights_combo.setAccessibleName(tr("Weights on the CPU"))
+        self.weights_combo.addItem(tr("Full (most accurate)"), WeightFormat.FULL.value)
+        self.weights_combo.addItem(
+            tr("int8 (faster answers, slightly less accurate)"), WeightFormat.INT8.value
+        )
+        self.weights_combo.setCurrentIndex(max(0, self.weights_combo.findData(settings.weights)))
+        self.weights_combo.setToolTip(
+            tr(
+                "Stores the language model's weights in 8 bits on the CPU, so each new word "
+                "needs half the memory reads. GPUs ignore this setting."
+            )
+        )
 
         self.max_tokens_spin = QSpinBox(self)
         self.max_tokens_spin.setRange(1, 32768)
@@ -93,6 +107,7 @@ class SettingsDialog(QDialog):
         model_form.addRow(tr("&Model:"), self.model_combo)
         model_form.addRow(tr("&Device:"), self.device_combo)
         model_form.addRow(tr("&Precision:"), self.dtype_combo)
+        model_form.addRow(tr("&Weights on the CPU:"), self.weights_combo)
         answer_box = QGroupBox(tr("Answers"), self)
         answer_form = QFormLayout(answer_box)
         answer_form.addRow(tr("Max new &tokens:"), self.max_tokens_spin)
@@ -150,6 +165,7 @@ class SettingsDialog(QDialog):
         changes: dict[str, object] = {
             "device": str(self.device_combo.currentData()),
             "dtype": str(self.dtype_combo.currentData()),
+            "weights": str(self.weights_combo.currentData()),
             "max_new_tokens": self.max_tokens_spin.value(),
             "greedy": self.greedy_check.isChecked(),
             "temperature": self.temperature_spin.value(),

@@ -66,10 +66,16 @@ class StatusPanel(QWidget):
         return label
 
     def set_model(
-        self, name: str | None, device: str = "", dtype: str = "", reason: str = ""
+        self,
+        name: str | None,
+        device: str = "",
+        dtype: str = "",
+        reason: str = "",
+        weights: str = "full",
     ) -> None:
         self._set(self.model_label, name or self.tr("No model loaded"))
-        self._set(self.device_label, f"{device} · {dtype}" if device else "")
+        parts = [device, dtype] + ([weights] if weights != "full" else [])
+        self._set(self.device_label, " · ".join(parts) if device else "")
         self.device_label.setToolTip(reason or self.tr("Device and precision"))
 
     def set_loading(self, name: str) -> None:

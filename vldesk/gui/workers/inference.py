@@ -44,6 +44,8 @@ class LoadRequest:
     name: str
     device: str = "auto"
     dtype: str = "auto"
+    #: "full" or "int8" (CPU only): :mod:`vldesk.core.int8_weights`.
+    weights: str = "full"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class ModelLoadedInfo:
     reason: str
     load_seconds: float
     memory_bytes: int | None
+    #: How the weights are held: "full", or "int8" where it was asked for and ran.
+    weights: str = "full"
 
 
 @dataclass(frozen=True)
@@ -199,7 +203,11 @@ class InferenceWorker(QObject):
             from vldesk.core.engine import Engine
 
             engine = Engine.load(
-                request.model_dir, device=request.device, dtype=request.dtype, name=request.name
+                request.model_dir,
+                device=request.device,
+                dtype=request.dtype,
+                name=request.name,
+                weights=request.weights,
             )
         except VldeskError as exc:
             log.warning("loading %s failed: %s", request.model_dir, exc)
@@ -219,6 +227,7 @@ class InferenceWorker(QObject):
             reason=choice.reason,
             load_seconds=time.perf_counter() - started,
             memory_bytes=memory_in_use(choice.device),
+            weights=engine.weights.value,
         )
         log.info("loaded %s on %s in %.1f s", info.name, info.device, info.load_seconds)
         self.model_loaded.emit(info)
