@@ -176,13 +176,13 @@ def test_the_real_command_streams_an_answer(
     assert "Traceback" not in result.stderr
 
 
-def test_int8_weights_from_the_command_line(
+def test_quantized_weights_from_the_command_line(
     photo: Path, tiny_model_dirs: dict[Family, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from vldesk.core.int8_weights import int8_available
+    from vldesk.core.quantized_weights import WeightFormat, available
 
     torch = pytest.importorskip("torch")
-    if not int8_available(torch.bfloat16):
+    if not available(WeightFormat.INT8, torch.bfloat16):
         pytest.skip("no int8 kernel in this torch")
     model = str(tiny_model_dirs[Family.QWEN3_VL])
     quick = [q for q in QUICK if q != "--quiet"]

@@ -30,11 +30,11 @@ from vldesk.core.cpu_kernels import (  # noqa: E402
 
 pytestmark = pytest.mark.model
 
-# The measured kernels (int8 weights are the user's choice, tests/test_int8_weights.py).
+# The measured kernels (int8 weights are the user's choice, tests/test_quantized_weights.py).
 KERNELS = [
     k
     for k in DecodeKernel
-    if k is not DecodeKernel.INT8
+    if k not in (DecodeKernel.INT8, DecodeKernel.INT4)
     and (k is not DecodeKernel.ONEDNN or cpu_kernels.onednn_available())
 ]
 DTYPES = ["bfloat16", "float32"]
@@ -233,17 +233,20 @@ def test_an_unknown_forced_kernel_is_measured_instead(
     assert "turbo" in caplog.text
 
 
-def test_int8_cannot_be_forced_as_a_kernel(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("quantized", ["int8", "int4"])
+def test_quantized_weights_cannot_be_forced_as_a_kernel(
+    quantized: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """int8 changes the answers, so it comes only from the weights setting."""
+    """Quantized weights change the answers, so they come only from the weights setting."""
     model = _tiny_tied_model().to(torch.bfloat16)
-    monkeypatch.setenv(KERNEL_ENV, "int8")
+    monkeypatch.setenv(KERNEL_ENV, quantized)
     with caplog.at_level(logging.WARNING, logger="vldesk.core.cpu_kernels"):
         choice = choose_kernels(model, [model.body, model.head])
-    assert choice.kernel is not DecodeKernel.INT8
+    assert choice.kernel is not DecodeKernel(quantized)
     assert not choice.forced
-    assert "int8" in caplog.text
+    assert quantized in caplog.text
 
 
 @pytest.fixture

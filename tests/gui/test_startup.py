@@ -198,7 +198,7 @@ def test_window_layout_is_restored_from_qsettings(make_app: AppFactory) -> None:
     assert not second.window.history_dock.isVisible()
 
 
-def test_int8_weights_chosen_in_settings_reload_the_model(
+def test_quantized_weights_chosen_in_settings_reload_the_model(
     make_app: AppFactory, tiny_model_dirs: dict, qtbot: QtBot
 ) -> None:
     """The tiny models' layers are too narrow for the int8 kernel except the wider ones; the

@@ -11,7 +11,7 @@ from vldesk.cli.options import positive_int
 from vldesk.core.catalog import Family
 from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.errors import VldeskError
-from vldesk.core.int8_weights import WEIGHT_CHOICES
+from vldesk.core.quantized_weights import WEIGHT_CHOICES
 
 _FAMILIES = {family.value: family for family in Family}
 

@@ -9,7 +9,7 @@ from typing import Any
 from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import GenerationSettings
-from vldesk.core.int8_weights import WEIGHT_CHOICES
+from vldesk.core.quantized_weights import WEIGHT_CHOICES
 
 
 def positive_int(text: str) -> int:
@@ -38,7 +38,7 @@ def add_generation_arguments(group: Any, *, length_help: str) -> None:
         "--weights",
         choices=WEIGHT_CHOICES,
         default=None,
-        help="int8: faster answers on the CPU, slightly less accurate (default: full)",
+        help="int8 or int4: faster answers on the CPU, less accurate (default: full)",
     )
 
 

@@ -28,9 +28,10 @@ from types import SimpleNamespace
 from typing import Any
 
 from vldesk.core.decode_rows import SMALL_ROWS, decode_rows
-from vldesk.core.int8_weights import (
+from vldesk.core.quantized_weights import (
     WeightFormat,
-    int8_available,
+    available,
+    int4_forward,
     int8_forward,
     quantizable,
     quantize_layer,
@@ -63,9 +64,10 @@ class DecodeKernel(enum.Enum):
     #: Weights reordered once into oneDNN's blocked layout (one row padded to two). Replaces
     #: the weights in memory, so a head tied to the input embeddings cannot take it.
     ONEDNN = "onednn"
-    #: Weights quantized to int8 (:mod:`vldesk.core.int8_weights`): chosen by the user, as it
-    #: changes the answers slightly; never measured against the others.
+    #: Weights quantized to int8 or int4 (:mod:`vldesk.core.quantized_weights`): chosen by the
+    #: user, as they change the answers slightly; never measured against the others.
     INT8 = "int8"
+    INT4 = "int4"
 
 
 def _padded(x: Any) -> Any:
@@ -123,6 +125,7 @@ _FORWARDS: dict[DecodeKernel, Callable[[Any, Any], Any]] = {
     DecodeKernel.MATVEC: matvec_forward,
     DecodeKernel.ONEDNN: onednn_forward,
     DecodeKernel.INT8: int8_forward,
+    DecodeKernel.INT4: int4_forward,
 }
 
 
@@ -242,7 +245,7 @@ class KernelChoice:
 
     def describe(self) -> str:
         how = "forced" if self.forced else "fastest measured"
-        if self.kernel is DecodeKernel.INT8:
+        if self.kernel in (DecodeKernel.INT8, DecodeKernel.INT4):
             how = "weights quantized"
         text = f"{self.kernel.value} ({how}), output head {self.head_kernel.value}"
         rates = "; ".join(_describe_timing(t) for t in self.timings)
@@ -469,11 +472,11 @@ def choose_kernels(
 def install_decode_kernels(model: Any, weights: WeightFormat = WeightFormat.FULL) -> KernelChoice:
     """Route the text decoder's linear layers (and the output head) through the kernel that
     :func:`choose_kernels` picks; packs their weights for oneDNN when that one wins. With
-    ``weights`` int8 they are quantized instead, where this torch and the layer allow."""
+    ``weights`` int8 or int4 they are quantized instead, where this torch and the layer allow."""
     layers = decoder_linears(model)
     mapped = mapped_weight_files()
-    if weights is WeightFormat.INT8:
-        quantized = _install_int8(model, layers, mapped)
+    if weights is not WeightFormat.FULL:
+        quantized = _install_quantized(model, layers, mapped, weights)
         if quantized is not None:
             return quantized
     choice = choose_kernels(model, layers, mapped)
@@ -491,41 +494,52 @@ def install_decode_kernels(model: Any, weights: WeightFormat = WeightFormat.FULL
     return choice
 
 
-def _install_int8(
-    model: Any, layers: Sequence[Any], mapped: Sequence[tuple[int, int]]
+def _install_quantized(
+    model: Any, layers: Sequence[Any], mapped: Sequence[tuple[int, int]], weights: WeightFormat
 ) -> KernelChoice | None:
-    """Quantize every layer the int8 kernel takes; the rest keep ``F.linear``. ``None`` (full
-    weights, measured kernels) when this torch has no int8 kernel for the precision."""
-    if not layers or not int8_available(layers[0].weight.dtype):
-        log.warning("int8 weights are not available with this PyTorch: keeping full weights")
+    """Quantize every layer the ``weights`` kernel takes: with int4 the output head and layers
+    of other shapes take int8 where they can, the rest keep ``F.linear``. ``None`` (full
+    weights, measured kernels) when this torch has no such kernel for the precision."""
+    dtype = layers[0].weight.dtype if layers else None
+    if dtype is None or not available(weights, dtype):
+        log.warning(
+            "%s weights are not available with this PyTorch: keeping full weights", weights.value
+        )
         return None
+    int8_ok = weights is WeightFormat.INT8 or available(WeightFormat.INT8, dtype)
     head = model.get_output_embeddings()
     tied = head is not None and _head_is_tied(model)
+    kernels = {WeightFormat.INT8: DecodeKernel.INT8, WeightFormat.INT4: DecodeKernel.INT4}
+    counts: dict[DecodeKernel, int] = {}
     head_kernel = DecodeKernel.LINEAR
-    kept = 0
     for layer in layers:
-        kernel = DecodeKernel.INT8 if quantizable(layer) else DecodeKernel.LINEAR
-        if kernel is DecodeKernel.INT8:
+        fmt = WeightFormat.INT8 if layer is head else weights
+        if not quantizable(layer, fmt):
+            fmt = WeightFormat.INT8
+        if fmt is WeightFormat.INT8 and not (int8_ok and quantizable(layer, fmt)):
+            fmt = WeightFormat.FULL
+        kernel = kernels.get(fmt, DecodeKernel.LINEAR)
+        if fmt is not WeightFormat.FULL:
             old = layer.weight
-            quantize_layer(layer)
+            quantize_layer(layer, fmt)
             _drop_file_pages(old.data_ptr(), old.nbytes, mapped)
             del old
-        else:
-            kept += 1
+        counts[kernel] = counts.get(kernel, 0) + 1
         if layer is head:
             head_kernel = kernel
         layer.forward = functools.partial(_FORWARDS[kernel], layer)
     log.info(
-        "int8 weights for %d of %d decoder linear layers (output head %s)",
-        len(layers) - kept,
+        "%s weights: %s of %d decoder linear layers (output head %s)",
+        weights.value,
+        ", ".join(f"{count} {kernel.value}" for kernel, count in counts.items()),
         len(layers),
         head_kernel.value,
     )
     return KernelChoice(
-        DecodeKernel.INT8,
+        kernels[weights],
         head_kernel,
         layers=len(layers),
-        tied_head_packed=tied and head_kernel is DecodeKernel.INT8,
+        tied_head_packed=tied and head_kernel is not DecodeKernel.LINEAR,
     )
 
 

@@ -41,7 +41,7 @@ from vldesk.core.generation import (
     StopReason,
 )
 from vldesk.core.images import fit_to_token_budget
-from vldesk.core.int8_weights import WEIGHT_CHOICES, WeightFormat
+from vldesk.core.quantized_weights import WEIGHT_CHOICES, WeightFormat
 from vldesk.core.thinking import ThinkFilter, strip_think
 
 log = logging.getLogger(__name__)
@@ -313,8 +313,8 @@ class Engine:
     ) -> Engine:
         """Load weights and processor from a local folder, never from the network.
 
-        ``weights`` ``int8`` quantizes the text decoder's weights on the CPU (faster answers,
-        slightly less accurate: :mod:`vldesk.core.int8_weights`); other devices ignore it.
+        ``weights`` ``int8`` or ``int4`` quantizes the text decoder's weights on the CPU (faster
+        answers, less accurate: :mod:`vldesk.core.quantized_weights`); other devices ignore it.
 
         Raises:
             ModelLoadError: the folder is missing files, has unsupported or broken weights.
@@ -384,14 +384,15 @@ class Engine:
     def describe(self) -> str:
         """Where and how the model runs, for status lines."""
         text = self.choice.describe()
-        return f"{text}; int8 weights" if self.weights is WeightFormat.INT8 else text
+        weights = self.weights
+        return text if weights is WeightFormat.FULL else f"{text}; {weights.value} weights"
 
     @property
     def weights(self) -> WeightFormat:
         """How the text decoder's weights are held (int8 only where it was asked for and ran)."""
-        if self.cpu_kernels is not None and self.cpu_kernels.kernel is DecodeKernel.INT8:
-            return WeightFormat.INT8
-        return WeightFormat.FULL
+        kernel = self.cpu_kernels.kernel if self.cpu_kernels is not None else None
+        formats = {DecodeKernel.INT8: WeightFormat.INT8, DecodeKernel.INT4: WeightFormat.INT4}
+        return formats.get(kernel, WeightFormat.FULL) if kernel is not None else WeightFormat.FULL
 
     @property
     def family(self) -> Family:

@@ -19,8 +19,8 @@ from vldesk.core.catalog import default_model
 from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.errors import WriteError
 from vldesk.core.generation import DEFAULT_IMAGE_TOKENS, GenerationSettings
-from vldesk.core.int8_weights import WEIGHT_CHOICES
 from vldesk.core.presets import LANGUAGES
+from vldesk.core.quantized_weights import WEIGHT_CHOICES
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ class Settings:
     model: str = field(default_factory=_default_model_id)
     device: str = "auto"
     dtype: str = "auto"
-    #: How the text decoder's weights are held on the CPU: "full" or "int8" (faster, slightly
-    #: less accurate: vldesk.core.int8_weights).
+    #: How the text decoder's weights are held on the CPU: "full", "int8" or "int4" (faster,
+    #: less accurate: vldesk.core.quantized_weights).
     weights: str = "full"
     max_new_tokens: int = 512
     greedy: bool = True

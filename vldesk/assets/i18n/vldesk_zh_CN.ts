@@ -1471,8 +1471,12 @@ Download it anyway?</source>
             <translation>int8（回答更快，准确度略低）</translation>
         </message>
         <message>
-            <source>Stores the language model's weights in 8 bits on the CPU, so each new word needs half the memory reads. GPUs ignore this setting.</source>
-            <translation>在 CPU 上以 8 位保存语言模型的权重，每生成一个词所需的内存读取减半。GPU 会忽略此设置。</translation>
+            <source>int4 (fastest answers, least accurate)</source>
+            <translation>int4（回答最快，准确度最低）</translation>
+        </message>
+        <message>
+            <source>Stores the language model's weights in 8 or 4 bits on the CPU, so each new word needs fewer memory reads, at some cost in accuracy. GPUs ignore this setting.</source>
+            <translation>在 CPU 上以 8 位或 4 位保存语言模型的权重，每生成一个词所需的内存读取更少，但准确度会有所下降。GPU 会忽略此设置。</translation>
         </message>
         <message>
             <source>Maximum new tokens</source>

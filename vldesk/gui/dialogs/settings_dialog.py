@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
-from vldesk.core.int8_weights import WeightFormat
+from vldesk.core.quantized_weights import WeightFormat
 from vldesk.core.settings import Settings
 from vldesk.gui.i18n import LANGUAGE_CHOICES
 
@@ -57,11 +57,15 @@ class SettingsDialog(QDialog):
         self.weights_combo.addItem(
             tr("int8 (faster answers, slightly less accurate)"), WeightFormat.INT8.value
         )
+        self.weights_combo.addItem(
+            tr("int4 (fastest answers, least accurate)"), WeightFormat.INT4.value
+        )
         self.weights_combo.setCurrentIndex(max(0, self.weights_combo.findData(settings.weights)))
         self.weights_combo.setToolTip(
             tr(
-                "Stores the language model's weights in 8 bits on the CPU, so each new word "
-                "needs half the memory reads. GPUs ignore this setting."
+                "Stores the language model's weights in 8 or 4 bits on the CPU, so each new "
+                "word needs fewer memory reads, at some cost in accuracy. GPUs ignore this "
+                "setting."
             )
         )
 

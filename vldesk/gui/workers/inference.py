@@ -44,7 +44,7 @@ class LoadRequest:
     name: str
     device: str = "auto"
     dtype: str = "auto"
-    #: "full" or "int8" (CPU only): :mod:`vldesk.core.int8_weights`.
+    #: "full", "int8" or "int4" (CPU only): :mod:`vldesk.core.quantized_weights`.
     weights: str = "full"
 
 
@@ -60,7 +60,7 @@ class ModelLoadedInfo:
     reason: str
     load_seconds: float
     memory_bytes: int | None
-    #: How the weights are held: "full", or "int8" where it was asked for and ran.
+    #: How the weights are held: "full", or "int8"/"int4" where asked for and available.
     weights: str = "full"
 
 

@@ -1,0 +1,225 @@
+"""Quantized weights for the text decoder on the CPU: fewer bytes for each decode step to read.
+
+A decode step is bound by how fast the weights stream from memory. Held as int8 (one scale per
+output channel) or int4 (a scale and a zero point per 32 weights), they take a half or about a
+quarter of the bytes of bfloat16, and PyTorch's ``_weight_int8pack_mm`` and
+``_weight_int4pack_mm_for_cpu`` multiply them without converting the matrix first. On a 2-core
+AMD Zen 4 CPU, for a 6144x2048 layer and one answer: bfloat16 1.3-1.5 ms, int8 0.86 ms, int4
+0.42 ms (docs/performance.md).
+
+A prompt's many rows run faster as one matrix multiply in the activations' precision, so they
+take the weights converted back (int4 keeps its values a second time, in a plain layout, for
+that: the kernel's own layout depends on the CPU).
+
+The price is accuracy: a layer's output moves by about 1 % (int8) or 8 % (int4, random
+weights) against bfloat16's 0.2 %, which is why it is an option and not the default. The output
+head stays int8 with int4 weights (its errors reach every token's probabilities directly).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any
+
+from vldesk.core.decode_rows import decode_rows
+
+log = logging.getLogger(__name__)
+
+
+class WeightFormat(enum.Enum):
+    """How the text decoder's weights are held on the CPU."""
+
+    #: As loaded: the precision of :class:`vldesk.core.catalog.Precision`.
+    FULL = "full"
+    #: int8 with one scale per output channel.
+    INT8 = "int8"
+    #: int4 with a scale and a zero point per :data:`INT4_GROUP` weights of a row.
+    INT4 = "int4"
+
+
+WEIGHT_CHOICES = tuple(f.value for f in WeightFormat)
+
+#: Layers whose input width is not a multiple of this keep their weights. torch 2.13's
+#: bfloat16 int8 kernel crashed or returned garbage for widths that are not multiples of 16
+#: (seen: 8, 17, 24); every catalog model's widths are multiples of 64.
+INT8_WIDTH_MULTIPLE = 64
+#: Weights of one row sharing an int4 scale and zero point (the kernel takes 32 to 256; 32
+#: is the most accurate, 7.9 % error against 9.9 % at 128, and as fast at one row).
+INT4_GROUP = 32
+#: The int4 kernel packs output rows in blocks of 16.
+INT4_ROWS_MULTIPLE = 16
+_INT8_LEVELS = 127
+_INT4_LEVELS = 15
+_QUANTIZE_ROWS = 128
+
+
+# --- int8 -----------------------------------------------------------------------------------
+
+
+def quantize_int8(weight: Any) -> tuple[Any, Any]:
+    """``weight`` (out, in) as int8 and a scale per output row in ``weight``'s precision, such
+    that ``q * scale`` is the nearest int8 grid point for every entry (symmetric, per channel).
+
+    The scales are rounded to the weight's precision *before* quantizing, so the int8 values
+    fit the scales the kernel actually multiplies by (bfloat16 scales would otherwise add
+    their own 0.4 % error).
+    """
+    import torch
+
+    weight = weight.detach()
+    steps = torch.empty(weight.shape, dtype=torch.int8)
+    scales = torch.empty(weight.shape[0], dtype=weight.dtype)
+    tiny = torch.finfo(torch.float32).tiny
+    # A few rows at a time, in place: the float32 copies stay in the CPU's caches (6x faster
+    # than whole-matrix passes: 2.3 s instead of 15 s for a 2B model on 2 cores).
+    for start in range(0, weight.shape[0], _QUANTIZE_ROWS):
+        values = weight[start : start + _QUANTIZE_ROWS].to(torch.float32, copy=True)
+        scale = (values.abs().amax(dim=1) / _INT8_LEVELS).clamp_(min=tiny).to(weight.dtype)
+        scales[start : start + _QUANTIZE_ROWS] = scale
+        values.div_(scale.float()[:, None]).round_().clamp_(-_INT8_LEVELS, _INT8_LEVELS)
+        steps[start : start + _QUANTIZE_ROWS] = values
+    return steps, scales
+
+
+def int8_forward(module: Any, x: Any) -> Any:
+    """``module(x)`` for a linear layer that :func:`quantize_layer` made int8."""
+    import torch
+    import torch.nn.functional as F
+
+    if decode_rows(x):
+        rows, width = x.shape[0], x.shape[-1]
+        out = torch._weight_int8pack_mm(x.reshape(rows, width), module.weight, module.weight_scale)
+        out = out.reshape(rows, 1, out.shape[-1])
+    else:
+        # int8 values are exact in bfloat16 and float32; the scales apply to the output.
+        out = F.linear(x, module.weight.to(x.dtype)) * module.weight_scale
+    return out + module.bias if module.bias is not None else out
+
+
+# --- int4 -----------------------------------------------------------------------------------
+
+
+def quantize_int4(weight: Any) -> tuple[Any, Any]:
+    """``weight`` (out, in) as int4 values 0-15 (int32, one per entry) and, per group of
+    :data:`INT4_GROUP` entries of a row, a scale and a zero point: ``(groups, out, 2)`` in
+    ``weight``'s precision, the kernel's layout. An entry is ``(q - 8) * scale + zero``.
+
+    Scale and zero point are rounded to the weight's precision before quantizing, so every
+    value is the nearest grid point of what the kernel multiplies by.
+    """
+    import torch
+
+    weight = weight.detach()
+    rows, width = weight.shape
+    groups = width // INT4_GROUP
+    values_out = torch.empty((rows, width), dtype=torch.int32)
+    params = torch.empty((rows, groups, 2), dtype=weight.dtype)
+    tiny = torch.finfo(torch.float32).tiny
+    for start in range(0, rows, _QUANTIZE_ROWS):
+        block = weight[start : start + _QUANTIZE_ROWS].to(torch.float32, copy=True)
+        block = block.view(block.shape[0], groups, INT4_GROUP)
+        low = block.amin(dim=-1)
+        scale = ((block.amax(dim=-1) - low) / _INT4_LEVELS).clamp_(min=tiny)
+        scale = scale.to(weight.dtype)
+        zero = (low + 8 * scale.float()).to(weight.dtype)
+        params[start : start + _QUANTIZE_ROWS, :, 0] = scale
+        params[start : start + _QUANTIZE_ROWS, :, 1] = zero
+        block.sub_(zero.float()[..., None]).div_(scale.float()[..., None]).add_(8)
+        block.round_().clamp_(0, _INT4_LEVELS)
+        values_out[start : start + _QUANTIZE_ROWS] = block.view(block.shape[0], width)
+    return values_out, params.transpose(0, 1).contiguous()
+
+
+def _nibbles(values: Any) -> Any:
+    """int4 values (int32, ``(out, in)``) two to a byte: entry ``2j`` low, ``2j + 1`` high."""
+    import torch
+
+    return (values[:, ::2] | (values[:, 1::2] << 4)).to(torch.uint8)
+
+
+def dequantize_int4(nibbles: Any, scales_zeros: Any, dtype: Any) -> Any:
+    """The ``(out, in)`` weight in ``dtype`` back from :func:`_nibbles` and its scales."""
+    import torch
+
+    rows = nibbles.shape[0]
+    values = torch.stack((nibbles & 15, nibbles >> 4), dim=-1).view(rows, -1, INT4_GROUP)
+    scale = scales_zeros[..., 0].t().to(dtype)[..., None]
+    zero = scales_zeros[..., 1].t().to(dtype)[..., None]
+    return ((values.to(dtype) - 8) * scale + zero).view(rows, -1)
+
+
+def int4_forward(module: Any, x: Any) -> Any:
+    """``module(x)`` for a linear layer that :func:`quantize_layer` made int4."""
+    import torch
+    import torch.nn.functional as F
+
+    if decode_rows(x):
+        rows, width = x.shape[0], x.shape[-1]
+        out = torch._weight_int4pack_mm_for_cpu(
+            x.reshape(rows, width), module.weight, INT4_GROUP, module.weight_scales_zeros
+        )
+        out = out.reshape(rows, 1, out.shape[-1])
+        return out + module.bias if module.bias is not None else out
+    weight = dequantize_int4(module.weight_nibbles, module.weight_scales_zeros, x.dtype)
+    return F.linear(x, weight, module.bias)
+
+
+# --- layers ---------------------------------------------------------------------------------
+
+
+def quantizable(module: Any, fmt: WeightFormat) -> bool:
+    """Whether :func:`quantize_layer` may make this ``nn.Linear`` ``fmt``."""
+    if module.weight.dim() != 2 or fmt is WeightFormat.FULL:
+        return False
+    if fmt is WeightFormat.INT8:
+        return bool(module.in_features % INT8_WIDTH_MULTIPLE == 0)
+    return bool(
+        module.in_features % INT4_GROUP == 0 and module.out_features % INT4_ROWS_MULTIPLE == 0
+    )
+
+
+def quantize_layer(module: Any, fmt: WeightFormat) -> None:
+    """Replace an ``nn.Linear``'s weight by ``fmt`` values (``weight``) and what turns them
+    back into numbers (``weight_scale``; ``weight_scales_zeros`` and ``weight_nibbles``)."""
+    import torch
+
+    if fmt is WeightFormat.INT8:
+        steps, scale = quantize_int8(module.weight)
+        module.weight = torch.nn.Parameter(steps, requires_grad=False)
+        module.register_buffer("weight_scale", scale, persistent=False)
+        return
+    values, scales_zeros = quantize_int4(module.weight)
+    packed = torch._convert_weight_to_int4pack_for_cpu(values, 1)
+    nibbles = _nibbles(values)
+    del values
+    module.weight = torch.nn.Parameter(packed, requires_grad=False)
+    module.register_buffer("weight_scales_zeros", scales_zeros, persistent=False)
+    module.register_buffer("weight_nibbles", nibbles, persistent=False)
+
+
+def available(fmt: WeightFormat, dtype: Any) -> bool:
+    """Whether this torch build multiplies ``fmt`` weights by activations of ``dtype`` (checked
+    on a small layer against its dequantized weights)."""
+    import torch
+
+    if fmt is WeightFormat.FULL:
+        return True
+    try:
+        with torch.inference_mode():
+            generator = torch.Generator().manual_seed(0)
+            layer = torch.nn.Linear(64, 32, bias=False).to(dtype).requires_grad_(False)
+            layer.weight.copy_(torch.randn(32, 64, generator=generator))
+            quantize_layer(layer, fmt)
+            x = torch.randn(2, 1, 64, generator=generator).to(dtype)
+            out = FORWARDS[fmt](layer, x).float()
+            prompt = FORWARDS[fmt](layer, x.view(1, 2, 64)).float().view(2, 1, -1)
+        error = (out - prompt).norm() / prompt.norm()
+        return bool(out.shape == (2, 1, 32) and float(error) < 0.02)
+    except (AttributeError, RuntimeError, NotImplementedError, TypeError) as exc:
+        log.info("%s weights unavailable for %s: %s", fmt.value, dtype, exc)
+        return False
+
+
+#: How a layer of each quantized format multiplies.
+FORWARDS = {WeightFormat.INT8: int8_forward, WeightFormat.INT4: int4_forward}
