@@ -90,6 +90,37 @@ def test_every_phase_reports_its_figures(report: dict[str, Any]) -> None:
 
 
 @pytest.mark.model
+def test_quantized_weights_are_benchmarked_and_counted(
+    tiny_model_dirs: dict[Family, Path], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """int4 layers count their packed values, the second copy and the scales: fewer bytes
+    than the file's bfloat16 weights, more than the packed values alone."""
+    from vldesk.core.quantized_weights import WeightFormat, available
+
+    torch = pytest.importorskip("torch")
+    if not available(WeightFormat.INT4, torch.bfloat16):
+        pytest.skip("no int4 kernel in this torch")
+    folder = tiny_model_dirs[Family.QWEN3_VL]
+    options = BenchOptions(
+        model=str(folder),
+        work_dir=tmp_path_factory.mktemp("bench-int4"),
+        phases=("interactive",),
+        weights="int4",
+        dtype="bfloat16",
+        **QUICK,  # type: ignore[arg-type]
+    )
+    report = run_bench(options)
+    interactive = report["interactive"]
+    assert "error" not in interactive, interactive
+    assert interactive["weights"] == "int4"
+    assert interactive["cpu_kernels"]["kernel"] == "int4"
+    assert interactive["cpu_kernels"]["head_kernel"] == "int8"
+    assert interactive["weights_bytes"] < _file_tensor_bytes(folder, "bfloat16")
+    assert interactive["decode_bytes_per_token"] < interactive["weights_bytes"]
+    assert "(int4 weights)" in format_table(report)
+
+
+@pytest.mark.model
 def test_summary_has_ratios_ceiling_and_targets(report: dict[str, Any]) -> None:
     figures = report["summary"]["figures"]
     for key in (

@@ -50,13 +50,26 @@ def _load_engine(spec: PhaseSpec) -> tuple[Any, dict[str, Any]]:
         "load_s": time.perf_counter() - start,
         "start_to_ready_s": ready - spec.started_at if spec.started_at else None,
         "params": sum(p.numel() for p in params),
-        "weights_bytes": sum(p.numel() * p.element_size() for p in params),
+        # Quantized layers keep scales (and int4 its values a second time) beside the weight.
+        "weights_bytes": sum(
+            p.numel() * p.element_size() for p in [*params, *_weight_buffers(model)]
+        ),
         "decode_bytes_per_token": decode_bytes_per_token(model),
         "cpu_kernels": engine.cpu_kernels.to_dict() if engine.cpu_kernels else None,
         "rss_before_load_bytes": rss_before,
         "rss_ready_bytes": rss_bytes(),
     }
     return engine, info
+
+
+def _weight_buffers(model: Any) -> list[Any]:
+    """Buffers that hold a layer's weights in another form (``weight_scale``,
+    ``weight_nibbles`` ... of :mod:`vldesk.core.quantized_weights`)."""
+    return [
+        buffer
+        for name, buffer in model.named_buffers()
+        if name.rsplit(".", 1)[-1].startswith("weight_")
+    ]
 
 
 def _prepared(path: Path, factor: int, max_tokens: int) -> LoadedImage:
