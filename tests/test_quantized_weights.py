@@ -21,9 +21,9 @@ from vldesk.core.quantized_weights import (  # noqa: E402
     FORWARDS,
     INT4_GROUP,
     WeightFormat,
-    _nibbles,
     available,
     dequantize_int4,
+    int4_values,
     quantizable,
     quantize_int4,
     quantize_int8,
@@ -84,7 +84,7 @@ def test_int4_weights_are_the_nearest_grid_points_of_their_groups(dtype: Any) ->
     assert int(values.max()) == 15
     assert scales_zeros.shape == (256 // INT4_GROUP, 48, 2)
     assert scales_zeros.dtype == dtype
-    restored = dequantize_int4(_nibbles(values), scales_zeros, torch.float32)
+    restored = dequantize_int4(values, scales_zeros, torch.float32)
     assert not torch.isnan(restored).any()
     error = (restored - weight.float()).norm() / weight.float().norm()
     assert float(error) < 0.1
@@ -109,9 +109,7 @@ def test_a_quantized_layer_computes_the_product_of_its_dequantized_weights(
     if fmt is WeightFormat.INT8:
         dequantized = layer.weight.float() * layer.weight_scale.float()[:, None]
     else:
-        dequantized = dequantize_int4(
-            layer.weight_nibbles, layer.weight_scales_zeros, torch.float32
-        )
+        dequantized = dequantize_int4(int4_values(layer), layer.weight_scales_zeros, torch.float32)
     x = torch.randn(*shape, 128).to(dtype)
     with torch.inference_mode():
         out = FORWARDS[fmt](layer, x)
@@ -134,6 +132,23 @@ def test_the_quantized_kernels_give_a_row_the_same_bits_in_any_batch(
     quantize_layer(layer, fmt)
     with torch.inference_mode():
         assert cpu_kernels._batch_invariant(FORWARDS[fmt], layer, dtype)
+
+
+@_needs(WeightFormat.INT4)
+@pytest.mark.parametrize("rows", [128, 48])
+def test_int4_prompts_read_the_values_the_kernel_was_given(rows: int) -> None:
+    """Where the kernel's packed layout is verified for a shape, no second copy is kept and
+    the values read from it are exactly those quantized; elsewhere a plain copy is."""
+    from vldesk.core.quantized_weights import kernel_layout_known
+
+    layer = _layer(width=128, out=rows, dtype=torch.bfloat16)
+    values, _ = quantize_int4(layer.weight)
+    quantize_layer(layer, WeightFormat.INT4)
+    known = kernel_layout_known(rows, 128)
+    assert hasattr(layer, "weight_nibbles") is not known
+    if rows % 64:
+        assert not known  # not a whole number of the layout's 64-row blocks
+    assert torch.equal(int4_values(layer).to(torch.int32), values)
 
 
 def test_only_layers_of_shapes_the_kernels_handle_are_quantized() -> None:

@@ -8,8 +8,8 @@ AMD Zen 4 CPU, for a 6144x2048 layer and one answer: bfloat16 1.3-1.5 ms, int8 0
 0.42 ms (docs/performance.md).
 
 A prompt's many rows run faster as one matrix multiply in the activations' precision, so they
-take the weights converted back (int4 keeps its values a second time, in a plain layout, for
-that: the kernel's own layout depends on the CPU).
+take the weights converted back (int4 reads its values from the kernel's packed layout where
+that layout is verified for the shape, else from a second, plain copy).
 
 The price is accuracy: a layer's output moves by about 1 % (int8) or 8 % (int4, random
 weights) against bfloat16's 0.2 %, which is why it is an option and not the default. The output
@@ -19,6 +19,7 @@ head stays int8 with int4 weights (its errors reach every token's probabilities 
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 from typing import Any
 
@@ -49,6 +50,8 @@ INT8_WIDTH_MULTIPLE = 64
 INT4_GROUP = 32
 #: The int4 kernel packs output rows in blocks of 16.
 INT4_ROWS_MULTIPLE = 16
+#: Output rows per block of the x86 int4 kernel layout (:func:`_from_kernel_layout`).
+_KERNEL_BLOCK_ROWS = 64
 _INT8_LEVELS = 127
 _INT4_LEVELS = 15
 _QUANTIZE_ROWS = 128
@@ -132,21 +135,69 @@ def quantize_int4(weight: Any) -> tuple[Any, Any]:
 
 
 def _nibbles(values: Any) -> Any:
-    """int4 values (int32, ``(out, in)``) two to a byte: entry ``2j`` low, ``2j + 1`` high."""
+    """int4 values (``(out, in)``) two to a byte: entry ``2j`` low, ``2j + 1`` high."""
     import torch
 
     return (values[:, ::2] | (values[:, 1::2] << 4)).to(torch.uint8)
 
 
-def dequantize_int4(nibbles: Any, scales_zeros: Any, dtype: Any) -> Any:
-    """The ``(out, in)`` weight in ``dtype`` back from :func:`_nibbles` and its scales."""
+def _from_nibbles(nibbles: Any) -> Any:
     import torch
 
-    rows = nibbles.shape[0]
-    values = torch.stack((nibbles & 15, nibbles >> 4), dim=-1).view(rows, -1, INT4_GROUP)
+    return torch.stack((nibbles & 15, nibbles >> 4), dim=-1).view(nibbles.shape[0], -1)
+
+
+def _from_kernel_layout(packed: Any, rows: int, width: int) -> Any | None:
+    """The int4 values (uint8, ``(rows, width)``) of a weight packed for the CPU kernel, read
+    in the layout x86 builds of torch 2.13 use (blocks of 64 output rows; for each input
+    position 32 bytes, row ``j`` of the block in the low half, row ``32 + j`` in the high half);
+    ``None`` for shapes it cannot be. :func:`kernel_layout_known` checks it for a shape."""
+    import torch
+
+    if rows % _KERNEL_BLOCK_ROWS or packed.numel() * 2 != rows * width:
+        return None
+    half = _KERNEL_BLOCK_ROWS // 2
+    blocks = packed.reshape(rows // _KERNEL_BLOCK_ROWS, width, half)
+    values = torch.empty((rows // _KERNEL_BLOCK_ROWS, 2, half, width), dtype=torch.uint8)
+    values[:, 0] = (blocks & 15).transpose(1, 2)
+    values[:, 1] = (blocks >> 4).transpose(1, 2)
+    return values.view(rows, width)
+
+
+@functools.cache
+def kernel_layout_known(rows: int, width: int) -> bool:
+    """Whether :func:`_from_kernel_layout` reads this torch's packing of a ``(rows, width)``
+    weight exactly (tried on random values of that shape): then int4 layers need no second
+    copy of their values for prompts."""
+    import torch
+
+    try:
+        generator = torch.Generator().manual_seed(rows * 31 + width)
+        probe = torch.randint(0, 16, (rows, width), generator=generator, dtype=torch.int32)
+        packed = torch._convert_weight_to_int4pack_for_cpu(probe, 1)
+        values = _from_kernel_layout(packed, rows, width)
+        return values is not None and torch.equal(values.to(torch.int32), probe)
+    except (AttributeError, RuntimeError, NotImplementedError) as exc:
+        log.info("int4 layout check failed for %dx%d: %s", rows, width, exc)
+        return False
+
+
+def int4_values(module: Any) -> Any:
+    """An int4 layer's values 0-15 (uint8, ``(out, in)``), for turning it back into numbers."""
+    nibbles = getattr(module, "weight_nibbles", None)
+    if nibbles is not None:
+        return _from_nibbles(nibbles)
+    return _from_kernel_layout(module.weight, module.out_features, module.in_features)
+
+
+def dequantize_int4(values: Any, scales_zeros: Any, dtype: Any) -> Any:
+    """The ``(out, in)`` weight in ``dtype`` from its int4 ``values`` (0-15) and the scales and
+    zero points :func:`quantize_int4` gave."""
+    rows = values.shape[0]
+    grouped = values.reshape(rows, -1, INT4_GROUP)
     scale = scales_zeros[..., 0].t().to(dtype)[..., None]
     zero = scales_zeros[..., 1].t().to(dtype)[..., None]
-    return ((values.to(dtype) - 8) * scale + zero).view(rows, -1)
+    return grouped.to(dtype).sub_(8).mul_(scale).add_(zero).view(rows, -1)
 
 
 def int4_forward(module: Any, x: Any) -> Any:
@@ -161,7 +212,7 @@ def int4_forward(module: Any, x: Any) -> Any:
         )
         out = out.reshape(rows, 1, out.shape[-1])
         return out + module.bias if module.bias is not None else out
-    weight = dequantize_int4(module.weight_nibbles, module.weight_scales_zeros, x.dtype)
+    weight = dequantize_int4(int4_values(module), module.weight_scales_zeros, x.dtype)
     return F.linear(x, weight, module.bias)
 
 
@@ -191,11 +242,15 @@ def quantize_layer(module: Any, fmt: WeightFormat) -> None:
         return
     values, scales_zeros = quantize_int4(module.weight)
     packed = torch._convert_weight_to_int4pack_for_cpu(values, 1)
-    nibbles = _nibbles(values)
+    rows, width = values.shape
+    # The kernel's layout differs between CPU builds: where it is known, prompts read the
+    # values from it; elsewhere a plain copy is kept (half a byte more per weight).
+    nibbles = None if kernel_layout_known(rows, width) else _nibbles(values)
     del values
     module.weight = torch.nn.Parameter(packed, requires_grad=False)
     module.register_buffer("weight_scales_zeros", scales_zeros, persistent=False)
-    module.register_buffer("weight_nibbles", nibbles, persistent=False)
+    if nibbles is not None:
+        module.register_buffer("weight_nibbles", nibbles, persistent=False)
 
 
 def available(fmt: WeightFormat, dtype: Any) -> bool:
