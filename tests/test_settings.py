@@ -135,7 +135,7 @@ BAD_VALUES: list[tuple[str, Any]] = [
     ("device", "tpu"),
     ("device", "cpu:3"),
     ("dtype", "int4"),
-    ("weights", "int4"),
+    ("weights", "int3"),
     ("weights", 8),
     ("max_new_tokens", "512"),
     ("max_new_tokens", 0),
