@@ -30,7 +30,7 @@ from vldesk.core.engine import Engine
 from vldesk.core.errors import GenerationError, OutOfMemoryError
 from vldesk.core.generation import GenerationSettings
 from vldesk.core.history import HistoryStore
-from vldesk.core.images import budget_size
+from vldesk.core.images import LoadedImage, budget_size
 
 pytestmark = pytest.mark.model
 
@@ -57,6 +57,16 @@ def lively_model_dir(tmp_path_factory: pytest.TempPathFactory, family: Family) -
         build_model_folder(family, folder, config, seed=1)
         (folder / "built").touch()
     return folder
+
+
+def distinct_pictures() -> list[LoadedImage]:
+    """Three small pictures that differ in size and colour, for answers that differ."""
+    pictures = []
+    for index, size in enumerate([(64, 64), (96, 64), (64, 128)]):
+        image = Image.new("RGB", size, (index * 80 % 256, 200 - index * 50, 90))
+        ImageDraw.Draw(image).ellipse((4, 4, size[0] // 2, size[1] - 4), fill=(250, 20, index))
+        pictures.append(LoadedImage(image, f"p{index}.png", size))
+    return pictures
 
 
 @pytest.fixture(scope="module")

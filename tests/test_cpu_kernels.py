@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, ImageDraw
 
+from tests.test_batch_runner import distinct_pictures, lively_model_dir
 from vldesk.core.catalog import Family
 from vldesk.core.generation import Conversation, GenerationSettings
-from vldesk.core.images import LoadedImage
 
 torch = pytest.importorskip("torch")
 
@@ -283,21 +282,6 @@ def test_pages_of_a_mapped_weight_are_dropped_and_read_again(
 # --- through the engine, on tiny models of each family ---------------------------------------
 
 
-def _lively(tmp_path_factory: pytest.TempPathFactory, family: Family) -> Path:
-    from tests.test_batch_runner import lively_model_dir
-
-    return lively_model_dir(tmp_path_factory, family)
-
-
-def _pictures() -> list[LoadedImage]:
-    pictures = []
-    for index, size in enumerate([(64, 64), (96, 64), (64, 128)]):
-        image = Image.new("RGB", size, (index * 80 % 256, 200 - index * 50, 90))
-        ImageDraw.Draw(image).ellipse((4, 4, size[0] // 2, size[1] - 4), fill=(250, 20, index))
-        pictures.append(LoadedImage(image, f"p{index}.png", size))
-    return pictures
-
-
 @pytest.mark.parametrize("family", list(Family), ids=lambda f: f.value)
 @pytest.mark.parametrize("kernel", KERNELS, ids=lambda k: k.value)
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -311,7 +295,7 @@ def test_batched_answers_equal_single_ones_with_every_kernel(
     from vldesk.core.engine import Engine
 
     monkeypatch.setenv(KERNEL_ENV, kernel.value)
-    engine = Engine.load(_lively(tmp_path_factory, family), device="cpu", dtype=dtype)
+    engine = Engine.load(lively_model_dir(tmp_path_factory, family), device="cpu", dtype=dtype)
     try:
         assert isinstance(engine.cpu_kernels, KernelChoice)
         assert engine.cpu_kernels.kernel is kernel
@@ -320,7 +304,7 @@ def test_batched_answers_equal_single_ones_with_every_kernel(
             if not cpu_kernels._batch_invariant(body.forward.func, body, body.weight.dtype):
                 pytest.skip(f"{kernel.value} in {dtype} is not batch-invariant on this CPU")
         settings = GenerationSettings(max_new_tokens=6, max_image_tokens=32)
-        conversations = [Conversation().ask("What is this?", [p]) for p in _pictures()]
+        conversations = [Conversation().ask("What is this?", [p]) for p in distinct_pictures()]
         single = [engine.generate(c, settings).text for c in conversations]
         batched = [r.text for r in engine.generate_batch(conversations, settings)]
     finally:
@@ -361,7 +345,7 @@ def test_a_packed_tied_head_leaves_the_embeddings_intact(
             key = next(k for k in weights.keys() if k.endswith("embed_tokens.weight"))  # noqa: SIM118
             assert torch.equal(embedding, weights.get_tensor(key))
         result = engine.generate(
-            Conversation().ask("Hi", [_pictures()[0]]),
+            Conversation().ask("Hi", [distinct_pictures()[0]]),
             GenerationSettings(max_new_tokens=4, ignore_eos=True, max_image_tokens=16),
         )
         assert result.stats.new_tokens == 4

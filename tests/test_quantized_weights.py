@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from tests.test_batch_runner import distinct_pictures, lively_model_dir
 from vldesk.core.catalog import Family
 from vldesk.core.errors import DeviceError
 from vldesk.core.generation import Conversation, GenerationSettings
-from vldesk.core.images import LoadedImage
 
 torch = pytest.importorskip("torch")
 
@@ -167,29 +167,12 @@ def test_only_layers_of_shapes_the_kernels_handle_are_quantized() -> None:
 # --- through the engine -----------------------------------------------------------------------
 
 
-def _lively(tmp_path_factory: pytest.TempPathFactory, family: Family) -> Path:
-    from tests.test_batch_runner import lively_model_dir
-
-    return lively_model_dir(tmp_path_factory, family)
-
-
 def _text_linears(model: Any) -> list[Any]:
     return [
         module
         for name, module in model.named_modules()
         if isinstance(module, torch.nn.Linear) and "visual" not in name.split(".")
     ]
-
-
-def _pictures() -> list[LoadedImage]:
-    from PIL import Image, ImageDraw
-
-    pictures = []
-    for index, size in enumerate([(64, 64), (96, 64), (64, 128)]):
-        image = Image.new("RGB", size, (index * 80 % 256, 200 - index * 50, 90))
-        ImageDraw.Draw(image).ellipse((4, 4, size[0] // 2, size[1] - 4), fill=(250, 20, index))
-        pictures.append(LoadedImage(image, f"p{index}.png", size))
-    return pictures
 
 
 @pytest.mark.parametrize("fmt", QUANTIZED)
@@ -203,8 +186,8 @@ def test_the_engine_answers_with_quantized_weights(
     answers equal single ones."""
     from vldesk.core.engine import Engine
 
-    folder = _lively(tmp_path_factory, family)
-    conversations = [Conversation().ask("What is this?", [p]) for p in _pictures()]
+    folder = lively_model_dir(tmp_path_factory, family)
+    conversations = [Conversation().ask("What is this?", [p]) for p in distinct_pictures()]
     settings = GenerationSettings(max_new_tokens=6, max_image_tokens=32)
     full = Engine.load(folder, device="cpu", dtype=dtype)
     try:

@@ -70,6 +70,10 @@ class DecodeKernel(enum.Enum):
     INT4 = "int4"
 
 
+#: The kernels of quantized weights, named as their :class:`WeightFormat`.
+QUANTIZED_KERNELS = frozenset({DecodeKernel.INT8, DecodeKernel.INT4})
+
+
 def _padded(x: Any) -> Any:
     """One decode row repeated to :data:`PADDED_ROWS` rows.
 
@@ -245,7 +249,7 @@ class KernelChoice:
 
     def describe(self) -> str:
         how = "forced" if self.forced else "fastest measured"
-        if self.kernel in (DecodeKernel.INT8, DecodeKernel.INT4):
+        if self.kernel in QUANTIZED_KERNELS:
             how = "weights quantized"
         text = f"{self.kernel.value} ({how}), output head {self.head_kernel.value}"
         rates = "; ".join(_describe_timing(t) for t in self.timings)
@@ -509,7 +513,6 @@ def _install_quantized(
     int8_ok = weights is WeightFormat.INT8 or available(WeightFormat.INT8, dtype)
     head = model.get_output_embeddings()
     tied = head is not None and _head_is_tied(model)
-    kernels = {WeightFormat.INT8: DecodeKernel.INT8, WeightFormat.INT4: DecodeKernel.INT4}
     counts: dict[DecodeKernel, int] = {}
     head_kernel = DecodeKernel.LINEAR
     for layer in layers:
@@ -518,7 +521,7 @@ def _install_quantized(
             fmt = WeightFormat.INT8
         if fmt is WeightFormat.INT8 and not (int8_ok and quantizable(layer, fmt)):
             fmt = WeightFormat.FULL
-        kernel = kernels.get(fmt, DecodeKernel.LINEAR)
+        kernel = DecodeKernel.LINEAR if fmt is WeightFormat.FULL else DecodeKernel(fmt.value)
         if fmt is not WeightFormat.FULL:
             old = layer.weight
             quantize_layer(layer, fmt)
@@ -536,7 +539,7 @@ def _install_quantized(
         head_kernel.value,
     )
     return KernelChoice(
-        kernels[weights],
+        DecodeKernel(weights.value),
         head_kernel,
         layers=len(layers),
         tied_head_packed=tied and head_kernel is not DecodeKernel.LINEAR,

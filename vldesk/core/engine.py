@@ -26,7 +26,7 @@ from vldesk.core.catalog import (
 )
 from vldesk.core.cpu_attention import use_cpu_attention
 from vldesk.core.cpu_kernels import (
-    DecodeKernel,
+    QUANTIZED_KERNELS,
     KernelChoice,
     install_decode_kernels,
     use_patch_linear,
@@ -391,8 +391,7 @@ class Engine:
     def weights(self) -> WeightFormat:
         """How the text decoder's weights are held (int8 only where it was asked for and ran)."""
         kernel = self.cpu_kernels.kernel if self.cpu_kernels is not None else None
-        formats = {DecodeKernel.INT8: WeightFormat.INT8, DecodeKernel.INT4: WeightFormat.INT4}
-        return formats.get(kernel, WeightFormat.FULL) if kernel is not None else WeightFormat.FULL
+        return WeightFormat(kernel.value) if kernel in QUANTIZED_KERNELS else WeightFormat.FULL
 
     @property
     def family(self) -> Family:
