@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -118,6 +119,25 @@ def test_cancel_keeps_the_partial_file_and_resume_finishes(
     assert state_text(dialog, SPEC.id) == "Installed"
     resumed = [r.range for r in hub.file_requests("model.safetensors") if r.range]
     assert any(r.startswith("bytes=") and not r.startswith("bytes=0-") for r in resumed)
+
+
+def test_the_worker_is_idle_for_the_slots_of_its_last_signal(
+    qtbot: QtBot, dialog: ModelDialog, hub: FakeModelScope
+) -> None:
+    # A direct connection runs the slot inside the download thread, which is certainly still
+    # alive then: the dialog's own (queued) slots may run that early too, and must see an idle
+    # worker, or the row keeps saying "Downloading" and Cancel stays enabled.
+    worker = dialog._worker
+    seen: list[tuple[bool, str | None]] = []
+    worker.finished.connect(
+        lambda *_: seen.append((worker.busy, worker.model_id)),
+        Qt.ConnectionType.DirectConnection,
+    )
+    dialog.select(SPEC.id)
+    with qtbot.waitSignal(worker.finished, timeout=30_000):
+        dialog.download_button.click()
+    assert seen == [(False, None)]
+    assert not dialog.cancel_button.isEnabled()
 
 
 def test_hub_down_is_reported_in_words(

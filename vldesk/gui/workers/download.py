@@ -39,11 +39,13 @@ class DownloadWorker(QObject):
         self._store = store
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
+        #: Set just before the last signal: its slots already see the worker as idle.
+        self._ended = threading.Event()
         self._model_id: str | None = None
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread is not None and self._thread.is_alive() and not self._ended.is_set()
 
     @property
     def model_id(self) -> str | None:
@@ -55,10 +57,11 @@ class DownloadWorker(QObject):
         if self.busy:
             return False
         self._cancel = threading.Event()
+        self._ended = threading.Event()
         self._model_id = spec.id
         self._thread = threading.Thread(
             target=self._run,
-            args=(spec, self._cancel, endpoint),
+            args=(spec, self._cancel, self._ended, endpoint),
             name=f"download {spec.id}",
             daemon=True,
         )
@@ -76,7 +79,13 @@ class DownloadWorker(QObject):
             thread.join(timeout)
         return not self.busy
 
-    def _run(self, spec: ModelSpec, cancel: threading.Event, endpoint: str | None) -> None:
+    def _run(
+        self,
+        spec: ModelSpec,
+        cancel: threading.Event,
+        ended: threading.Event,
+        endpoint: str | None,
+    ) -> None:
         last_sent = 0.0
 
         def report(snapshot: DownloadProgress) -> None:
@@ -91,11 +100,15 @@ class DownloadWorker(QObject):
                 spec, self._store, on_progress=report, cancel=cancel, endpoint=endpoint
             )
         except DownloadCancelled:
+            ended.set()
             self.cancelled.emit(spec.id)
         except VldeskError as exc:
+            ended.set()
             self.failed.emit(spec.id, str(exc))
         except Exception as exc:  # a bug, not a user error: keep the details in the log
             log.exception("download of %s failed", spec.id)
+            ended.set()
             self.failed.emit(spec.id, f"The download failed unexpectedly: {exc}")
         else:
+            ended.set()
             self.finished.emit(spec.id, str(folder))
