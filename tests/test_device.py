@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from vldesk.core.catalog import Precision
-from vldesk.core.device import DeviceChoice, HardwareProbe, choose_device
+from vldesk.core.device import (
+    DeviceChoice,
+    HardwareProbe,
+    choose_device,
+    cpu_feature_from_flags,
+    expected_cpu_precision,
+)
 from vldesk.core.errors import DeviceError
 
 CPU_ONLY = HardwareProbe()
@@ -68,3 +74,28 @@ def test_detect_reads_this_machine() -> None:
     import torch
 
     assert probe.cuda_available == torch.cuda.is_available()
+
+
+@pytest.mark.parametrize(
+    ("flags", "dtype", "expected"),
+    [
+        ("fpu sse avx2 avx512f avx512_bf16", "auto", Precision.BFLOAT16),
+        ("fpu sse avx2 amx_tile amx_bf16", None, Precision.BFLOAT16),
+        ("fpu sse avx2 avx512f", "auto", Precision.FLOAT32),
+        ("", "auto", Precision.FLOAT32),
+        ("fpu sse avx2 avx512f avx512_bf16", "fp32", Precision.FLOAT32),
+        ("fpu sse avx2", "bf16", Precision.BFLOAT16),
+        ("fpu sse avx2 avx512_bf16", "int4", Precision.BFLOAT16),  # unknown: as if auto
+    ],
+)
+def test_expected_cpu_precision_without_torch_matches_the_choice(
+    flags: str, dtype: str | None, expected: Precision
+) -> None:
+    # The model manager estimates memory before torch is imported; it must expect the
+    # precision that loading on the CPU will then choose.
+    cpuinfo = f"processor\t: 0\nflags\t\t: {flags}\n\n"
+    assert expected_cpu_precision(dtype, cpuinfo) is expected
+    feature, fast = cpu_feature_from_flags(set(flags.split()))
+    probe = HardwareProbe(cpu_bf16_fast=fast, cpu_feature=feature)
+    if dtype != "int4":
+        assert choose_device("cpu", dtype, probe).dtype is expected

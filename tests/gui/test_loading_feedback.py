@@ -7,7 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Slot
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import AppFactory, wait_for_model
+from tests.gui.conftest import AppFactory, make_image, open_image, wait_for_model
+from vldesk.gui.app import DesktopApp
 
 
 def test_loading_the_model_is_visible_until_it_is_ready(
@@ -36,3 +37,14 @@ def test_loading_the_model_is_visible_until_it_is_ready(
     assert str(seen["status"]).startswith("Loading ")
     assert "Loading the model" in str(seen["placeholder"])
     assert not app.window.load_progress.isVisible()
+
+
+def test_the_hint_in_the_answer_pane_says_what_to_do_next(
+    ready_app: DesktopApp, qtbot: QtBot, tmp_path: Path
+) -> None:
+    app = ready_app
+    browser = app.window.answer_view.browser
+    assert "Open an image" in browser.toPlainText()
+    open_image(qtbot, app, make_image(tmp_path / "photo.png"))
+    assert "Open an image" not in browser.toPlainText()
+    assert "type a question about the image" in browser.toPlainText()

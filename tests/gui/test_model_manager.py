@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,9 @@ from tests.fake_modelscope import FakeModelScope, model_files
 from tests.gui.conftest import OFFSCREEN_NOISE, AppFactory, wait_for_model
 from tests.netguard import no_network
 from vldesk.core import downloads
-from vldesk.core.catalog import default_model
+from vldesk.core.catalog import Precision, default_model
 from vldesk.core.settings import load_settings
+from vldesk.core.store import format_bytes
 from vldesk.gui.app import DesktopApp
 
 SPEC = default_model()
@@ -89,6 +91,48 @@ def test_manage_models_from_the_menu(ready_app: DesktopApp, qtbot: QtBot) -> Non
     assert app._model_dialog is dialog
     dialog.close()
     qtbot.waitUntil(lambda: app._model_dialog is None, timeout=2000)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_memory_estimates_use_the_precision_the_model_runs_at(
+    make_app: AppFactory, qtbot: QtBot, tiny_dir: Path, dtype: str
+) -> None:
+    # A bfloat16 CPU needs about half the memory of float32: estimating float32 there called
+    # the 4B model "Tight" and the 8B one "Too big" on machines that run them.
+    app = make_app(tiny_dir, dtype=dtype)
+    wait_for_model(qtbot, app)
+    assert app._model_info is not None
+    assert app._model_info.dtype == dtype
+    dialog = app.open_model_dialog()
+    hint = dialog.model.row_at(0).hint  # type: ignore[union-attr]
+    assert hint is not None
+    assert f"({dtype})" in hint.text
+    assert "RAM" in hint.text
+    spec = default_model()
+    assert format_bytes(spec.memory_needed_bytes(Precision(dtype))) in hint.text
+    dialog.close()
+    qtbot.waitUntil(lambda: app._model_dialog is None, timeout=2000)
+
+    # A model on a GPU: the estimates compare with the GPU's memory instead.
+    app._model_info = replace(app._model_info, device="cuda:0", device_total_bytes=24 * 1024**3)
+    dialog = app.open_model_dialog()
+    hint = dialog.model.row_at(0).hint  # type: ignore[union-attr]
+    assert hint is not None
+    assert "GPU memory" in hint.text
+    assert "(bfloat16)" in hint.text
+    dialog.close()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_before_a_model_loads_the_estimate_follows_the_settings(
+    make_app: AppFactory, tmp_path: Path, dtype: str
+) -> None:
+    app = make_app(tmp_path / "no-model-here", start=False, dtype=dtype)
+    dialog = app.open_model_dialog()
+    hint = dialog.model.row_at(0).hint  # type: ignore[union-attr]
+    assert hint is not None
+    assert f"({dtype})" in hint.text
+    dialog.close()
 
 
 def test_a_download_that_finishes_with_nothing_loaded_is_loaded(

@@ -127,6 +127,23 @@ def _detect_cpu() -> tuple[str, bool, int]:
     return feature, fast, cores
 
 
+def expected_cpu_precision(dtype: str | None = "auto", cpuinfo: str | None = None) -> Precision:
+    """The precision :func:`choose_device` will pick on the CPU, without importing torch (the
+    model manager's memory estimates run before it is): the ``dtype`` setting when it names one,
+    else bfloat16 where /proc/cpuinfo shows AMX or AVX512-BF16. Elsewhere float32, the larger
+    estimate, as the CPU's bfloat16 support cannot be read cheaply there."""
+    try:
+        wanted = _normalise(dtype, DTYPE_CHOICES, "precision")
+    except DeviceError:
+        wanted = "auto"  # loading will say what is wrong with it; an estimate goes on
+    if wanted != "auto":
+        return Precision(wanted)
+    if cpuinfo is None:
+        cpuinfo = _cpuinfo() if sys.platform.startswith("linux") else ""
+    _feature, fast = cpu_feature_from_flags(_cpuinfo_flags(cpuinfo))
+    return Precision.BFLOAT16 if fast else Precision.FLOAT32
+
+
 def _sysctl_int(name: str) -> int:
     import subprocess
 

@@ -13,6 +13,8 @@ from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMessageBox
 
 from vldesk.core.batch import BatchOptions, BatchProgress, BatchSummary
+from vldesk.core.catalog import Precision
+from vldesk.core.device import expected_cpu_precision
 from vldesk.core.errors import VldeskError
 from vldesk.core.export import ExportEntry, export_entries, render_markdown
 from vldesk.core.generation import GenerationResult, GenerationSettings, StopReason
@@ -310,6 +312,13 @@ class DesktopApp(QObject):
             view.set_placeholder(no_model_text())
         elif self._model_info is None:
             view.set_placeholder(_tr("*Loading the model…*"))
+        elif self._current_image is not None:
+            view.set_placeholder(
+                _tr(
+                    "Choose a preset below, or type a question about the image and press "
+                    "**Enter**. Follow-up questions continue the conversation."
+                )
+            )
         else:
             view.set_placeholder(
                 _tr(
@@ -475,8 +484,14 @@ class DesktopApp(QObject):
         """Show the model manager, not modal; a download goes on when it is closed."""
         dialog = self._model_dialog
         if dialog is None:
+            vram, cpu_precision = self._memory_basis()
             dialog = ModelDialog(
-                self.store, self.downloads, first_run=first_run, parent=self.window
+                self.store,
+                self.downloads,
+                vram_bytes=vram,
+                cpu_precision=cpu_precision,
+                first_run=first_run,
+                parent=self.window,
             )
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dialog.model_chosen.connect(self._use_managed_model)
@@ -487,6 +502,17 @@ class DesktopApp(QObject):
             dialog.activateWindow()
         dialog.show()
         return dialog
+
+    def _memory_basis(self) -> tuple[int | None, Precision]:
+        """What the model manager compares models with: the memory of the GPU a model runs
+        on, else RAM at the precision the CPU runs (the loaded model's, or the one the
+        settings will pick)."""
+        info = self._model_info
+        if info is not None and info.device_total_bytes:
+            return info.device_total_bytes, Precision.BFLOAT16
+        if info is not None and info.device == "cpu":
+            return None, Precision(info.dtype)
+        return None, expected_cpu_precision(self.settings.dtype)
 
     @Slot(int)
     def _on_model_dialog_closed(self, _result: int) -> None:
@@ -793,6 +819,7 @@ class DesktopApp(QObject):
         w.setWindowTitle(f"{decoded.name} — vldesk")
         self._update_image_info()
         self._update_can_ask()
+        self._show_placeholder()
 
     @Slot(int, str, str)
     def _on_image_failed(self, request_id: int, source: str, message: str) -> None:
@@ -984,6 +1011,7 @@ class DesktopApp(QObject):
         # The image is gone (or was pasted): show the conversation and the stored thumbnail.
         self._restore = None
         self._current_image = None
+        self._show_placeholder()
         thumbnail = QImage.fromData(stored.thumbnail) if stored.thumbnail else QImage()
         if thumbnail.isNull():
             self.window.viewer.clear()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vldesk.core.catalog import Precision
 from vldesk.core.downloads import DownloadProgress
 from vldesk.core.errors import VldeskError
 from vldesk.core.machine import Fit, total_memory_bytes
@@ -65,6 +66,7 @@ class ModelDialog(QDialog):
         worker: DownloadWorker,
         *,
         vram_bytes: int | None = None,
+        cpu_precision: Precision = Precision.FLOAT32,
         first_run: bool = False,
         parent: QWidget | None = None,
     ) -> None:
@@ -73,6 +75,7 @@ class ModelDialog(QDialog):
         self._worker = worker
         self._ram = total_memory_bytes()
         self._vram = vram_bytes
+        self._cpu_precision = cpu_precision
         self.setWindowTitle(self.tr("Models"))
         self.setObjectName("modelDialog")
         self.resize(820, 460)
@@ -153,7 +156,7 @@ class ModelDialog(QDialog):
     def refresh(self) -> None:
         """Re-read what is on disk, keeping the selection."""
         selected = self.selected_row()
-        self.model.set_rows(collect_rows(self._store, self._ram, self._vram))
+        self.model.set_rows(collect_rows(self._store, self._ram, self._vram, self._cpu_precision))
         if self._worker.model_id:
             self.model.set_progress(self._worker.model_id, self.progress.value() / 1000)
         if selected is not None:

@@ -14,7 +14,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from vldesk.core.catalog import CATALOG, ModelSpec
+from vldesk.core.catalog import CATALOG, ModelSpec, Precision
 from vldesk.core.machine import Fit, FitHint, fit_hint
 from vldesk.core.store import InstallState, ModelStore, format_bytes
 from vldesk.gui.i18n import mark_translatable
@@ -50,8 +50,14 @@ class ModelRow:
         return self.spec is None
 
 
-def collect_rows(store: ModelStore, ram: int | None, vram: int | None) -> list[ModelRow]:
-    """Read the state of every catalog model and imported folder (local files only)."""
+def collect_rows(
+    store: ModelStore,
+    ram: int | None,
+    vram: int | None,
+    cpu_precision: Precision = Precision.FLOAT32,
+) -> list[ModelRow]:
+    """Read the state of every catalog model and imported folder (local files only); memory
+    fit against ``vram`` when the model runs on a GPU, else ``ram`` at ``cpu_precision``."""
     rows = []
     for spec in CATALOG:
         status = store.status(spec)
@@ -63,7 +69,7 @@ def collect_rows(store: ModelStore, ram: int | None, vram: int | None) -> list[M
                 download_bytes=spec.download_bytes,
                 state=status.state,
                 size_on_disk=status.size_on_disk,
-                hint=fit_hint(spec, ram, vram),
+                hint=fit_hint(spec, ram, vram, cpu_precision),
                 spec=spec,
                 path=status.path,
                 problem=status.problem,

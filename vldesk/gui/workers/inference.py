@@ -62,6 +62,8 @@ class ModelLoadedInfo:
     memory_bytes: int | None
     #: How the weights are held: "full", or "int8"/"int4" where asked for and available.
     weights: str = "full"
+    #: The GPU's total memory when the model is on one (for the model manager's estimates).
+    device_total_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,18 @@ def memory_in_use(device: str) -> int | None:
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
+def device_total_memory(device: str) -> int | None:
+    """A CUDA device's total memory; ``None`` for the CPU and other devices."""
+    if not device.startswith("cuda") or "torch" not in sys.modules:
+        return None
+    import torch
+
+    try:
+        return int(torch.cuda.get_device_properties(torch.device(device)).total_memory)
+    except (RuntimeError, AssertionError, ValueError):
+        return None
+
+
 def _unexpected(what: str, exc: BaseException) -> str:
     """A short message for an unexpected error; the traceback goes to the log."""
     log.error("unexpected error while %s", what, exc_info=exc)
@@ -228,6 +242,7 @@ class InferenceWorker(QObject):
             load_seconds=time.perf_counter() - started,
             memory_bytes=memory_in_use(choice.device),
             weights=engine.weights.value,
+            device_total_bytes=device_total_memory(choice.device),
         )
         log.info("loaded %s on %s in %.1f s", info.name, info.device, info.load_seconds)
         self.model_loaded.emit(info)

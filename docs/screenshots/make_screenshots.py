@@ -1,0 +1,110 @@
+"""Make the README's screenshots (``python docs/screenshots/make_screenshots.py``, offscreen).
+
+The app runs on a private, temporary home with a tiny random-weight Qwen3-VL model (no download),
+so the pictures show the real windows but no answers: a random model's words would mislead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _wait(condition: Callable[[], bool], seconds: float = 120) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the app did not get there in time")
+        QApplication.processEvents()
+        time.sleep(0.02)
+
+
+def _document(path: Path) -> Path:
+    """A scanned-looking page with a heading, a table and a stamp in the corner."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    page = Image.new("RGB", (900, 1200), (250, 248, 240))
+    draw = ImageDraw.Draw(page)
+    big = ImageFont.load_default(44)
+    text = ImageFont.load_default(26)
+    draw.text((70, 70), "Harbour Street Bakery", font=big, fill=(30, 30, 30))
+    draw.text((70, 135), "Invoice 2026-1187  ·  30 November 2026", font=text, fill=(80, 80, 80))
+    rows = [
+        ("Sourdough loaf", "2", "9.00"),
+        ("Cinnamon buns", "6", "15.60"),
+        ("Rye crackers", "3", "7.50"),
+        ("Coffee beans 1 kg", "1", "24.00"),
+    ]
+    y = 240
+    draw.line((70, y - 15, 830, y - 15), fill=(120, 120, 120), width=2)
+    for name, count, price in rows:
+        draw.text((70, y), name, font=text, fill=(30, 30, 30))
+        draw.text((560, y), count, font=text, fill=(30, 30, 30))
+        draw.text((700, y), price, font=text, fill=(30, 30, 30))
+        y += 60
+    draw.line((70, y, 830, y), fill=(120, 120, 120), width=2)
+    draw.text((560, y + 20), "Total", font=text, fill=(30, 30, 30))
+    draw.text((700, y + 20), "56.10", font=text, fill=(30, 30, 30))
+    draw.ellipse((640, 930, 840, 1130), outline=(190, 40, 40), width=8)
+    draw.text((675, 1010), "PAID", font=big, fill=(190, 40, 40))
+    page.save(path)
+    return path
+
+
+def main() -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    home = Path(tempfile.mkdtemp(prefix="vldesk-screens-"))
+    os.environ["VLDESK_HOME"] = str(home)
+
+    from PySide6.QtWidgets import QApplication
+
+    from vldesk.core.catalog import Family
+    from vldesk.core.paths import app_paths
+    from vldesk.core.settings import Settings
+    from vldesk.core.synthetic import build_synthetic_model
+    from vldesk.gui.app import DesktopApp
+
+    qt_app = QApplication(sys.argv[:1])
+    model = build_synthetic_model(Family.QWEN3_VL, home / "tiny-qwen3-vl")
+    app = DesktopApp(app_paths(), settings=Settings(model=str(model)))
+    window = app.window
+    window.resize(1280, 800)
+    window.show()
+    app.start()
+    _wait(lambda: app.session.model_name is not None)
+
+    scans = home / "Pictures" / "scans"
+    scans.mkdir(parents=True)
+    app.open_paths([str(_document(scans / "invoice.png"))])
+    _wait(lambda: app.session.image is not None)
+    window.prompt_panel.prompt_edit.setPlainText("What does the stamp in the corner say?")
+    qt_app.processEvents()
+    window.grab().save(str(HERE / "main-window.png"))
+
+    dialog = app.open_model_dialog()
+    dialog.resize(900, 520)
+    qt_app.processEvents()
+    dialog.grab().save(str(HERE / "models.png"))
+    dialog.close()
+
+    batch = app.open_batch_dialog()
+    assert batch is not None
+    qt_app.processEvents()
+    batch.grab().save(str(HERE / "describe-folder.png"))
+    batch.close()
+
+    app.shut_down()
+    sys.stdout.write(f"screenshots written to {HERE}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
