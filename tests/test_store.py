@@ -18,7 +18,7 @@ from tests.fake_modelscope import (
     write_folder,
 )
 from tests.netguard import no_network
-from vldesk.core.catalog import Family, ModelSpec, find_model
+from vldesk.core.catalog import CATALOG, Family, ModelSpec, Precision, find_model
 from vldesk.core.errors import ModelLoadError, ModelNotFoundError, VldeskError
 from vldesk.core.store import (
     IMPORTED_NAME,
@@ -377,6 +377,8 @@ def test_cli_import_list_and_remove(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert row.startswith("*")
     assert "installed" in row
     assert "Qwen/Qwen3-VL-8B-Instruct    not installed" in out
+    assert "MEMORY  THIS MACHINE" in out
+    assert row.rstrip().endswith(("fits", "tight: close other programs", "too big", "unknown"))
     assert "Imported folders:" in out
     assert any(line.split()[:2] == ["mine", "ok"] for line in out.splitlines())
 
@@ -385,6 +387,10 @@ def test_cli_import_list_and_remove(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert {m["id"]: m["state"] for m in data["catalog"]}[SPEC.id] == "installed"
     assert data["imported"][0]["name"] == "mine"
     assert data["imported"][0]["path"] == str(folder.resolve())
+    listed = {m["id"]: m for m in data["catalog"]}[SPEC.id]
+    assert listed["precision"] in ("bfloat16", "float32")
+    assert listed["memory_needed_bytes"] == SPEC.memory_needed_bytes(Precision(listed["precision"]))
+    assert listed["fit"] in ("fits", "tight", "too_big", "unknown")
 
     assert run_cli(["models", "remove", "mine"]) == 0
     assert "left as it is" in capsys.readouterr().out
@@ -408,3 +414,21 @@ def test_cli_refuses_a_broken_folder_with_its_reason(
     assert run_cli(["models", "remove", "nothing-here"]) == 1
     assert "No downloaded or imported model" in capsys.readouterr().err
     assert run_cli(["models"]) == 2
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_cli_list_estimates_memory_at_the_configured_precision(
+    dtype: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vldesk.cli import run_cli
+    from vldesk.core.paths import app_paths
+    from vldesk.core.settings import Settings, save_settings
+
+    save_settings(Settings(dtype=dtype), app_paths().settings_file)
+    assert run_cli(["models", "list", "--json"]) == 0
+    listed = {m["id"]: m for m in json.loads(capsys.readouterr().out)["catalog"]}
+    for spec in CATALOG:
+        assert listed[spec.id]["precision"] == dtype
+        assert listed[spec.id]["memory_needed_bytes"] == spec.memory_needed_bytes(Precision(dtype))
+    assert run_cli(["models", "list"]) == 0
+    assert f"to run on the CPU in {dtype}" in capsys.readouterr().out

@@ -17,8 +17,11 @@ from types import FrameType
 from typing import Any, TextIO
 
 from vldesk.core.catalog import CATALOG, ModelSpec, find_model
+from vldesk.core.device import expected_cpu_precision
 from vldesk.core.downloads import DownloadProgress
 from vldesk.core.errors import DownloadCancelled, VldeskError
+from vldesk.core.machine import Fit, fit_hint, total_memory_bytes
+from vldesk.core.settings import Settings
 from vldesk.core.store import (
     InstallState,
     ModelStore,
@@ -28,6 +31,12 @@ from vldesk.core.store import (
 )
 
 EXIT_INTERRUPTED = 130
+_FIT_WORDS = {
+    Fit.FITS: "fits",
+    Fit.TIGHT: "tight: close other programs",
+    Fit.TOO_BIG: "too big",
+    Fit.UNKNOWN: "unknown",
+}
 
 
 def register(subparsers: Any) -> None:
@@ -86,11 +95,17 @@ def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], in
     return show
 
 
-def _store() -> ModelStore:
+def _settings() -> Settings:
     from vldesk.core.paths import app_paths
     from vldesk.core.settings import load_settings
 
-    settings = load_settings(app_paths().settings_file)
+    return load_settings(app_paths().settings_file)
+
+
+def _store(settings: Settings | None = None) -> ModelStore:
+    from vldesk.core.paths import app_paths
+
+    settings = settings if settings is not None else _settings()
     return ModelStore(app_paths(settings.models_dir).models_dir)
 
 
@@ -111,8 +126,14 @@ def _spec(model_id: str) -> ModelSpec:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    store = _store()
+    settings = _settings()
+    store = _store(settings)
     statuses = [store.status(spec) for spec in CATALOG]
+    # Estimated for the CPU (a GPU cannot be seen without importing torch), at the precision
+    # loading will choose there.
+    precision = expected_cpu_precision(settings.dtype)
+    ram = total_memory_bytes()
+    hints = {s.spec.id: fit_hint(s.spec, ram, None, precision) for s in statuses}
     imported = []
     for entry in store.imported():
         check = store.validate_model_folder(entry.path)
@@ -132,6 +153,9 @@ def run_list(args: argparse.Namespace) -> int:
                     "revision": s.manifest.revision if s.manifest else None,
                     "commit": s.manifest.commit if s.manifest else None,
                     "problem": s.problem,
+                    "memory_needed_bytes": s.spec.memory_needed_bytes(precision),
+                    "precision": precision.value,
+                    "fit": hints[s.spec.id].fit.value,
                 }
                 for s in statuses
             ],
@@ -153,7 +177,10 @@ def run_list(args: argparse.Namespace) -> int:
     print(f"Models folder: {store.models_dir}")
     print()
     width = max(len(s.spec.id) for s in statuses)
-    print(f"  {'MODEL':<{width}}  {'STATE':<13}  {'ON DISK':>9}  {'DOWNLOAD':>9}")
+    print(
+        f"  {'MODEL':<{width}}  {'STATE':<13}  {'ON DISK':>9}  {'DOWNLOAD':>9}  "
+        f"{'MEMORY':>9}  THIS MACHINE"
+    )
     for status in statuses:
         mark = "*" if status.spec.default else " "
         on_disk = format_bytes(status.size_on_disk) if status.size_on_disk else "-"
@@ -161,10 +188,16 @@ def run_list(args: argparse.Namespace) -> int:
             size = format_bytes(status.manifest.total_bytes)
         else:
             size = "~" + format_bytes(status.spec.download_bytes)
+        memory = "~" + format_bytes(status.spec.memory_needed_bytes(precision))
+        fit = _FIT_WORDS[hints[status.spec.id].fit]
         print(
             f"{mark} {status.spec.id:<{width}}  {status.state.value:<13}  {on_disk:>9}  {size:>9}"
+            f"  {memory:>9}  {fit}"
         )
     print("  (* the default model; 'partial' downloads resume with `vldesk models download ID`)")
+    ram_text = f", against {format_bytes(ram)} of RAM here" if ram else ""
+    print(f"  (MEMORY: to run on the CPU in {precision.value}{ram_text};")
+    print("   on a GPU, about the bfloat16 figure of its own memory)")
     print()
     if not imported:
         print("No imported folders (add one with `vldesk models import FOLDER`).")
