@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTranslator
+from PySide6.QtCore import QCoreApplication, QTranslator
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -188,3 +188,18 @@ def test_screenshots_in_english_and_chinese(
             assert app.window.menuBar().actions()[0].text() == "文件(&F)"
     finally:
         i18n.remove_translators(qt_app(), installed)
+
+
+def test_the_model_manager_words_fit_hints_and_summaries_in_the_interface_language(
+    chinese: list[QTranslator],
+) -> None:
+    from vldesk.core.catalog import CATALOG, Precision
+    from vldesk.core.machine import fit_hint
+    from vldesk.gui.models.catalog_model import CATALOG_SUMMARIES, hint_text
+
+    spec = CATALOG[0]
+    hint = fit_hint(spec, 64 * 1024**3, cpu_precision=Precision.BFLOAT16)
+    assert "内存" in hint_text(hint)
+    assert "GPU" in hint_text(fit_hint(spec, None, 64 * 1024**3))
+    assert spec.summary in CATALOG_SUMMARIES
+    assert QCoreApplication.translate("Catalog", spec.summary) != spec.summary

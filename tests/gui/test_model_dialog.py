@@ -13,9 +13,11 @@ from pytestqt.qtbot import QtBot
 from tests.fake_modelscope import FakeModelScope, model_files
 from tests.netguard import no_network
 from vldesk.core import downloads
-from vldesk.core.catalog import CATALOG, Family, default_model
+from vldesk.core.catalog import CATALOG, Family, Precision, default_model
+from vldesk.core.machine import fit_hint
 from vldesk.core.store import InstallState, ModelStore
 from vldesk.gui.dialogs.model_dialog import ModelDialog
+from vldesk.gui.models.catalog_model import CATALOG_SUMMARIES, hint_text
 from vldesk.gui.workers.download import DownloadWorker
 
 SPEC = default_model()
@@ -76,6 +78,18 @@ def test_lists_the_catalog_with_sizes_and_fit(dialog: ModelDialog, qtmodeltester
     assert dialog.download_button.isEnabled()
     assert not dialog.use_button.isEnabled()
     assert "needs ~" in dialog.details.text()
+
+
+@pytest.mark.parametrize("gpu", [False, True])
+@pytest.mark.parametrize("memory_gib", [2, 7, 64])
+def test_fit_hints_are_worded_from_their_figures(gpu: bool, memory_gib: int) -> None:
+    # The dialog words hints itself (so they can be translated); in English it must say
+    # exactly what the core says, for every fit and both kinds of memory.
+    memory = memory_gib * 1024**3
+    hint = fit_hint(SPEC, None if gpu else memory, memory if gpu else None, Precision.BFLOAT16)
+    assert hint_text(hint) == hint.text
+    assert hint_text(fit_hint(SPEC, None)) == fit_hint(SPEC, None).text
+    assert {spec.summary for spec in CATALOG} <= set(CATALOG_SUMMARIES)
 
 
 def test_download_then_use(qtbot: QtBot, dialog: ModelDialog, hub: FakeModelScope) -> None:

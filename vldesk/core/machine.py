@@ -67,10 +67,15 @@ class Fit(str, Enum):
 
 @dataclass(frozen=True)
 class FitHint:
-    """Whether a model is likely to run here, with a one-line explanation."""
+    """Whether a model is likely to run here, with a one-line explanation (and its figures, for
+    interfaces that word it themselves)."""
 
     fit: Fit
     text: str
+    need_bytes: int = 0
+    have_bytes: int = 0
+    precision: Precision | None = None
+    on_gpu: bool = False
 
 
 def fit_hint(
@@ -92,7 +97,9 @@ def fit_hint(
     need = spec.memory_needed_bytes(precision)
     summary = f"needs ~{format_bytes(need)} ({precision.value}) of {format_bytes(have)} {where}"
     if need > have:
-        return FitHint(Fit.TOO_BIG, f"Too big: {summary}.")
-    if need > have * 0.75:
-        return FitHint(Fit.TIGHT, f"Tight: {summary}; close other programs.")
-    return FitHint(Fit.FITS, f"Fits: {summary}.")
+        fit, text = Fit.TOO_BIG, f"Too big: {summary}."
+    elif need > have * 0.75:
+        fit, text = Fit.TIGHT, f"Tight: {summary}; close other programs."
+    else:
+        fit, text = Fit.FITS, f"Fits: {summary}."
+    return FitHint(fit, text, need, have, precision, on_gpu=bool(vram_bytes))

@@ -637,7 +637,66 @@
         </message>
     </context>
     <context>
+        <name>Catalog</name>
+        <message>
+            <source>Small, fast and good at OCR: the default, runs on most laptops.</source>
+            <translation>小巧、快速，擅长文字识别（OCR）：默认模型，大多数笔记本电脑都能运行。</translation>
+        </message>
+        <message>
+            <source>Noticeably better descriptions and reasoning; wants 16 GB of RAM on CPU.</source>
+            <translation>描述和推理明显更好；在 CPU 上运行需要 16 GB 内存。</translation>
+        </message>
+        <message>
+            <source>The most capable; best on a GPU with 24 GB.</source>
+            <translation>能力最强；最好在 24 GB 显存的 GPU 上运行。</translation>
+        </message>
+        <message>
+            <source>The previous generation, well tested; strong at documents.</source>
+            <translation>上一代模型，久经检验；擅长处理文档。</translation>
+        </message>
+        <message>
+            <source>The previous generation's large model.</source>
+            <translation>上一代的大模型。</translation>
+        </message>
+        <message>
+            <source>Tiny and quick: short captions on modest machines.</source>
+            <translation>极小且快速：在普通电脑上生成简短说明。</translation>
+        </message>
+        <message>
+            <source>Newest small model with hybrid linear attention.</source>
+            <translation>最新的小模型，采用混合线性注意力。</translation>
+        </message>
+    </context>
+    <context>
         <name>CatalogModel</name>
+        <message>
+            <source>Memory size unknown.</source>
+            <translation>内存大小未知。</translation>
+        </message>
+        <message>
+            <source>Too big: needs ~{need} ({precision}) of {have} GPU memory.</source>
+            <translation>太大：需要约 {need}（{precision}），GPU 显存共 {have}。</translation>
+        </message>
+        <message>
+            <source>Tight: needs ~{need} ({precision}) of {have} GPU memory; close other programs.</source>
+            <translation>偏紧：需要约 {need}（{precision}），GPU 显存共 {have}；请关闭其他程序。</translation>
+        </message>
+        <message>
+            <source>Fits: needs ~{need} ({precision}) of {have} GPU memory.</source>
+            <translation>可运行：需要约 {need}（{precision}），GPU 显存共 {have}。</translation>
+        </message>
+        <message>
+            <source>Too big: needs ~{need} ({precision}) of {have} RAM.</source>
+            <translation>太大：需要约 {need}（{precision}），内存共 {have}。</translation>
+        </message>
+        <message>
+            <source>Tight: needs ~{need} ({precision}) of {have} RAM; close other programs.</source>
+            <translation>偏紧：需要约 {need}（{precision}），内存共 {have}；请关闭其他程序。</translation>
+        </message>
+        <message>
+            <source>Fits: needs ~{need} ({precision}) of {have} RAM.</source>
+            <translation>可运行：需要约 {need}（{precision}），内存共 {have}。</translation>
+        </message>
         <message>
             <source> (default)</source>
             <translation>（默认）</translation>

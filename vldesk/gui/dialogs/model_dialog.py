@@ -25,7 +25,7 @@ from vldesk.core.downloads import DownloadProgress
 from vldesk.core.errors import VldeskError
 from vldesk.core.machine import Fit, total_memory_bytes
 from vldesk.core.store import InstallState, ModelStore, format_bytes, format_duration
-from vldesk.gui.models.catalog_model import CatalogModel, ModelRow, collect_rows
+from vldesk.gui.models.catalog_model import CatalogModel, ModelRow, collect_rows, hint_text
 from vldesk.gui.workers.download import DownloadWorker
 
 
@@ -198,7 +198,7 @@ class ModelDialog(QDialog):
             return
         lines = [row.summary]
         if row.hint is not None:
-            lines.append(row.hint.text)
+            lines.append(hint_text(row.hint))
         if row.problem:
             lines.append(row.problem)
         if row.path is not None and (row.usable or row.state is not InstallState.NOT_INSTALLED):
@@ -215,7 +215,7 @@ class ModelDialog(QDialog):
             answer = QMessageBox.question(
                 self,
                 self.tr("Model may not fit"),
-                self.tr("{hint}\n\nDownload it anyway?").format(hint=row.hint.text),
+                self.tr("{hint}\n\nDownload it anyway?").format(hint=hint_text(row.hint)),
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return

@@ -26,6 +26,48 @@ def _tr(text: str) -> str:
     return QCoreApplication.translate("CatalogModel", text)
 
 
+#: The catalog's one-line summaries, for translation (a test keeps them in step with the catalog).
+CATALOG_SUMMARIES = (
+    mark_translatable("Catalog", "Small, fast and good at OCR: the default, runs on most laptops."),
+    mark_translatable(
+        "Catalog", "Noticeably better descriptions and reasoning; wants 16 GB of RAM on CPU."
+    ),
+    mark_translatable("Catalog", "The most capable; best on a GPU with 24 GB."),
+    mark_translatable("Catalog", "The previous generation, well tested; strong at documents."),
+    mark_translatable("Catalog", "The previous generation's large model."),
+    mark_translatable("Catalog", "Tiny and quick: short captions on modest machines."),
+    mark_translatable("Catalog", "Newest small model with hybrid linear attention."),
+)
+
+
+def hint_text(hint: FitHint) -> str:
+    """A fit hint in the interface language (the core's text is English)."""
+    if hint.fit is Fit.UNKNOWN or hint.precision is None:
+        return _tr("Memory size unknown.")
+    figures = {
+        "need": format_bytes(hint.need_bytes),
+        "precision": hint.precision.value,
+        "have": format_bytes(hint.have_bytes),
+    }
+    if hint.on_gpu:
+        texts = {
+            Fit.TOO_BIG: _tr("Too big: needs ~{need} ({precision}) of {have} GPU memory."),
+            Fit.TIGHT: _tr(
+                "Tight: needs ~{need} ({precision}) of {have} GPU memory; close other programs."
+            ),
+            Fit.FITS: _tr("Fits: needs ~{need} ({precision}) of {have} GPU memory."),
+        }
+    else:
+        texts = {
+            Fit.TOO_BIG: _tr("Too big: needs ~{need} ({precision}) of {have} RAM."),
+            Fit.TIGHT: _tr(
+                "Tight: needs ~{need} ({precision}) of {have} RAM; close other programs."
+            ),
+            Fit.FITS: _tr("Fits: needs ~{need} ({precision}) of {have} RAM."),
+        }
+    return texts[hint.fit].format(**figures)
+
+
 @dataclass(frozen=True)
 class ModelRow:
     """One line of the table: a catalog entry or an imported folder, as plain data."""
@@ -65,7 +107,7 @@ def collect_rows(
             ModelRow(
                 ref=spec.id,
                 title=spec.display_name + (_tr(" (default)") if spec.default else ""),
-                summary=spec.summary,
+                summary=QCoreApplication.translate("Catalog", spec.summary),
                 download_bytes=spec.download_bytes,
                 state=status.state,
                 size_on_disk=status.size_on_disk,
@@ -154,7 +196,7 @@ class CatalogModel(QAbstractTableModel):
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == 2 and row.hint is not None:
-                return row.hint.text
+                return hint_text(row.hint)
             if column == 3 and row.problem:
                 return row.problem
             return row.summary
