@@ -679,7 +679,7 @@
         </message>
         <message>
             <source>Tight: needs ~{need} ({precision}) of {have} GPU memory; close other programs.</source>
-            <translation>偏紧：需要约 {need}（{precision}），GPU 显存共 {have}；请关闭其他程序。</translation>
+            <translation>勉强：需要约 {need}（{precision}），GPU 显存共 {have}；请关闭其他程序。</translation>
         </message>
         <message>
             <source>Fits: needs ~{need} ({precision}) of {have} GPU memory.</source>
@@ -691,7 +691,7 @@
         </message>
         <message>
             <source>Tight: needs ~{need} ({precision}) of {have} RAM; close other programs.</source>
-            <translation>偏紧：需要约 {need}（{precision}），内存共 {have}；请关闭其他程序。</translation>
+            <translation>勉强：需要约 {need}（{precision}），内存共 {have}；请关闭其他程序。</translation>
         </message>
         <message>
             <source>Fits: needs ~{need} ({precision}) of {have} RAM.</source>
