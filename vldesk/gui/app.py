@@ -510,7 +510,7 @@ class DesktopApp(QObject):
         info = self._model_info
         if info is not None and info.device_total_bytes:
             return info.device_total_bytes, Precision.BFLOAT16
-        if info is not None and info.device == "cpu":
+        if info is not None:  # the CPU, or Apple's GPU, which shares the RAM
             return None, Precision(info.dtype)
         return None, expected_cpu_precision(self.settings.dtype)
 
