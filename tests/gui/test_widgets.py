@@ -166,6 +166,28 @@ def test_answer_view_throttles_rendering_and_renders_markdown(qtbot: QtBot) -> N
     assert QGuiApplication.clipboard().text() == "Done."
 
 
+def test_answer_view_counts_the_seconds_until_the_first_words(qtbot: QtBot) -> None:
+    # Reading a photo takes half a minute on a small CPU: the pane shows that it is working.
+    view = AnswerView()
+    qtbot.addWidget(view)
+    view.begin_answer("What is it?")
+    assert "reading the image and the question…" in view.browser.toPlainText()
+    qtbot.waitUntil(lambda: "question… 1 s" in view.browser.toPlainText(), timeout=3000)
+    view.set_token_count(3)  # tokens, but no words yet: a reasoning block is held back
+    qtbot.waitUntil(lambda: "thinking… " in view.browser.toPlainText(), timeout=1000)
+    view.append_text("A red square.")
+    qtbot.waitUntil(lambda: "answering…" in view.browser.toPlainText(), timeout=1000)
+    assert "thinking" not in view.browser.toPlainText()
+    view.finish_answer("A red square.")
+    assert not view._wait_timer.isActive()
+    assert "answering" not in view.browser.toPlainText()
+    # A question that fails before any words stops counting too.
+    view.begin_answer("And now?")
+    view.fail_answer()
+    assert not view._wait_timer.isActive()
+    assert "And now?" not in view.browser.toPlainText()
+
+
 def test_settings_dialog_edits_a_copy(qtbot: QtBot) -> None:
     settings = Settings(model="Qwen/Qwen3-VL-2B-Instruct", extra={"kept": True})
     dialog = SettingsDialog(settings, [("Qwen3-VL 2B", "Qwen/Qwen3-VL-2B-Instruct")])

@@ -905,6 +905,7 @@ class DesktopApp(QObject):
 
     @Slot(int, int)
     def _on_token_count(self, _request_id: int, tokens: int) -> None:
+        self.window.answer_view.set_token_count(tokens)
         now = time.perf_counter()
         if self._stream_started is None:
             self._stream_started = now

@@ -119,6 +119,22 @@
             <translation>因错误中断</translation>
         </message>
         <message>
+            <source>answering…</source>
+            <translation>正在回答…</translation>
+        </message>
+        <message>
+            <source>thinking… {0} s</source>
+            <translation>思考中… {0} 秒</translation>
+        </message>
+        <message>
+            <source>reading the image and the question…</source>
+            <translation>正在读取图片和问题…</translation>
+        </message>
+        <message>
+            <source>reading the image and the question… {0} s</source>
+            <translation>正在读取图片和问题… {0} 秒</translation>
+        </message>
+        <message>
             <source>You</source>
             <translation>你</translation>
         </message>
@@ -129,10 +145,6 @@
         <message>
             <source>The answer is complete.</source>
             <translation>回答已完成。</translation>
-        </message>
-        <message>
-            <source>answering…</source>
-            <translation>正在回答…</translation>
         </message>
     </context>
     <context>

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
@@ -25,6 +26,9 @@ from vldesk.core.alttext import alt_text
 RENDER_INTERVAL_MS = 50
 #: Finished answers up to this long are read out by screen readers; longer ones are announced.
 ANNOUNCE_CHARS = 400
+#: How often the seconds waited for the first words are updated (a prompt with a photo takes
+#: half a minute on a small CPU: the count shows that it is working).
+WAIT_TICK_MS = 1000
 
 
 @dataclass
@@ -52,6 +56,9 @@ class AnswerView(QWidget):
         #: Where the last answer starts in the document; only that part changes while streaming.
         self._answer_start: int | None = None
         self._streaming = False
+        #: When the streaming answer was asked for, and how many tokens it has produced so far.
+        self._asked_at = 0.0
+        self._tokens = 0
 
         self.browser = QTextBrowser(self)
         self.browser.setOpenExternalLinks(False)
@@ -95,6 +102,9 @@ class AnswerView(QWidget):
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(RENDER_INTERVAL_MS)
         self._render_timer.timeout.connect(self._render_streaming)
+        self._wait_timer = QTimer(self)
+        self._wait_timer.setInterval(WAIT_TICK_MS)
+        self._wait_timer.timeout.connect(self._tick_wait)
 
     # -- content -----------------------------------------------------------------------------
 
@@ -110,19 +120,29 @@ class AnswerView(QWidget):
 
     def clear(self) -> None:
         self._exchanges.clear()
-        self._streaming = False
+        self._stop_streaming()
         self._render()
 
     def set_exchanges(self, exchanges: list[Exchange]) -> None:
         """Show a whole conversation at once (reopened from history)."""
         self._exchanges = list(exchanges)
-        self._streaming = False
+        self._stop_streaming()
         self._render()
 
     def begin_answer(self, question: str) -> None:
         self._exchanges.append(Exchange(question))
         self._streaming = True
+        self._asked_at = time.monotonic()
+        self._tokens = 0
+        self._wait_timer.start()
         self._render()
+
+    def set_token_count(self, tokens: int) -> None:
+        """Tokens the streaming answer has produced (0 while the model reads the prompt)."""
+        if self._streaming and tokens != self._tokens:
+            self._tokens = tokens
+            if not self._render_timer.isActive():
+                self._render_timer.start()
 
     def append_text(self, text: str) -> None:
         """Add streamed text; rendering is throttled to every :data:`RENDER_INTERVAL_MS`."""
@@ -137,7 +157,7 @@ class AnswerView(QWidget):
         if self._exchanges:
             self._exchanges[-1].answer = text
             self._exchanges[-1].note = note
-        self._streaming = False
+        self._stop_streaming()
         self._render()
         self._announce(text)
 
@@ -147,8 +167,32 @@ class AnswerView(QWidget):
             self._exchanges.pop()
         elif self._exchanges:
             self._exchanges[-1].note = self.tr("interrupted by an error")
-        self._streaming = False
+        self._stop_streaming()
         self._render()
+
+    def _stop_streaming(self) -> None:
+        self._streaming = False
+        self._wait_timer.stop()
+
+    def _tick_wait(self) -> None:
+        """Update the seconds waited while no words have arrived yet."""
+        if not self._streaming or (self._exchanges and self._exchanges[-1].answer.strip()):
+            self._wait_timer.stop()
+            return
+        self._render_streaming()
+
+    def streaming_note(self) -> str:
+        """What the streaming answer says about itself: reading the prompt (with the seconds
+        waited), thinking, or answering."""
+        answer = self._exchanges[-1].answer.strip() if self._exchanges else ""
+        if answer:
+            return self.tr("answering…")
+        seconds = int(time.monotonic() - self._asked_at)
+        if self._tokens:
+            return self.tr("thinking… {0} s").format(seconds)
+        if seconds < 1:
+            return self.tr("reading the image and the question…")
+        return self.tr("reading the image and the question… {0} s").format(seconds)
 
     def current_answer(self) -> str:
         return self._exchanges[-1].answer if self._exchanges else ""
@@ -265,7 +309,7 @@ class AnswerView(QWidget):
         answer = exchange.answer.strip()
         if answer:
             cursor.insertMarkdown(answer)
-        note = self.tr("answering…") if streaming else exchange.note
+        note = self.streaming_note() if streaming else exchange.note
         if note:
             if answer:
                 self._new_block(cursor)
