@@ -1,4 +1,4 @@
-"""Make the README's screenshots (``python docs/screenshots/make_screenshots.py``, offscreen).
+"""Make the README's screenshots (``python docs/screenshots/make_screenshots.py [FOLDER]``).
 
 The app runs on a private, temporary home with a tiny random-weight Qwen3-VL model (no download),
 so the pictures show the real windows but no answers: a random model's words would mislead.
@@ -7,6 +7,7 @@ so the pictures show the real windows but no answers: a random model's words wou
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -59,7 +60,9 @@ def _document(path: Path) -> Path:
     return path
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    target = Path(argv[0]) if argv else HERE
+    target.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     home = Path(tempfile.mkdtemp(prefix="vldesk-screens-"))
     os.environ["VLDESK_HOME"] = str(home)
@@ -87,24 +90,25 @@ def main() -> int:
     _wait(lambda: app.session.image is not None)
     window.prompt_panel.prompt_edit.setPlainText("What does the stamp in the corner say?")
     qt_app.processEvents()
-    window.grab().save(str(HERE / "main-window.png"))
+    window.grab().save(str(target / "main-window.png"))
 
     dialog = app.open_model_dialog()
     dialog.resize(900, 520)
     qt_app.processEvents()
-    dialog.grab().save(str(HERE / "models.png"))
+    dialog.grab().save(str(target / "models.png"))
     dialog.close()
 
     batch = app.open_batch_dialog()
     assert batch is not None
     qt_app.processEvents()
-    batch.grab().save(str(HERE / "describe-folder.png"))
+    batch.grab().save(str(target / "describe-folder.png"))
     batch.close()
 
     app.shut_down()
-    sys.stdout.write(f"screenshots written to {HERE}\n")
+    shutil.rmtree(home, ignore_errors=True)
+    sys.stdout.write(f"screenshots written to {target}\n")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

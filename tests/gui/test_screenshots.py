@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,3 +103,21 @@ def test_screenshot_without_a_model(make_app: AppFactory, qtbot: QtBot, tmp_path
         qt_app.setPalette(palette)
         qtbot.wait(50)
         assert app.window.grab().save(str(ARTIFACTS / f"no-model-{name}.png"))
+
+
+def test_the_readme_screenshot_script_still_runs(tmp_path: Path) -> None:
+    # docs/screenshots/make_screenshots.py makes the README's pictures; it drives the app's
+    # real API, so it must keep working as the app changes.
+    script = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "make_screenshots.py"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ("main-window.png", "models.png", "describe-folder.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
