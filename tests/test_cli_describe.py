@@ -189,4 +189,5 @@ def test_quantized_weights_from_the_command_line(
     assert run_cli(["describe", str(photo), "--model", model, "--weights", "int8", *quick]) == 0
     captured = capsys.readouterr()
     assert "int8 weights" in captured.err
+    assert f"Reading {photo} ..." in captured.err
     assert "6 new tokens" in captured.err  # the tiny model's answer may be blank lines

@@ -110,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
             if not args.json and len(images) > 1:
                 print(f"{'' if index == 0 else chr(10)}== {image.source} ==", flush=True)
             stream = None if args.json else _print_stream
+            # The answer's first words take a while on a CPU (the model reads the image first).
+            _status(args, f"Reading {image.source} ...")
             try:
                 result = engine.generate(conversation, settings, on_text=stream, cancel=cancel)
             except VldeskError as exc:
