@@ -161,9 +161,9 @@ def test_answers_equal_those_with_sdpa(
         assert config.vision_config._attn_implementation == "sdpa"
         settings = GenerationSettings(max_new_tokens=12, max_image_tokens=32)
         conversation = Conversation().ask("What is in the picture?", [_picture()])
-        ours = engine.generate(conversation, settings)
+        ours = engine.generate(conversation, settings, reuse_cache=False)
         text._attn_implementation = "sdpa"
-        plain = engine.generate(conversation, settings)
+        plain = engine.generate(conversation, settings, reuse_cache=False)
     finally:
         engine.unload()
     assert ours.stats.new_tokens == plain.stats.new_tokens

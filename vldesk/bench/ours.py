@@ -92,6 +92,7 @@ def _one_answer(engine: Any, image: LoadedImage, spec: PhaseSpec) -> dict[str, A
         Conversation().ask(spec.prompt, [image]),
         settings,
         on_token=lambda _count: stamps.append(time.perf_counter()),
+        reuse_cache=False,  # a first question: the image is read every time
     )
     steps = [b - a for a, b in itertools.pairwise(stamps)]
     stats = result.stats

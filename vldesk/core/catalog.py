@@ -38,6 +38,9 @@ class FamilyTraits:
     #: The chat template takes ``enable_thinking``; vldesk always turns thinking off.
     thinking_template: bool
     quirks: tuple[str, ...]
+    #: A follow-up question can continue from the previous answer's key/value cache (it can
+    #: be cut back to a shared prefix; linear-attention layers keep a running state instead).
+    prefix_cache: bool = True
 
     @property
     def patch_factor(self) -> int:
@@ -83,6 +86,7 @@ FAMILY_TRAITS: dict[Family, FamilyTraits] = {
             "On CPU the DeltaNet layers run a pure-torch fallback "
             "(flash-linear-attention is GPU-only).",
         ),
+        prefix_cache=False,
     ),
 }
 

@@ -24,6 +24,7 @@ from vldesk.core.catalog import (
     FamilyTraits,
     family_of_model_type,
 )
+from vldesk.core.conversation_cache import IMAGE_INPUTS, ConversationCache
 from vldesk.core.cpu_attention import use_cpu_attention
 from vldesk.core.cpu_kernels import (
     QUANTIZED_KERNELS,
@@ -297,6 +298,14 @@ class Engine:
         # GPU only, opt-in and untested so far (no GPU was available when it was written): a
         # static KV cache, with which transformers compiles the decode step (docs/performance.md).
         self._static_cache = choice.kind == "cuda" and os.environ.get(STATIC_CACHE_ENV) == "1"
+        #: The last answer's key/value cache, for a follow-up about the same image.
+        self._conversation_cache = (
+            ConversationCache(self._image_token_id)
+            if info.traits.prefix_cache
+            and not self._static_cache
+            and ConversationCache.supported(model)
+            else None
+        )
         # Batches are left-padded so every row's answer starts at the same position.
         tokenizer.padding_side = "left"
 
@@ -409,6 +418,8 @@ class Engine:
         """Drop the model and give its memory back to the system or the GPU."""
         self._model = None
         self._processor = None
+        if self._conversation_cache is not None:
+            self._conversation_cache.clear()
         gc.collect()
         _free_device_memory()
 
@@ -546,11 +557,14 @@ class Engine:
         on_text: TextCallback | None = None,
         on_token: TokenCallback | None = None,
         cancel: threading.Event | None = None,
+        reuse_cache: bool = True,
     ) -> GenerationResult:
         """Answer the last user turn, streaming text to ``on_text`` as it is decoded.
 
         Setting ``cancel`` stops generation after the current token; the text so far is returned
-        with ``StopReason.CANCELLED``.
+        with ``StopReason.CANCELLED``. With ``reuse_cache`` a follow-up question about the same
+        images continues from the previous answer's key/value cache (:mod:`conversation_cache`)
+        instead of reading the images again; benchmarks and independent captions turn it off.
         """
         import torch
 
@@ -564,6 +578,8 @@ class Engine:
         inputs = self.prepare_inputs(conversation, settings)
         input_ids = inputs["input_ids"]
         prompt_tokens = int(input_ids.shape[1])
+        conversation_cache = self._conversation_cache if reuse_cache else None
+        reused = 0
 
         thinking = self._thinking
         chunks: list[str] = []
@@ -578,8 +594,15 @@ class Engine:
         )
         if cancel.is_set():
             output_ids = input_ids
-        else:
+        elif conversation_cache is None:
             output_ids = self._run_generate(inputs, settings, cancel, streamer=streamer)
+        else:
+            images = {key: inputs.get(key) for key in IMAGE_INPUTS}
+            cache, reused = conversation_cache.take(inputs, self._model)
+            output_ids = self._run_generate(
+                inputs, settings, cancel, streamer=streamer, past_key_values=cache
+            )
+            conversation_cache.keep(cache, output_ids[0], images, self._model)
         finished = time.perf_counter()
 
         new_ids = [int(t) for t in output_ids[0, prompt_tokens:]]
@@ -593,6 +616,7 @@ class Engine:
             time_to_first_token_s=first - started,
             decode_tokens_per_s=_rate(new_tokens - 1, decode_time),
             total_s=finished - started,
+            reused_tokens=reused,
         )
         text = "".join(chunks)
         if thinking:

@@ -91,6 +91,8 @@ class GenerationStats:
     dtype: str
     peak_memory_bytes: int | None = None
     model: str = ""
+    #: Prompt tokens continued from the previous answer's cache instead of being read again.
+    reused_tokens: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -583,7 +583,12 @@ class BatchRunner:
                     self._emit(BatchEventKind.RESUMED, image=image)
 
         result = self.engine.generate(
-            conversations[0], settings, on_text=on_text, on_token=on_token, cancel=cancel
+            conversations[0],
+            settings,
+            on_text=on_text,
+            on_token=on_token,
+            cancel=cancel,
+            reuse_cache=False,  # captions are independent: no follow-up to keep a cache for
         )
         return [result]
 
