@@ -71,6 +71,11 @@ def test_preset_streams_then_follow_up_continues(
     exchanges = window.answer_view.exchanges
     assert [e.question for e in exchanges][1] == "What colour is the corner?"
     assert "What colour is the corner?" in window.answer_view.browser.toPlainText()
+    # It continued from the first answer's cache instead of reading the image again.
+    follow_up = app.session.last_result
+    assert follow_up is not None
+    assert follow_up.stats.reused_tokens > first.stats.image_tokens
+    assert "continued from the previous answer" in window.status_panel.first_token_label.toolTip()
 
     # Both exchanges were written to history as they happened, in one entry.
     assert app.history is not None

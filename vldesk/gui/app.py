@@ -923,7 +923,10 @@ class DesktopApp(QObject):
         self.window.answer_view.finish_answer(result.text, notes.get(result.stop_reason, ""))
         stats = result.stats
         self.window.status_panel.set_generation(
-            stats.image_tokens, stats.time_to_first_token_s, stats.decode_tokens_per_s
+            stats.image_tokens,
+            stats.time_to_first_token_s,
+            stats.decode_tokens_per_s,
+            stats.reused_tokens,
         )
         if stats.peak_memory_bytes:
             self.window.status_panel.set_memory(stats.peak_memory_bytes)

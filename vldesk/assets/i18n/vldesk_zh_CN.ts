@@ -1744,6 +1744,10 @@ Download it anyway?</source>
             <translation>首个 token {0:.2f} 秒</translation>
         </message>
         <message>
+            <source>A follow-up: {0} tokens of the conversation, the image among them, were continued from the previous answer instead of being read again.</source>
+            <translation>追问：对话中的 {0} 个词元（包括图片）沿用了上一次回答的缓存，没有重新读取。</translation>
+        </message>
+        <message>
             <source>{0:.1f} tokens/s</source>
             <translation>{0:.1f} token/秒</translation>
         </message>

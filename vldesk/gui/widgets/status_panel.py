@@ -87,7 +87,9 @@ class StatusPanel(QWidget):
         image_tokens: int | None,
         first_token_s: float | None,
         tokens_per_s: float | None,
+        reused_tokens: int = 0,
     ) -> None:
+        """The last answer's figures; ``reused_tokens`` came from the previous answer's cache."""
         tr = self.tr
         self._set(
             self.image_tokens_label,
@@ -96,6 +98,14 @@ class StatusPanel(QWidget):
         self._set(
             self.first_token_label,
             tr("first token {0:.2f} s").format(first_token_s) if first_token_s is not None else "",
+        )
+        self.first_token_label.setToolTip(
+            tr(
+                "A follow-up: {0} tokens of the conversation, the image among them, were "
+                "continued from the previous answer instead of being read again."
+            ).format(reused_tokens)
+            if reused_tokens
+            else ""
         )
         self._set(
             self.speed_label,
