@@ -79,6 +79,13 @@ def test_every_phase_reports_its_figures(report: dict[str, Any]) -> None:
         assert figures["new_tokens"] == 3
         assert figures["time_to_first_token_s"] > 0
         assert figures["decode_tokens_per_s_median_step"] > 0
+    # The photo's follow-up continued the first answer's cache: the photo was not read again.
+    follow_up = interactive["cases"]["photo_follow_up"]
+    photo = interactive["cases"]["photo"]
+    assert follow_up["reused_tokens"] > photo["image_tokens"]
+    assert follow_up["prompt_tokens"] > photo["prompt_tokens"]
+    assert photo["reused_tokens"] == 0
+    assert follow_up["new_tokens"] == 3
     assert interactive["memory"]["allowance_bytes"] > interactive["weights_bytes"]
     assert report["batch"]["images"] == 2
     assert report["batch"]["images_per_hour"] > 0
@@ -138,6 +145,9 @@ def test_summary_has_ratios_ceiling_and_targets(report: dict[str, Any]) -> None:
     table = format_table(report)
     assert "folder batch, images/hour" in table
     assert "not measured" in table
+    continued = report["interactive"]["cases"]["photo_follow_up"]["reused_tokens"]
+    assert "photo: follow-up's first token, s" in table
+    assert f"{continued} tokens continued" in table
     json.dumps(report)  # plain JSON all the way down
 
 

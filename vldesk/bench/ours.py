@@ -79,9 +79,22 @@ def _prepared(path: Path, factor: int, max_tokens: int) -> LoadedImage:
     return LoadedImage(resized, loaded.source, loaded.original_size, loaded.format)
 
 
-def _one_answer(engine: Any, image: LoadedImage, spec: PhaseSpec) -> dict[str, Any]:
-    """One question about ``image`` with a fixed answer length; per-token times give a decode
-    rate that a burst of load from other processes hardly moves (the median step)."""
+#: The follow-up the interactive phase asks about the photo (it continues the kept cache).
+FOLLOW_UP_PROMPT = "What is in the top left corner?"
+
+
+def _one_answer(
+    engine: Any,
+    image: LoadedImage,
+    spec: PhaseSpec,
+    *,
+    conversation: Conversation | None = None,
+    keep_cache: bool = False,
+) -> dict[str, Any]:
+    """One question about ``image`` (or ``conversation``'s last one) with a fixed answer length;
+    per-token times give a decode rate that a burst of load from other processes hardly moves
+    (the median step). ``keep_cache`` keeps the answer's cache for a follow-up; without it
+    every question reads the image afresh, as a first question does."""
     settings = GenerationSettings(
         max_new_tokens=spec.new_tokens, ignore_eos=True, max_image_tokens=spec.max_image_tokens
     )
@@ -89,10 +102,10 @@ def _one_answer(engine: Any, image: LoadedImage, spec: PhaseSpec) -> dict[str, A
     quiet = wait_for_quiet(timeout=spec.quiet_wait_s)
     meter = LoadMeter().start()
     result = engine.generate(
-        Conversation().ask(spec.prompt, [image]),
+        conversation or Conversation().ask(spec.prompt, [image]),
         settings,
         on_token=lambda _count: stamps.append(time.perf_counter()),
-        reuse_cache=False,  # a first question: the image is read every time
+        reuse_cache=keep_cache,
     )
     steps = [b - a for a, b in itertools.pairwise(stamps)]
     stats = result.stats
@@ -104,8 +117,10 @@ def _one_answer(engine: Any, image: LoadedImage, spec: PhaseSpec) -> dict[str, A
         "decode_tokens_per_s": stats.decode_tokens_per_s,
         "decode_tokens_per_s_median_step": 1 / statistics.median(steps) if steps else 0.0,
         "total_s": stats.total_s,
+        "reused_tokens": stats.reused_tokens,
         "other_load_before": quiet,
         "other_load": meter.stop(),
+        "answer": result.text,
     }
 
 
@@ -135,13 +150,28 @@ def run_interactive(spec: PhaseSpec) -> dict[str, Any]:
         decode_start = time.perf_counter()
         image = _prepared(Path(path), factor, spec.max_image_tokens)
         decoded_s = time.perf_counter() - decode_start
-        runs = [_one_answer(engine, image, spec) for _ in range(spec.repeats)]
+        follow_up = case == "photo"
+        runs = [
+            _one_answer(engine, image, spec, keep_cache=follow_up and run == spec.repeats - 1)
+            for run in range(spec.repeats)
+        ]
+        answer = str(runs[-1]["answer"])
+        for run_figures in runs:
+            del run_figures["answer"]  # random weights' words: not a figure
         results[case] = {
             **median_of(runs),
             "image": Path(path).name,
             "image_size": list(image.original_size),
             "image_decode_s": decoded_s,
         }
+        if follow_up:
+            # A second question about the photo continues the first answer's cache.
+            asked = Conversation().ask(spec.prompt, [image]).answered(answer)
+            figures = _one_answer(
+                engine, image, spec, conversation=asked.ask(FOLLOW_UP_PROMPT), keep_cache=True
+            )
+            del figures["answer"]
+            results["photo_follow_up"] = figures
     peak = peak_rss_bytes()
     largest = max(results.values(), key=lambda r: r["image_tokens"], default=None)
     if largest is not None and peak is not None and info["rss_before_load_bytes"] is not None:

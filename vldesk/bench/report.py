@@ -130,6 +130,7 @@ def format_table(report: dict[str, Any]) -> str:
     interactive = report.get("interactive") or {}
     square = _get(interactive, "cases", "square_1024") or {}
     photo = _get(interactive, "cases", "photo") or {}
+    follow_up = _get(interactive, "cases", "photo_follow_up") or {}
     ceiling = report.get("ceiling") or {}
     batch = report.get("batch") or {}
     baseline = report.get("baseline") or {}
@@ -155,6 +156,13 @@ def format_table(report: dict[str, Any]) -> str:
             _num(f["baseline_photo_first_token_s"], 2),
             _num(f["first_token_speedup"], 2, "x"),
             "",
+        ),
+        (
+            "photo: follow-up's first token, s",
+            _num(follow_up.get("time_to_first_token_s"), 2),
+            "",
+            "",
+            f"{_num(follow_up.get('reused_tokens'), 0)} tokens continued" if follow_up else "",
         ),
         (
             "decode, tokens/s",
