@@ -5,6 +5,7 @@ torch and transformers are imported inside functions: importing this module is c
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import json
@@ -42,6 +43,7 @@ from vldesk.core.generation import (
     StopReason,
 )
 from vldesk.core.images import fit_to_token_budget
+from vldesk.core.prompt_interrupt import PromptInterrupt, PromptInterrupted
 from vldesk.core.quantized_weights import WEIGHT_CHOICES, WeightFormat
 from vldesk.core.thinking import ThinkFilter, strip_think
 
@@ -308,6 +310,8 @@ class Engine:
         )
         # Batches are left-padded so every row's answer starts at the same position.
         tokenizer.padding_side = "left"
+        #: Stops a cancelled answer between layers while it still reads its prompt.
+        self._interrupt = PromptInterrupt(model)
 
     @classmethod
     def load(
@@ -416,6 +420,7 @@ class Engine:
 
     def unload(self) -> None:
         """Drop the model and give its memory back to the system or the GPU."""
+        self._interrupt.remove()
         self._model = None
         self._processor = None
         if self._conversation_cache is not None:
@@ -506,19 +511,27 @@ class Engine:
 
         if not settings.greedy and settings.seed is not None:
             torch.manual_seed(settings.seed)
-        criteria = StoppingCriteriaList([_CancelCriteria(cancel), *extra.pop("criteria", ())])
+        criteria = StoppingCriteriaList(
+            [
+                _PromptRead(self._interrupt),
+                _CancelCriteria(cancel),
+                *extra.pop("criteria", ()),
+            ]
+        )
         if settings.ignore_eos:
             # Not ``min_new_tokens``: its processors rebuild a vocabulary-sized mask each step
             # (about 10 % of a CPU decode step), which would skew fixed-length timings.
             extra["logits_processor"] = LogitsProcessorList([_SuppressTokens(self._stop_ids)])
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), self._interrupt.watching(cancel):
                 return self._model.generate(
                     **inputs,
                     generation_config=self._generation_config(settings),
                     stopping_criteria=criteria,
                     **extra,
                 )
+        except PromptInterrupted:
+            raise  # the callers answer "stopped, no words"
         except Exception as exc:
             if _is_out_of_memory(exc):
                 _free_device_memory()
@@ -592,17 +605,20 @@ class Engine:
         streamer = _make_streamer(
             self._processor.tokenizer, collect, ThinkFilter() if thinking else None, on_token
         )
-        if cancel.is_set():
-            output_ids = input_ids
-        elif conversation_cache is None:
-            output_ids = self._run_generate(inputs, settings, cancel, streamer=streamer)
-        else:
+        output_ids = input_ids  # no new tokens, unless generation runs
+        if not cancel.is_set():
+            extra: dict[str, Any] = {"streamer": streamer}
             images = {key: inputs.get(key) for key in IMAGE_INPUTS}
-            cache, reused = conversation_cache.take(inputs, self._model)
-            output_ids = self._run_generate(
-                inputs, settings, cancel, streamer=streamer, past_key_values=cache
-            )
-            conversation_cache.keep(cache, output_ids[0], images, self._model)
+            if conversation_cache is not None:
+                extra["past_key_values"], reused = conversation_cache.take(inputs, self._model)
+            try:
+                output_ids = self._run_generate(inputs, settings, cancel, **extra)
+            except PromptInterrupted:
+                pass  # stopped while reading the prompt: no words, and the cache is incomplete
+            else:
+                if conversation_cache is not None:
+                    cache = extra["past_key_values"]
+                    conversation_cache.keep(cache, output_ids[0], images, self._model)
         finished = time.perf_counter()
 
         new_ids = [int(t) for t in output_ids[0, prompt_tokens:]]
@@ -646,10 +662,10 @@ class Engine:
         input_ids = inputs["input_ids"]
         width = int(input_ids.shape[1])
         clock = _StepClock()
-        if cancel.is_set():
-            output_ids = input_ids
-        else:
-            output_ids = self._run_generate(inputs, settings, cancel, criteria=[clock])
+        output_ids = input_ids  # no new tokens, unless generation runs
+        if not cancel.is_set():
+            with contextlib.suppress(PromptInterrupted):  # stopped while reading the prompts
+                output_ids = self._run_generate(inputs, settings, cancel, criteria=[clock])
         finished = time.perf_counter()
         first = clock.first_step_at or finished
         tokenizer = self._processor.tokenizer
@@ -676,6 +692,20 @@ class Engine:
                 GenerationResult(text.strip(), reason, stats, {"batch_size": len(conversations)})
             )
         return results
+
+
+class _PromptRead:
+    """A StoppingCriteria that never stops; its first call (after the prompt's forward pass)
+    ends the between-layer checks of :class:`PromptInterrupt`."""
+
+    def __init__(self, interrupt: PromptInterrupt) -> None:
+        self.interrupt = interrupt
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        self.interrupt.prompt_read()
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
 class _SuppressTokens:
