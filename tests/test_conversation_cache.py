@@ -169,3 +169,17 @@ def test_folder_captions_leave_the_chat_cache_alone(engine: Engine, tmp_path: Pa
     assert summary.captioned > 0
     assert cache.held_tokens == held
     assert engine.generate(conversation, SETTINGS).stats.reused_tokens > 0
+
+
+def test_a_read_ahead_with_a_stand_in_question_serves_the_real_one(engine: Engine) -> None:
+    # The app reads the image while the first question is typed (a stand-in question, one
+    # token); the real question continues from the image on, with the answer it would get.
+    from vldesk.gui.session import READ_AHEAD_QUESTION
+
+    image = distinct_pictures()[2]
+    stand_in = Conversation((), "Answer briefly.").ask(READ_AHEAD_QUESTION, [image])
+    engine.generate(stand_in, GenerationSettings(max_new_tokens=1, max_image_tokens=32))
+    real = Conversation((), "Answer briefly.").ask("Which colours are there?", [image])
+    answered = engine.generate(real, SETTINGS)
+    assert answered.stats.reused_tokens >= _image_tokens_end(engine, real)
+    assert answered.text == engine.generate(real, SETTINGS, reuse_cache=False).text

@@ -185,6 +185,7 @@ class DesktopApp(QObject):
         panel.prompt_submitted.connect(self.ask)
         panel.stop_requested.connect(self.session.stop)
         panel.prompt_edit.image_pasted.connect(self.paste)
+        panel.prompt_edit.textChanged.connect(self._read_ahead)
 
         history = w.history_panel
         history.search_changed.connect(self.history_model.reload)
@@ -890,6 +891,17 @@ class DesktopApp(QObject):
         if sent and preset_tokens is None:
             self.window.prompt_panel.clear_prompt()
         return sent
+
+    @Slot()
+    def _read_ahead(self) -> None:
+        """While the first question about an image is typed, the CPU reads the image (half a
+        minute for a photo on a small one); on a GPU that takes a moment anyway."""
+        info = self._model_info
+        if info is None or info.device != "cpu" or self.batch.running:
+            return
+        panel = self.window.prompt_panel
+        if panel.prompt_edit.toPlainText().strip():
+            self.session.read_ahead(self.generation_settings(), panel.system_prompt())
 
     @Slot(str)
     def ask_preset(self, name: str) -> bool:

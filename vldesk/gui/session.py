@@ -57,6 +57,11 @@ class _Pending:
     shown: bool = True
 
 
+#: The stand-in question of a read-ahead: the real one replaces it (the image and everything
+#: before the question's text are the same, so the cache of those is continued).
+READ_AHEAD_QUESTION = "?"
+
+
 class ChatSession(QObject):
     """One conversation at a time, one answer in flight at a time.
 
@@ -98,6 +103,9 @@ class ChatSession(QObject):
         #: The latest answer shown (its stats go into exports).
         self.last_result: GenerationResult | None = None
         self._pending: _Pending | None = None
+        #: The read-ahead of the current image (its request id), and what it was read with.
+        self._reading_ahead: int | None = None
+        self._read_ahead_of: tuple[SessionImage, int, str] | None = None
         self._last_question: tuple[str, str] | None = None
         worker = inference.worker
         worker.text_chunk.connect(self._on_chunk)
@@ -124,8 +132,33 @@ class ChatSession(QObject):
 
     def set_image(self, image: SessionImage | None) -> None:
         """A new image starts a new conversation; an answer still running is stopped."""
+        self._stop_reading_ahead()
         self.image = image
         self.new_conversation()
+
+    def read_ahead(self, settings: GenerationSettings, system_prompt: str = "") -> bool:
+        """Start reading the current image before its first question is sent (while it is
+        being typed): the question then continues from what was read instead of waiting for
+        it. Once per image, budget and system prompt; False when nothing was started."""
+        image = self.image
+        if self.busy or not self.can_ask or self.conversation.turns or image is None:
+            return False
+        wanted = (image, settings.max_image_tokens, system_prompt)
+        if self._read_ahead_of == wanted:
+            return False
+        self._stop_reading_ahead()
+        conversation = Conversation((), system_prompt or None).ask(
+            READ_AHEAD_QUESTION, (image.loaded,)
+        )
+        self._reading_ahead = self._inference.read_ahead(conversation, settings)
+        self._read_ahead_of = wanted
+        return True
+
+    def _stop_reading_ahead(self) -> None:
+        if self._reading_ahead is not None:
+            self._inference.cancel(self._reading_ahead)
+        self._reading_ahead = None
+        self._read_ahead_of = None
 
     def new_conversation(self) -> None:
         self._detach_pending()
@@ -139,6 +172,7 @@ class ChatSession(QObject):
         self, image: SessionImage | None, turns: list[tuple[str, str]], history_id: int
     ) -> None:
         """Continue a conversation reopened from history; the image goes with its first question."""
+        self._stop_reading_ahead()
         self._detach_pending()
         self.image = image
         conversation = Conversation()

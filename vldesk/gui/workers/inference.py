@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,7 @@ from vldesk.core.batch import (
     BatchRunner,
 )
 from vldesk.core.errors import OutOfMemoryError, VldeskError
-from vldesk.core.generation import Conversation, GenerationSettings
+from vldesk.core.generation import Conversation, GenerationSettings, StopReason
 from vldesk.core.history import HistoryStore
 
 if TYPE_CHECKING:
@@ -189,6 +189,8 @@ class InferenceWorker(QObject):
         batch_progress(int, BatchProgress): request id and a (throttled) batch event.
         batch_finished(int, BatchSummary): the batch ended: complete, or cancelled (resumable).
         batch_failed(int, str): the batch could not start or stopped on an error (resumable).
+        read_ahead_finished(int, bool): request id, and whether the image was read (not stopped,
+            no error): the next question about it continues from what was read.
     """
 
     model_loading = Signal(str)
@@ -203,6 +205,7 @@ class InferenceWorker(QObject):
     batch_progress = Signal(int, object)
     batch_finished = Signal(int, object)
     batch_failed = Signal(int, str)
+    read_ahead_finished = Signal(int, bool)
 
     def __init__(self) -> None:
         super().__init__()
@@ -317,6 +320,23 @@ class InferenceWorker(QObject):
         self.finished.emit(rid, result)
 
     @Slot(object)
+    def read_ahead(self, request: GenerateRequest) -> None:
+        """Read an image and the prompt before the question is sent (one token, shown nowhere):
+        the engine keeps the cache, and the question continues from it. Failures only log."""
+        rid = request.request_id
+        done = False
+        if self._engine is not None and not request.cancel.is_set():
+            settings = replace(request.settings, max_new_tokens=1, ignore_eos=True)
+            try:
+                result = self._engine.generate(
+                    request.conversation, settings, cancel=request.cancel
+                )
+                done = result.stop_reason is not StopReason.CANCELLED
+            except Exception as exc:  # only a head start was lost: the question reads it again
+                log.info("reading ahead failed: %s", exc)
+        self.read_ahead_finished.emit(rid, done)
+
+    @Slot(object)
     def run_batch(self, request: BatchRequest) -> None:
         """Caption a folder with the loaded model; blocks this thread (and so other requests)
         until the batch ends, is cancelled or fails. Pausing blocks here too."""
@@ -402,6 +422,7 @@ class InferenceClient(QObject):
     _load_requested = Signal(object)
     _unload_requested = Signal()
     _generate_requested = Signal(object)
+    _read_ahead_requested = Signal(object)
     _batch_requested = Signal(object)
     _shutdown_requested = Signal()
 
@@ -409,6 +430,7 @@ class InferenceClient(QObject):
         super().__init__(parent)
         self._ids = itertools.count(1)
         self._cancels: dict[int, threading.Event] = {}
+        self._read_aheads: set[int] = set()
         self._batches: dict[int, BatchControl] = {}
         self._thread = QThread()
         self._thread.setObjectName("vldesk-inference")
@@ -417,10 +439,12 @@ class InferenceClient(QObject):
         self._load_requested.connect(self.worker.load_model)
         self._unload_requested.connect(self.worker.unload_model)
         self._generate_requested.connect(self.worker.generate)
+        self._read_ahead_requested.connect(self.worker.read_ahead)
         self._batch_requested.connect(self.worker.run_batch)
         self._shutdown_requested.connect(self.worker.shut_down)
         self.worker.finished.connect(self._forget)
         self.worker.failed.connect(self._forget)
+        self.worker.read_ahead_finished.connect(self._forget)
         self.worker.batch_finished.connect(self._forget_batch)
         self.worker.batch_failed.connect(self._forget_batch)
         self._thread.start()
@@ -446,6 +470,16 @@ class InferenceClient(QObject):
         self._generate_requested.emit(GenerateRequest(request_id, conversation, settings, cancel))
         return request_id
 
+    def read_ahead(self, conversation: Conversation, settings: GenerationSettings) -> int:
+        """Queue reading ``conversation``'s image and prompt ahead of the question (see
+        :meth:`InferenceWorker.read_ahead`); returns its id for :meth:`cancel`."""
+        request_id = next(self._ids)
+        cancel = threading.Event()
+        self._cancels[request_id] = cancel
+        self._read_aheads.add(request_id)
+        self._read_ahead_requested.emit(GenerateRequest(request_id, conversation, settings, cancel))
+        return request_id
+
     def run_batch(
         self,
         options: BatchOptions,
@@ -458,6 +492,8 @@ class InferenceClient(QObject):
     ) -> int:
         """Queue a folder batch on the worker's thread (after requests already queued); returns
         its request id. ``control`` pauses, resumes and cancels it from this thread."""
+        for reading in list(self._read_aheads):
+            self.cancel(reading)  # the batch is queued behind it: no head start to wait for
         request_id = next(self._ids)
         self._batches[request_id] = control
         self._batch_requested.emit(
@@ -477,6 +513,7 @@ class InferenceClient(QObject):
     @Slot(int)
     def _forget(self, request_id: int) -> None:
         self._cancels.pop(request_id, None)
+        self._read_aheads.discard(request_id)
 
     @Slot(int)
     def _forget_batch(self, request_id: int) -> None:
