@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -82,15 +83,21 @@ def test_without_ignore_eos_stops_at_end_or_limit(engine: Engine) -> None:
     assert result.stop_reason in (StopReason.END_OF_TEXT, StopReason.MAX_TOKENS)
 
 
-def test_cancel_stops_within_a_token(engine: Engine) -> None:
-    cancel = threading.Event()
-    seen: list[int] = []
+def stop_after(tokens: int, cancel: threading.Event, seen: list[int]) -> Callable[[int], None]:
+    """An ``on_token`` callback that notes each count and sets ``cancel`` at ``tokens``."""
 
     def on_token(count: int) -> None:
         seen.append(count)
-        if count == 3:
+        if count == tokens:
             cancel.set()
 
+    return on_token
+
+
+def test_cancel_stops_within_a_token(engine: Engine) -> None:
+    cancel = threading.Event()
+    seen: list[int] = []
+    on_token = stop_after(3, cancel, seen)
     settings = GenerationSettings(max_new_tokens=200, ignore_eos=True, max_image_tokens=16)
     result = engine.generate(
         Conversation().ask("Tell me a long story.", [picture()]),

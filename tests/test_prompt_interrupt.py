@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.test_batch_runner import distinct_pictures, lively_model_dir
+from tests.test_engine import stop_after
 from vldesk.core.catalog import Family
 from vldesk.core.engine import Engine
 from vldesk.core.generation import Conversation, GenerationSettings, StopReason
@@ -63,13 +64,7 @@ def test_stop_while_the_image_is_read_ends_before_the_text_decoder(engine: Engin
 
 def test_stop_during_the_answer_keeps_the_words_so_far(engine: Engine) -> None:
     cancel = threading.Event()
-    seen: list[int] = []
-
-    def on_token(count: int) -> None:
-        seen.append(count)
-        if count == 3:
-            cancel.set()
-
+    on_token = stop_after(3, cancel, [])
     result = engine.generate(_conversation(1), SETTINGS, on_token=on_token, cancel=cancel)
     assert result.stop_reason is StopReason.CANCELLED
     assert 3 <= result.stats.new_tokens < SETTINGS.max_new_tokens
