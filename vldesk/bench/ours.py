@@ -90,11 +90,11 @@ def _one_answer(
     *,
     conversation: Conversation | None = None,
     keep_cache: bool = False,
-) -> dict[str, Any]:
-    """One question about ``image`` (or ``conversation``'s last one) with a fixed answer length;
-    per-token times give a decode rate that a burst of load from other processes hardly moves
-    (the median step). ``keep_cache`` keeps the answer's cache for a follow-up; without it
-    every question reads the image afresh, as a first question does."""
+) -> tuple[dict[str, Any], str]:
+    """One question about ``image`` (or ``conversation``'s last one) with a fixed answer length:
+    its figures and its answer. Per-token times give a decode rate that a burst of load from
+    other processes hardly moves (the median step). ``keep_cache`` keeps the answer's cache for
+    a follow-up; without it every question reads the image afresh, as a first question does."""
     settings = GenerationSettings(
         max_new_tokens=spec.new_tokens, ignore_eos=True, max_image_tokens=spec.max_image_tokens
     )
@@ -109,7 +109,7 @@ def _one_answer(
     )
     steps = [b - a for a, b in itertools.pairwise(stamps)]
     stats = result.stats
-    return {
+    figures = {
         "image_tokens": stats.image_tokens,
         "prompt_tokens": stats.prompt_tokens,
         "new_tokens": stats.new_tokens,
@@ -120,8 +120,8 @@ def _one_answer(
         "reused_tokens": stats.reused_tokens,
         "other_load_before": quiet,
         "other_load": meter.stop(),
-        "answer": result.text,
     }
+    return figures, result.text
 
 
 def run_interactive(spec: PhaseSpec) -> dict[str, Any]:
@@ -151,13 +151,11 @@ def run_interactive(spec: PhaseSpec) -> dict[str, Any]:
         image = _prepared(Path(path), factor, spec.max_image_tokens)
         decoded_s = time.perf_counter() - decode_start
         follow_up = case == "photo"
-        runs = [
+        answered = [
             _one_answer(engine, image, spec, keep_cache=follow_up and run == spec.repeats - 1)
             for run in range(spec.repeats)
         ]
-        answer = str(runs[-1]["answer"])
-        for run_figures in runs:
-            del run_figures["answer"]  # random weights' words: not a figure
+        runs = [figures for figures, _answer in answered]
         results[case] = {
             **median_of(runs),
             "image": Path(path).name,
@@ -166,12 +164,10 @@ def run_interactive(spec: PhaseSpec) -> dict[str, Any]:
         }
         if follow_up:
             # A second question about the photo continues the first answer's cache.
-            asked = Conversation().ask(spec.prompt, [image]).answered(answer)
-            figures = _one_answer(
+            asked = Conversation().ask(spec.prompt, [image]).answered(answered[-1][1])
+            results["photo_follow_up"], _answer = _one_answer(
                 engine, image, spec, conversation=asked.ask(FOLLOW_UP_PROMPT), keep_cache=True
             )
-            del figures["answer"]
-            results["photo_follow_up"] = figures
     peak = peak_rss_bytes()
     largest = max(results.values(), key=lambda r: r["image_tokens"], default=None)
     if largest is not None and peak is not None and info["rss_before_load_bytes"] is not None:

@@ -503,21 +503,22 @@ class Engine:
         )
 
     def _run_generate(
-        self, inputs: Any, settings: GenerationSettings, cancel: threading.Event, **extra: Any
+        self,
+        inputs: Any,
+        settings: GenerationSettings,
+        cancel: threading.Event,
+        clock: _StepClock | None = None,
+        **extra: Any,
     ) -> Any:
-        """``model.generate`` with cancel support, mapping failures to user-facing errors."""
+        """``model.generate`` with cancel support, mapping failures to user-facing errors;
+        ``clock`` notes when the first token came (one is made when not given)."""
         import torch
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
         if not settings.greedy and settings.seed is not None:
             torch.manual_seed(settings.seed)
-        criteria = StoppingCriteriaList(
-            [
-                _PromptRead(self._interrupt),
-                _CancelCriteria(cancel),
-                *extra.pop("criteria", ()),
-            ]
-        )
+        clock = clock or _StepClock(self._interrupt)
+        criteria = StoppingCriteriaList([clock, _CancelCriteria(cancel)])
         if settings.ignore_eos:
             # Not ``min_new_tokens``: its processors rebuild a vocabulary-sized mask each step
             # (about 10 % of a CPU decode step), which would skew fixed-length timings.
@@ -661,11 +662,11 @@ class Engine:
         inputs = self.prepare_batch(conversations, settings)
         input_ids = inputs["input_ids"]
         width = int(input_ids.shape[1])
-        clock = _StepClock()
+        clock = _StepClock(self._interrupt)
         output_ids = input_ids  # no new tokens, unless generation runs
         if not cancel.is_set():
             with contextlib.suppress(PromptInterrupted):  # stopped while reading the prompts
-                output_ids = self._run_generate(inputs, settings, cancel, criteria=[clock])
+                output_ids = self._run_generate(inputs, settings, cancel, clock=clock)
         finished = time.perf_counter()
         first = clock.first_step_at or finished
         tokenizer = self._processor.tokenizer
@@ -694,20 +695,6 @@ class Engine:
         return results
 
 
-class _PromptRead:
-    """A StoppingCriteria that never stops; its first call (after the prompt's forward pass)
-    ends the between-layer checks of :class:`PromptInterrupt`."""
-
-    def __init__(self, interrupt: PromptInterrupt) -> None:
-        self.interrupt = interrupt
-
-    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        import torch
-
-        self.interrupt.prompt_read()
-        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-
-
 class _SuppressTokens:
     """A logits processor that makes ``token_ids`` impossible (``ignore_eos``)."""
 
@@ -720,9 +707,11 @@ class _SuppressTokens:
 
 
 class _StepClock:
-    """A StoppingCriteria that never stops; it notes when the first new token was produced."""
+    """A StoppingCriteria that never stops; it notes when the first new token was produced,
+    which also ends the prompt's between-layer checks (:class:`PromptInterrupt`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, interrupt: PromptInterrupt) -> None:
+        self.interrupt = interrupt
         self.first_step_at: float | None = None
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
@@ -730,6 +719,7 @@ class _StepClock:
 
         if self.first_step_at is None:
             self.first_step_at = time.perf_counter()
+            self.interrupt.prompt_read()
         return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
 
 from vldesk.core.batch import (
     BatchControl,
@@ -464,20 +464,23 @@ class InferenceClient(QObject):
 
     def generate(self, conversation: Conversation, settings: GenerationSettings) -> int:
         """Queue an answer; returns its request id (used by every signal about it)."""
-        request_id = next(self._ids)
-        cancel = threading.Event()
-        self._cancels[request_id] = cancel
-        self._generate_requested.emit(GenerateRequest(request_id, conversation, settings, cancel))
-        return request_id
+        return self._queue(self._generate_requested, conversation, settings)
 
     def read_ahead(self, conversation: Conversation, settings: GenerationSettings) -> int:
         """Queue reading ``conversation``'s image and prompt ahead of the question (see
         :meth:`InferenceWorker.read_ahead`); returns its id for :meth:`cancel`."""
+        request_id = self._queue(self._read_ahead_requested, conversation, settings)
+        self._read_aheads.add(request_id)
+        return request_id
+
+    def _queue(
+        self, requested: SignalInstance, conversation: Conversation, settings: GenerationSettings
+    ) -> int:
+        """Send a :class:`GenerateRequest` with a new id and cancel event through ``requested``."""
         request_id = next(self._ids)
         cancel = threading.Event()
         self._cancels[request_id] = cancel
-        self._read_aheads.add(request_id)
-        self._read_ahead_requested.emit(GenerateRequest(request_id, conversation, settings, cancel))
+        requested.emit(GenerateRequest(request_id, conversation, settings, cancel))
         return request_id
 
     def run_batch(
