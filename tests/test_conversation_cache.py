@@ -183,3 +183,17 @@ def test_a_read_ahead_with_a_stand_in_question_serves_the_real_one(engine: Engin
     answered = engine.generate(real, SETTINGS)
     assert answered.stats.reused_tokens >= _image_tokens_end(engine, real)
     assert answered.text == engine.generate(real, SETTINGS, reuse_cache=False).text
+
+
+def test_a_follow_up_uses_the_library_s_current_cache_keyword(
+    engine: Engine, caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder
+) -> None:
+    """transformers 5.25 deprecates ``past_key_values=``: continuing must not warn on any
+    supported version (each answer would print the deprecation on the CLI and in the log)."""
+    conversation = Conversation().ask("What is in the picture?", [_picture()])
+    first = engine.generate(conversation, SETTINGS)
+    caplog.set_level("DEBUG", logger="transformers")
+    followed = engine.generate(conversation.answered(first.text).ask("And the colours?"), SETTINGS)
+    assert followed.stats.reused_tokens > 0
+    said = [record.getMessage() for record in caplog.records] + [str(w.message) for w in recwarn]
+    assert not [text for text in said if "deprecated" in text], said

@@ -7,21 +7,52 @@ exit code. A :class:`~vldesk.core.errors.VldeskError` becomes one line on stderr
 from __future__ import annotations
 
 import argparse
-import logging
+import difflib
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from vldesk import __version__
+from vldesk.cli.logs import configure_logging
 from vldesk.core.errors import VldeskError
 
 Handler = Callable[[argparse.Namespace], int]
 
 #: Top-level subcommands; anything else on the command line is handed to the GUI (image paths).
 COMMANDS = ("describe", "models", "batch", "bench")
+#: Flags that ask for details on stderr, accepted before or after the command.
+VERBOSE_FLAGS = ("-v", "--verbose")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser: it also takes ``-v`` (``vldesk describe -v ...``).
+
+    The default is suppressed so that a ``-v`` given before the command is not reset.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument(
+            *VERBOSE_FLAGS, action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP
+        )
+
+
+VERBOSE_HELP = "log details (and library warnings) to stderr"
+
+
+def unknown_command_message(word: str) -> str:
+    """What to say when ``word`` is neither a command nor an existing file."""
+    close = difflib.get_close_matches(word, COMMANDS, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return (
+        f"vldesk: error: '{word}' is neither a command nor an existing file.{hint}\n"
+        f"Commands: {', '.join(COMMANDS)}. 'vldesk --help' explains them; "
+        "'vldesk [IMAGE ...]' opens the app."
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,8 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
         "the window, prints a JSON report and quits, to check an installation.",
     )
     parser.add_argument("--version", action="version", version=f"vldesk {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument(*VERBOSE_FLAGS, action="store_true", help=VERBOSE_HELP)
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_CommandParser
+    )
     describe.register(subparsers)
     models.register(subparsers)
     batch.register(subparsers)
@@ -53,14 +86,7 @@ def run_cli(argv: list[str]) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    if not args.verbose:
-        # Library chatter (kernel fallbacks, deprecations) is for -v, not for every run.
-        for noisy in ("transformers", "modelscope", "modelscope_hub", "accelerate"):
-            logging.getLogger(noisy).setLevel(logging.ERROR)
+    configure_logging(verbose=args.verbose)
     try:
         return handler(args)
     except VldeskError as exc:

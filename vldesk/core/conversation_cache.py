@@ -121,6 +121,18 @@ class ConversationCache:
         return shared
 
 
+def cache_keyword() -> str:
+    """The ``generate`` keyword that takes a cache to continue from.
+
+    transformers 5.25 renamed ``past_key_values`` to ``cache`` (the old name still works there,
+    with a deprecation warning on every answer). Asked of the library, not of its version.
+    """
+    from transformers.generation import utils
+
+    names = getattr(utils, "ALL_CACHE_NAMES", ())
+    return "cache" if "cache" in names else "past_key_values"
+
+
 def new_cache(model: Any) -> Any:
     """An empty key/value cache laid out for ``model``'s text decoder."""
     from transformers import DynamicCache

@@ -89,13 +89,18 @@ def create_application(args: list[str]) -> QApplication:
     return app
 
 
-def run_app(args: list[str]) -> int:
+def run_app(args: list[str], *, verbose: bool = False) -> int:
     """Open the window at once; the model loads in the background afterwards.
 
-    ``args`` may name image files or folders to open. Returns the exit code.
+    ``args`` may name image files or folders to open; ``verbose`` (``vldesk -v``) also logs to
+    stderr. Returns the exit code.
     """
     paths = app_paths()
     log_file = setup_logging(paths.log_dir)
+    if verbose and sys.stderr is not None:
+        echo = logging.StreamHandler(sys.stderr)
+        echo.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(echo)
     guard_std_streams(log_file)
     qInstallMessageHandler(_qt_message)
     log.info("vldesk %s starting (Python %s)", __version__, sys.version.split()[0])
