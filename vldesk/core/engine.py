@@ -25,7 +25,7 @@ from vldesk.core.catalog import (
     FamilyTraits,
     family_of_model_type,
 )
-from vldesk.core.conversation_cache import IMAGE_INPUTS, ConversationCache
+from vldesk.core.conversation_cache import IMAGE_INPUTS, ConversationCache, cache_keyword
 from vldesk.core.cpu_attention import use_cpu_attention
 from vldesk.core.cpu_kernels import (
     QUANTIZED_KERNELS,
@@ -610,15 +610,16 @@ class Engine:
         if not cancel.is_set():
             extra: dict[str, Any] = {"streamer": streamer}
             images = {key: inputs.get(key) for key in IMAGE_INPUTS}
+            cache_key = cache_keyword()
             if conversation_cache is not None:
-                extra["past_key_values"], reused = conversation_cache.take(inputs, self._model)
+                extra[cache_key], reused = conversation_cache.take(inputs, self._model)
             try:
                 output_ids = self._run_generate(inputs, settings, cancel, **extra)
             except PromptInterrupted:
                 pass  # stopped while reading the prompt: no words, and the cache is incomplete
             else:
                 if conversation_cache is not None:
-                    cache = extra["past_key_values"]
+                    cache = extra[cache_key]
                     conversation_cache.keep(cache, output_ids[0], images, self._model)
         finished = time.perf_counter()
 
