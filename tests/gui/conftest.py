@@ -17,6 +17,7 @@ from vldesk.core.catalog import Family
 from vldesk.core.paths import app_paths
 from vldesk.core.settings import Settings
 from vldesk.gui.app import DesktopApp
+from vldesk.gui.workers.inference import EngineLoader, load_engine
 
 #: Tiny random models only produce readable text when sampling.
 SAMPLING = {"greedy": False, "temperature": 1.0, "top_p": 1.0, "top_k": 0}
@@ -39,9 +40,15 @@ def make_app(qtbot: QtBot) -> Iterator[AppFactory]:
     """Build a :class:`DesktopApp` (optionally with a model folder); all are shut down after."""
     apps: list[DesktopApp] = []
 
-    def make(model: Path | None = None, *, start: bool = True, **changes: Any) -> DesktopApp:
+    def make(
+        model: Path | None = None,
+        *,
+        start: bool = True,
+        engine_loader: EngineLoader = load_engine,
+        **changes: Any,
+    ) -> DesktopApp:
         settings = Settings(**changes) if model is None else Settings(model=str(model), **changes)
-        app = DesktopApp(app_paths(), settings=settings)
+        app = DesktopApp(app_paths(), settings=settings, engine_loader=engine_loader)
         qtbot.addWidget(app.window)
         apps.append(app)
         app.window.show()
@@ -107,3 +114,16 @@ def open_image(qtbot: QtBot, app: DesktopApp, path: Path) -> None:
 
 def wait_idle(qtbot: QtBot, app: DesktopApp, timeout: int = 60_000) -> None:
     qtbot.waitUntil(lambda: not app.session.busy, timeout=timeout)
+
+
+class ManualClock:
+    """A clock for throttles that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from PySide6.QtCore import Qt, QThread, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import make_image
+from tests.gui.conftest import ManualClock, make_image
 from vldesk.core.batch import (
     BatchEventKind,
     BatchProgress,
@@ -24,9 +23,8 @@ from vldesk.core.generation import GenerationSettings
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.batch_controller import BatchState
 from vldesk.gui.dialogs.batch_dialog import BatchDialog
-from vldesk.gui.workers.inference import _ProgressThrottle
+from vldesk.gui.workers.inference import CHUNK_INTERVAL_S, ProgressThrottle
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 GOOD = ("a.png", "b.png", "c.jpg", "d.png", "e.png")
 #: Tokens per caption in the pause/cancel test: long enough to act while one is written.
 LONG_CAPTION = 300
@@ -84,8 +82,6 @@ def test_describe_a_folder_then_retry_the_failure(
         check.setChecked(True)
     dialog.batch_size_spin.setValue(0)  # Auto
     assert dialog.batch_size_spin.text() == "Auto"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    assert dialog.grab().save(str(ARTIFACTS / "batch-dialog.png"))
 
     # A bad extension is refused inside the dialog.
     dialog.extension_edit.setText(".png")
@@ -130,9 +126,6 @@ def test_describe_a_folder_then_retry_the_failure(
     assert app.history_model.rowCount() == 5
     # Asking works again.
     assert panel.send_button.toolTip() == "Ask the question (Enter)"
-    window.show()
-    qtbot.wait(50)
-    assert window.grab().save(str(ARTIFACTS / "batch-progress-finished.png"))
 
     # Retry failed: the image was fixed meanwhile.
     make_image(folder / "broken.png", (80, 60))
@@ -197,28 +190,9 @@ def test_pause_resume_cancel_then_resume_the_job(
 
     dialog.start_button.click()
     view = app.batch_view
-
-    # The GUI thread stays responsive while captions stream.
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(tick)
     qtbot.waitUntil(lambda: bool(view.caption_view.toPlainText()), timeout=30_000)
-    last[0] = time.perf_counter()
-    timer.start()
-    qtbot.wait(1000)
-    timer.stop()
-    assert app.batch.running
-    assert len(gaps) > 20
-    assert max(gaps) < 0.1, f"the GUI thread stalled for {max(gaps) * 1000:.0f} ms"
-    # The viewer still opens images meanwhile.
+    # The viewer still opens images while captions stream (how long the GUI thread may stall
+    # meanwhile is measured by benchmarks/gui_stall.py).
     app.open_paths([str(folder / "c.jpg")])
     qtbot.waitUntil(lambda: "c.jpg" in window.image_info.text(), timeout=10_000)
     assert window.viewer.has_image
@@ -228,24 +202,28 @@ def test_pause_resume_cancel_then_resume_the_job(
     assert all(thread is QThread.currentThread() for thread in threads)
     assert threads
 
-    # Pause: the count stops moving until Resume.
+    # Pause: nothing moves until Resume.
     qtbot.waitUntil(lambda: done() >= 1, timeout=30_000)
     qtbot.mouseClick(view.pause_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: app.batch.state is BatchState.PAUSED, timeout=30_000)
+    paused_at = len(events)
+    assert events[-1].kind is BatchEventKind.PAUSED
     assert "Paused" in view.stats_label.text()
     assert "paused" in app.batch_status.text()
     assert view.resume_button.isEnabled()
     assert not window.prompt_panel.send_button.isEnabled()  # the model stays reserved
-    paused_at = done()
-    qtbot.wait(600)
-    assert done() == paused_at
-    # The model cannot be changed under the batch; the app says why.
+    # While paused, images can still be viewed, and the model cannot be changed under the
+    # batch (the app says why).
+    app.open_paths([str(folder / "d.png")])
+    qtbot.waitUntil(lambda: "d.png" in window.image_info.text(), timeout=10_000)
     assert not app.load_model(str(tiny_dir))
     assert "busy describing a folder" in window.banner.text
-    assert window.grab().save(str(ARTIFACTS / "batch-progress-paused.png"))
     qtbot.mouseClick(view.resume_button, Qt.MouseButton.LeftButton)
     assert app.batch.state is BatchState.RUNNING
-    qtbot.waitUntil(lambda: done() > paused_at, timeout=30_000)
+    qtbot.waitUntil(lambda: len(events) > paused_at, timeout=30_000)
+    assert events[paused_at].kind is BatchEventKind.RESUMED  # nothing came while paused
+    assert events[paused_at].done == events[paused_at - 1].done
+    qtbot.waitUntil(lambda: done() > events[paused_at - 1].done, timeout=30_000)
 
     # Cancel: what is done is kept.
     qtbot.mouseClick(view.cancel_button, Qt.MouseButton.LeftButton)
@@ -296,9 +274,8 @@ def test_closing_the_window_mid_batch_stops_it_resumably(
     qtbot.waitUntil(lambda: bool(app.batch_view.caption_view.toPlainText()), timeout=30_000)
     plan = app.batch.plan
     assert plan is not None
-    started = time.monotonic()
     app.window.close()
-    assert time.monotonic() - started < 10
+    # Closing cancelled the batch (at the next token) and waited for the worker to end.
     assert not app.inference.worker_thread.isRunning()
     job = find_job(plan.options)
     assert job is not None
@@ -307,19 +284,33 @@ def test_closing_the_window_mid_batch_stops_it_resumably(
 
 def test_progress_events_are_throttled_but_none_that_matter_is_lost() -> None:
     sent: list[BatchProgress] = []
-    throttle = _ProgressThrottle(sent.append)
+    clock = ManualClock()
+    throttle = ProgressThrottle(sent.append, clock)
 
     def event(kind: BatchEventKind, done: int) -> BatchProgress:
         return BatchProgress(kind, done=done, total=1000, captioned=0, failed=0, skipped=done)
 
     throttle(event(BatchEventKind.STARTED, 0))
-    for done in range(1, 900):  # a burst of skipped images
+    for done in range(1, 900):  # a burst of skipped images within one interval: held back
         throttle(event(BatchEventKind.IMAGE_SKIPPED, done))
-    throttle(event(BatchEventKind.IMAGE_FAILED, 900))
+    assert [e.done for e in sent] == [0]
+    clock.advance(CHUNK_INTERVAL_S)  # the next one goes, and starts a new interval
+    throttle(event(BatchEventKind.IMAGE_SKIPPED, 900))
+    throttle(event(BatchEventKind.IMAGE_SKIPPED, 901))
+    assert [e.done for e in sent] == [0, 900]
+    # One that matters goes at once, after the latest held-back event.
+    throttle(event(BatchEventKind.IMAGE_FAILED, 902))
     throttle(event(BatchEventKind.FINISHED, 1000))
-    kinds = [e.kind for e in sent]
-    assert len(sent) < 10
-    assert kinds[0] is BatchEventKind.STARTED
-    # The latest held-back event goes first, then the ones that always go.
-    assert [e.done for e in sent[-3:]] == [899, 900, 1000]
-    assert kinds[-2:] == [BatchEventKind.IMAGE_FAILED, BatchEventKind.FINISHED]
+    assert [(e.kind, e.done) for e in sent] == [
+        (BatchEventKind.STARTED, 0),
+        (BatchEventKind.IMAGE_SKIPPED, 900),
+        (BatchEventKind.IMAGE_SKIPPED, 901),
+        (BatchEventKind.IMAGE_FAILED, 902),
+        (BatchEventKind.FINISHED, 1000),
+    ]
+    # The latest held-back event stands for the ones before it; the batch's end flushes it.
+    throttle(event(BatchEventKind.CHECKPOINT, 998))
+    throttle(event(BatchEventKind.CHECKPOINT, 999))
+    assert len(sent) == 5
+    throttle.flush()
+    assert [(e.kind, e.done) for e in sent[5:]] == [(BatchEventKind.CHECKPOINT, 999)]

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
 from PySide6.QtCore import QObject, QThread, Slot
 from pytestqt.qtbot import QtBot
 
+from tests.gui.conftest import ManualClock
 from vldesk.core.catalog import Family
+from vldesk.core.engine import Engine
 from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings, StopReason
 from vldesk.core.images import LoadedImage
 from vldesk.gui.workers.inference import (
+    CHUNK_INTERVAL_S,
     InferenceClient,
     InferenceWorker,
     LoadRequest,
     ModelLoadedInfo,
+    StreamBatcher,
+    load_engine,
 )
 
 # Seeded: sampled answers of random weights are arbitrary token soup; an unseeded run once (in
@@ -43,6 +50,7 @@ class Recorder(QObject):
         self.load_failures: list[str] = []
         self.unloaded = 0
         self.chunks: list[tuple[int, str]] = []
+        self.token_counts: list[tuple[int, int]] = []
         self.finished: dict[int, GenerationResult] = {}
         self.order: list[int] = []
         self.failures: list[tuple[int, str]] = []
@@ -51,6 +59,7 @@ class Recorder(QObject):
         worker.model_failed.connect(self.on_load_failed)
         worker.model_unloaded.connect(self.on_unloaded)
         worker.text_chunk.connect(self.on_chunk)
+        worker.token_count.connect(self.on_token_count)
         worker.finished.connect(self.on_finished)
         worker.failed.connect(self.on_failed)
 
@@ -77,6 +86,11 @@ class Recorder(QObject):
         self._check_thread()
         self.chunks.append((request_id, text))
 
+    @Slot(int, int)
+    def on_token_count(self, request_id: int, tokens: int) -> None:
+        self._check_thread()
+        self.token_counts.append((request_id, tokens))
+
     @Slot(int, object)
     def on_finished(self, request_id: int, result: GenerationResult) -> None:
         self._check_thread()
@@ -89,12 +103,27 @@ class Recorder(QObject):
         self.failures.append((request_id, message))
 
 
+ClientFactory = Callable[..., InferenceClient]
+
+
 @pytest.fixture
-def client() -> Iterator[InferenceClient]:
-    inference = InferenceClient()
-    yield inference
-    inference.shut_down()
-    assert not inference.worker_thread.isRunning()
+def make_client() -> Iterator[ClientFactory]:
+    """Start an :class:`InferenceClient` (with the given loader or clock); all are shut down."""
+    clients: list[InferenceClient] = []
+
+    def make(**kwargs: Any) -> InferenceClient:
+        clients.append(InferenceClient(**kwargs))
+        return clients[-1]
+
+    yield make
+    for inference in clients:
+        inference.shut_down()
+        assert not inference.worker_thread.isRunning()
+
+
+@pytest.fixture
+def client(make_client: ClientFactory) -> InferenceClient:
+    return make_client()
 
 
 @pytest.fixture
@@ -134,19 +163,49 @@ def test_each_family_loads_and_streams(
     assert "".join(text for _, text in recorder.chunks).strip() == result.text
 
 
-def test_chunks_are_batched_and_requests_run_in_order(
-    qtbot: QtBot, client: InferenceClient, recorder: Recorder, tiny_dir: Path
+def test_requests_run_in_order_and_text_is_gathered_between_clock_ticks(
+    qtbot: QtBot, make_client: ClientFactory, tiny_dir: Path
 ) -> None:
+    # A clock that never moves: the interval between chunks never passes, so a whole answer
+    # reaches the GUI thread as one chunk, sent when it ends.
+    client = make_client(clock=ManualClock())
+    recorder = Recorder(client.worker)
     load(qtbot, client, recorder, tiny_dir)
     long = GenerationSettings(**{**SAMPLED.to_dict(), "max_new_tokens": 400, "ignore_eos": True})
     first = client.generate(question(), long)
     second = client.generate(question(), SAMPLED)
     qtbot.waitUntil(lambda: len(recorder.order) == 2, timeout=60_000)
     assert recorder.order == [first, second]
-    assert recorder.finished[first].stats.new_tokens == 400
-    # 400 tokens arrive in far fewer chunks: the GUI thread is not flooded.
-    chunks = [rid for rid, _text in recorder.chunks if rid == first]
-    assert 0 < len(chunks) < 400 / 3
+    result = recorder.finished[first]
+    assert result.stats.new_tokens == 400
+    chunks = [text for rid, text in recorder.chunks if rid == first]
+    assert len(chunks) == 1
+    assert chunks[0].strip() == result.text
+    assert [count for rid, count in recorder.token_counts if rid == first] == [400]
+    assert not recorder.wrong_thread
+
+
+def test_streamed_text_is_sent_once_per_interval_with_the_token_count() -> None:
+    clock = ManualClock()
+    texts: list[str] = []
+    counts: list[int] = []
+    stream = StreamBatcher(texts.append, counts.append, clock)
+    stream.add_text("A ")
+    stream.set_tokens(1)
+    stream.add_text("red ")
+    stream.set_tokens(2)
+    assert (texts, counts) == ([], [])  # within one interval: gathered, nothing sent
+    clock.advance(CHUNK_INTERVAL_S)
+    stream.add_text("square")
+    assert (texts, counts) == (["A red square"], [2])
+    # Tokens without text (the streamer waits for a word to end) still move the count on.
+    stream.set_tokens(3)
+    clock.advance(CHUNK_INTERVAL_S)
+    stream.set_tokens(4)
+    assert (texts, counts) == (["A red square"], [2, 4])
+    stream.add_text(".")
+    stream.flush()  # the end of the answer sends what is left at once
+    assert (texts, counts) == (["A red square", "."], [2, 4, 4])
 
 
 def test_cancel_stops_at_once_and_queued_requests_are_skipped(
@@ -179,18 +238,27 @@ def test_errors_cross_as_messages(
 
 
 def test_switching_models_unloads_the_old_one(
-    qtbot: QtBot,
-    client: InferenceClient,
-    recorder: Recorder,
-    tiny_model_dirs: dict[Family, Path],
+    qtbot: QtBot, make_client: ClientFactory, tiny_model_dirs: dict[Family, Path]
 ) -> None:
+    engines: list[Engine] = []
+
+    def keep_engines(request: LoadRequest) -> Engine:
+        engine = load_engine(request)
+        engines.append(engine)  # read only after the worker's signal about it has arrived
+        return engine
+
+    client = make_client(load_engine=keep_engines)
+    recorder = Recorder(client.worker)
     load(qtbot, client, recorder, tiny_model_dirs[Family.QWEN3_VL])
-    first = client.worker._engine
-    assert first is not None
+    first_weights = weakref.ref(engines[0].model)
     info = load(qtbot, client, recorder, tiny_model_dirs[Family.QWEN2_5_VL])
     assert info.family == "qwen2_5_vl"
-    assert first.model is None  # unloaded: its weights were released
+    assert engines[0].model is None
+    assert first_weights() is None  # nothing holds the old weights: their memory is free
     client.unload_model()
     qtbot.waitUntil(lambda: recorder.unloaded == 1, timeout=10_000)
-    client.generate(question(), SAMPLED)
+    assert engines[1].model is None
+    request_id = client.generate(question(), SAMPLED)
     qtbot.waitUntil(lambda: bool(recorder.failures), timeout=10_000)
+    assert recorder.failures == [(request_id, "No model is loaded yet.")]
+    assert not recorder.wrong_thread

@@ -43,7 +43,13 @@ from vldesk.gui.widgets.message_banner import BannerAction, Level
 from vldesk.gui.widgets.status_panel import format_bytes
 from vldesk.gui.workers.download import DownloadWorker
 from vldesk.gui.workers.image_loader import DecodedImage, ImageLoader
-from vldesk.gui.workers.inference import InferenceClient, LoadRequest, ModelLoadedInfo
+from vldesk.gui.workers.inference import (
+    EngineLoader,
+    InferenceClient,
+    LoadRequest,
+    ModelLoadedInfo,
+    load_engine,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +69,7 @@ class DesktopApp(QObject):
     Args:
         paths: Where settings, history, logs and models live (default: :func:`app_paths`).
         settings: Start with these settings instead of reading the settings file (tests).
+        engine_loader: How the inference worker loads a model (tests put a stand-in here).
     """
 
     def __init__(
@@ -70,6 +77,7 @@ class DesktopApp(QObject):
         paths: AppPaths | None = None,
         *,
         settings: Settings | None = None,
+        engine_loader: EngineLoader = load_engine,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -99,7 +107,7 @@ class DesktopApp(QObject):
             history_problem = str(exc)
             log.error("history unavailable: %s", exc)
 
-        self.inference = InferenceClient(self)
+        self.inference = InferenceClient(self, load_engine=engine_loader)
         try:
             self._build()
         except BaseException:
@@ -248,6 +256,13 @@ class DesktopApp(QObject):
             log.warning("the download did not stop within %s s", DOWNLOAD_STOP_S)
         if self.history is not None:
             self.history.close()
+
+    def wait_for_background_work(self) -> None:
+        """After :meth:`shut_down`, once the window is gone: wait for a model load that was
+        still reading weights (it cannot be interrupted; its model is thrown away)."""
+        if self.inference.worker_thread.isRunning():
+            log.info("waiting for the model load to return before exiting")
+        self.inference.wait_until_stopped()
 
     def _restore_layout(self) -> None:
         stored = self._layout_settings

@@ -140,6 +140,9 @@ def run_app(args: list[str], *, verbose: bool = False) -> int:
         QTimer.singleShot(0, lambda: root.start(to_open))
     code = app.exec()
     root.shut_down()
+    # The window is gone: a model load it did not wait for may finish now (its thread must
+    # end before Python tears the app down).
+    root.wait_for_background_work()
     hook.uninstall()
     log.info("vldesk exited with code %s", code)
     return int(code)

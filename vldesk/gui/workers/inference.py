@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 #: Streamed text is gathered and sent to the GUI thread at most this often.
 CHUNK_INTERVAL_S = 0.03
 
+#: Seconds from an arbitrary start; :func:`time.monotonic` outside tests.
+Clock = Callable[[], float]
+
 
 @dataclass(frozen=True)
 class LoadRequest:
@@ -104,20 +107,24 @@ _COALESCED = frozenset(
 )
 
 
-class _ProgressThrottle:
+class ProgressThrottle:
     """Passes batch events on at most every :data:`CHUNK_INTERVAL_S`, except the ones that
     matter each time (failures, warnings, pauses, the start and end of a batch), which go at
     once after the latest held-back event. A folder of many skipped images or a fast stream of
     caption text then never floods the GUI thread."""
 
-    def __init__(self, send: Callable[[BatchProgress], None]) -> None:
+    def __init__(
+        self, send: Callable[[BatchProgress], None], clock: Clock = time.monotonic
+    ) -> None:
         self._send = send
+        self._clock = clock
         self._held: BatchProgress | None = None
-        self._last = 0.0
+        self._last: float | None = None
 
     def __call__(self, event: BatchProgress) -> None:
-        now = time.perf_counter()
-        if event.kind in _COALESCED and now - self._last < CHUNK_INTERVAL_S:
+        now = self._clock()
+        recent = self._last is not None and now - self._last < CHUNK_INTERVAL_S
+        if event.kind in _COALESCED and recent:
             self._held = event
             return
         if event.kind not in _COALESCED:
@@ -129,8 +136,65 @@ class _ProgressThrottle:
     def flush(self) -> None:
         if self._held is not None:
             held, self._held = self._held, None
-            self._last = time.perf_counter()
+            self._last = self._clock()
             self._send(held)
+
+
+class StreamBatcher:
+    """Gathers an answer's streamed text and token count and sends them on at most every
+    :data:`CHUNK_INTERVAL_S` (a token at a time would flood the GUI thread); :meth:`flush`
+    sends what is left."""
+
+    def __init__(
+        self,
+        send_text: Callable[[str], None],
+        send_count: Callable[[int], None],
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._send_text = send_text
+        self._send_count = send_count
+        self._clock = clock
+        self._pending: list[str] = []
+        self._tokens = 0
+        self._last = clock()
+
+    def add_text(self, text: str) -> None:
+        self._pending.append(text)
+        self._flush_if_due()
+
+    def set_tokens(self, count: int) -> None:
+        # Also flushes when the streamer holds text back (it waits for a word to end), so the
+        # token count keeps moving.
+        self._tokens = count
+        self._flush_if_due()
+
+    def _flush_if_due(self) -> None:
+        if self._clock() - self._last >= CHUNK_INTERVAL_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._send_text("".join(self._pending))
+            self._pending.clear()
+        self._send_count(self._tokens)
+        self._last = self._clock()
+
+
+#: Loads the model a request names (:func:`load_engine`; tests put a stand-in here).
+EngineLoader = Callable[[LoadRequest], "Engine"]
+
+
+def load_engine(request: LoadRequest) -> Engine:
+    """Load the request's model folder with :meth:`Engine.load` (torch is imported here)."""
+    from vldesk.core.engine import Engine
+
+    return Engine.load(
+        request.model_dir,
+        device=request.device,
+        dtype=request.dtype,
+        name=request.name,
+        weights=request.weights,
+    )
 
 
 def memory_in_use(device: str) -> int | None:
@@ -207,31 +271,38 @@ class InferenceWorker(QObject):
     batch_failed = Signal(int, str)
     read_ahead_finished = Signal(int, bool)
 
-    def __init__(self) -> None:
+    def __init__(
+        self, load_engine: EngineLoader = load_engine, clock: Clock = time.monotonic
+    ) -> None:
         super().__init__()
         self._engine: Engine | None = None
+        self._load_engine = load_engine
+        self._clock = clock
+        #: Set from the GUI thread when the app closes: a load still running is thrown away.
+        self.stopping = threading.Event()
 
     @Slot(object)
     def load_model(self, request: LoadRequest) -> None:
         self._drop_engine()
+        if self.stopping.is_set():
+            return  # asked for before the app closed: nobody is left to use it
         self.model_loading.emit(request.name)
         started = time.perf_counter()
         try:
-            from vldesk.core.engine import Engine
-
-            engine = Engine.load(
-                request.model_dir,
-                device=request.device,
-                dtype=request.dtype,
-                name=request.name,
-                weights=request.weights,
-            )
+            engine = self._load_engine(request)
         except VldeskError as exc:
             log.warning("loading %s failed: %s", request.model_dir, exc)
-            self.model_failed.emit(str(exc))
+            if not self.stopping.is_set():
+                self.model_failed.emit(str(exc))
             return
         except Exception as exc:
-            self.model_failed.emit(_unexpected(f"loading {request.name}", exc))
+            message = _unexpected(f"loading {request.name}", exc)
+            if not self.stopping.is_set():
+                self.model_failed.emit(message)
+            return
+        if self.stopping.is_set():  # the app closed while the weights were read
+            engine.unload()
+            log.info("%s finished loading after the app closed: unloaded", request.name)
             return
         self._engine = engine
         choice = engine.choice
@@ -270,53 +341,33 @@ class InferenceWorker(QObject):
         if self._engine is None:
             self.failed.emit(rid, "No model is loaded yet.")
             return
-        pending: list[str] = []
-        last_emit = time.perf_counter()
-        tokens = 0
-
-        def flush() -> None:
-            nonlocal last_emit
-            if pending:
-                self.text_chunk.emit(rid, "".join(pending))
-                pending.clear()
-            self.token_count.emit(rid, tokens)
-            last_emit = time.perf_counter()
-
-        def on_text(text: str) -> None:
-            pending.append(text)
-            if time.perf_counter() - last_emit >= CHUNK_INTERVAL_S:
-                flush()
-
-        def on_token(count: int) -> None:
-            # Also flushes when the streamer holds text back (it waits for a word to end), so
-            # the token count keeps moving.
-            nonlocal tokens
-            tokens = count
-            if time.perf_counter() - last_emit >= CHUNK_INTERVAL_S:
-                flush()
-
+        stream = StreamBatcher(
+            lambda text: self.text_chunk.emit(rid, text),
+            lambda tokens: self.token_count.emit(rid, tokens),
+            self._clock,
+        )
         try:
             result = self._engine.generate(
                 request.conversation,
                 request.settings,
-                on_text=on_text,
-                on_token=on_token,
+                on_text=stream.add_text,
+                on_token=stream.set_tokens,
                 cancel=request.cancel,
             )
         except OutOfMemoryError as exc:
-            flush()
+            stream.flush()
             self.out_of_memory.emit(rid, str(exc))
             self.failed.emit(rid, str(exc))
             return
         except VldeskError as exc:
-            flush()
+            stream.flush()
             self.failed.emit(rid, str(exc))
             return
         except Exception as exc:
-            flush()
+            stream.flush()
             self.failed.emit(rid, _unexpected("answering", exc))
             return
-        flush()
+        stream.flush()
         self.finished.emit(rid, result)
 
     @Slot(object)
@@ -359,7 +410,7 @@ class InferenceWorker(QObject):
         except Exception as exc:
             self.batch_failed.emit(rid, _unexpected("opening the batch job", exc))
             return
-        throttle = _ProgressThrottle(lambda event: self.batch_progress.emit(rid, event))
+        throttle = ProgressThrottle(lambda event: self.batch_progress.emit(rid, event), self._clock)
         history = self._open_history(request.history_db, throttle)
         try:
             runner = BatchRunner(
@@ -426,16 +477,27 @@ class InferenceClient(QObject):
     _batch_requested = Signal(object)
     _shutdown_requested = Signal()
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        load_engine: EngineLoader = load_engine,
+        clock: Clock = time.monotonic,
+    ) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)
         self._cancels: dict[int, threading.Event] = {}
         self._read_aheads: set[int] = set()
         self._batches: dict[int, BatchControl] = {}
+        #: Loads asked for that have not reported back (loaded or failed) yet.
+        self._loads_pending = 0
+        self._shutdown_sent = False
         self._thread = QThread()
         self._thread.setObjectName("vldesk-inference")
-        self.worker = InferenceWorker()
+        self.worker = InferenceWorker(load_engine, clock)
         self.worker.moveToThread(self._thread)
+        self.worker.model_loaded.connect(self._on_model_loaded)
+        self.worker.model_failed.connect(self._on_model_failed)
         self._load_requested.connect(self.worker.load_model)
         self._unload_requested.connect(self.worker.unload_model)
         self._generate_requested.connect(self.worker.generate)
@@ -456,7 +518,21 @@ class InferenceClient(QObject):
     def load_model(self, request: LoadRequest) -> None:
         """Unload any current model and load this one (after requests already queued)."""
         self.cancel_all()
+        self._loads_pending += 1
         self._load_requested.emit(request)
+
+    @property
+    def loading(self) -> bool:
+        """A model load was asked for and has not reported back yet."""
+        return self._loads_pending > 0
+
+    @Slot(object)
+    def _on_model_loaded(self, _info: ModelLoadedInfo) -> None:
+        self._loads_pending = max(0, self._loads_pending - 1)
+
+    @Slot(str)
+    def _on_model_failed(self, _message: str) -> None:
+        self._loads_pending = max(0, self._loads_pending - 1)
 
     def unload_model(self) -> None:
         self.cancel_all()
@@ -523,12 +599,30 @@ class InferenceClient(QObject):
         self._batches.pop(request_id, None)
 
     def shut_down(self) -> None:
-        """Stop generation, free the model and wait for the thread to end (safe to call twice)."""
+        """Stop generation and batches, free the model and end the thread (safe to call twice).
+
+        Waits for the thread to end, except while a model loads: reading weights cannot be
+        interrupted, so the thread then ends by itself when the load returns (throwing the
+        model away) and closing the window does not wait for it (:meth:`wait_until_stopped`
+        does, once the window is gone)."""
         if not self._thread.isRunning():
             return
+        self.worker.stopping.set()
         self.cancel_all()
         for control in self._batches.values():
             control.cancel()  # the job stays resumable
-        self._shutdown_requested.emit()
-        if not self._thread.wait(60_000):
-            log.error("the inference thread did not stop within a minute")
+        if not self._shutdown_sent:
+            self._shutdown_sent = True
+            self._shutdown_requested.emit()
+        if self.loading:
+            log.info("a model is still loading: the inference thread ends when the load returns")
+            return
+        self.wait_until_stopped(60_000)
+
+    def wait_until_stopped(self, timeout_ms: int | None = None) -> bool:
+        """After :meth:`shut_down`: wait for the thread to end (``None``: however long a load
+        still takes). False if it was still running at the timeout."""
+        stopped = self._thread.wait() if timeout_ms is None else self._thread.wait(timeout_ms)
+        if not stopped:
+            log.error("the inference thread did not stop within %s ms", timeout_ms)
+        return bool(stopped)
