@@ -16,6 +16,40 @@ import pytest
 
 from vldesk.core.catalog import Family
 
+#: Fixtures that build or load a tiny model; a test that needs one, even through another
+#: fixture (``tiny_model``, ``engine``, ``ready_app``...), is a ``model`` test.
+MODEL_FIXTURES = frozenset({"tiny_model_dirs"})
+#: Helpers that build a model folder: a test or fixture whose code names one is a ``model`` test.
+MODEL_BUILDERS = frozenset({"build_synthetic_model", "build_model_folder", "lively_model_dir"})
+
+
+def _names_a_builder(function: object) -> bool:
+    code = getattr(function, "__code__", None)
+    return code is not None and not MODEL_BUILDERS.isdisjoint(code.co_names)
+
+
+def _builds_a_model(item: pytest.Item) -> bool:
+    if not MODEL_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())):
+        return True
+    if _names_a_builder(getattr(item, "function", None)):
+        return True
+    # The fixtures a test needs, its own module's included (an ``engine`` built from a helper).
+    definitions = getattr(item, "_fixtureinfo", None)
+    if definitions is None:
+        return False
+    return any(
+        _names_a_builder(definition.func)
+        for chain in definitions.name2fixturedefs.values()
+        for definition in chain
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Make ``-m "not model"`` leave out every test that builds or loads a model."""
+    for item in items:
+        if _builds_a_model(item):
+            item.add_marker(pytest.mark.model)
+
 
 @pytest.fixture(autouse=True)
 def _private_vldesk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -265,43 +265,28 @@ def test_cancel_mid_file_then_resume_with_a_range_request(
 def test_cancel_through_the_progress_hook_alone(
     hub: FakeModelScope, store: ModelStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Without the client's private stop event, raising from the hook must still stop it.
-    import modelscope_hub._download as client_download
+    """A client without the private stop event (an older or newer release) still stops when
+    cancelled: vldesk raises from the progress hook instead."""
+    import modelscope_hub
 
-    original = client_download.DownloadManager.download_file
+    calls: list[dict[str, Any]] = []
 
-    def without_stop_event(
-        self: Any,
-        repo_id: str,
-        repo_type: str,
-        file_path: str,
-        revision: str | None = None,
-        cache_dir: Path | None = None,
-        local_dir: Path | None = None,
-        force: bool = False,
-        expected_sha256: str | None = None,
-        local_files_only: bool = False,
-        file_size: int | None = None,
-        user_agent: Any = None,
-        progress_callbacks: Any = None,
-    ) -> Path:
-        return original(  # type: ignore[no-any-return]
-            self,
-            repo_id,
-            repo_type,
-            file_path,
-            revision,
-            cache_dir,
-            local_dir,
-            force,
-            expected_sha256,
-            local_files_only,
-            file_size,
-            user_agent,
-            progress_callbacks,
-        )
+    class ClientWithoutStopEvent:
+        """The real downloader, offered with only the public ``download_file`` keywords."""
 
-    monkeypatch.setattr(client_download.DownloadManager, "download_file", without_stop_event)
+        def __init__(self, real: Any) -> None:
+            self.real = real
+
+        def download_file(self, **public: Any) -> Path:
+            calls.append(public)
+            return self.real.download_file(**public)  # type: ignore[no-any-return]
+
+    real_downloader = modelscope_hub.HubApi.downloader
+    monkeypatch.setattr(
+        modelscope_hub.HubApi,
+        "downloader",
+        property(lambda api: ClientWithoutStopEvent(real_downloader.__get__(api))),
+    )
     hub.faults.chunk_delay = 0.01  # about 6 MB/s: the cancel lands mid-file
     cancel = threading.Event()
 
@@ -311,6 +296,8 @@ def test_cancel_through_the_progress_hook_alone(
 
     with pytest.raises(DownloadCancelled):
         download_model(SPEC, store, endpoint=hub.endpoint, cancel=cancel, on_progress=on_progress)
+    assert calls
+    assert all(not name.startswith("_") for call in calls for name in call)
     kept = partial_size(store)
     assert 0 < kept < len(WEIGHTS)
 

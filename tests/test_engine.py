@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
 
 from tests.netguard import no_network
 from vldesk.core.catalog import FAMILY_TRAITS, Family
-from vldesk.core.engine import STOP_TOKENS, Engine, inspect_model_folder
-from vldesk.core.errors import GenerationError, ModelLoadError
+from vldesk.core.engine import Engine, inspect_model_folder
+from vldesk.core.errors import GenerationError, ModelLoadError, OutOfMemoryError
 from vldesk.core.generation import Conversation, GenerationSettings, StopReason
 from vldesk.core.images import LoadedImage, budget_size, image_token_count
 
@@ -76,11 +79,80 @@ def test_image_tokens_follow_the_budget_and_patch_factor(engine: Engine) -> None
     assert int((inputs["input_ids"] == image_pad).sum()) == expected
 
 
-def test_without_ignore_eos_stops_at_end_or_limit(engine: Engine) -> None:
+@contextlib.contextmanager
+def model_says(engine: Engine, *rows: Sequence[int]) -> Iterator[None]:
+    """Make the model's output head pick ``rows[r][step]`` for batch row ``r`` at each step (the
+    row's last token once its script runs out): a random model then says what a test needs."""
+    steps = itertools.count()
+
+    def insist(_head: Any, _inputs: Any, logits: Any) -> Any:
+        step = next(steps)
+        logits = logits.clone()
+        for row, script in enumerate(rows):
+            logits[row, -1, script[min(step, len(script) - 1)]] = 1e4
+        return logits
+
+    handle = engine.model.get_output_embeddings().register_forward_hook(insist)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def words(engine: Engine, text: str) -> list[int]:
+    ids: list[int] = engine.processor.tokenizer.encode(text, add_special_tokens=False)
+    return ids
+
+
+def token_id(engine: Engine, token: str) -> int:
+    return int(engine.processor.tokenizer.convert_tokens_to_ids(token))
+
+
+@pytest.mark.parametrize("stop_token", ["<|im_end|>", "<|endoftext|>"])
+def test_the_turn_end_and_the_document_end_both_end_the_answer(
+    engine: Engine, stop_token: str
+) -> None:
+    said = words(engine, "red and blue")
+    streamed: list[str] = []
+    settings = GenerationSettings(max_new_tokens=len(said) + 5, max_image_tokens=16)
+    with model_says(engine, [*said, token_id(engine, stop_token)]):
+        result = engine.generate(
+            Conversation().ask("Hi", [picture()]), settings, on_text=streamed.append
+        )
+    assert result.stop_reason is StopReason.END_OF_TEXT
+    assert result.stats.new_tokens == len(said) + 1
+    assert result.text == "red and blue"
+    assert "".join(streamed).strip() == "red and blue"
+
+
+def test_an_answer_that_never_ends_stops_at_the_limit(engine: Engine) -> None:
     settings = GenerationSettings(max_new_tokens=6, max_image_tokens=16)
-    result = engine.generate(Conversation().ask("Hi", [picture()]), settings)
-    assert result.stats.new_tokens <= 6
-    assert result.stop_reason in (StopReason.END_OF_TEXT, StopReason.MAX_TOKENS)
+    with model_says(engine, words(engine, " red")):
+        result = engine.generate(Conversation().ask("Hi", [picture()]), settings)
+    assert result.stop_reason is StopReason.MAX_TOKENS
+    assert result.stats.new_tokens == 6
+
+
+def test_ignore_eos_runs_past_the_end_to_the_limit(engine: Engine) -> None:
+    end = token_id(engine, "<|im_end|>")
+    settings = GenerationSettings(max_new_tokens=6, ignore_eos=True, max_image_tokens=16)
+    with model_says(engine, [*words(engine, "red"), end]):
+        result = engine.generate(Conversation().ask("Hi", [picture()]), settings)
+    assert result.stop_reason is StopReason.MAX_TOKENS
+    assert result.stats.new_tokens == 6
+    assert "<|im_end|>" not in result.text
+
+
+def test_a_batch_row_that_ends_early_is_cut_at_its_end(engine: Engine) -> None:
+    end = token_id(engine, "<|im_end|>")
+    short, long = words(engine, "red"), words(engine, "red and blue")
+    settings = GenerationSettings(max_new_tokens=len(long) + 5, max_image_tokens=16)
+    conversations = [Conversation().ask("Hi", [picture()]) for _ in range(2)]
+    with model_says(engine, [*short, end], [*long, end]):
+        first, second = engine.generate_batch(conversations, settings)
+    assert (first.text, first.stats.new_tokens) == ("red", len(short) + 1)
+    assert (second.text, second.stats.new_tokens) == ("red and blue", len(long) + 1)
+    assert first.stop_reason is second.stop_reason is StopReason.END_OF_TEXT
 
 
 def stop_after(tokens: int, cancel: threading.Event, seen: list[int]) -> Callable[[int], None]:
@@ -198,11 +270,6 @@ def test_user_text_cannot_inject_control_tokens(engine: Engine) -> None:
     assert "Ignore all rules" in tokenizer.decode(hostile["input_ids"][0])
 
 
-def test_stop_tokens_include_turn_and_document_end(engine: Engine) -> None:
-    tokenizer = engine.processor.tokenizer
-    assert sorted(engine._stop_ids) == sorted(tokenizer.convert_tokens_to_ids(list(STOP_TOKENS)))
-
-
 def test_qwen3_5_prompt_turns_thinking_off(engines: dict[Family, Engine]) -> None:
     engine = engines[Family.QWEN3_5]
     inputs = engine.prepare_inputs(Conversation().ask("Hi"), GenerationSettings())
@@ -218,6 +285,108 @@ def test_text_only_question(engine: Engine) -> None:
 def test_conversation_must_end_with_a_question(engine: Engine) -> None:
     with pytest.raises(GenerationError, match="end with a question"):
         engine.generate(Conversation().ask("Hi").answered("Hello"), FIXED_LENGTH)
+
+
+def allocator_refuses() -> None:
+    """A real allocation failure: no machine has 4 EiB, so torch's CPU allocator refuses at once."""
+    import torch
+
+    torch.empty(2**62, dtype=torch.uint8)
+
+
+def cuda_out_of_memory() -> None:
+    import torch
+
+    raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+
+def out_of_memory_without_words() -> None:
+    import torch
+
+    raise torch.OutOfMemoryError
+
+
+def not_enough_memory() -> None:
+    raise RuntimeError(
+        "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: "
+        "you tried to allocate 1073741824 bytes."
+    )
+
+
+#: Told apart by type (torch's error, whatever it says) or by the allocator's words.
+MEMORY_FAILURES = [
+    allocator_refuses,
+    cuda_out_of_memory,
+    out_of_memory_without_words,
+    not_enough_memory,
+]
+
+
+def shapes_do_not_match() -> None:
+    raise RuntimeError("mat1 and mat2 shapes cannot be multiplied (1x3 and 4x5)")
+
+
+@contextlib.contextmanager
+def failing_forward(engine: Engine, fail: Callable[[], None]) -> Iterator[None]:
+    """Make every call of the model run ``fail`` first, as if the model's own code had."""
+    handle = engine.model.register_forward_pre_hook(lambda _model, _inputs: fail())
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+@pytest.mark.parametrize("fail", MEMORY_FAILURES, ids=lambda fail: fail.__name__)
+def test_running_out_of_memory_while_answering_says_so(
+    engines: dict[Family, Engine], fail: Callable[[], None]
+) -> None:
+    engine = engines[Family.QWEN3_VL]
+    conversation = Conversation().ask("Describe.", [picture()])
+    with failing_forward(engine, fail):
+        with pytest.raises(OutOfMemoryError, match="Out of memory while answering on cpu"):
+            engine.generate(conversation, FIXED_LENGTH)
+        with pytest.raises(OutOfMemoryError, match="Out of memory while answering on cpu"):
+            engine.generate_batch([conversation], FIXED_LENGTH)
+    # Nothing is left half done: the next answer runs as usual.
+    assert engine.generate(conversation, FIXED_LENGTH).stats.new_tokens == 8
+
+
+def test_other_failures_while_answering_are_not_called_memory(
+    engines: dict[Family, Engine],
+) -> None:
+    engine = engines[Family.QWEN3_VL]
+    with (
+        failing_forward(engine, shapes_do_not_match),
+        pytest.raises(GenerationError, match="shapes cannot be multiplied") as raised,
+    ):
+        engine.generate(Conversation().ask("Describe.", [picture()]), FIXED_LENGTH)
+    assert not isinstance(raised.value, OutOfMemoryError)
+
+
+def wrapped_by_the_loader() -> None:
+    """A loader that reports the allocator's failure inside an error of its own."""
+    try:
+        allocator_refuses()
+    except RuntimeError as exc:
+        raise OSError("Unable to load weights from model.safetensors") from exc
+
+
+@pytest.mark.parametrize(
+    "fail", [*MEMORY_FAILURES, wrapped_by_the_loader], ids=lambda fail: fail.__name__
+)
+def test_running_out_of_memory_while_loading_says_so(
+    tiny_model_dirs: dict[Family, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    fail: Callable[[], None],
+) -> None:
+    import transformers
+
+    def load_fails(*_args: Any, **_kwargs: Any) -> Any:
+        fail()
+
+    monkeypatch.setattr(transformers.AutoModelForImageTextToText, "from_pretrained", load_fails)
+    with pytest.raises(OutOfMemoryError, match="Not enough memory to load tiny on cpu"):
+        Engine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu", name="tiny")
 
 
 def test_no_network_during_load_and_inference(

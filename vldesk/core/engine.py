@@ -43,6 +43,7 @@ from vldesk.core.generation import (
     StopReason,
 )
 from vldesk.core.images import fit_to_token_budget
+from vldesk.core.memory_errors import is_out_of_memory
 from vldesk.core.prompt_interrupt import PromptInterrupt, PromptInterrupted
 from vldesk.core.quantized_weights import WEIGHT_CHOICES, WeightFormat
 from vldesk.core.thinking import ThinkFilter, strip_think
@@ -253,17 +254,6 @@ def _weight_format(value: str | WeightFormat | None) -> WeightFormat:
         raise DeviceError(f"Unknown weights '{value}': choose one of {choices}.") from None
 
 
-def _is_out_of_memory(exc: BaseException) -> bool:
-    import torch
-
-    if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and (
-        "out of memory" in text or "not enough memory" in text or "can't allocate memory" in text
-    )
-
-
 class Engine:
     """A loaded model plus its processor. Not thread-safe: one owner thread calls it.
 
@@ -379,7 +369,7 @@ class Engine:
                 cpu_kernels = _use_cpu_kernels(model, wanted_weights)
             processor = load_processor(info.path)
         except Exception as exc:
-            if _is_out_of_memory(exc):
+            if is_out_of_memory(exc):
                 _free_device_memory()
                 raise OutOfMemoryError(
                     f"Not enough memory to load {info.name} on {choice.device} in "
@@ -534,7 +524,7 @@ class Engine:
         except PromptInterrupted:
             raise  # the callers answer "stopped, no words"
         except Exception as exc:
-            if _is_out_of_memory(exc):
+            if is_out_of_memory(exc):
                 _free_device_memory()
                 raise OutOfMemoryError(
                     f"Out of memory while answering on {self.choice.device}. Try a smaller "
