@@ -276,6 +276,8 @@ class FakeModelScope:
         self.paused = threading.Event()
         #: Set by the test (or on stop) to let a paused response go on.
         self.release = threading.Event()
+        #: Set while a paused response is held at its offset (cleared when it goes on).
+        self.stalling = threading.Event()
         self._lock = threading.Lock()
         self._api: ThreadingHTTPServer | None = None
         self._cdn: ThreadingHTTPServer | None = None
@@ -584,8 +586,10 @@ class _Handler(BaseHTTPRequestHandler):
                 head = pause_at - sent
                 self._write(chunk[:head], chunked)
                 self.wfile.flush()
+                self.fake.stalling.set()
                 self.fake.paused.set()
                 self.fake.release.wait(timeout=20)
+                self.fake.stalling.clear()
                 chunk = chunk[head:]
                 sent += head
                 pause_at = None
