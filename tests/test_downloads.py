@@ -593,7 +593,19 @@ def test_a_catalog_model_whose_config_changed_architecture_is_refused(
     with pytest.raises(DownloadError, match="now a qwen2_5_vl model, not the qwen3_vl model"):
         download_model(SPEC, store, endpoint=hub.endpoint)
     assert hub.cdn_requests() == []
-    assert not (store.folder_for(SPEC) / "model.safetensors").exists()
+    assert not store.folder_for(SPEC).exists()
+
+
+def test_a_refused_update_leaves_the_installed_model_as_it_was(
+    hub: FakeModelScope, store: ModelStore
+) -> None:
+    download_model(SPEC, store, endpoint=hub.endpoint)
+    llama = {"architectures": ["LlamaForCausalLM"], "model_type": "llama"}
+    hub.repo(SPEC.id).push({"config.json": json.dumps(llama).encode()}, replace=False)
+    with pytest.raises(DownloadError, match="model type 'llama'"):
+        download_model(SPEC, store, endpoint=hub.endpoint, force=True)
+    assert store.is_installed(SPEC)
+    assert (store.folder_for(SPEC) / "config.json").read_bytes() == FILES["config.json"]
 
 
 def test_any_repo_id_of_a_supported_architecture_can_be_downloaded(
@@ -865,6 +877,18 @@ def test_the_per_file_time_budget_running_out_only_resumes(
     assert ranges[0] is None
     assert all(r is not None and r != "bytes=0-" for r in ranges[1:])
     assert (store.folder_for(SPEC) / "model.safetensors").read_bytes() == WEIGHTS
+
+
+def test_a_file_that_stops_arriving_is_reported_when_its_time_budget_runs_out(
+    hub: FakeModelScope, store: ModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import modelscope_hub._download as client_download
+
+    monkeypatch.setattr(client_download, "DOWNLOAD_TOTAL_TIMEOUT", 0.5)
+    hub.faults.pause_once["model.safetensors"] = 0  # the CDN answers, then sends nothing
+    with pytest.raises(HubUnavailableError) as error:
+        download_model(SPEC, store, endpoint=hub.endpoint)
+    assert f"sent nothing more of model.safetensors of {SPEC.id} for too long" in str(error.value)
 
 
 def test_cancel_before_anything_was_fetched(hub: FakeModelScope, store: ModelStore) -> None:

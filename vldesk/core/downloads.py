@@ -503,6 +503,11 @@ def _translate(
         return HubUnavailableError(
             f"Cannot reach ModelScope at {endpoint}: {_NO_CONNECTION}. {_KEPT}"
         )
+    if kind == "deadline":
+        return HubUnavailableError(
+            f"ModelScope at {endpoint} sent nothing more of {what} for too long; "
+            f"{_NO_CONNECTION}. {_KEPT}"
+        )
     if kind == "hub":
         return DownloadError(f"Downloading {what} failed: {client.first_line(exc)}. {_KEPT}")
     if isinstance(exc, OSError):
@@ -960,11 +965,12 @@ def download_model(
 
     needed = sum(f.size for f in files) - sum(_bytes_on_disk(folder, f) for f in files)
     _check_disk_space(store, spec, needed)
+    # Before anything in the folder changes: a refused model leaves an installed one as it was.
+    config, fetched = _fetch_config(located, spec, store, folder, cancel)
+    check_architecture(config, spec.id, spec.family)
     if not _manifest_unchanged(manifest, files):
         # The files are about to change: until they all verify, the model is not installed.
         store.forget_manifest(spec)
-    config, fetched = _fetch_config(located, spec, store, folder, cancel)
-    check_architecture(config, spec.id, spec.family)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if fetched is not None:
