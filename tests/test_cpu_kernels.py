@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import mmap
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from tests.test_batch_runner import distinct_pictures, lively_model_dir
-from vldesk.core.catalog import Family
+from vldesk.core.catalog import Family, Precision
+from vldesk.core.cpu_capabilities import CAPS_ENV, CpuCapabilities, detect
 from vldesk.core.generation import Conversation, GenerationSettings
 
 torch = pytest.importorskip("torch")
@@ -21,6 +24,7 @@ from vldesk.core.cpu_kernels import (  # noqa: E402
     KERNEL_ENV,
     DecodeKernel,
     KernelChoice,
+    candidates,
     choose_kernels,
     decode_rows,
     measure_kernels,
@@ -30,13 +34,18 @@ from vldesk.core.cpu_kernels import (  # noqa: E402
 pytestmark = pytest.mark.model
 
 # The measured kernels (int8 weights are the user's choice, tests/test_quantized_weights.py).
-KERNELS = [
-    k
-    for k in DecodeKernel
-    if k not in (DecodeKernel.INT8, DecodeKernel.INT4)
-    and (k is not DecodeKernel.ONEDNN or cpu_kernels.onednn_available())
-]
+LINEAR, MATVEC, ONEDNN = DecodeKernel.LINEAR, DecodeKernel.MATVEC, DecodeKernel.ONEDNN
+KERNELS = [LINEAR, MATVEC, ONEDNN]
 DTYPES = ["bfloat16", "float32"]
+#: A CPU on which every measured kernel is a candidate (choices that run no kernel).
+AMX = CpuCapabilities.at_level("amx")
+needs_onednn = pytest.mark.skipif(not cpu_kernels.onednn_built(), reason="no oneDNN in this torch")
+
+
+def _needs(kernel: DecodeKernel, dtype: str) -> None:
+    """Skip a kernel this CPU cannot run for ``dtype``, by the check the app chooses with."""
+    if kernel is DecodeKernel.ONEDNN and not cpu_kernels.onednn_available(getattr(torch, dtype)):
+        pytest.skip(f"oneDNN cannot pack {dtype} weights here ({detect().describe()})")
 
 
 def _layer(kernel: DecodeKernel, dtype: str, bias: bool, seed: int = 0) -> Any:
@@ -65,6 +74,7 @@ def test_every_kernel_computes_the_linear_layer(
 ) -> None:
     """Decode rows (1 to 16 answers, one token each) take the kernel's route; anything else
     (prompts, plain vectors) the general one. All agree with ``F.linear``."""
+    _needs(kernel, dtype)
     layer, reference = _layer(kernel, dtype, bias)
     x = torch.randn(*shape).to(reference.weight.dtype)
     with torch.inference_mode():
@@ -84,6 +94,7 @@ def test_a_kernel_found_batch_invariant_is(kernel: DecodeKernel, dtype: str, bia
     bit-identical whatever the batch size, and laid out like F.linear's (contiguous). Which
     kernels manage that depends on the CPU's BLAS routines, so the engine checks it when it
     measures: a kernel that passes its check passes this exhaustive one, on other data."""
+    _needs(kernel, dtype)
     layer, _ = _layer(kernel, dtype, bias, seed=1)
     forward = cpu_kernels._FORWARDS[kernel]
     with torch.inference_mode():
@@ -114,12 +125,14 @@ def test_batch_invariant_kernels_rank_first() -> None:
     assert "rows differ by batch size" in cpu_kernels._describe_timing(fast)
 
 
-def test_measuring_times_every_kernel_and_leaves_the_layers_alone() -> None:
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_measuring_times_every_candidate_and_leaves_the_layers_alone(dtype: str) -> None:
     torch.manual_seed(3)
-    layers = [torch.nn.Linear(128, 384).to(torch.bfloat16) for _ in range(4)]
+    layers = [torch.nn.Linear(128, 384).to(getattr(torch, dtype)) for _ in range(4)]
     before = [layer.weight.clone() for layer in layers]
-    timings = measure_kernels(layers, KERNELS, rows=(1, 4))
-    assert [t.kernel for t in timings] == KERNELS
+    kernels = candidates(getattr(torch, dtype))
+    timings = measure_kernels(layers, kernels, rows=(1, 4))
+    assert [t.kernel for t in timings] == kernels
     for timing in timings:
         assert set(timing.read_gbs) == {1, 4}
         assert all(rate > 0 for rate in timing.read_gbs.values())
@@ -183,7 +196,7 @@ def test_the_fastest_measured_kernel_wins(monkeypatch: pytest.MonkeyPatch) -> No
     assert choice.to_dict()["read_gbs"]["linear"] == {1: 10.0, 4: 10.0}
 
 
-@pytest.mark.skipif(not cpu_kernels.onednn_available(), reason="no oneDNN in this torch")
+@needs_onednn
 def test_a_tied_head_outside_a_mapped_file_keeps_its_layout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -199,22 +212,30 @@ def test_a_tied_head_outside_a_mapped_file_keeps_its_layout(
         ],
     )
     monkeypatch.delenv(KERNEL_ENV, raising=False)
-    choice = choose_kernels(model, [model.body, model.head])
+    choice = choose_kernels(model, [model.body, model.head], caps=AMX)
     assert (choice.kernel, choice.head_kernel) == (DecodeKernel.ONEDNN, DecodeKernel.LINEAR)
     weight = model.head.weight
     mapped = [(weight.data_ptr(), weight.data_ptr() + weight.nbytes)]
-    choice = choose_kernels(model, [model.body, model.head], mapped)
+    choice = choose_kernels(model, [model.body, model.head], mapped, caps=AMX)
     assert (choice.kernel, choice.head_kernel) == (DecodeKernel.ONEDNN, DecodeKernel.ONEDNN)
 
 
-@pytest.mark.parametrize("kernel", KERNELS, ids=lambda k: k.value)
+@pytest.mark.parametrize(
+    "kernel",
+    [
+        DecodeKernel.LINEAR,
+        DecodeKernel.MATVEC,
+        pytest.param(DecodeKernel.ONEDNN, marks=needs_onednn),
+    ],
+    ids=lambda k: k.value,
+)
 def test_the_environment_forces_a_kernel(
     kernel: DecodeKernel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model = _tiny_tied_model().to(torch.bfloat16)
     monkeypatch.setattr(cpu_kernels, "measure_kernels", pytest.fail)
     monkeypatch.setenv(KERNEL_ENV, kernel.value)
-    choice = choose_kernels(model, [model.body, model.head])
+    choice = choose_kernels(model, [model.body, model.head], caps=AMX)
     assert choice.kernel is kernel
     assert choice.forced
     assert choice.timings == ()
@@ -228,8 +249,78 @@ def test_an_unknown_forced_kernel_is_measured_instead(
     with caplog.at_level(logging.WARNING, logger="vldesk.core.cpu_kernels"):
         choice = choose_kernels(model, [model.body, model.head])
     assert not choice.forced
-    assert len(choice.timings) == len(KERNELS)
+    assert [t.kernel for t in choice.timings] == candidates(torch.bfloat16)
     assert "turbo" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("level", "dtype", "measured"),
+    [
+        ("amx", "bfloat16", [LINEAR, MATVEC, ONEDNN]),
+        ("avx512_bf16", "bfloat16", [LINEAR, MATVEC, ONEDNN]),
+        ("avx512", "bfloat16", [LINEAR, MATVEC, ONEDNN]),
+        ("avx2_vnni_2", "bfloat16", [LINEAR, MATVEC, ONEDNN]),
+        ("avx2", "bfloat16", [LINEAR, MATVEC]),
+        ("avx2", "float32", [LINEAR, MATVEC, ONEDNN]),
+        ("amx", "float16", [LINEAR, MATVEC]),
+    ],
+)
+def test_only_kernels_the_cpu_can_run_are_measured(
+    level: str, dtype: str, measured: list[DecodeKernel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """oneDNN packs bfloat16 only with AVX-512 or avx_ne_convert (an AMD Zen 3 CPU has
+    neither), float32 everywhere, float16 nowhere this app uses it."""
+    if ONEDNN in measured and not cpu_kernels.onednn_built():
+        measured = [LINEAR, MATVEC]  # this torch has no oneDNN at all
+    model = _tiny_tied_model().to(getattr(torch, dtype))
+    timed: list[list[DecodeKernel]] = []
+
+    def fake_measure(_layers: Any, kernels: Any, **_: Any) -> list[Any]:
+        timed.append(list(kernels))
+        return [cpu_kernels.KernelTiming(k, {1: 10.0, 4: 10.0}) for k in kernels]
+
+    monkeypatch.setattr(cpu_kernels, "measure_kernels", fake_measure)
+    monkeypatch.delenv(KERNEL_ENV, raising=False)
+    choice = choose_kernels(model, [model.body, model.head], caps=CpuCapabilities.at_level(level))
+    assert timed == [measured]
+    assert choice.kernel in measured
+
+
+@needs_onednn
+def test_forcing_a_kernel_the_cpu_cannot_run_measures_instead(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    model = _tiny_tied_model().to(torch.bfloat16)
+    monkeypatch.setattr(
+        cpu_kernels,
+        "measure_kernels",
+        lambda _layers, kernels, **_: [
+            cpu_kernels.KernelTiming(k, {1: 10.0, 4: 10.0}) for k in kernels
+        ],
+    )
+    monkeypatch.setenv(KERNEL_ENV, DecodeKernel.ONEDNN.value)
+    with caplog.at_level(logging.WARNING, logger="vldesk.core.cpu_kernels"):
+        choice = choose_kernels(
+            model, [model.body, model.head], caps=CpuCapabilities.at_level("avx2")
+        )
+    assert not choice.forced
+    assert [t.kernel for t in choice.timings] == [LINEAR, MATVEC]
+    assert "onednn is not available for torch.bfloat16 weights on this CPU (AVX2)" in caplog.text
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_check_says_what_onednn_really_packs_here(dtype: str) -> None:
+    """The app's check against the kernel itself, on this CPU, with oneDNN's ISA cap as set
+    (only the app's own override, which narrows on purpose, is left out)."""
+    real = detect({name: value for name, value in os.environ.items() if name != CAPS_ENV})
+    weight = torch.randn(96, 256).to(getattr(torch, dtype))
+    try:
+        layer = SimpleNamespace(weight=cpu_kernels.packed_weight(weight), bias=None)
+        out = cpu_kernels.onednn_forward(layer, torch.randn(1, 1, 256).to(weight.dtype))
+        packs = out.shape == (1, 1, 96)
+    except RuntimeError:
+        packs = False
+    assert cpu_kernels.onednn_available(weight.dtype, real) is packs
 
 
 @pytest.mark.parametrize("quantized", ["int8", "int4"])
@@ -294,6 +385,7 @@ def test_batched_answers_equal_single_ones_with_every_kernel(
 ) -> None:
     from vldesk.core.engine import Engine
 
+    _needs(kernel, dtype)
     monkeypatch.setenv(KERNEL_ENV, kernel.value)
     engine = Engine.load(lively_model_dir(tmp_path_factory, family), device="cpu", dtype=dtype)
     try:
@@ -313,26 +405,37 @@ def test_batched_answers_equal_single_ones_with_every_kernel(
     assert len(set(single)) > 1  # the answers depend on the picture: the check means something
 
 
-@pytest.mark.skipif(not cpu_kernels.onednn_available(), reason="no oneDNN in this torch")
-def test_a_packed_tied_head_leaves_the_embeddings_intact(
+def test_a_converted_tied_head_keeps_its_layout(
     tiny_model_dirs: dict[Family, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Weights loaded in the file's precision (bfloat16) are views of the mapped file: the tied
-    head is packed, the embeddings keep reading their rows from the file, unchanged. Weights
-    converted to float32 are copies: the head keeps its layout."""
-    from safetensors import safe_open
-
+    """Weights converted to float32 from the file's bfloat16 are copies: packing the head that
+    shares its weight with the input embeddings would hold it twice, so it keeps its layout."""
     from vldesk.core.engine import Engine
 
-    folder = tiny_model_dirs[Family.QWEN3_VL]
+    _needs(DecodeKernel.ONEDNN, "float32")
     monkeypatch.setenv(KERNEL_ENV, DecodeKernel.ONEDNN.value)
-    converted = Engine.load(folder, device="cpu", dtype="float32")
+    converted = Engine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu", dtype="float32")
     try:
         assert converted.cpu_kernels is not None
+        assert converted.cpu_kernels.kernel is DecodeKernel.ONEDNN
         assert converted.cpu_kernels.head_kernel is not DecodeKernel.ONEDNN
         assert not converted.model.get_output_embeddings().weight.is_mkldnn
     finally:
         converted.unload()
+
+
+def test_a_packed_tied_head_leaves_the_embeddings_intact(
+    tiny_model_dirs: dict[Family, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Weights loaded in the file's precision (bfloat16) are views of the mapped file: the tied
+    head is packed, the embeddings keep reading their rows from the file, unchanged."""
+    from safetensors import safe_open
+
+    from vldesk.core.engine import Engine
+
+    _needs(DecodeKernel.ONEDNN, "bfloat16")
+    folder = tiny_model_dirs[Family.QWEN3_VL]
+    monkeypatch.setenv(KERNEL_ENV, DecodeKernel.ONEDNN.value)
     engine = Engine.load(folder, device="cpu", dtype="bfloat16")
     try:
         assert engine.cpu_kernels is not None
@@ -349,5 +452,34 @@ def test_a_packed_tied_head_leaves_the_embeddings_intact(
             GenerationSettings(max_new_tokens=4, ignore_eos=True, max_image_tokens=16),
         )
         assert result.stats.new_tokens == 4
+    finally:
+        engine.unload()
+
+
+def test_a_cpu_without_bfloat16_packing_loads_and_answers_without_onednn(
+    tiny_model_dirs: dict[Family, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on an AMD Zen 3 CPU (AVX2 only, forced by the override on any machine): float32 is
+    the automatic precision; bfloat16 asked for measures and installs only kernels that run."""
+    from vldesk.core.engine import Engine
+
+    folder = tiny_model_dirs[Family.QWEN3_VL]
+    monkeypatch.setenv(CAPS_ENV, "avx2")
+    monkeypatch.delenv(KERNEL_ENV, raising=False)
+    automatic = Engine.load(folder, device="cpu")
+    try:
+        assert automatic.choice.dtype is Precision.FLOAT32
+    finally:
+        automatic.unload()
+    engine = Engine.load(folder, device="cpu", dtype="bfloat16")
+    try:
+        assert engine.cpu_kernels is not None
+        assert set(engine.cpu_kernels.to_dict()["read_gbs"]) == {"linear", "matvec"}
+        assert not any(m.weight.is_mkldnn for m in cpu_kernels.decoder_linears(engine.model))
+        result = engine.generate(
+            Conversation().ask("Hi", [distinct_pictures()[0]]),
+            GenerationSettings(max_new_tokens=3, ignore_eos=True, max_image_tokens=16),
+        )
+        assert result.stats.new_tokens == 3
     finally:
         engine.unload()

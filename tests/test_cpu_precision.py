@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from tests.test_cpu_capabilities import CASCADE_LAKE, SAPPHIRE_RAPIDS, ZEN3, ZEN4, cpuinfo
 from vldesk.core.catalog import Family, Precision
+from vldesk.core.cpu_capabilities import CAPS_ENV, CpuCapabilities, detect
 from vldesk.core.device import (
     HardwareProbe,
     choose_device,
-    cpu_feature_from_flags,
+    expected_cpu_precision,
     physical_cores_from_cpuinfo,
 )
 from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.images import LoadedImage
 
-AMX = HardwareProbe(cpu_bf16_fast=True, cpu_feature="AMX-BF16", physical_cores=8)
-AVX512_BF16 = HardwareProbe(cpu_bf16_fast=True, cpu_feature="AVX512-BF16", physical_cores=8)
-AVX2 = HardwareProbe(cpu_feature="AVX2", physical_cores=4)
+AMX = HardwareProbe(cpu=CpuCapabilities.at_level("amx"), physical_cores=8)
+AVX512_BF16 = HardwareProbe(cpu=CpuCapabilities.at_level("avx512_bf16"), physical_cores=8)
+AVX2 = HardwareProbe(cpu=CpuCapabilities.at_level("avx2"), physical_cores=4)
 
 #: bf16 keeps 8 significant bits: on the tiny models the logits differ from float32 by about
 #: 0.5 % of the largest logit. Allow 3 %, and the same top-1 token at 95 % of the positions.
@@ -47,25 +53,38 @@ def test_explicit_cpu_precision_wins_over_the_feature() -> None:
 
 
 def test_gpu_choice_ignores_cpu_features() -> None:
-    probe = HardwareProbe(cuda_available=True, cuda_bf16_supported=False, cpu_bf16_fast=True)
+    amx = CpuCapabilities.at_level("amx")
+    probe = HardwareProbe(cuda_available=True, cuda_bf16_supported=False, cpu=amx)
     assert choose_device(probe=probe).dtype is Precision.FLOAT16
-    mac = HardwareProbe(mps_available=True, cpu_bf16_fast=True)
+    mac = HardwareProbe(mps_available=True, cpu=amx)
     assert choose_device(probe=mac).dtype is Precision.FLOAT16
 
 
 @pytest.mark.parametrize(
-    ("flags", "feature", "fast"),
+    ("flags", "environ", "precision", "reason_part"),
     [
-        ({"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}, "AMX-BF16", True),
-        ({"avx2", "avx512f", "avx512_bf16"}, "AVX512-BF16", True),
-        ({"avx2", "avx512f"}, "AVX512", False),
-        ({"avx2", "fma"}, "AVX2", False),
-        ({"neon"}, "", False),
-        (set(), "", False),
+        (SAPPHIRE_RAPIDS, {}, Precision.BFLOAT16, "the CPU has AMX-BF16"),
+        (ZEN4, {}, Precision.BFLOAT16, "the CPU has AVX512-BF16"),
+        (CASCADE_LAKE, {}, Precision.FLOAT32, "no fast bfloat16"),
+        (ZEN3, {}, Precision.FLOAT32, "no fast bfloat16"),
+        ("", {}, Precision.FLOAT32, "no fast bfloat16"),
+        (ZEN4, {"ONEDNN_MAX_CPU_ISA": "AVX2"}, Precision.FLOAT32, "ONEDNN_MAX_CPU_ISA=AVX2"),
+        (SAPPHIRE_RAPIDS, {CAPS_ENV: "avx512_bf16"}, Precision.BFLOAT16, "has AVX512-BF16"),
+        (SAPPHIRE_RAPIDS, {CAPS_ENV: "avx2"}, Precision.FLOAT32, f"limited by {CAPS_ENV}=avx2"),
     ],
+    ids=["amx", "zen4", "cascade-lake", "zen3", "unknown", "onednn-avx2", "amx-as-zen4", "as-zen3"],
 )
-def test_cpu_feature_from_flags(flags: set[str], feature: str, fast: bool) -> None:
-    assert cpu_feature_from_flags(flags) == (feature, fast)
+def test_the_cpu_read_from_cpuinfo_decides_the_precision_and_says_why(
+    flags: str, environ: dict[str, str], precision: Precision, reason_part: str
+) -> None:
+    """What /proc/cpuinfo and the environment say gives the automatic CPU precision, its
+    reason, and the same precision in the memory estimates made before torch is imported."""
+    text = cpuinfo(flags)
+    probe = HardwareProbe(cpu=detect(environ, cpuinfo=text, machine="x86_64"), physical_cores=4)
+    choice = choose_device("cpu", "auto", probe)
+    assert choice.dtype is precision
+    assert reason_part in choice.reason
+    assert expected_cpu_precision("auto", text, environ) is precision
 
 
 def _cpuinfo(entries: list[tuple[int, int]]) -> str:
@@ -82,13 +101,6 @@ def test_physical_cores_count_hyperthreads_once() -> None:
     assert physical_cores_from_cpuinfo(_cpuinfo(entries)) == 4
     assert physical_cores_from_cpuinfo(_cpuinfo([(0, 0), (0, 1)])) == 2
     assert physical_cores_from_cpuinfo("processor : 0\nflags : neon\n") == 0
-
-
-def test_detect_fills_the_cpu_fields() -> None:
-    pytest.importorskip("torch")
-    probe = HardwareProbe.detect()
-    assert probe.physical_cores >= 1
-    assert probe.cpu_bf16_fast == (probe.cpu_feature in ("AMX-BF16", "AVX512-BF16"))
 
 
 def _picture() -> LoadedImage:
@@ -203,18 +215,76 @@ def test_ignore_eos_suppresses_the_stop_tokens_cheaply() -> None:
     assert (out[:, [0, 1, 2, 4, 5, 6, 8, 9]] == 0).all()
 
 
-def test_allocator_tuning_is_safe_everywhere() -> None:
-    """glibc keeps large freed blocks while a model runs and gives them back after each answer;
-    elsewhere both calls do nothing."""
-    import sys
+#: Run in a fresh process, as the allocator's settings last for the process: allocates, touches
+#: and frees a large block before and while a model is loaded, and notes resident memory
+#: around an answer.
+_ALLOCATOR_PROBE = r"""
+import ctypes, json, os, sys
+from PIL import Image
+from vldesk.core.engine import Engine
+from vldesk.core.generation import Conversation, GenerationSettings
+from vldesk.core.images import LoadedImage
 
-    from vldesk.core.engine import _glibc, _keep_freed_memory, _release_freed_memory
+libc = ctypes.CDLL("libc.so.6")
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+libc.mallinfo2.restype = MallInfo2
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+BLOCK = int(sys.argv[2])
 
-    applied = _keep_freed_memory()
-    assert applied == (_glibc() is not None)
-    if sys.platform != "linux":
-        assert not applied
-    _release_freed_memory()
+def resident():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+def mapped_alone():
+    before = libc.mallinfo2().hblks
+    block = libc.malloc(BLOCK)
+    ctypes.memset(block, 1, BLOCK)
+    mapped = libc.mallinfo2().hblks > before
+    libc.free(block)
+    return mapped
+
+figures = {"mapped_before_loading": mapped_alone()}
+engine = Engine.load(sys.argv[1], device="cpu", dtype="float32")
+figures["mapped_while_loaded"] = mapped_alone()
+figures["resident_before_answer"] = resident()
+image = Image.new("RGB", (64, 64), (200, 30, 30))
+conversation = Conversation().ask("Hi", [LoadedImage(image, "red.png", image.size)])
+engine.generate(conversation, GenerationSettings(max_new_tokens=2, max_image_tokens=16))
+figures["resident_after_answer"] = resident()
+print(json.dumps(figures))
+"""
+
+
+@pytest.mark.model
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+    reason="the allocator is tuned with glibc only; elsewhere it is left as it is",
+)
+def test_large_blocks_stay_with_a_loaded_model_and_go_back_after_an_answer(
+    tiny_model_dirs: dict[Family, Path],
+) -> None:
+    """glibc maps each large block afresh by default (page faults and zeroing at every
+    activation); while a model is loaded it serves them from the heap and keeps them when
+    freed, and hands the memory back to the system after each answer."""
+    block = 256 * 1024**2
+    folder = tiny_model_dirs[Family.QWEN3_VL]
+    done = subprocess.run(
+        [sys.executable, "-c", _ALLOCATOR_PROBE, str(folder), str(block)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["mapped_before_loading"]  # glibc's default, so the probe can tell
+    assert not figures["mapped_while_loaded"]
+    assert figures["resident_after_answer"] < figures["resident_before_answer"] - block // 2
 
 
 @pytest.mark.model

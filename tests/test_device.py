@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from vldesk.core.catalog import Precision
+from vldesk.core.cpu_capabilities import CAPS_ENV, detect
 from vldesk.core.device import (
     DeviceChoice,
     HardwareProbe,
     choose_device,
-    cpu_feature_from_flags,
     expected_cpu_precision,
 )
 from vldesk.core.errors import DeviceError
@@ -68,12 +70,17 @@ def test_impossible_requests_are_refused_with_reason(
         choose_device(device, dtype, probe)
 
 
-def test_detect_reads_this_machine() -> None:
-    pytest.importorskip("torch")
+def test_detection_packs_bfloat16_exactly_where_torch_can(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The probe the app loads with, on this machine: it expects oneDNN to pack bfloat16
+    weights exactly when torch's own check (which honours oneDNN's ISA cap) says it can, and
+    counts at least one and no more than the logical CPUs as physical cores."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.delenv(CAPS_ENV, raising=False)
     probe = HardwareProbe.detect()
-    import torch
-
-    assert probe.cuda_available == torch.cuda.is_available()
+    assert probe.cpu.onednn_bf16 is bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    assert 1 <= probe.physical_cores <= (os.cpu_count() or 1)
 
 
 @pytest.mark.parametrize(
@@ -94,8 +101,7 @@ def test_expected_cpu_precision_without_torch_matches_the_choice(
     # The model manager estimates memory before torch is imported; it must expect the
     # precision that loading on the CPU will then choose.
     cpuinfo = f"processor\t: 0\nflags\t\t: {flags}\n\n"
-    assert expected_cpu_precision(dtype, cpuinfo) is expected
-    feature, fast = cpu_feature_from_flags(set(flags.split()))
-    probe = HardwareProbe(cpu_bf16_fast=fast, cpu_feature=feature)
+    assert expected_cpu_precision(dtype, cpuinfo, environ={}) is expected
+    probe = HardwareProbe(cpu=detect({}, cpuinfo=cpuinfo, machine="x86_64"))
     if dtype != "int4":
         assert choose_device("cpu", dtype, probe).dtype is expected

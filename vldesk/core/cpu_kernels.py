@@ -10,7 +10,9 @@ and routes the decoder's linear layers through the fastest one.
 
 Candidates that give an answer's row the same bits whatever the batch size come first (checked
 on the weights, as it differs between CPUs), so batched greedy captions equal one-at-a-time
-answers. A kernel that fails on this build or CPU is not a candidate.
+answers. Only kernels this build and CPU can run are candidates: oneDNN packs bfloat16 only
+with AVX-512 (BW, VL, DQ) or ``avx_ne_convert`` (:mod:`vldesk.core.cpu_capabilities`), and a
+kernel that still fails when timed is dropped.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+from vldesk.core import cpu_capabilities
+from vldesk.core.cpu_capabilities import CpuCapabilities
 from vldesk.core.decode_rows import SMALL_ROWS, decode_rows
 from vldesk.core.quantized_weights import (
     WeightFormat,
@@ -133,8 +137,9 @@ _FORWARDS: dict[DecodeKernel, Callable[[Any, Any], Any]] = {
 }
 
 
-def onednn_available() -> bool:
-    """Whether this torch can reorder linear weights for oneDNN (x86 builds can)."""
+@functools.cache
+def onednn_built() -> bool:
+    """Whether this torch can reorder linear weights for oneDNN at all (x86 builds can)."""
     try:
         import torch
 
@@ -143,6 +148,13 @@ def onednn_available() -> bool:
         )
     except (ImportError, AttributeError, RuntimeError):
         return False
+
+
+def onednn_available(dtype: Any, caps: CpuCapabilities | None = None) -> bool:
+    """Whether weights of ``dtype`` can be packed for oneDNN here: this torch has it and the
+    CPU (``caps``, else this machine's as the environment leaves them) runs that precision."""
+    caps = caps if caps is not None else cpu_capabilities.detect()
+    return caps.onednn_packs(dtype) and onednn_built()
 
 
 def packed_weight(weight: Any) -> Any:
@@ -275,12 +287,11 @@ def _describe_timing(timing: KernelTiming) -> str:
     return f"{timing.kernel.value} {rates}{invariant}"
 
 
-def candidates(dtype: Any) -> list[DecodeKernel]:
-    """The kernels worth timing for weights of ``dtype`` on this build of torch."""
-    import torch
-
+def candidates(dtype: Any, caps: CpuCapabilities | None = None) -> list[DecodeKernel]:
+    """The kernels worth timing for weights of ``dtype`` with this torch on a CPU with ``caps``
+    (this machine's by default)."""
     kernels = [DecodeKernel.LINEAR, DecodeKernel.MATVEC]
-    if dtype in (torch.bfloat16, torch.float32) and onednn_available():
+    if onednn_available(dtype, caps):
         kernels.append(DecodeKernel.ONEDNN)
     return kernels
 
@@ -428,9 +439,13 @@ def _head_is_tied(model: Any) -> bool:
 
 
 def choose_kernels(
-    model: Any, layers: Sequence[Any], mapped: Sequence[tuple[int, int]] = ()
+    model: Any,
+    layers: Sequence[Any],
+    mapped: Sequence[tuple[int, int]] = (),
+    caps: CpuCapabilities | None = None,
 ) -> KernelChoice:
-    """The fastest kernel for ``layers`` (measured, or forced through :data:`KERNEL_ENV`).
+    """The fastest kernel for ``layers`` among the :func:`candidates` for a CPU with ``caps``
+    (this machine's by default): measured, or forced through :data:`KERNEL_ENV`.
 
     A head tied to the input embeddings can be packed only when the shared weight is a view of
     the mapped model file (``mapped``): the embeddings then read just the rows they look up from
@@ -442,10 +457,18 @@ def choose_kernels(
     head = model.get_output_embeddings()
     tied = head is not None and _head_is_tied(model)
     head_packable = not tied or _inside(head.weight.data_ptr(), head.weight.nbytes, mapped)
-    kernels = candidates(layers[0].weight.dtype) if layers else [DecodeKernel.LINEAR]
+    caps = caps if caps is not None else cpu_capabilities.detect()
+    dtype = layers[0].weight.dtype if layers else None
+    kernels = candidates(dtype, caps) if layers else [DecodeKernel.LINEAR]
     forced = _forced_kernel()
     if forced is not None and forced not in kernels:
-        log.warning("%s=%s is not available here: measuring instead", KERNEL_ENV, forced.value)
+        log.warning(
+            "%s=%s is not available for %s weights on this CPU (%s): measuring instead",
+            KERNEL_ENV,
+            forced.value,
+            dtype,
+            caps.describe(),
+        )
         forced = None
     timings: list[KernelTiming] = []
     if forced is None and layers:

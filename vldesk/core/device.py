@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
+from vldesk.core import cpu_capabilities
 from vldesk.core.catalog import Precision
+from vldesk.core.cpu_capabilities import CpuCapabilities
 from vldesk.core.errors import DeviceError
 
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
@@ -22,19 +25,26 @@ class HardwareProbe:
     cuda_bf16_supported: bool = False
     cuda_total_memory: int = 0
     mps_available: bool = False
-    #: The CPU multiplies bfloat16 in hardware (AMX or AVX512-BF16): bf16 beats float32 there.
-    cpu_bf16_fast: bool = False
-    #: The CPU's best matrix feature in words ("AMX-BF16", "AVX512-BF16", "AVX512", ...).
-    cpu_feature: str = ""
+    #: The CPU's features as the app may use them: they decide bfloat16 and the decode kernels.
+    cpu: CpuCapabilities = field(default_factory=CpuCapabilities)
     #: Physical cores this process may use (0: unknown); torch gets one thread per core.
     physical_cores: int = 0
+
+    @property
+    def cpu_bf16_fast(self) -> bool:
+        """The CPU multiplies bfloat16 in hardware (AMX or AVX512-BF16): bf16 beats float32."""
+        return self.cpu.bf16_fast
+
+    @property
+    def cpu_feature(self) -> str:
+        """The CPU's best matrix feature in words ("AMX-BF16", "AVX512-BF16", "AVX512", ...)."""
+        return self.cpu.matrix_feature
 
     @classmethod
     def detect(cls) -> HardwareProbe:
         import torch
 
-        feature, fast, cores = _detect_cpu()
-        cpu = cls(cpu_bf16_fast=fast, cpu_feature=feature, physical_cores=cores)
+        cpu = cls(cpu=cpu_capabilities.detect(), physical_cores=_physical_cores())
         mps_backend = getattr(torch.backends, "mps", None)
         mps = bool(mps_backend is not None and mps_backend.is_available())
         if not torch.cuda.is_available():
@@ -48,38 +58,6 @@ class HardwareProbe:
             cuda_total_memory=int(props.total_memory),
             mps_available=mps,
         )
-
-
-#: /proc/cpuinfo flags, best first, and how they are named in reasons.
-_CPU_FEATURES = (
-    ("amx_bf16", "AMX-BF16", True),
-    ("avx512_bf16", "AVX512-BF16", True),
-    ("avx512f", "AVX512", False),
-    ("avx2", "AVX2", False),
-)
-
-
-def cpu_feature_from_flags(flags: set[str]) -> tuple[str, bool]:
-    """The best matrix feature among /proc/cpuinfo ``flags`` and whether bf16 is fast with it."""
-    for flag, name, fast in _CPU_FEATURES:
-        if flag in flags:
-            return name, fast
-    return "", False
-
-
-def _cpuinfo() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as file:
-            return file.read()
-    except OSError:
-        return ""
-
-
-def _cpuinfo_flags(text: str) -> set[str]:
-    for line in text.splitlines():
-        if line.startswith("flags") and ":" in line:
-            return set(line.split(":", 1)[1].split())
-    return set()
 
 
 def physical_cores_from_cpuinfo(text: str) -> int:
@@ -106,42 +84,34 @@ def _usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def _detect_cpu() -> tuple[str, bool, int]:
-    """CPU facts for :class:`HardwareProbe`: the matrix feature and whether bf16 is fast with it
-    (/proc/cpuinfo on Linux, torch's own checks elsewhere), and the physical cores usable."""
-    text = _cpuinfo() if sys.platform.startswith("linux") else ""
-    feature, fast = cpu_feature_from_flags(_cpuinfo_flags(text))
-    if not text:
-        import torch
-
-        cpu = getattr(torch, "cpu", None)
-        if getattr(cpu, "_is_amx_tile_supported", lambda: False)():
-            feature, fast = "AMX-BF16", True
-        elif getattr(cpu, "_is_avx512_bf16_supported", lambda: False)():
-            feature, fast = "AVX512-BF16", True
+def _physical_cores() -> int:
+    """The physical cores this process may use (/proc/cpuinfo on Linux, sysctl on macOS)."""
+    text = cpu_capabilities.cpuinfo_text()
     usable = _usable_cpus()
     physical = physical_cores_from_cpuinfo(text) if text else 0
     if physical == 0 and sys.platform == "darwin":
         physical = _sysctl_int("hw.physicalcpu")
-    cores = min(physical, usable) if physical else usable
-    return feature, fast, cores
+    return min(physical, usable) if physical else usable
 
 
-def expected_cpu_precision(dtype: str | None = "auto", cpuinfo: str | None = None) -> Precision:
+def expected_cpu_precision(
+    dtype: str | None = "auto",
+    cpuinfo: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Precision:
     """The precision :func:`choose_device` will pick on the CPU, without importing torch (the
     model manager's memory estimates run before it is): the ``dtype`` setting when it names one,
-    else bfloat16 where /proc/cpuinfo shows AMX or AVX512-BF16. Elsewhere float32, the larger
-    estimate, as the CPU's bfloat16 support cannot be read cheaply there."""
+    else bfloat16 where /proc/cpuinfo (``cpuinfo`` stands in for it) shows AMX or AVX512-BF16
+    that the environment leaves on. Elsewhere float32, the larger estimate, as the CPU's
+    bfloat16 support cannot be read cheaply there."""
     try:
         wanted = _normalise(dtype, DTYPE_CHOICES, "precision")
     except DeviceError:
         wanted = "auto"  # loading will say what is wrong with it; an estimate goes on
     if wanted != "auto":
         return Precision(wanted)
-    if cpuinfo is None:
-        cpuinfo = _cpuinfo() if sys.platform.startswith("linux") else ""
-    _feature, fast = cpu_feature_from_flags(_cpuinfo_flags(cpuinfo))
-    return Precision.BFLOAT16 if fast else Precision.FLOAT32
+    caps = cpu_capabilities.detect(environ, cpuinfo=cpuinfo, ask_torch=False)
+    return Precision.BFLOAT16 if caps.bf16_fast else Precision.FLOAT32
 
 
 def _sysctl_int(name: str) -> int:
@@ -232,8 +202,9 @@ def choose_device(
             f"{why}; the CPU has {probe.cpu_feature or 'fast bfloat16'}: bfloat16 is faster "
             "than float32 and halves the memory",
         )
+    limited = f" (limited by {probe.cpu.limited_by})" if probe.cpu.limited_by else ""
     return DeviceChoice(
         target,
         Precision.FLOAT32,
-        f"{why}; float32 on CPU, which has no fast bfloat16 (AMX or AVX512-BF16)",
+        f"{why}; float32 on CPU, which has no fast bfloat16 (AMX or AVX512-BF16){limited}",
     )
