@@ -18,7 +18,14 @@ from tests.fake_modelscope import (
     write_folder,
 )
 from tests.netguard import no_network
-from vldesk.core.catalog import CATALOG, Family, ModelSpec, Precision, find_model
+from vldesk.core.catalog import (
+    CATALOG,
+    Family,
+    ModelSpec,
+    Precision,
+    find_model,
+    spec_for_repository,
+)
 from vldesk.core.errors import ModelLoadError, ModelNotFoundError, VldeskError
 from vldesk.core.store import (
     IMPORTED_NAME,
@@ -167,7 +174,7 @@ BROKEN = {
     "no config": (_without("config.json"), "no config.json"),
     "unsupported type": (
         _with(config__json=json.dumps({"model_type": "llava"}).encode()),
-        "model type 'llava' is not supported",
+        "says model type 'llava'; vldesk runs Qwen2.5-VL, Qwen3-VL and Qwen3.5",
     ),
     "no weights": (_without("model.safetensors"), "no .safetensors weights"),
     "bin only": (_bin_only(), "only PyTorch .bin/.pt weights"),
@@ -177,7 +184,31 @@ BROKEN = {
         "model.safetensors is incomplete",
     ),
     "no tokenizer": (_without("tokenizer.json", "vocab.json"), "tokenizer is missing"),
-    "no preprocessor": (_without("preprocessor_config.json"), "preprocessor_config.json"),
+    # vocab.json and merges.txt hold no control tokens: tokenizer_config.json must add them.
+    "vocabulary without tokenizer_config": (
+        _without("tokenizer.json", "tokenizer_config.json"),
+        "tokenizer_config.json is missing",
+    ),
+    "unreadable tokenizer_config": (
+        _with(tokenizer_config__json=b"{not json"),
+        "tokenizer_config.json cannot be read",
+    ),
+    "no image processor settings": (
+        _without("preprocessor_config.json"),
+        "The image processor settings are missing (preprocessor_config.json, or an "
+        "image_processor entry in processor_config.json)",
+    ),
+    "a processor_config without the image processor": (
+        {
+            **_without("preprocessor_config.json"),
+            "processor_config.json": json.dumps({"processor_class": "Qwen3VLProcessor"}).encode(),
+        },
+        "The image processor settings are missing",
+    ),
+    "unreadable preprocessor": (
+        _with(preprocessor_config__json=b"[1, 2]"),
+        "preprocessor_config.json cannot be read",
+    ),
     "no chat template": (_without("chat_template.jinja"), "no chat template"),
 }
 
@@ -195,6 +226,46 @@ def test_a_broken_folder_is_refused_with_its_reason(
         store.import_folder(folder)
     assert reason in str(error.value)
     assert store.imported() == []
+
+
+def test_each_problem_is_said_once_and_nothing_else(tmp_path: Path) -> None:
+    files = _without("tokenizer.json", "vocab.json", "preprocessor_config.json")
+    check = validate_model_folder(write_folder(tmp_path / "m", files))
+    assert len(check.problems) == 2
+    assert "tokenizer is missing" in check.problems[0]
+    assert "image processor settings are missing" in check.problems[1]
+
+
+def _saved_by_transformers_5() -> dict[str, bytes]:
+    """What ``save_pretrained`` writes in transformers 5: the image processor inside
+    processor_config.json, tokenizer.json without vocab.json and merges.txt."""
+    files = _without("preprocessor_config.json", "vocab.json", "merges.txt")
+    image_processor = json.loads(model_files(extras=False)["preprocessor_config.json"])
+    processor = {"image_processor": image_processor, "processor_class": "Qwen3VLProcessor"}
+    files["processor_config.json"] = json.dumps(processor).encode()
+    return files
+
+
+PASSING = {
+    "transformers 5 save": _saved_by_transformers_5(),
+    "tokenizer.json without tokenizer_config": _without("tokenizer_config.json"),
+    "vocabulary with tokenizer_config": _without("tokenizer.json"),
+    "a legacy image processor name": _with(
+        preprocessor_config__json=json.dumps(
+            {"image_processor_type": "Qwen2_5_VLImageProcessor", "patch_size": 14}
+        ).encode()
+    ),
+    "a chat template in processor_config": {
+        **_without("chat_template.jinja"),
+        "processor_config.json": json.dumps({"chat_template": "{{ messages }}"}).encode(),
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(PASSING))
+def test_every_layout_transformers_loads_passes(case: str, tmp_path: Path) -> None:
+    check = validate_model_folder(write_folder(tmp_path / "m", PASSING[case]))
+    assert check.ok, check.problems
 
 
 def test_a_missing_folder_is_refused(store: ModelStore, tmp_path: Path) -> None:
@@ -285,6 +356,41 @@ def test_resolve_an_imported_folder_that_broke(store: ModelStore, tmp_path: Path
     (folder / "model.safetensors").unlink()
     with pytest.raises(ModelLoadError, match="imported model 'mine'"):
         store.resolve("mine")
+
+
+def _install_by_id(store: ModelStore, model_id: str, config: dict[str, object]) -> Path:
+    """A model downloaded by a repository id outside the catalog, as a finished download
+    leaves it (its manifest names the id)."""
+    files = {**model_files(extras=False), "config.json": json.dumps(config).encode()}
+    # Only the id matters to where it lies; the store reads the family from config.json.
+    spec = ModelSpec(model_id, Family.QWEN3_VL, model_id, 1, 1, "master", "")
+    return install(store, spec, files)
+
+
+def test_models_downloaded_by_id_are_installed_resolved_and_removed(store: ModelStore) -> None:
+    config = {"model_type": "qwen2_5_vl", "torch_dtype": "bfloat16"}
+    folder = _install_by_id(store, "someone/Qwen2.5-VL-3B-Finetune", config)
+    _install_by_id(store, "someone/Llava-7B", {"model_type": "llava"})  # not runnable: ignored
+    install(store)  # a catalog model
+    found = store.downloaded_by_id()
+    assert [(spec.id, spec.family) for spec in found] == [
+        ("someone/Qwen2.5-VL-3B-Finetune", Family.QWEN2_5_VL)
+    ]
+    assert found[0].params == len(safetensors_bytes()) // 2  # bfloat16 weights
+    assert found[0] == spec_for_repository(
+        "someone/Qwen2.5-VL-3B-Finetune",
+        config,
+        weights_bytes=len(safetensors_bytes()),
+        download_bytes=store.read_manifest(found[0]).total_bytes,  # type: ignore[union-attr]
+    )
+    assert [m.name for m in store.installed()] == [SPEC.id, "someone/Qwen2.5-VL-3B-Finetune"]
+    assert store.resolve("someone/qwen2.5-vl-3b-finetune") == folder
+    assert "Removed someone/Qwen2.5-VL-3B-Finetune" in store.remove(
+        "someone/Qwen2.5-VL-3B-Finetune"
+    )
+    assert not folder.exists()
+    with pytest.raises(ModelNotFoundError, match="No model called"):
+        store.resolve("someone/Qwen2.5-VL-3B-Finetune")
 
 
 def test_resolve_an_installed_model_never_touches_the_network(

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from importlib import resources
+from typing import Any
+
+from vldesk.core.sampling import Sampling
 
 GIB = 1024**3
 
@@ -93,7 +99,7 @@ FAMILY_TRAITS: dict[Family, FamilyTraits] = {
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One downloadable model."""
+    """One downloadable model: a catalog entry, or a repository a user downloaded by its id."""
 
     id: str
     family: Family
@@ -107,6 +113,11 @@ class ModelSpec:
     default: bool = False
     vision_params: int | None = None
     extra_quirks: tuple[str, ...] = field(default=())
+    #: The published config.json kept in ``vldesk/data/configs``, if it is kept there.
+    config_name: str | None = None
+    #: The sampling the model's generation_config.json recommends (shown before it is
+    #: downloaded; a downloaded model's own file is what answers use).
+    sampling: Sampling = field(default_factory=Sampling)
 
     @property
     def traits(self) -> FamilyTraits:
@@ -144,75 +155,62 @@ class ModelSpec:
         return {p: self.memory_needed_bytes(p) for p in Precision}
 
 
-CATALOG: tuple[ModelSpec, ...] = (
-    ModelSpec(
-        id="Qwen/Qwen3-VL-2B-Instruct",
-        family=Family.QWEN3_VL,
-        display_name="Qwen3-VL 2B Instruct",
-        params=2_127_532_032,
-        vision_params=405_000_000,
-        download_bytes=4_255_000_000,
-        revision="master",
-        summary="Small, fast and good at OCR: the default, runs on most laptops.",
-        default=True,
-    ),
-    ModelSpec(
-        id="Qwen/Qwen3-VL-4B-Instruct",
-        family=Family.QWEN3_VL,
-        display_name="Qwen3-VL 4B Instruct",
-        params=4_437_815_808,
-        download_bytes=8_876_000_000,
-        revision="master",
-        summary="Noticeably better descriptions and reasoning; wants 16 GB of RAM on CPU.",
-    ),
-    ModelSpec(
-        id="Qwen/Qwen3-VL-8B-Instruct",
-        family=Family.QWEN3_VL,
-        display_name="Qwen3-VL 8B Instruct",
-        params=8_767_123_696,
-        download_bytes=17_534_000_000,
-        revision="master",
-        summary="The most capable; best on a GPU with 24 GB.",
-    ),
-    ModelSpec(
-        id="Qwen/Qwen2.5-VL-3B-Instruct",
-        family=Family.QWEN2_5_VL,
-        display_name="Qwen2.5-VL 3B Instruct",
-        params=3_754_622_976,
-        vision_params=668_000_000,
-        download_bytes=7_510_000_000,
-        revision="master",
-        summary="The previous generation, well tested; strong at documents.",
-    ),
-    ModelSpec(
-        id="Qwen/Qwen2.5-VL-7B-Instruct",
-        family=Family.QWEN2_5_VL,
-        display_name="Qwen2.5-VL 7B Instruct",
-        params=8_292_166_656,
-        download_bytes=16_584_000_000,
-        revision="master",
-        summary="The previous generation's large model.",
-    ),
-    ModelSpec(
-        id="Qwen/Qwen3.5-0.8B",
-        family=Family.QWEN3_5,
-        display_name="Qwen3.5 0.8B",
-        params=853_000_000,
-        download_bytes=1_750_000_000,
-        revision="master",
-        summary="Tiny and quick: short captions on modest machines.",
-    ),
-    ModelSpec(
-        id="Qwen/Qwen3.5-2B",
-        family=Family.QWEN3_5,
-        display_name="Qwen3.5 2B",
-        params=2_213_000_000,
-        vision_params=330_000_000,
-        download_bytes=4_500_000_000,
-        revision="master",
-        summary="Newest small model with hybrid linear attention.",
-    ),
-)
+# ----------------------------------------------------------------------------------------------
+# The catalog, read from vldesk/data/catalog.json
+# ----------------------------------------------------------------------------------------------
+
+CATALOG_FILE = "catalog.json"
+_CATALOG_FORMAT = 1
+
+
+def _data_file(*parts: str) -> Any:
+    return resources.files("vldesk").joinpath("data", *parts)
+
+
+def _entry_to_spec(entry: Mapping[str, Any]) -> ModelSpec:
+    """One catalog.json entry; a missing or mistyped field raises (the file ships with vldesk,
+    so a mistake in it must fail the tests, not show up as an odd model)."""
+    sampling = entry.get("sampling") or {}
+    if not isinstance(sampling, dict):
+        raise TypeError("sampling must be an object")
+    spec = ModelSpec(
+        id=str(entry["id"]),
+        family=Family(entry["family"]),
+        display_name=str(entry["display_name"]),
+        params=int(entry["params"]),
+        download_bytes=int(entry["download_bytes"]),
+        revision=str(entry["revision"]),
+        summary=str(entry["summary"]),
+        default=bool(entry.get("default", False)),
+        vision_params=int(entry["vision_params"]) if entry.get("vision_params") else None,
+        extra_quirks=tuple(str(q) for q in entry.get("quirks", ())),
+        config_name=str(entry["config"]) if entry.get("config") else None,
+        sampling=Sampling.from_generation_config(sampling),
+    )
+    if spec.params <= 0 or spec.download_bytes <= 0 or "/" not in spec.id:
+        raise ValueError("needs an owner/name id and positive sizes")
+    return spec
+
+
+def load_catalog(text: str) -> tuple[ModelSpec, ...]:
+    """Parse catalog.json. Raises ``ValueError`` naming the entry that is wrong."""
+    data = json.loads(text)
+    if not isinstance(data, dict) or data.get("format") != _CATALOG_FORMAT:
+        raise ValueError(f"{CATALOG_FILE} is not in format {_CATALOG_FORMAT}")
+    specs = []
+    for index, entry in enumerate(data.get("models") or []):
+        try:
+            specs.append(_entry_to_spec(entry))
+        except (KeyError, TypeError, ValueError) as exc:
+            name = entry.get("id", f"#{index}") if isinstance(entry, dict) else f"#{index}"
+            raise ValueError(f"{CATALOG_FILE}: entry {name} is invalid ({exc!r})") from None
+    ids = [spec.id.lower() for spec in specs]
+    if len(set(ids)) != len(ids) or sum(spec.default for spec in specs) != 1:
+        raise ValueError(f"{CATALOG_FILE} needs unique ids and exactly one default model")
+    return tuple(specs)
+
+
+CATALOG: tuple[ModelSpec, ...] = load_catalog(_data_file(CATALOG_FILE).read_text(encoding="utf-8"))
 
 _BY_ID = {spec.id.lower(): spec for spec in CATALOG}
 
@@ -226,9 +224,96 @@ def find_model(model_id: str) -> ModelSpec | None:
     return _BY_ID.get(model_id.strip().lower())
 
 
+def published_config(spec: ModelSpec) -> dict[str, Any] | None:
+    """The published config.json of a catalog model, when the package keeps it."""
+    if spec.config_name is None:
+        return None
+    config: dict[str, Any] = json.loads(
+        _data_file("configs", spec.config_name).read_text(encoding="utf-8")
+    )
+    return config
+
+
 def family_of_model_type(model_type: str) -> Family | None:
     """Map a config.json ``model_type`` to a supported family, or ``None``."""
     try:
         return Family(model_type)
     except ValueError:
         return None
+
+
+# ----------------------------------------------------------------------------------------------
+# Any repository of a supported architecture
+# ----------------------------------------------------------------------------------------------
+
+
+class UnsupportedModel(ValueError):
+    """A config.json vldesk cannot run; the message says why, in words for the user."""
+
+
+def check_config(config: Any, what: str) -> Family:
+    """The family a config.json declares, if vldesk runs it.
+
+    ``what`` names the model in the message (``"Qwen/X on ModelScope"``, ``"The folder /m"``).
+    Only ``model_type`` decides, as it does for transformers' auto classes: the
+    ``architectures`` list is informative and a fine-tune may name its own class there.
+
+    Raises:
+        UnsupportedModel: the config is not a JSON object, or its model type is not supported.
+    """
+    if not isinstance(config, Mapping):
+        raise UnsupportedModel(
+            f"{what}: its config.json cannot be read, so vldesk cannot tell what model it is."
+        )
+    model_type = str(config.get("model_type") or "")
+    family = family_of_model_type(model_type)
+    if family is None:
+        names = config.get("architectures")
+        classes = ", ".join(map(str, names)) if isinstance(names, list) and names else ""
+        supported = ", ".join(f.value for f in Family)
+        raise UnsupportedModel(
+            f"{what} is not a model vldesk can run: its config.json says model type "
+            f"'{model_type or 'none'}'" + (f" ({classes})" if classes else "") + "; vldesk runs "
+            f"Qwen2.5-VL, Qwen3-VL and Qwen3.5 models ({supported})."
+        )
+    return family
+
+
+def _bytes_per_param(config: Mapping[str, Any]) -> int:
+    text = config.get("text_config")
+    text_config: Mapping[str, Any] = text if isinstance(text, Mapping) else {}
+    dtype = config.get("torch_dtype") or config.get("dtype") or text_config.get("dtype")
+    return 4 if str(dtype or "") == "float32" else 2
+
+
+def spec_for_repository(
+    model_id: str,
+    config: Any,
+    *,
+    revision: str = "master",
+    weights_bytes: int = 0,
+    download_bytes: int | None = None,
+) -> ModelSpec:
+    """A spec for any repository of a supported architecture, from its config.json.
+
+    A catalog id gives its catalog entry. For another id the family comes from ``config``
+    (checked with :func:`check_config`) and the parameters from ``weights_bytes``, the size of
+    its .safetensors files, at the precision the config names (bfloat16 unless float32).
+
+    Raises:
+        UnsupportedModel: the config is unreadable or not a supported architecture.
+    """
+    known = find_model(model_id)
+    if known is not None:
+        return known
+    name = model_id.strip()
+    family = check_config(config, name)
+    return ModelSpec(
+        id=name,
+        family=family,
+        display_name=name.rsplit("/", 1)[-1],
+        params=weights_bytes // _bytes_per_param(config),
+        download_bytes=download_bytes if download_bytes is not None else weights_bytes,
+        revision=revision,
+        summary="Downloaded from ModelScope by its id.",
+    )

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from vldesk.core.atomic import atomic_write_text
-from vldesk.core.catalog import CATALOG, Family, ModelSpec, family_of_model_type, find_model
+from vldesk.core.catalog import (
+    CATALOG,
+    Family,
+    ModelSpec,
+    UnsupportedModel,
+    check_config,
+    find_model,
+    spec_for_repository,
+)
 from vldesk.core.errors import ModelLoadError, ModelNotFoundError, VldeskError, WriteError
 
 log = logging.getLogger(__name__)
@@ -29,6 +37,10 @@ MANIFEST_FORMAT = 1
 PARTIAL_SUFFIX = ".incomplete"
 
 _WEIGHTS_INDEX = "model.safetensors.index.json"
+#: Where transformers 5 saves a processor's settings, the image processor's included.
+PROCESSOR_CONFIG = "processor_config.json"
+#: The image processor's settings in the released models and in transformers 4 saves.
+IMAGE_PROCESSOR_CONFIG = "preprocessor_config.json"
 _PYTORCH_WEIGHTS = ("*.bin", "*.pt", "*.pth")
 #: A safetensors header larger than this is not a real header (real ones are well under 10 MB).
 _MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
@@ -297,19 +309,69 @@ def _check_weights(path: Path) -> tuple[list[str], int]:
 def _has_chat_template(path: Path) -> bool:
     if (path / "chat_template.jinja").is_file() or (path / "chat_template.json").is_file():
         return True
-    for name in ("tokenizer_config.json", "processor_config.json"):
+    for name in ("tokenizer_config.json", PROCESSOR_CONFIG):
         data = _read_json(path / name)
         if isinstance(data, dict) and data.get("chat_template"):
             return True
     return False
 
 
+def _unreadable(path: Path) -> bool:
+    return path.is_file() and not isinstance(_read_json(path), dict)
+
+
+def _tokenizer_problems(path: Path) -> list[str]:
+    """What keeps transformers from loading a complete Qwen tokenizer from the folder.
+
+    tokenizer.json holds everything; vocab.json and merges.txt hold only the ordinary tokens,
+    and then Qwen's control tokens (<|im_start|>, <|image_pad|>...) come from
+    tokenizer_config.json. tokenizer_config.json beside a tokenizer.json is optional.
+    """
+    config = path / "tokenizer_config.json"
+    if _unreadable(config):
+        return ["tokenizer_config.json cannot be read (it is not a JSON object)."]
+    if (path / "tokenizer.json").is_file():
+        return []
+    if not ((path / "vocab.json").is_file() and (path / "merges.txt").is_file()):
+        return ["The tokenizer is missing (tokenizer.json, or vocab.json and merges.txt)."]
+    if not config.is_file():
+        return [
+            "tokenizer_config.json is missing: with vocab.json and merges.txt but no "
+            "tokenizer.json, it is where Qwen's control tokens (<|im_start|>, <|image_pad|>...) "
+            "are defined."
+        ]
+    return []
+
+
+def _image_processor_problems(path: Path) -> list[str]:
+    """The image processor settings, where transformers looks for them: an ``image_processor``
+    entry in processor_config.json (transformers 5's save_pretrained), else
+    preprocessor_config.json (the released models, and transformers 4)."""
+    processor = _read_json(path / PROCESSOR_CONFIG)
+    if isinstance(processor, dict) and isinstance(processor.get("image_processor"), dict):
+        return []
+    if _unreadable(path / PROCESSOR_CONFIG):
+        return [f"{PROCESSOR_CONFIG} cannot be read (it is not a JSON object)."]
+    if _unreadable(path / IMAGE_PROCESSOR_CONFIG):
+        return [f"{IMAGE_PROCESSOR_CONFIG} cannot be read (it is not a JSON object)."]
+    if (path / IMAGE_PROCESSOR_CONFIG).is_file():
+        return []
+    return [
+        f"The image processor settings are missing ({IMAGE_PROCESSOR_CONFIG}, or an "
+        f"image_processor entry in {PROCESSOR_CONFIG})."
+    ]
+
+
 def validate_model_folder(path: Path) -> FolderCheck:
     """Check a folder holds a complete model vldesk can run, without loading it.
 
+    Accepts every layout transformers loads for the supported architectures: the released
+    downloads, transformers 5's save_pretrained (processor_config.json, tokenizer.json) and
+    fine-tunes saved by transformers 4 (legacy image processor names are mapped on loading).
     Looks at config.json (a supported ``model_type``), the safetensors weights (every shard the
-    index names, each as long as its header says), the tokenizer, the image preprocessor
-    settings and the chat template. Reads only small files and the weights' headers.
+    index names, each as long as its header says), the tokenizer, the image processor settings
+    and the chat template, and reports only what would really keep the model from loading.
+    Reads only small files and the weights' headers.
     """
     path = Path(path).expanduser()
     if not path.is_dir():
@@ -327,28 +389,18 @@ def validate_model_folder(path: Path) -> FolderCheck:
             problems.append("Its config.json cannot be read.")
         else:
             model_type = str(config.get("model_type") or "") or None
-            family = family_of_model_type(model_type or "")
-            if family is None:
-                supported = ", ".join(f.value for f in Family)
-                problems.append(
-                    f"The model type '{model_type or 'unknown'}' is not supported; vldesk runs "
-                    f"Qwen2.5-VL, Qwen3-VL and Qwen3.5 models ({supported})."
-                )
+            try:
+                family = check_config(config, "This folder")
+            except UnsupportedModel as exc:
+                problems.append(str(exc))
     weight_problems, weights_bytes = _check_weights(path)
     problems.extend(weight_problems)
-    has_tokenizer = (path / "tokenizer.json").is_file() or (
-        (path / "vocab.json").is_file() and (path / "merges.txt").is_file()
-    )
-    if not has_tokenizer:
-        problems.append("The tokenizer is missing (tokenizer.json, or vocab.json and merges.txt).")
-    if not (path / "tokenizer_config.json").is_file():
-        problems.append("tokenizer_config.json is missing.")
-    if not (path / "preprocessor_config.json").is_file():
-        problems.append("preprocessor_config.json (the image processor settings) is missing.")
+    problems.extend(_tokenizer_problems(path))
+    problems.extend(_image_processor_problems(path))
     if not _has_chat_template(path):
         problems.append(
             "There is no chat template (chat_template.jinja, chat_template.json, or a "
-            "chat_template entry in tokenizer_config.json)."
+            "chat_template entry in tokenizer_config.json or processor_config.json)."
         )
     return FolderCheck(path, tuple(problems), model_type, family, weights_bytes)
 
@@ -476,11 +528,51 @@ class ModelStore:
         manifest = self.read_manifest(spec)
         return manifest is not None and self._manifest_problem(spec, manifest) is None
 
+    def downloaded_by_id(self) -> list[ModelSpec]:
+        """Models downloaded by a repository id that is not in the catalog, complete or not.
+
+        Each is a folder of the models folder with a manifest naming a non-catalog id; its
+        spec comes from its config.json (the architecture checked again) and its manifest.
+        """
+        found: list[ModelSpec] = []
+        try:
+            folders = sorted(p for p in self.models_dir.iterdir() if p.is_dir())
+        except OSError:
+            return found
+        for folder in folders:
+            manifest = Manifest.from_json(_read_json(folder / MANIFEST_NAME))
+            if manifest is None or find_model(manifest.model_id) is not None:
+                continue
+            weights = sum(f.size for f in manifest.files if f.path.endswith(".safetensors"))
+            try:
+                spec = spec_for_repository(
+                    manifest.model_id,
+                    _read_json(folder / "config.json"),
+                    revision=manifest.revision,
+                    weights_bytes=weights,
+                    download_bytes=manifest.total_bytes,
+                )
+            except UnsupportedModel as exc:
+                log.warning("ignoring %s: %s", folder, exc)
+                continue
+            if self.folder_for(spec) == folder:
+                found.append(spec)
+        return found
+
+    def find_downloaded(self, model_id: str) -> ModelSpec | None:
+        """A catalog entry, or a model downloaded by its id; ``None`` when neither."""
+        wanted = model_id.strip().lower()
+        spec = find_model(wanted)
+        if spec is not None:
+            return spec
+        return next((s for s in self.downloaded_by_id() if s.id.lower() == wanted), None)
+
     def installed(self) -> list[InstalledModel]:
-        """Models ready to load: installed catalog models first, then imported folders."""
+        """Models ready to load: installed catalog models first, then models downloaded by id,
+        then imported folders."""
         found = [
             InstalledModel(spec.id, self.folder_for(spec), spec, manifest=self.read_manifest(spec))
-            for spec in CATALOG
+            for spec in (*CATALOG, *self.downloaded_by_id())
             if self.is_installed(spec)
         ]
         found.extend(
@@ -561,7 +653,8 @@ class ModelStore:
     # -- lookup and removal --------------------------------------------------------------------
 
     def resolve(self, id_or_path: str) -> Path:
-        """The folder to load for a catalog id, an imported name or a folder path.
+        """The folder to load for a catalog id, an id downloaded from outside the catalog, an
+        imported name or a folder path.
 
         Uses local files only. Raises :class:`ModelNotFoundError` (saying how to download or
         import) or :class:`ModelLoadError` (a folder that is not a usable model).
@@ -569,7 +662,7 @@ class ModelStore:
         ref = id_or_path.strip()
         if not ref:
             raise ModelNotFoundError("No model was given: pass a catalog id, a name or a folder.")
-        spec = find_model(ref)
+        spec = self.find_downloaded(ref) if "/" in ref else find_model(ref)
         status = self.status(spec) if spec is not None else None
         if status is not None and status.installed:
             return status.path
@@ -605,13 +698,13 @@ class ModelStore:
         )
 
     def remove(self, id_or_name: str) -> str:
-        """Delete a downloaded catalog model (partial files too), or forget an imported folder.
+        """Delete a downloaded model (partial files too), or forget an imported folder.
 
         An imported folder is never deleted, only unregistered. Returns a sentence saying what
         was done.
         """
         ref = id_or_name.strip()
-        spec = find_model(ref)
+        spec = self.find_downloaded(ref) if "/" in ref else find_model(ref)
         if spec is not None:
             folder = self.folder_for(spec)
             if not folder.exists():
