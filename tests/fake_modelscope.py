@@ -56,11 +56,12 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse
 import numpy as np
 from safetensors.numpy import save as save_safetensors
 
+from tests.real_models import reference
+from vldesk.core.catalog import Family
+
 CHUNK = 64 * 1024
 #: Where a silently truncated body stops.
 TRUNCATE_AT = 0.93
-#: The real models' non-weight files, shared read-only beside the project.
-REAL_MODELS = Path(__file__).resolve().parents[2] / "shared" / "real-models"
 
 _MODEL_PATH = re.compile(r"^/api/v1/models/([^/]+)/([^/]+)(/repo/files|/repo|/revisions)?/?$")
 _CDN_PATH = re.compile(r"^/modelscope-lfs/([^/]+)/([^/]+)/([0-9a-f]{64})/(.+)$")
@@ -824,12 +825,13 @@ QWEN3_VL_2B_FILES = (
 
 
 def qwen3_vl_2b_files(readme: bytes = b"# Qwen3-VL-2B-Instruct\n") -> dict[str, bytes]:
-    """The repo's 13 files: the real ones from ``../shared/real-models``, stand-ins for the rest.
+    """The repo's 13 files: the real ones from ``../shared/real-models``, stand-ins for the rest
+    (the test is skipped when the real files are not there).
 
     The weights (4.3 GB) and tokenizer.json (not gathered) are small stand-ins; README.md,
     .gitattributes and configuration.json are written as those repos have them.
     """
-    real = REAL_MODELS / "Qwen--Qwen3-VL-2B-Instruct"
+    real = reference(Family.QWEN3_VL)
     files = {p.name: p.read_bytes() for p in sorted(real.iterdir()) if p.is_file()}
     files.update(
         {

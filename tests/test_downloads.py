@@ -578,9 +578,10 @@ def test_a_model_of_another_architecture_is_refused_before_its_weights(
     with pytest.raises(DownloadError) as error:
         remote_model_spec("someone/Llama-3-8B", store, endpoint=hub.endpoint)
     assert str(error.value).startswith(
-        "someone/Llama-3-8B is not a model vldesk can run: its config.json says model type "
-        "'llama' (LlamaForCausalLM)."
+        "someone/Llama-3-8B on ModelScope is not a model vldesk can run: its config.json says "
+        "model type 'llama' (LlamaForCausalLM);"
     )
+    assert str(error.value).endswith("Nothing else was downloaded.")
     assert [r.file for r in hub.file_requests()] == ["config.json"]
     assert hub.cdn_requests() == []
 
@@ -619,6 +620,7 @@ def test_any_repo_id_of_a_supported_architecture_can_be_downloaded(
     folder = download_model(spec, store, endpoint=hub.endpoint)
     assert folder == store.models_dir / "someone--Qwen3-VL-2B-Captioner"
     assert store.is_installed(spec)
+    assert store.find_downloaded(spec.id) == spec  # the store finds it again from its manifest
     assert remote_model_spec(SPEC.id.lower(), store) is SPEC  # the catalog's own, offline
     with pytest.raises(RemoteModelNotFoundError, match="has no model someone/Missing"):
         remote_model_spec("someone/Missing", store, endpoint=hub.endpoint)

@@ -23,7 +23,14 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlparse
 
 from vldesk.core import modelscope_adapter as client
-from vldesk.core.catalog import Family, ModelSpec, family_of_model_type, find_model
+from vldesk.core.catalog import (
+    Family,
+    ModelSpec,
+    UnsupportedModel,
+    check_config,
+    find_model,
+    spec_for_repository,
+)
 from vldesk.core.errors import (
     DiskSpaceError,
     DownloadCancelled,
@@ -535,7 +542,6 @@ class _Located:
     files: list[RemoteFile]
     #: The commit every file is fetched at; None when the listing names none.
     commit: str | None
-    notices: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def revision(self, spec: ModelSpec) -> str:
@@ -567,7 +573,6 @@ def _locate(
     """List the repo on the first site that answers; say so when it is not the first one."""
     token = os.environ.get("MODELSCOPE_API_TOKEN", "")
     failures: list[tuple[str, BaseException]] = []
-    notices: list[str] = []
     for index, endpoint in enumerate(endpoints):
         site = client.HubSite(endpoint, store.hub_cache_dir, token)
         try:
@@ -588,7 +593,6 @@ def _locate(
                     f"{endpoints[index + 1]} instead."
                 )
                 log.warning("%s", notice)
-                notices.append(notice)
                 _call_progress(
                     on_progress,
                     DownloadProgress(spec.id, "listing", 0, 0, 0.0, None, None, 0, 0, notice),
@@ -596,7 +600,7 @@ def _locate(
             continue
         if not entries:
             raise _no_revision(site, spec, cancel)
-        return _Located(site, select_files(entries), listing_commit(entries), notices)
+        return _Located(site, select_files(entries), listing_commit(entries))
     raise _all_sites_failed(spec, store.folder_for(spec), failures)
 
 
@@ -655,23 +659,10 @@ def check_architecture(config: Any, model_id: str, expected: Family | None = Non
         DownloadError: the config cannot be read, names an architecture vldesk does not run, or
             (for a catalog model) no longer names the catalog's architecture.
     """
-    if not isinstance(config, dict):
-        raise DownloadError(
-            f"The config.json of {model_id} on ModelScope cannot be read, so vldesk cannot tell "
-            "what model it is; nothing else was downloaded."
-        )
-    model_type = str(config.get("model_type") or "")
-    family = family_of_model_type(model_type)
-    if family is None:
-        names = config.get("architectures")
-        architectures = ", ".join(map(str, names)) if isinstance(names, list) else ""
-        supported = ", ".join(f.value for f in Family)
-        raise DownloadError(
-            f"{model_id} is not a model vldesk can run: its config.json says model type "
-            f"'{model_type or 'none'}'" + (f" ({architectures})" if architectures else "") + ". "
-            f"vldesk runs Qwen2.5-VL, Qwen3-VL and Qwen3.5 models ({supported}); nothing else "
-            "was downloaded."
-        )
+    try:
+        family = check_config(config, f"{model_id} on ModelScope")
+    except UnsupportedModel as exc:
+        raise DownloadError(f"{exc} Nothing else was downloaded.") from None
     if expected is not None and family is not expected:
         raise DownloadError(
             f"{model_id} on ModelScope is now a {family.value} model, not the {expected.value} "
@@ -872,7 +863,7 @@ def remote_model_spec(
     cancel = cancel if cancel is not None else threading.Event()
     probe = ModelSpec(
         id=model_id.strip(),
-        family=Family.QWEN3_VL,  # replaced below by what config.json says
+        family=Family.QWEN3_VL,  # a placeholder: the spec returned comes from config.json
         display_name=model_id.strip().rsplit("/", 1)[-1],
         params=0,
         download_bytes=0,
@@ -882,21 +873,15 @@ def remote_model_spec(
     located = _locate(probe, store, hub_endpoints(endpoint), cancel, None)
     _check_listing(probe, located.files)
     config, fetched = _fetch_config(located, probe, store, None, cancel)
-    family = check_architecture(config, probe.id)
+    check_architecture(config, probe.id)
     if fetched is not None:
         shutil.rmtree(fetched.parent, ignore_errors=True)
-    weights = sum(f.size for f in located.files if f.path.endswith(".safetensors"))
-    text_config = config.get("text_config") if isinstance(config.get("text_config"), dict) else {}
-    dtype = str(config.get("torch_dtype") or config.get("dtype") or text_config.get("dtype") or "")
-    bytes_per_param = 4 if dtype == "float32" else 2
-    return ModelSpec(
-        id=probe.id,
-        family=family,
-        display_name=probe.display_name,
-        params=weights // bytes_per_param,
-        download_bytes=sum(f.size for f in located.files),
+    return spec_for_repository(
+        probe.id,
+        config,
         revision=revision,
-        summary=probe.summary,
+        weights_bytes=sum(f.size for f in located.files if f.path.endswith(".safetensors")),
+        download_bytes=sum(f.size for f in located.files),
     )
 
 
