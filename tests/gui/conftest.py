@@ -13,11 +13,21 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from vldesk.core.catalog import Family
+from vldesk.core.catalog import Family, Precision
+from vldesk.core.device import DeviceChoice
+from vldesk.core.errors import OutOfMemoryError
+from vldesk.core.generation import (
+    Conversation,
+    GenerationResult,
+    GenerationSettings,
+    GenerationStats,
+    StopReason,
+)
 from vldesk.core.paths import app_paths
+from vldesk.core.quantized_weights import WeightFormat
 from vldesk.core.settings import Settings
 from vldesk.gui.app import DesktopApp
-from vldesk.gui.workers.inference import EngineLoader, load_engine
+from vldesk.gui.workers.inference import EngineLoader, LoadRequest, load_engine
 
 #: Tiny random models only produce readable text when sampling.
 SAMPLING = {"greedy": False, "temperature": 1.0, "top_p": 1.0, "top_k": 0}
@@ -127,3 +137,58 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class EngineStandIn:
+    """Stands in for a loaded :class:`~vldesk.core.engine.Engine` where no real device can be
+    had (a GPU): it answers every question with ``answer``, or runs out of memory as the engine
+    reports it. It records what it was asked (on the worker thread: read it after the signal
+    that follows)."""
+
+    def __init__(
+        self,
+        request: LoadRequest,
+        *,
+        device: str = "cuda:0",
+        answer: str | None = "A red square.",
+    ) -> None:
+        self.name = request.name
+        self.choice = DeviceChoice(device, Precision.BFLOAT16, "stand-in")
+        self.family = Family.QWEN3_VL
+        self.weights = WeightFormat.FULL
+        self.answer = answer
+        #: (the question's text, its image budget) of each request, in the order they came.
+        self.asked: list[tuple[str, int]] = []
+        self.unloaded = False
+
+    def generate(
+        self,
+        conversation: Conversation,
+        settings: GenerationSettings,
+        *,
+        on_text: Callable[[str], None] | None = None,
+        **_others: Any,
+    ) -> GenerationResult:
+        self.asked.append((conversation.turns[-1].text, settings.max_image_tokens))
+        if self.answer is None:
+            raise OutOfMemoryError(
+                f"Out of memory while answering on {self.choice.device}. Try a smaller image "
+                "budget or the CPU."
+            )
+        if on_text is not None:
+            on_text(self.answer)
+        stats = GenerationStats(
+            prompt_tokens=20,
+            image_tokens=8,
+            new_tokens=4,
+            time_to_first_token_s=0.01,
+            decode_tokens_per_s=100.0,
+            total_s=0.05,
+            device=self.choice.device,
+            dtype=self.choice.dtype.value,
+            model=self.name,
+        )
+        return GenerationResult(self.answer, StopReason.END_OF_TEXT, stats)
+
+    def unload(self) -> None:
+        self.unloaded = True

@@ -8,11 +8,14 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import AppFactory, make_image, wait_for_model
 from vldesk.core.history import HistoryStore
+from vldesk.core.paths import app_paths
+from vldesk.gui.app import DesktopApp
 from vldesk.gui.models.history_model import PAGE_SIZE, HistoryListModel, IdRole
 from vldesk.gui.widgets.history_panel import HistoryPanel
 
@@ -137,6 +140,81 @@ def test_deleting_from_the_app_removes_the_entry(
     fresh = app.history.get_conversation(app.history_model.ids()[0])
     assert fresh is not None
     assert [m.text for m in fresh.messages if m.role == "user"] == ["Two?"]
+
+
+class DeleteQuestion:
+    """Stands in for ``QMessageBox.question``: records what the app asked, answers ``reply``."""
+
+    def __init__(self, reply: QMessageBox.StandardButton) -> None:
+        self.reply = reply
+        self.asked: list[str] = []
+
+    def __call__(self, _parent: object, title: str, text: str, *_rest: object) -> object:
+        self.asked.append(f"{title}: {text}")
+        return self.reply
+
+
+def app_with_history(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, reply: QMessageBox.StandardButton
+) -> tuple[DesktopApp, list[int], DeleteQuestion]:
+    """An app (no model) whose history holds three conversations, its panel showing them."""
+    with HistoryStore(app_paths().ensure().history_db) as history:
+        ids = fill(history, 3)
+    question = DeleteQuestion(reply)
+    monkeypatch.setattr(QMessageBox, "question", question)
+    app = make_app(start=False)
+    assert app.history_model.rowCount() == 3
+    return app, ids, question
+
+
+def select_rows(qtbot: QtBot, panel: HistoryPanel, rows: list[int]) -> None:
+    """Click the first row, Ctrl+click the others, as a person selects several entries."""
+    view = panel.list_view
+    for number, row in enumerate(rows):
+        index = view.model().index(row, 0)
+        modifier = Qt.KeyboardModifier.ControlModifier if number else Qt.KeyboardModifier.NoModifier
+        point = view.visualRect(index).center()
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, point)
+
+
+def test_deleting_history_asks_first_and_a_no_keeps_everything(
+    make_app: AppFactory, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, ids, question = app_with_history(make_app, monkeypatch, QMessageBox.StandardButton.No)
+    panel = app.window.history_panel
+    select_rows(qtbot, panel, [0, 2])
+    newest_first = ids[::-1]
+    assert panel.selected_ids() == [newest_first[0], newest_first[2]]
+    panel.delete_button.click()
+    assert question.asked == [
+        "Delete from history: Delete 2 conversation(s) from the history? This cannot be undone."
+    ]
+    assert app.history_model.ids() == newest_first
+    assert app.history is not None
+    assert all(app.history.get_conversation(i) is not None for i in ids)
+
+
+def test_deleting_history_after_a_yes_removes_the_entries(
+    make_app: AppFactory, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, ids, question = app_with_history(make_app, monkeypatch, QMessageBox.StandardButton.Yes)
+    panel = app.window.history_panel
+    newest_first = ids[::-1]
+    # One of them is the conversation on screen.
+    app.open_history_entry(newest_first[0])
+    assert app.session.history_id == newest_first[0]
+    select_rows(qtbot, panel, [0, 1])
+    panel.delete_button.click()
+    assert len(question.asked) == 1
+    assert app.history_model.ids() == [newest_first[2]]
+    assert app.history is not None
+    assert app.history.get_conversation(newest_first[0]) is None
+    assert app.history.get_conversation(newest_first[1]) is None
+    assert app.history.get_conversation(newest_first[2]) is not None
+    # What is on screen no longer points at the deleted entry.
+    assert app.session.history_id is None
+    assert panel.selected_ids() == []
+    assert not panel.delete_button.isEnabled()
 
 
 def test_entry_whose_image_is_gone_shows_the_thumbnail(

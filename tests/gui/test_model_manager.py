@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from vldesk.core.catalog import Precision, default_model
 from vldesk.core.settings import load_settings
 from vldesk.core.store import format_bytes
 from vldesk.gui.app import DesktopApp
+from vldesk.gui.workers.inference import ModelLoadedInfo
 
 SPEC = default_model()
 
@@ -101,8 +100,7 @@ def test_memory_estimates_use_the_precision_the_model_runs_at(
     # the 4B model "Tight" and the 8B one "Too big" on machines that run them.
     app = make_app(tiny_dir, dtype=dtype)
     wait_for_model(qtbot, app)
-    assert app._model_info is not None
-    assert app._model_info.dtype == dtype
+    assert app.window.status_panel.device_label.text() == f"cpu · {dtype}"
     dialog = app.open_model_dialog()
     hint = dialog.model.row_at(0).hint  # type: ignore[union-attr]
     assert hint is not None
@@ -113,8 +111,20 @@ def test_memory_estimates_use_the_precision_the_model_runs_at(
     dialog.close()
     qtbot.waitUntil(lambda: app._model_dialog is None, timeout=2000)
 
-    # A model on a GPU: the estimates compare with the GPU's memory instead.
-    app._model_info = replace(app._model_info, device="cuda:0", device_total_bytes=24 * 1024**3)
+    # A model on a GPU (as the worker reports one): the estimates compare with its memory.
+    on_gpu = ModelLoadedInfo(
+        name="tiny",
+        path=tiny_dir,
+        family="qwen3_vl",
+        device="cuda:0",
+        dtype="bfloat16",
+        reason="a 24 GB GPU",
+        load_seconds=1.0,
+        memory_bytes=None,
+        device_total_bytes=24 * 1024**3,
+    )
+    app.inference.worker.model_loaded.emit(on_gpu)
+    assert app.window.status_panel.device_label.text() == "cuda:0 · bfloat16"
     dialog = app.open_model_dialog()
     hint = dialog.model.row_at(0).hint  # type: ignore[union-attr]
     assert hint is not None
@@ -165,8 +175,7 @@ def test_closing_the_app_mid_download_does_not_hang(
     dialog.download_button.click()
     assert hub.paused.wait(30)
     assert app.downloads.busy
-    started = time.monotonic()
     app.window.close()
-    assert time.monotonic() - started < 10
+    # Closing cancelled the download and waited for it to stop (a paused transfer included).
     assert not app.downloads.busy
     assert not app.inference.worker_thread.isRunning()

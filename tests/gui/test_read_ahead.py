@@ -3,14 +3,21 @@ the question continues from it; moving on stops the read-ahead, and nothing of i
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Slot
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import make_image, open_image, wait_idle
+from tests.gui.conftest import (
+    AppFactory,
+    EngineStandIn,
+    make_image,
+    open_image,
+    wait_for_model,
+    wait_idle,
+)
 from vldesk.gui.app import DesktopApp
+from vldesk.gui.workers.inference import LoadRequest
 
 
 class _Finished(QObject):
@@ -89,12 +96,23 @@ def test_moving_to_another_image_stops_the_read_ahead(
     assert started[0] in cancelled
 
 
-def test_no_read_ahead_on_a_gpu(ready_app: DesktopApp, qtbot: QtBot, tmp_path: Path) -> None:
+def test_no_read_ahead_on_a_gpu(
+    make_app: AppFactory, tiny_dir: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
     # Reading an image takes a moment on a GPU: nothing to gain from reading it early.
-    app = ready_app
-    started, _ = _spy(app)
-    assert app._model_info is not None
-    app._model_info = replace(app._model_info, device="cuda:0")
+    gpus: list[EngineStandIn] = []
+
+    def gpu(request: LoadRequest) -> EngineStandIn:
+        gpus.append(EngineStandIn(request, device="cuda:0"))
+        return gpus[-1]
+
+    app = make_app(tiny_dir, engine_loader=gpu)
+    wait_for_model(qtbot, app)
     open_image(qtbot, app, make_image(tmp_path / "photo.png"))
-    qtbot.keyClicks(app.window.prompt_panel.prompt_edit, "What")
-    assert started == []
+    edit = app.window.prompt_panel.prompt_edit
+    qtbot.keyClicks(edit, "What is it?")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, app)
+    # The engine takes requests in order: a read-ahead would have come before the question.
+    assert [question for question, _budget in gpus[0].asked] == ["What is it?"]
+    assert app.window.answer_view.current_answer() == "A red square."

@@ -13,7 +13,7 @@ from tests.gui.conftest import AppFactory, make_image, open_image, wait_for_mode
 from vldesk.core.presets import PRESETS
 from vldesk.core.settings import Settings
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
-from vldesk.gui.widgets.answer_view import RENDER_INTERVAL_MS, AnswerView
+from vldesk.gui.widgets.answer_view import AnswerView
 from vldesk.gui.widgets.image_viewer import ImageViewer
 from vldesk.gui.widgets.message_banner import Level, MessageBanner
 from vldesk.gui.widgets.prompt_panel import PromptPanel
@@ -151,7 +151,7 @@ def test_answer_view_throttles_rendering_and_renders_markdown(qtbot: QtBot) -> N
     view.append_text("# A title\n\n")
     view.append_text("Some **bold** text")
     assert "A title" not in view.browser.toPlainText()  # not rendered yet: throttled
-    qtbot.wait(RENDER_INTERVAL_MS * 3)
+    qtbot.waitUntil(lambda: "A title" in view.browser.toPlainText(), timeout=5000)
     plain = view.browser.toPlainText()
     assert "A title" in plain
     assert "Some bold text" in plain
