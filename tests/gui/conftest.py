@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from PIL import Image
@@ -69,6 +69,7 @@ def make_app(qtbot: QtBot) -> Iterator[AppFactory]:
     yield make
     for app in apps:
         app.shut_down()
+        app.wait_for_background_work()  # as vldesk does once its window is gone
         assert not app.inference.worker_thread.isRunning()
 
 
@@ -120,6 +121,14 @@ def open_image(qtbot: QtBot, app: DesktopApp, path: Path) -> None:
     qtbot.waitUntil(
         lambda: app.session.image is not None and app.session.image.path == path, timeout=10_000
     )
+
+
+DialogType = TypeVar("DialogType", bound=QWidget)
+
+
+def shown_dialogs(app: DesktopApp, kind: type[DialogType]) -> list[DialogType]:
+    """The dialogs of ``kind`` open on the app's window (what a person sees)."""
+    return [dialog for dialog in app.window.findChildren(kind) if dialog.isVisible()]
 
 
 def wait_idle(qtbot: QtBot, app: DesktopApp, timeout: int = 60_000) -> None:

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QThread, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import ManualClock, make_image
+from tests.gui.conftest import ManualClock, make_image, shown_dialogs
 from vldesk.core.batch import (
     BatchEventKind,
     BatchProgress,
@@ -43,9 +43,7 @@ def folder(tmp_path: Path) -> Path:
 
 def open_dialog(app: DesktopApp, folder: Path, *, tokens: int = 4) -> BatchDialog:
     app.window.describe_folder_action.trigger()
-    dialog = app._batch_dialog
-    assert dialog is not None
-    assert dialog.isVisible()
+    [dialog] = shown_dialogs(app, BatchDialog)
     dialog.folder_edit.setText(str(folder))
     dialog.max_tokens_spin.setValue(tokens)
     dialog.image_tokens_spin.setValue(16)
@@ -91,7 +89,7 @@ def test_describe_a_folder_then_retry_the_failure(
     dialog.extension_edit.setText(".caption")
 
     dialog.start_button.click()
-    qtbot.waitUntil(lambda: app._batch_dialog is None, timeout=2000)
+    qtbot.waitUntil(lambda: not shown_dialogs(app, BatchDialog), timeout=2000)
     assert app.batch.running
     assert app.batch_dock.isVisible()
     toggle = app.batch_dock.toggleViewAction()

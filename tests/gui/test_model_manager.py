@@ -10,13 +10,14 @@ from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from tests.fake_modelscope import FakeModelScope, model_files
-from tests.gui.conftest import OFFSCREEN_NOISE, AppFactory, wait_for_model
+from tests.gui.conftest import OFFSCREEN_NOISE, AppFactory, shown_dialogs, wait_for_model
 from tests.netguard import no_network
 from vldesk.core import downloads
 from vldesk.core.catalog import Precision, default_model
 from vldesk.core.settings import load_settings
 from vldesk.core.store import format_bytes
 from vldesk.gui.app import DesktopApp
+from vldesk.gui.dialogs.model_dialog import ModelDialog
 from vldesk.gui.workers.inference import ModelLoadedInfo
 
 SPEC = default_model()
@@ -51,9 +52,7 @@ def test_first_run_opens_the_manager_and_the_chosen_model_is_loaded_and_remember
     text = app.window.answer_view.browser.toPlainText()
     assert "No model is available yet" in text
     assert "Model → Manage Models…" in text
-    dialog = app._model_dialog
-    assert dialog is not None
-    assert dialog.isVisible()
+    [dialog] = shown_dialogs(app, ModelDialog)
     assert not dialog.isModal()
     labels = [label.text() for label in dialog.findChildren(QLabel)]
     assert any("No model is installed yet" in text for text in labels)
@@ -65,7 +64,7 @@ def test_first_run_opens_the_manager_and_the_chosen_model_is_loaded_and_remember
     dialog.use_button.click()
     wait_for_model(qtbot, app)
     assert "qwen3_vl" in app.window.status_panel.model_label.text()
-    assert app._model_dialog is None  # "Use this model" closes it
+    assert shown_dialogs(app, ModelDialog) == []  # "Use this model" closes it
     assert app.settings.model == ref
     saved = load_settings(app.paths.settings_file)
     assert saved.model == ref
@@ -78,18 +77,16 @@ def test_first_run_opens_the_manager_and_the_chosen_model_is_loaded_and_remember
 def test_manage_models_from_the_menu(ready_app: DesktopApp, qtbot: QtBot) -> None:
     app = ready_app
     window = app.window
-    assert app._model_dialog is None  # a model loads: no first-run dialog
+    assert shown_dialogs(app, ModelDialog) == []  # a model loads: no first-run dialog
     action = window.manage_models_action
     assert action in window.model_menu.actions()
     assert action.shortcut().toString() == "Ctrl+M"
     action.trigger()
-    dialog = app._model_dialog
-    assert dialog is not None
-    assert dialog.isVisible()
+    [dialog] = shown_dialogs(app, ModelDialog)
     action.trigger()  # again: the same dialog comes to the front
-    assert app._model_dialog is dialog
+    assert shown_dialogs(app, ModelDialog) == [dialog]
     dialog.close()
-    qtbot.waitUntil(lambda: app._model_dialog is None, timeout=2000)
+    qtbot.waitUntil(lambda: not shown_dialogs(app, ModelDialog), timeout=2000)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
@@ -109,7 +106,7 @@ def test_memory_estimates_use_the_precision_the_model_runs_at(
     spec = default_model()
     assert format_bytes(spec.memory_needed_bytes(Precision(dtype))) in hint.text
     dialog.close()
-    qtbot.waitUntil(lambda: app._model_dialog is None, timeout=2000)
+    qtbot.waitUntil(lambda: not shown_dialogs(app, ModelDialog), timeout=2000)
 
     # A model on a GPU (as the worker reports one): the estimates compare with its memory.
     on_gpu = ModelLoadedInfo(
@@ -151,13 +148,12 @@ def test_a_download_that_finishes_with_nothing_loaded_is_loaded(
     # The hub serves the tiny model's files under the default model's id.
     hub.add_repo(SPEC.id, {p.name: p.read_bytes() for p in tiny_dir.iterdir() if p.is_file()})
     app = make_app()
-    dialog = app._model_dialog
-    assert dialog is not None
+    [dialog] = shown_dialogs(app, ModelDialog)
     dialog.select(SPEC.id)
     dialog.download_button.click()
     dialog.close()  # the download goes on without the dialog
     wait_for_model(qtbot, app, timeout=90_000)
-    assert app._model_ref == SPEC.id
+    assert app.settings.last_model == SPEC.id
     assert load_settings(app.paths.settings_file).model == SPEC.id
     assert not app.downloads.busy
 
@@ -169,8 +165,7 @@ def test_closing_the_app_mid_download_does_not_hang(
     hub.add_repo(SPEC.id, files)
     hub.faults.pause_once["model.safetensors"] = len(files["model.safetensors"]) // 2
     app = make_app()
-    dialog = app._model_dialog
-    assert dialog is not None
+    [dialog] = shown_dialogs(app, ModelDialog)
     dialog.select(SPEC.id)
     dialog.download_button.click()
     assert hub.paused.wait(30)
