@@ -131,7 +131,8 @@ def test_bf16_logits_match_float32(tiny_model: tuple[Family, Path]) -> None:
             approximate = fast.model(**halved).logits[0].float()
         error = (reference - approximate).abs().max().item()
         assert error <= RELATIVE_LOGIT_TOLERANCE * reference.abs().max().item()
-        agreement = (reference.argmax(-1) == approximate.argmax(-1)).float().mean().item()
+        # In float64: 19 of 20 positions must count as 0.95 (float32 makes it 0.94999999).
+        agreement = (reference.argmax(-1) == approximate.argmax(-1)).double().mean().item()
         assert agreement >= TOP1_AGREEMENT
     finally:
         exact.unload()
