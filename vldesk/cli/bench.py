@@ -73,6 +73,20 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--in-process", action="store_true", help="run every phase in this process (no isolation)"
     )
+    parser.add_argument(
+        "--peer",
+        choices=("llama.cpp",),
+        help="instead of the phases: vldesk against llama.cpp on the same weights, at matched "
+        "precisions (needs llama-cpp-python and gguf)",
+    )
+    parser.add_argument(
+        "--peer-weights",
+        default="full,int8,int4",
+        help="vldesk weight formats to compare (against F16, Q8_0, Q4_K_M)",
+    )
+    parser.add_argument(
+        "--prompt-tokens", type=positive_int, default=1000, help="prompt length for --peer"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -126,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
         options = replace(options, photo_size=args.photo_size)
     if args.max_image_tokens:
         options = replace(options, max_image_tokens=args.max_image_tokens)
+    if args.peer:
+        return _run_peer(args, options)
     report = run_bench(options, progress=lambda text: print(text, file=sys.stderr, flush=True))
     print(format_table(report))
     for phase in ("ceiling", "interactive", "batch", "baseline", "startup"):
@@ -134,5 +150,47 @@ def run(args: argparse.Namespace) -> int:
             print(f"vldesk: {phase} phase: {error}", file=sys.stderr)
     path = args.json or Path(f"bench-{report['created'][:19].replace(':', '')}.json")
     write_report(report, path)
+    print(f"Report written to {path}", file=sys.stderr)
+    return 0
+
+
+def _run_peer(args: argparse.Namespace, options: Any) -> int:
+    """``--peer llama.cpp``: the side-by-side table, and its figures as JSON."""
+    import json
+    from datetime import datetime, timezone
+
+    from vldesk.bench.fixtures import make_photo
+    from vldesk.bench.peer import MATCHED_FORMATS, compare, format_comparison, llama_cpp_version
+    from vldesk.bench.runner import _resolve_model, _work_dir
+    from vldesk.bench.system import describe_machine
+    from vldesk.core.atomic import atomic_write_text
+
+    formats = [name.strip() for name in args.peer_weights.split(",") if name.strip()]
+    known = [ours for ours, _peer in MATCHED_FORMATS]
+    unknown = [name for name in formats if name not in known]
+    if unknown:
+        raise VldeskError(f"Unknown weights '{unknown[0]}' for --peer: choose from {known}.")
+    llama_cpp_version()  # says how to install it before a model is built
+
+    def progress(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    work = _work_dir(options)
+    folder, name, _synthetic = _resolve_model(options, work, progress)
+    square = make_photo(work / "square-1024.jpg", (1024, 1024), seed=1024)
+    result = compare(
+        Path(folder),
+        work,
+        square_image=square,
+        formats=formats,
+        prompt_tokens=args.prompt_tokens,
+        new_tokens=args.new_tokens,
+        progress=progress,
+    )
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    report = {"created": created, "machine": describe_machine(), "model": name, **result}
+    print(format_comparison(result))
+    path = args.json or Path(f"bench-peer-{created[:19].replace(':', '')}.json")
+    atomic_write_text(path, json.dumps(report, indent=2))
     print(f"Report written to {path}", file=sys.stderr)
     return 0
