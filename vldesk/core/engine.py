@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vldesk.core import linear_attention
 from vldesk.core.catalog import (
     FAMILY_TRAITS,
     Family,
@@ -236,10 +237,13 @@ def _set_cpu_threads(cores: int) -> None:
 def _use_cpu_kernels(model: Any, weights: WeightFormat) -> KernelChoice:
     patches = use_patch_linear(model)
     attention = use_cpu_attention(model)
+    linear = linear_attention.has_linear_attention(model) and linear_attention.install() > 0
     log.info(
-        "CPU kernels: %d patch embeddings as linear layers; decode-step attention: %s",
+        "CPU kernels: %d patch embeddings as linear layers; decode-step attention: %s; "
+        "linear-attention decode steps: %s",
         patches,
         "two products" if attention else "unchanged",
+        "vldesk's" if linear else "unchanged",
     )
     return install_decode_kernels(model, weights)
 
