@@ -18,7 +18,7 @@ from vldesk.core.catalog import Family
 
 #: Fixtures that build or load a tiny model; a test that needs one, even through another
 #: fixture (``tiny_model``, ``engine``, ``ready_app``...), is a ``model`` test.
-MODEL_FIXTURES = frozenset({"tiny_model_dirs"})
+MODEL_FIXTURES = frozenset({"tiny_model_dirs", "model_layouts"})
 #: Helpers that build a model folder: a test or fixture whose code names one is a ``model`` test.
 MODEL_BUILDERS = frozenset({"build_synthetic_model", "build_model_folder", "lively_model_dir"})
 
@@ -59,11 +59,40 @@ def _private_vldesk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 @pytest.fixture(scope="session")
 def tiny_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[Family, Path]:
-    """A tiny random-weight model folder of each family, built once per session."""
+    """A tiny random-weight model folder of each family, built once per session, laid out as a
+    download: the real tokenizer, chat template and processor configs from
+    ../shared/real-models (self-built ones where that is absent), shrunk dimensions."""
+    from tests.real_models import reference_or_none
     from vldesk.core.synthetic import build_synthetic_model
 
     root = tmp_path_factory.mktemp("tiny-models")
-    return {family: build_synthetic_model(family, root / family.value) for family in Family}
+    return {
+        family: build_synthetic_model(
+            family, root / family.value, reference=reference_or_none(family)
+        )
+        for family in Family
+    }
+
+
+@pytest.fixture(scope="session")
+def model_layouts(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model_dirs: dict[Family, Path]
+) -> dict[tuple[Family, str], Path]:
+    """``(family, layout) -> folder``: each tiny model as downloaded, as transformers 5 saves it
+    and as a transformers 4 fine-tune (see ``vldesk.core.synthetic.Layout``), built once."""
+    from tests.real_models import reference
+    from vldesk.core.synthetic import Layout, resave
+
+    root = tmp_path_factory.mktemp("model-layouts")
+    folders: dict[tuple[Family, str], Path] = {}
+    for family, download in tiny_model_dirs.items():
+        reference(family)  # skips without the real files: the download was self-built
+        for layout in Layout:
+            folder = download
+            if layout is not Layout.DOWNLOAD:
+                folder = resave(family, download, root / f"{family.value}-{layout.value}", layout)
+            folders[family, layout.value] = folder
+    return folders
 
 
 @pytest.fixture(params=list(Family), ids=lambda family: family.value)

@@ -122,7 +122,11 @@ def test_quantized_weights_are_benchmarked_and_counted(
     assert interactive["weights"] == "int4"
     assert interactive["cpu_kernels"]["kernel"] == "int4"
     assert interactive["cpu_kernels"]["head_kernel"] == "int8"
-    assert interactive["weights_bytes"] < _file_tensor_bytes(folder, "bfloat16")
+    # Fewer bytes than the file's, but for the int8 head's scales (one bfloat16 per vocabulary
+    # row): with the real vocabulary they outweigh what int4 saves on a tiny model's layers.
+    vocab_size = json.loads((folder / "config.json").read_text())["text_config"]["vocab_size"]
+    head_scales = 2 * vocab_size
+    assert interactive["weights_bytes"] < _file_tensor_bytes(folder, "bfloat16") + head_scales
     assert interactive["decode_bytes_per_token"] < interactive["weights_bytes"]
     assert "(int4 weights)" in format_table(report)
 

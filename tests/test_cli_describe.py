@@ -46,6 +46,82 @@ def test_streamed_answer_equals_the_json_answer(
     assert record["stop_reason"] in ("end_of_text", "max_tokens")
 
 
+@pytest.mark.parametrize(
+    ("family", "penalty"),
+    [(Family.QWEN3_VL, 1.0), (Family.QWEN2_5_VL, 1.05)],
+    ids=["qwen3_vl", "qwen2_5_vl"],
+)
+def test_the_models_own_repetition_penalty_is_the_default_and_the_answer_says_so(
+    photo: Path,
+    tiny_model_dirs: dict[Family, Path],
+    capsys: pytest.CaptureFixture[str],
+    family: Family,
+    penalty: float,
+) -> None:
+    folder = tiny_model_dirs[family]
+    generation = json.loads((folder / "generation_config.json").read_text())
+    assert run_cli(["describe", str(photo), "--model", str(folder), "--json", *QUICK]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["settings"]["repetition_penalty"] == penalty == generation["repetition_penalty"]
+    # Greedy decoding (the default) uses the repetition penalty and no sampling values.
+    assert record["stats"]["sampling"] == {
+        "greedy": True,
+        "temperature": None,
+        "top_p": None,
+        "top_k": None,
+        "repetition_penalty": penalty,
+        "from_model": ["repetition_penalty"],
+    }
+
+
+def test_settings_the_user_changed_stay_the_users(
+    photo: Path, tiny_model_dirs: dict[Family, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vldesk.core.paths import app_paths
+    from vldesk.core.settings import Settings, save_settings
+
+    user = Settings(greedy=False, temperature=0.5, repetition_penalty=1.2)
+    save_settings(user, app_paths().settings_file)
+    folder = tiny_model_dirs[Family.QWEN3_VL]
+    generation = json.loads((folder / "generation_config.json").read_text())
+    assert run_cli(["describe", str(photo), "--model", str(folder), "--json", *QUICK]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["stats"]["sampling"] == {
+        "greedy": False,
+        "temperature": 0.5,
+        "top_p": generation["top_p"],
+        "top_k": generation["top_k"],
+        "repetition_penalty": 1.2,
+        "from_model": ["top_p", "top_k"],
+    }
+    assert record["settings"]["temperature"] == 0.5
+    assert record["settings"]["top_k"] == generation["top_k"]
+
+
+@pytest.mark.parametrize("layout", ["download", "saved", "legacy"])
+@pytest.mark.parametrize("family", list(Family), ids=lambda family: family.value)
+def test_import_and_describe_every_folder_layout(
+    photo: Path,
+    model_layouts: dict[tuple[Family, str], Path],
+    capsys: pytest.CaptureFixture[str],
+    family: Family,
+    layout: str,
+) -> None:
+    """A download, a transformers 5 save and a transformers 4 fine-tune of each family, built
+    from the real files: imported (and listed as usable), and described from its folder."""
+    folder = model_layouts[family, layout]
+    name = f"{family.value}-{layout}"
+    assert run_cli(["models", "import", str(folder), "--name", name]) == 0
+    assert f"Imported '{name}' ({family.value})" in capsys.readouterr().out
+    assert run_cli(["models", "list", "--json"]) == 0
+    imported = json.loads(capsys.readouterr().out)["imported"]
+    assert [(m["name"], m["state"], m["problem"]) for m in imported] == [(name, "ok", None)]
+    assert run_cli(["describe", str(photo), "--model", str(folder), "--json", *QUICK]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["stats"]["image_tokens"] > 0
+    assert record["stats"]["new_tokens"] >= 1
+
+
 def test_several_images_with_a_custom_prompt_and_chinese_preset(
     photo: Path, tiny_model_dirs: dict[Family, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

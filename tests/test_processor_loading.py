@@ -167,6 +167,75 @@ def test_load_processor_falls_back_and_says_so(
     assert "without torchvision" in caplog.text
 
 
+#: Image processor classes that transformers 5 does not have, one per family: Qwen2.5-VL's is
+#: what fine-tunes saved by transformers 4.50-4.57 name; the others stand for any such name.
+LEGACY_NAMES = {
+    Family.QWEN2_5_VL: "Qwen2_5_VLImageProcessor",
+    Family.QWEN3_VL: "Qwen3VLImageProcessor",
+    Family.QWEN3_5: "Qwen3_5ImageProcessorFast",
+}
+
+
+def _with_legacy_name(source: Path, target: Path, family: Family) -> Path:
+    shutil.copytree(source, target)
+    settings = json.loads((target / "preprocessor_config.json").read_text())
+    settings["image_processor_type"] = LEGACY_NAMES[family]
+    (target / "preprocessor_config.json").write_text(json.dumps(settings))
+    return target
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("with_torchvision", [True, False], ids=["auto", "fallback"])
+def test_a_legacy_image_processor_name_is_mapped_to_the_current_class(
+    tiny_model: tuple[Family, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    with_torchvision: bool,
+) -> None:
+    from transformers import AutoProcessor
+
+    family, path = tiny_model
+    if with_torchvision and not processor_loading.torchvision_usable():
+        pytest.skip("torchvision is not usable in this environment")
+    legacy = _with_legacy_name(path, tmp_path / "legacy", family)
+    # transformers alone stops here: the class is gone.
+    with pytest.raises(ValueError, match="Unrecognized image processor"):
+        AutoProcessor.from_pretrained(legacy, local_files_only=True)
+    monkeypatch.setattr(processor_loading, "torchvision_usable", lambda: with_torchvision)
+    with caplog.at_level(logging.INFO, logger="vldesk.core.processor_loading"):
+        processor = load_processor(legacy)
+    assert f"image processor {LEGACY_NAMES[family]} is not in transformers" in caplog.text
+    expected_class = "Qwen2VLImageProcessor" if with_torchvision else "Qwen2VLImageProcessorPil"
+    assert type(processor.image_processor).__name__ == expected_class
+    assert hasattr(processor, "video_processor") is with_torchvision
+    reference = load_processor(path)
+    for image, resized in ((_aligned_picture(family), False), (_resized_picture(), True)):
+        _assert_same_inputs(
+            prompt_inputs(reference, path, image),
+            prompt_inputs(processor, legacy, image),
+            resized=resized and not with_torchvision,
+        )
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("layout", ["saved", "legacy"])
+def test_every_layout_gives_the_download_layouts_inputs(
+    model_layouts: dict[tuple[Family, str], Path], layout: str
+) -> None:
+    for family in Family:
+        download, other = model_layouts[family, "download"], model_layouts[family, layout]
+        expected, actual = load_processor(download), load_processor(other)
+        assert type(actual) is type(expected)
+        assert actual.chat_template == expected.chat_template
+        for image in (_aligned_picture(family), _resized_picture()):
+            _assert_same_inputs(
+                prompt_inputs(expected, download, image),
+                prompt_inputs(actual, other, image),
+                resized=False,
+            )
+
+
 @pytest.mark.model
 @pytest.mark.parametrize("with_torchvision", [True, False], ids=["auto", "fallback"])
 def test_missing_tokenizer_files_are_refused(
@@ -178,7 +247,9 @@ def test_missing_tokenizer_files_are_refused(
     # transformers itself would "load" a one-token tokenizer from config.json alone.
     broken = tmp_path / "broken"
     shutil.copytree(tiny_model_dirs[Family.QWEN2_5_VL], broken)
-    (broken / "tokenizer.json").unlink()
+    # As downloaded, Qwen2.5-VL's tokenizer is vocab.json and merges.txt (no control tokens)
+    # plus tokenizer_config.json (which adds them).
+    (broken / "tokenizer.json").unlink(missing_ok=True)
     (broken / "tokenizer_config.json").unlink()
     monkeypatch.setattr(processor_loading, "torchvision_usable", lambda: with_torchvision)
     with pytest.raises(ValueError, match=r"tokenizer .* is incomplete"):

@@ -41,8 +41,9 @@ def test_defaults() -> None:
     assert settings.weights == "full"
     assert settings.max_new_tokens == 512
     assert settings.greedy is True
-    assert (settings.temperature, settings.top_p, settings.top_k) == (0.7, 0.8, 20)
-    assert settings.repetition_penalty == 1.05
+    # Sampling follows the loaded model's generation_config.json until the user sets a value.
+    assert (settings.temperature, settings.top_p, settings.top_k) == (None, None, None)
+    assert settings.repetition_penalty is None
     assert settings.max_image_tokens == 1024
     assert (settings.preset_language, settings.ui_language) == ("en", "auto")
     assert settings.system_prompt == ""
@@ -83,6 +84,41 @@ def test_round_trip(settings_file: Path) -> None:
     assert data["recent_files"] == ["/a.png", "/b c.jpg"]
     assert "用中文回答" in settings_file.read_text(encoding="utf-8")  # readable, not \\u escapes
     assert sorted(p.name for p in settings_file.parent.iterdir()) == ["settings.json"]
+
+
+def test_sampling_the_user_did_not_set_stays_unset_in_the_file(settings_file: Path) -> None:
+    save_settings(Settings(top_k=7), settings_file)
+    data = json.loads(settings_file.read_text(encoding="utf-8"))
+    assert (data["temperature"], data["top_p"], data["repetition_penalty"]) == (None, None, None)
+    loaded = load_settings(settings_file)
+    assert (loaded.top_k, loaded.temperature, loaded.repetition_penalty) == (7, None, None)
+
+
+def test_version_1_files_follow_the_model_where_they_hold_version_1_defaults(
+    settings_file: Path,
+) -> None:
+    # Version 1 wrote 0.7 / 0.8 / 20 / 1.05 into every file, chosen or not.
+    settings_file.parent.mkdir(parents=True)
+    old = {"version": 1, "temperature": 0.7, "top_p": 0.8, "top_k": 20, "repetition_penalty": 1.05}
+    settings_file.write_text(json.dumps(old), encoding="utf-8")
+    loaded = load_settings(settings_file)
+    assert (loaded.temperature, loaded.top_p, loaded.top_k, loaded.repetition_penalty) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    # A value the user changed in version 1 stays the user's; version 2 values are kept as set.
+    settings_file.write_text(
+        json.dumps({"version": 1, "temperature": 0.3, "repetition_penalty": 1.05}),
+        encoding="utf-8",
+    )
+    assert load_settings(settings_file).temperature == 0.3
+    assert load_settings(settings_file).repetition_penalty is None
+    settings_file.write_text(
+        json.dumps({"version": SETTINGS_VERSION, "repetition_penalty": 1.05}), encoding="utf-8"
+    )
+    assert load_settings(settings_file).repetition_penalty == 1.05
 
 
 def test_settings_are_immutable_and_replace_makes_copies() -> None:
@@ -148,7 +184,8 @@ BAD_VALUES: list[tuple[str, Any]] = [
     ("temperature", float("nan")),
     ("top_p", 1.5),
     ("top_k", -1),
-    ("repetition_penalty", None),
+    ("repetition_penalty", "1.05"),
+    ("repetition_penalty", -1.0),
     ("max_image_tokens", 2),
     ("preset_language", "fr"),
     ("ui_language", ""),

@@ -393,6 +393,23 @@ def test_models_downloaded_by_id_are_installed_resolved_and_removed(store: Model
         store.resolve("someone/Qwen2.5-VL-3B-Finetune")
 
 
+def test_cli_lists_models_downloaded_by_id(capsys: pytest.CaptureFixture[str]) -> None:
+    from vldesk.cli import run_cli
+    from vldesk.core.paths import app_paths
+
+    store = ModelStore(app_paths().models_dir)
+    _install_by_id(store, "someone/Captioner", {"model_type": "qwen3_5"})
+    assert run_cli(["models", "list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(m["id"], m["family"], m["state"]) for m in data["downloaded_by_id"]] == [
+        ("someone/Captioner", "qwen3_5", "installed")
+    ]
+    assert "someone/Captioner" not in {m["id"] for m in data["catalog"]}
+    assert run_cli(["models", "list"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "someone/Captioner" in line)
+    assert "installed" in row
+
+
 def test_resolve_an_installed_model_never_touches_the_network(
     store: ModelStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,4 +1,4 @@
-"""The tiny random-weight models: complete folders of the real architectures that load offline."""
+"""Random-weight models: folders of the real architectures, in every layout, that load offline."""
 
 from __future__ import annotations
 
@@ -13,29 +13,19 @@ import pytest
 from PIL import Image
 
 from tests.netguard import no_network
-from vldesk.core.catalog import FAMILY_TRAITS, Family
+from vldesk.core.catalog import FAMILY_TRAITS, Family, find_model
 from vldesk.core.synthetic import (
+    FIRST_ADDED_ID,
     REAL_MODEL_NAMES,
+    Layout,
     build_synthetic_model,
     build_tokenizer,
     chat_template,
     real_config,
+    released_name,
+    transformers_name,
 )
 
-COMMON_FILES = {
-    "config.json",
-    "generation_config.json",
-    "model.safetensors",
-    "preprocessor_config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-}
-# What each real repository has besides (the weights are one file here, shards in some repos).
-FAMILY_FILES = {
-    Family.QWEN2_5_VL: {"chat_template.json"},
-    Family.QWEN3_VL: {"chat_template.json", "video_preprocessor_config.json"},
-    Family.QWEN3_5: {"chat_template.jinja", "video_preprocessor_config.json"},
-}
 MODEL_CLASSES = {
     Family.QWEN2_5_VL: "Qwen2_5_VLForConditionalGeneration",
     Family.QWEN3_VL: "Qwen3VLForConditionalGeneration",
@@ -50,6 +40,25 @@ TOKENIZER_CLASSES = {
     Family.QWEN2_5_VL: "Qwen2Tokenizer",
     Family.QWEN3_VL: "Qwen2Tokenizer",
     Family.QWEN3_5: "Qwen3_5Tokenizer",
+}
+#: The files of a self-built folder (the benchmarks' models): a real download's, with
+#: tokenizer.json holding the self-built tokenizer.
+SELF_BUILT_FILES = {
+    Family.QWEN2_5_VL: {
+        "chat_template.json",
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+        "model.safetensors.index.json",
+    },
+    Family.QWEN3_VL: {"chat_template.json", "model.safetensors", "video_preprocessor_config.json"},
+    Family.QWEN3_5: {"chat_template.jinja", "model.safetensors", "video_preprocessor_config.json"},
+}
+COMMON_FILES = {
+    "config.json",
+    "generation_config.json",
+    "preprocessor_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
 }
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 
@@ -95,13 +104,30 @@ def _prompt_inputs(processor: Any, image: Image.Image, factor: int, **template: 
 
 
 @pytest.mark.model
-def test_folder_looks_like_a_real_download(tiny_model: tuple[Family, Path]) -> None:
-    family, path = tiny_model
-    names = {p.name for p in path.iterdir()}
-    assert names == COMMON_FILES | FAMILY_FILES[family]
-    assert not [n for n in names if n.endswith((".bin", ".pt", ".pth", ".ckpt"))]
-    size = sum(p.stat().st_size for p in path.iterdir())
-    assert size < 3 * 1024 * 1024, f"{size} bytes"
+@pytest.mark.parametrize("family", list(Family), ids=lambda f: f.value)
+def test_a_self_built_folder_has_the_real_ids_and_files(family: Family, tmp_path: Path) -> None:
+    """Without the real files (the benchmarks on a user's machine) the folder is self-built:
+    its control tokens still have the real ids, so a published config fits it unchanged."""
+    folder = build_synthetic_model(family, tmp_path / family.value)
+    assert {p.name for p in folder.iterdir()} == COMMON_FILES | SELF_BUILT_FILES[family]
+    model, processor = _loaded(folder)
+    tokenizer = processor.tokenizer
+    first = FIRST_ADDED_ID[family]
+    assert tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_start|>", "<|image_pad|>"]) == [
+        first,
+        first + 1,
+        first + 12,
+    ]
+    published = real_config(family)
+    assert model.config.image_token_id == published["image_token_id"] == first + 12
+    generation = json.loads((folder / "generation_config.json").read_text())
+    assert generation["eos_token_id"] == [first + 2, first]
+    spec = find_model(f"Qwen/{REAL_MODEL_NAMES[family]}")
+    assert spec is not None
+    sampling = {key: generation[key] for key in spec.sampling.to_dict()}
+    assert sampling == spec.sampling.to_dict()
+    assert type(tokenizer).__name__ == TOKENIZER_CLASSES[family]
+    assert processor.chat_template == chat_template(family)
 
 
 @pytest.mark.model
@@ -177,11 +203,13 @@ def test_token_ids_agree_everywhere(tiny_model: tuple[Family, Path]) -> None:
     assert text["eos_token_id"] == tid(end)
     assert generation["eos_token_id"] == [tid("<|im_end|>"), tid("<|endoftext|>")]
     assert generation["pad_token_id"] == tid("<|endoftext|>")
-    assert len(tokenizer) <= text["vocab_size"] < len(tokenizer) + 128
+    # The real vocabulary sizes, and the real ids of the added tokens.
+    assert text["vocab_size"] == (248320 if family is Family.QWEN3_5 else 151936)
+    assert len(tokenizer) <= text["vocab_size"]
     assert tokenizer.eos_token == "<|im_end|>"
     assert tokenizer.pad_token == "<|endoftext|>"
-    # The added tokens keep the real relative layout.
     base = tid("<|endoftext|>")
+    assert base == FIRST_ADDED_ID[family]
     assert tid("<|im_start|>") == base + 1
     assert tid("<|image_pad|>") == base + 12
     assert len(tokenizer) == base + (26 if family is not Family.QWEN2_5_VL else 22)
@@ -255,6 +283,85 @@ def test_image_prompt_and_generate(tiny_model: tuple[Family, Path]) -> None:
     with torch.inference_mode():
         out = model.generate(**inputs, max_new_tokens=5, min_new_tokens=5, do_sample=False)
     assert out.shape[1] == inputs["input_ids"].shape[1] + 5
+
+
+def test_tensor_names_as_released() -> None:
+    assert released_name(Family.QWEN2_5_VL, "model.language_model.layers.0.mlp.up_proj.weight") == (
+        "model.layers.0.mlp.up_proj.weight"
+    )
+    assert released_name(Family.QWEN2_5_VL, "model.visual.blocks.0.attn.qkv.weight") == (
+        "visual.blocks.0.attn.qkv.weight"
+    )
+    assert released_name(Family.QWEN2_5_VL, "lm_head.weight") == "lm_head.weight"
+    assert released_name(Family.QWEN3_VL, "model.visual.merger.norm.weight") == (
+        "model.visual.merger.norm.weight"
+    )
+    assert transformers_name("model.norm.weight") == "model.language_model.norm.weight"
+    assert transformers_name("visual.merger.norm.weight") == "model.visual.merger.norm.weight"
+    assert transformers_name("mtp.fc.weight") == "mtp.fc.weight"
+
+
+def _tensor_names(folder: Path) -> set[str]:
+    from safetensors import safe_open
+
+    names: set[str] = set()
+    for file in folder.glob("*.safetensors"):
+        with safe_open(str(file), "pt") as handle:
+            names.update(handle.keys())
+    return names
+
+
+def _weights(folder: Path) -> dict[str, Any]:
+    """The parameters transformers loads from ``folder``, whatever the tensors are called."""
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    model = AutoModelForImageTextToText.from_pretrained(
+        folder, local_files_only=True, use_safetensors=True, dtype=torch.bfloat16
+    )
+    return dict(model.state_dict())
+
+
+@pytest.mark.model
+def test_each_layout_has_its_own_files_and_names_and_the_same_weights(
+    model_layouts: dict[tuple[Family, str], Path],
+) -> None:
+    import torch
+
+    for family in Family:
+        download, saved, legacy = (model_layouts[family, layout.value] for layout in Layout)
+        names = _tensor_names(download)
+        prefixes = {name.split(".")[0] + "." + name.split(".")[1] for name in names}
+        if family is Family.QWEN2_5_VL:
+            # As released: transformers 4.49's names, in two shards with an index.
+            assert {"model.layers", "model.embed_tokens", "visual.blocks"} <= prefixes
+            index = json.loads((download / "model.safetensors.index.json").read_text())
+            assert set(index["weight_map"]) == names
+            assert len(set(index["weight_map"].values())) == 2
+        else:
+            assert {"model.language_model", "model.visual"} <= prefixes
+        # The multi-token-prediction layer of the real Qwen3.5 checkpoints.
+        assert any(name.startswith("mtp.") for name in names) is (family is Family.QWEN3_5)
+        legacy_names = _tensor_names(legacy)
+        assert all(
+            name.startswith(("model.language_model.", "model.visual.")) for name in legacy_names
+        )
+        settings = json.loads((legacy / "preprocessor_config.json").read_text())
+        legacy_class = (
+            "Qwen2_5_VLImageProcessor"
+            if family is Family.QWEN2_5_VL
+            else "Qwen2VLImageProcessorFast"
+        )
+        assert settings["image_processor_type"] == legacy_class
+        assert (legacy / "chat_template.jinja").is_file()
+        # transformers 5's save: the image processor inside processor_config.json.
+        files = {p.name for p in saved.iterdir()}
+        assert "preprocessor_config.json" not in files
+        assert "image_processor" in json.loads((saved / "processor_config.json").read_text())
+        weights = [_weights(folder) for folder in (download, saved, legacy)]
+        for name, tensor in weights[0].items():
+            assert torch.equal(tensor, weights[1][name]), name
+            assert torch.equal(tensor, weights[2][name]), name
 
 
 @pytest.mark.model

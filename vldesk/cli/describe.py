@@ -125,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
                     "answer": result.text,
                     "stop_reason": result.stop_reason.value,
                     "model": engine.name,
-                    "settings": settings.to_dict(),
+                    # The model's own sampling where the user set none.
+                    "settings": settings.with_model_defaults(engine.recommended_sampling).to_dict(),
                     "stats": result.stats.to_dict(),
                 }
                 print(json.dumps(record, ensure_ascii=False), flush=True)

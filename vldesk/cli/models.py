@@ -24,6 +24,7 @@ from vldesk.core.machine import Fit, fit_hint, total_memory_bytes
 from vldesk.core.settings import Settings
 from vldesk.core.store import (
     InstallState,
+    ModelStatus,
     ModelStore,
     folder_size,
     format_bytes,
@@ -129,36 +130,41 @@ def run_list(args: argparse.Namespace) -> int:
     settings = _settings()
     store = _store(settings)
     statuses = [store.status(spec) for spec in CATALOG]
+    by_id = [store.status(spec) for spec in store.downloaded_by_id()]
     # Estimated for the CPU (a GPU cannot be seen without importing torch), at the precision
     # loading will choose there.
     precision = expected_cpu_precision(settings.dtype)
     ram = total_memory_bytes()
-    hints = {s.spec.id: fit_hint(s.spec, ram, None, precision) for s in statuses}
+    hints = {s.spec.id: fit_hint(s.spec, ram, None, precision) for s in (*statuses, *by_id)}
     imported = []
     for entry in store.imported():
         check = store.validate_model_folder(entry.path)
         state = "ok" if check.ok else ("missing" if not entry.path.is_dir() else "broken")
         imported.append((entry, state, folder_size(entry.path), check.reason))
     if args.json:
+
+        def listed(s: ModelStatus) -> dict[str, Any]:
+            return {
+                "id": s.spec.id,
+                "family": s.spec.family.value,
+                "default": s.spec.default,
+                "state": s.state.value,
+                "size_on_disk": s.size_on_disk,
+                "download_bytes": s.spec.download_bytes,
+                "path": str(s.path),
+                "revision": s.manifest.revision if s.manifest else None,
+                "commit": s.manifest.commit if s.manifest else None,
+                "problem": s.problem,
+                "memory_needed_bytes": s.spec.memory_needed_bytes(precision),
+                "precision": precision.value,
+                "fit": hints[s.spec.id].fit.value,
+            }
+
         data = {
             "models_dir": str(store.models_dir),
-            "catalog": [
-                {
-                    "id": s.spec.id,
-                    "default": s.spec.default,
-                    "state": s.state.value,
-                    "size_on_disk": s.size_on_disk,
-                    "download_bytes": s.spec.download_bytes,
-                    "path": str(s.path),
-                    "revision": s.manifest.revision if s.manifest else None,
-                    "commit": s.manifest.commit if s.manifest else None,
-                    "problem": s.problem,
-                    "memory_needed_bytes": s.spec.memory_needed_bytes(precision),
-                    "precision": precision.value,
-                    "fit": hints[s.spec.id].fit.value,
-                }
-                for s in statuses
-            ],
+            "catalog": [listed(s) for s in statuses],
+            # Repositories outside the catalog, downloaded by their ModelScope id.
+            "downloaded_by_id": [listed(s) for s in by_id],
             "imported": [
                 {
                     "name": entry.name,
@@ -176,12 +182,12 @@ def run_list(args: argparse.Namespace) -> int:
 
     print(f"Models folder: {store.models_dir}")
     print()
-    width = max(len(s.spec.id) for s in statuses)
+    width = max(len(s.spec.id) for s in (*statuses, *by_id))
     print(
         f"  {'MODEL':<{width}}  {'STATE':<13}  {'ON DISK':>9}  {'DOWNLOAD':>9}  "
         f"{'MEMORY':>9}  THIS MACHINE"
     )
-    for status in statuses:
+    for status in (*statuses, *by_id):
         mark = "*" if status.spec.default else " "
         on_disk = format_bytes(status.size_on_disk) if status.size_on_disk else "-"
         if status.manifest is not None:

@@ -47,6 +47,7 @@ from vldesk.core.images import fit_to_token_budget
 from vldesk.core.memory_errors import is_out_of_memory
 from vldesk.core.prompt_interrupt import PromptInterrupt, PromptInterrupted
 from vldesk.core.quantized_weights import WEIGHT_CHOICES, WeightFormat
+from vldesk.core.sampling import Sampling, read_sampling
 from vldesk.core.thinking import ThinkFilter, strip_think
 
 log = logging.getLogger(__name__)
@@ -477,20 +478,41 @@ class Engine:
         )
         return inputs.to(self._model.device)
 
+    @functools.cached_property
+    def recommended_sampling(self) -> Sampling:
+        """The model's own sampling values (its generation_config.json; transformers' defaults
+        for what it leaves out): what a setting left ``None`` uses."""
+        return read_sampling(self.info.path) or Sampling()
+
+    def sampling_figures(self, settings: GenerationSettings) -> dict[str, Any]:
+        """The decoding values an answer with ``settings`` uses, for its figures: the sampling
+        ones are None under greedy decoding; ``from_model`` names the model's own values."""
+        used = settings.sampling(self.recommended_sampling).to_dict()
+        if settings.greedy:
+            used.update(temperature=None, top_p=None, top_k=None)
+        from_model = [
+            name
+            for name, value in used.items()
+            if value is not None and getattr(settings, name) is None
+        ]
+        return {"greedy": settings.greedy, **used, "from_model": from_model}
+
     def _generation_config(self, settings: GenerationSettings) -> Any:
-        """A fresh GenerationConfig, so nothing leaks in from the model's own defaults."""
+        """A fresh GenerationConfig: the settings' values, the model's recommended sampling where
+        a setting is ``None``, and nothing else from the model's own generation config."""
         from transformers import GenerationConfig
 
         sampling = not settings.greedy
+        used = settings.sampling(self.recommended_sampling)
         # Unset (None) fields are filled from the model's generation_config.json (sampling values),
         # which makes transformers warn under greedy decoding: greedy gets the neutral values.
         return GenerationConfig(
             max_new_tokens=settings.max_new_tokens,
             do_sample=sampling,
-            temperature=settings.temperature if sampling else 1.0,
-            top_p=settings.top_p if sampling else 1.0,
-            top_k=settings.top_k if sampling else 50,
-            repetition_penalty=settings.repetition_penalty,
+            temperature=used.temperature if sampling else 1.0,
+            top_p=used.top_p if sampling else 1.0,
+            top_k=used.top_k if sampling else 50,
+            repetition_penalty=used.repetition_penalty,
             eos_token_id=self._stop_ids,
             pad_token_id=self._pad_id,
             cache_implementation="static" if self._static_cache else None,
@@ -629,6 +651,7 @@ class Engine:
             decode_tokens_per_s=_rate(new_tokens - 1, decode_time),
             total_s=finished - started,
             reused_tokens=reused,
+            sampling=self.sampling_figures(settings),
         )
         text = "".join(chunks)
         if thinking:
@@ -682,6 +705,7 @@ class Engine:
                 time_to_first_token_s=first - started,
                 decode_tokens_per_s=_rate(len(new_ids) - 1, finished - first),
                 total_s=finished - started,
+                sampling=self.sampling_figures(settings),
             )
             reason = self._stop_reason(new_ids, settings, cancel)
             results.append(

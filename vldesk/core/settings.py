@@ -25,7 +25,10 @@ from vldesk.core.quantized_weights import WEIGHT_CHOICES
 logger = logging.getLogger(__name__)
 
 #: Written into the file so a later version can migrate older files.
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2
+#: Version 1 wrote these sampling values into every file whether or not the user chose them;
+#: since version 2 an unset value follows the model (its generation_config.json).
+_VERSION_1_SAMPLING = {"temperature": 0.7, "top_p": 0.8, "top_k": 20, "repetition_penalty": 1.05}
 #: How many recently opened files the File menu remembers.
 MAX_RECENT_FILES = 10
 CORRUPT_SUFFIX = ".corrupt-"
@@ -48,10 +51,12 @@ class Settings:
     weights: str = "full"
     max_new_tokens: int = 512
     greedy: bool = True
-    temperature: float = 0.7
-    top_p: float = 0.8
-    top_k: int = 20
-    repetition_penalty: float = 1.05
+    #: Sampling values the user chose; ``None`` follows the model's own recommendation (its
+    #: generation_config.json), whichever model is loaded.
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    repetition_penalty: float | None = None
     max_image_tokens: int = DEFAULT_IMAGE_TOKENS
     #: Language of the prompt presets ("en" or "zh").
     preset_language: str = "en"
@@ -105,6 +110,7 @@ class Settings:
         """Build settings from a parsed file; a bad value falls back to its default (logged)."""
         defaults = cls()
         values: dict[str, Any] = {}
+        data = _migrate(data)
         for name, check in _CHECKS.items():
             if name not in data:
                 continue
@@ -190,6 +196,13 @@ def _float(
     return check
 
 
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def optional(value: Any) -> Any:
+        return None if value is None else check(value)
+
+    return optional
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError("expected true or false")
@@ -213,10 +226,10 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "weights": _one_of(WEIGHT_CHOICES),
     "max_new_tokens": _int(1, 1_000_000),
     "greedy": _bool,
-    "temperature": _float(0.0, 100.0, exclusive_min=True),
-    "top_p": _float(0.0, 1.0, exclusive_min=True),
-    "top_k": _int(0, 1_000_000),
-    "repetition_penalty": _float(0.0, 100.0, exclusive_min=True),
+    "temperature": _optional(_float(0.0, 100.0, exclusive_min=True)),
+    "top_p": _optional(_float(0.0, 1.0, exclusive_min=True)),
+    "top_k": _optional(_int(0, 1_000_000)),
+    "repetition_penalty": _optional(_float(0.0, 100.0, exclusive_min=True)),
     "max_image_tokens": _int(4, 1_000_000),
     "preset_language": _one_of(LANGUAGES),
     "ui_language": _non_empty,
@@ -226,6 +239,18 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "recent_files": _recent,
 }
 _KNOWN_KEYS = frozenset(_CHECKS) | {"version"}
+
+
+def _migrate(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A version 1 file's sampling values that equal version 1's defaults were written without
+    the user choosing them: drop them, so they follow the model."""
+    if data.get("version", 1) != 1:
+        return data
+    return {
+        key: value
+        for key, value in data.items()
+        if not (key in _VERSION_1_SAMPLING and value == _VERSION_1_SAMPLING[key])
+    }
 
 
 # --- file I/O -------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from vldesk.core.catalog import (
     spec_for_repository,
 )
 from vldesk.core.errors import ModelLoadError, ModelNotFoundError, VldeskError, WriteError
+from vldesk.core.sampling import Sampling, read_sampling
 
 log = logging.getLogger(__name__)
 
@@ -696,6 +697,19 @@ class ModelStore:
             "See `vldesk models list`, then `vldesk models download ID`, or add a folder you "
             "already have with `vldesk models import FOLDER`."
         )
+
+    def recommended_sampling(self, id_or_path: str) -> Sampling:
+        """The sampling a model recommends, without loading it: its generation_config.json when
+        it is on this machine, else the catalog's record of it, else transformers' defaults."""
+        try:
+            folder: Path | None = self.resolve(id_or_path)
+        except VldeskError:
+            folder = None
+        found = read_sampling(folder) if folder is not None else None
+        if found is not None:
+            return found
+        spec = find_model(id_or_path)
+        return spec.sampling if spec is not None else Sampling()
 
     def remove(self, id_or_name: str) -> str:
         """Delete a downloaded model (partial files too), or forget an imported folder.

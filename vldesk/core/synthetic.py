@@ -1,4 +1,4 @@
-"""Tiny random-weight models of the real Qwen VL architectures, built offline as real downloads."""
+"""Random-weight models of the real Qwen VL architectures, in the layouts real folders have."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import importlib
 import json
 import logging
 import math
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from vldesk.core.catalog import FAMILY_TRAITS, Family
+from vldesk.core.catalog import FAMILY_TRAITS, Family, find_model
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +25,40 @@ REAL_MODEL_NAMES: dict[Family, str] = {
     Family.QWEN3_VL: "Qwen3-VL-2B-Instruct",
     Family.QWEN3_5: "Qwen3.5-2B",
 }
+#: The folder of each family's real non-weight files in a reference collection (the tests use
+#: ``../shared/real-models``): a real download, less its weights.
+REFERENCE_FOLDERS: dict[Family, str] = {
+    Family.QWEN2_5_VL: "Qwen--Qwen2.5-VL-3B-Instruct",
+    Family.QWEN3_VL: "Qwen--Qwen3-VL-2B-Instruct",
+    Family.QWEN3_5: "Qwen--Qwen3.5-0.8B",
+}
+#: The real id of ``<|endoftext|>``, the first of Qwen's added tokens: 151643 in the Qwen2
+#: vocabulary that Qwen2.5-VL and Qwen3-VL share, 248044 in Qwen3.5's.
+FIRST_ADDED_ID: dict[Family, int] = {
+    Family.QWEN2_5_VL: 151643,
+    Family.QWEN3_VL: 151643,
+    Family.QWEN3_5: 248044,
+}
 
-# Qwen's added tokens in their real order, so ids keep the real relative layout
-# (<|endoftext|> first, <|image_pad|> at +12, <think> at +24). ``True`` marks special tokens;
-# the tool, FIM and think tokens are ordinary added tokens in the real tokenizers.
+
+class Layout(str, Enum):
+    """How a model folder came to be; transformers loads all of them."""
+
+    #: As ModelScope serves the released model (Qwen2.5-VL: ``model.layers.*`` and
+    #: ``visual.*`` tensors in two shards with an index).
+    DOWNLOAD = "download"
+    #: Written by transformers 5's ``save_pretrained`` (processor_config.json with the image
+    #: processor inside, tokenizer.json, no preprocessor_config.json).
+    SAVED = "saved"
+    #: A fine-tune saved by transformers 4.50-4.57: the image processor class named as it was
+    #: then (Qwen2.5-VL's ``Qwen2_5_VLImageProcessor`` is gone from transformers 5), tensors
+    #: under ``model.language_model.*`` and ``model.visual.*``, chat_template.jinja.
+    LEGACY = "legacy"
+
+
+# Qwen's added tokens in their real order from <|endoftext|> (<|image_pad|> at +12, <think> at
+# +24). ``True`` marks special tokens; the tool, FIM and think tokens are ordinary added tokens
+# in the real tokenizers.
 _QWEN2_ADDED_TOKENS: tuple[tuple[str, bool], ...] = (
     ("<|endoftext|>", True),
     ("<|im_start|>", True),
@@ -62,11 +95,13 @@ _QWEN3_ADDED_TOKENS = (
 _CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 _CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 _HALF = [0.5, 0.5, 0.5]
+_WEIGHTS_INDEX = "model.safetensors.index.json"
 
 
 @dataclass(frozen=True)
 class _FamilyFiles:
-    """The non-weight files of a family's real model repository."""
+    """The non-weight files of a family's real model repository, for when no reference copy
+    of them is at hand (the benchmarks on a user's machine)."""
 
     tokenizer_class: str
     processor_class: str
@@ -79,12 +114,23 @@ class _FamilyFiles:
     #: ``True``: chat_template.json (legacy, plus a copy in tokenizer_config.json), as in the
     #: Qwen2.5-VL and Qwen3-VL repositories; ``False``: chat_template.jinja, as in Qwen3.5.
     legacy_chat_template: bool
-    #: generation_config.json sampling defaults.
-    sampling: dict[str, Any]
     #: The tokenizer_class named in tokenizer_config.json, where the hub files name another class
     #: than the one transformers uses (it substitutes its own for these model types).
     hub_tokenizer_class: str | None = None
 
+
+_QWEN3_PREPROCESSOR = {
+    "size": {"longest_edge": 16777216, "shortest_edge": 65536},
+    "image_mean": _HALF,
+    "image_std": _HALF,
+    "image_processor_type": "Qwen2VLImageProcessorFast",
+}
+_QWEN3_VIDEO_PREPROCESSOR = {
+    "size": {"longest_edge": 25165824, "shortest_edge": 4096},
+    "image_mean": _HALF,
+    "image_std": _HALF,
+    "video_processor_type": "Qwen3VLVideoProcessor",
+}
 
 _FAMILY_FILES: dict[Family, _FamilyFiles] = {
     Family.QWEN2_5_VL: _FamilyFiles(
@@ -101,54 +147,38 @@ _FAMILY_FILES: dict[Family, _FamilyFiles] = {
         },
         video_preprocessor=None,
         legacy_chat_template=True,
-        sampling={"do_sample": True, "repetition_penalty": 1.05, "temperature": 0.1, "top_k": 1},
     ),
     Family.QWEN3_VL: _FamilyFiles(
         tokenizer_class="Qwen2Tokenizer",
         processor_class="Qwen3VLProcessor",
         added_tokens=_QWEN3_ADDED_TOKENS,
         model_max_length=262144,
-        preprocessor={
-            "size": {"longest_edge": 16777216, "shortest_edge": 65536},
-            "image_mean": _HALF,
-            "image_std": _HALF,
-            "image_processor_type": "Qwen2VLImageProcessorFast",
-        },
-        video_preprocessor={
-            "size": {"longest_edge": 25165824, "shortest_edge": 4096},
-            "image_mean": _HALF,
-            "image_std": _HALF,
-            "video_processor_type": "Qwen3VLVideoProcessor",
-        },
+        preprocessor=_QWEN3_PREPROCESSOR,
+        video_preprocessor=_QWEN3_VIDEO_PREPROCESSOR,
         legacy_chat_template=True,
-        sampling={"do_sample": True, "temperature": 0.7, "top_k": 20, "top_p": 0.8},
     ),
     Family.QWEN3_5: _FamilyFiles(
         tokenizer_class="Qwen3_5Tokenizer",
         processor_class="Qwen3VLProcessor",
         added_tokens=_QWEN3_ADDED_TOKENS,
         model_max_length=262144,
-        preprocessor={
-            "size": {"longest_edge": 16777216, "shortest_edge": 65536},
-            "image_mean": _HALF,
-            "image_std": _HALF,
-            "image_processor_type": "Qwen2VLImageProcessorFast",
-        },
-        video_preprocessor={
-            "size": {"longest_edge": 25165824, "shortest_edge": 4096},
-            "image_mean": _HALF,
-            "image_std": _HALF,
-            "video_processor_type": "Qwen3VLVideoProcessor",
-        },
+        preprocessor=_QWEN3_PREPROCESSOR,
+        video_preprocessor=_QWEN3_VIDEO_PREPROCESSOR,
         legacy_chat_template=False,
-        sampling={"do_sample": True, "temperature": 0.7, "top_k": 20, "top_p": 0.8},
         # transformers lists qwen3_5 in MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS.
         hub_tokenizer_class="Qwen2Tokenizer",
     ),
 }
 
+#: The image processor class a transformers 4.50-4.57 save names, by family.
+_LEGACY_IMAGE_PROCESSORS: dict[Family, str] = {
+    Family.QWEN2_5_VL: "Qwen2_5_VLImageProcessor",
+    Family.QWEN3_VL: "Qwen2VLImageProcessorFast",
+    Family.QWEN3_5: "Qwen2VLImageProcessorFast",
+}
+
 # A little English and Chinese of the kind vldesk prompts and answers contain, so that BPE learns
-# merges for common words and the tiny tokenizer encodes typical text in few tokens.
+# merges for common words and the small tokenizer encodes typical text in few tokens.
 _CORPUS = """\
 Describe this image in detail. What is in the picture? Read the text in the image.
 The photo shows a cat sitting on a red sofa next to a window. There is a dog in the garden.
@@ -181,15 +211,24 @@ def real_config(family: Family) -> dict[str, Any]:
     return config
 
 
-def tiny_config(family: Family) -> dict[str, Any]:
-    """A config.json in the real layout with tiny dimensions and the real structure.
+def reference_folder(root: Path, family: Family) -> Path | None:
+    """``family``'s folder of real non-weight files under ``root``, if it is there."""
+    folder = Path(root) / REFERENCE_FOLDERS[family]
+    return folder if (folder / "config.json").is_file() else None
 
-    Token ids are left as in the real config and the vocabulary size is dropped:
-    :func:`build_model_folder` fits both to the tokenizer it builds.
-    """
-    config = real_config(family)
-    config.pop("vocab_size", None)
-    config.get("text_config", {}).pop("vocab_size", None)
+
+def text_config(config: Mapping[str, Any]) -> Any:
+    """The text part of a config.json: nested in ``text_config``, or flat (Qwen2.5-VL as
+    released)."""
+    nested = config.get("text_config")
+    return nested if isinstance(nested, Mapping) else config
+
+
+def tiny_config(family: Family, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``base`` (default: the family's published config.json) with tiny dimensions and the
+    real structure: token ids and the vocabulary size stay as they are."""
+    source = base if base is not None else real_config(family)
+    config: dict[str, Any] = json.loads(json.dumps(source))
     patch = FAMILY_TRAITS[family].patch_size
     if family is Family.QWEN2_5_VL:
         config.update(
@@ -252,6 +291,11 @@ def tiny_config(family: Family) -> dict[str, Any]:
     return config
 
 
+# ----------------------------------------------------------------------------------------------
+# Tokenizer
+# ----------------------------------------------------------------------------------------------
+
+
 def _train_bpe(vocab_size: int, split_regex: str) -> tuple[dict[str, int], list[tuple[str, str]]]:
     """A byte-level BPE trained on the embedded corpus with the tokenizer class's pre-tokenizer."""
     from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, trainers
@@ -277,7 +321,8 @@ def _train_bpe(vocab_size: int, split_regex: str) -> tuple[dict[str, int], list[
 
 
 def build_tokenizer(family: Family, *, vocab_size: int = 768) -> Any:
-    """The family's real tokenizer class over a small byte-level BPE, with Qwen's added tokens."""
+    """The family's real tokenizer class over a small byte-level BPE, with Qwen's added tokens
+    right after it (ids from ``vocab_size``; :func:`write_tokenizer` gives them the real ids)."""
     import transformers
     from tokenizers import AddedToken
 
@@ -311,59 +356,188 @@ def build_tokenizer(family: Family, *, vocab_size: int = 768) -> Any:
     return tokenizer
 
 
-def _token_ids(tokenizer: Any) -> dict[str, int]:
-    def tid(token: str) -> int:
-        return int(tokenizer.convert_tokens_to_ids(token))
-
-    return {
-        "endoftext": tid("<|endoftext|>"),
-        "im_end": tid("<|im_end|>"),
-        "vision_start_token_id": tid("<|vision_start|>"),
-        "vision_end_token_id": tid("<|vision_end|>"),
-        "vision_token_id": tid("<|vision_pad|>"),
-        "image_token_id": tid("<|image_pad|>"),
-        "video_token_id": tid("<|video_pad|>"),
-    }
-
-
-def _rewrite_token_ids(family: Family, config: dict[str, Any], ids: dict[str, int]) -> None:
-    """Point the config's token ids at the tokenizer's, keeping each family's real choice of
-    fields (Qwen3.5's config eos is <|endoftext|>, the others' <|im_end|>)."""
-    for key in ("vision_start_token_id", "vision_end_token_id", "image_token_id", "video_token_id"):
-        config[key] = ids[key]
-    if family is Family.QWEN2_5_VL:
-        config.update(vision_token_id=ids["vision_token_id"], bos_token_id=ids["endoftext"])
-        config["eos_token_id"] = ids["im_end"]
-    elif family is Family.QWEN3_VL:
-        config["text_config"].update(bos_token_id=ids["endoftext"], eos_token_id=ids["im_end"])
-    else:
-        config["text_config"]["eos_token_id"] = ids["endoftext"]
-
-
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_preprocessing_files(family: Family, out_dir: Path) -> Any:
-    """Write the tokenizer, processor configs and chat template of ``family`` into ``out_dir``.
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
 
-    Returns the tokenizer; the model's config must use its token ids (see
-    :func:`build_model_folder`).
+
+def write_tokenizer(family: Family, out_dir: Path) -> Any:
+    """Write a small self-built tokenizer whose added tokens have the real ids, and load it.
+
+    For a family whose real vocabulary is not at hand: the ordinary tokens are a small BPE,
+    padded with never-produced filler tokens up to the real id of ``<|endoftext|>``, so every
+    control token (``<|im_start|>``, ``<|image_pad|>``, ``<think>``...) has its real id and
+    a real config.json's token ids fit it unchanged.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from transformers import AutoTokenizer
+
+    files = _FAMILY_FILES[family]
+    first = FIRST_ADDED_ID[family]
+    build_tokenizer(family).save_pretrained(out_dir)
+    tokenizer_json = _read_json(out_dir / "tokenizer.json")
+    vocab = tokenizer_json["model"]["vocab"]
+    vocab.update({f"unused{index}": index for index in range(len(vocab), first)})
+    added = sorted(tokenizer_json["added_tokens"], key=lambda token: int(token["id"]))
+    for offset, token in enumerate(added):
+        token["id"] = first + offset
+    tokenizer_json["added_tokens"] = added
+    (out_dir / "tokenizer.json").write_text(json.dumps(tokenizer_json), encoding="utf-8")
+    # The hub files list the added tokens with their ids, as here.
+    config = _read_json(out_dir / "tokenizer_config.json")
+    config["added_tokens_decoder"] = {
+        str(token["id"]): {key: value for key, value in token.items() if key != "id"}
+        for token in added
+    }
+    if files.hub_tokenizer_class is not None:
+        config["tokenizer_class"] = files.hub_tokenizer_class
+    _write_json(out_dir / "tokenizer_config.json", config)
+    tokenizer = AutoTokenizer.from_pretrained(out_dir, local_files_only=True)
+    for offset, (content, _) in enumerate(files.added_tokens):
+        if tokenizer.convert_tokens_to_ids(content) != first + offset:
+            raise RuntimeError(f"{content} did not get its real id {first + offset}")
+    return tokenizer
+
+
+# ----------------------------------------------------------------------------------------------
+# Weights
+# ----------------------------------------------------------------------------------------------
+
+
+def transformers_name(name: str) -> str:
+    """A tensor's name as transformers 5 keeps it (``model.language_model.*``,
+    ``model.visual.*``), from the released Qwen2.5-VL names (``model.*``, ``visual.*``)."""
+    if name.startswith("visual."):
+        return "model." + name
+    if name.startswith("model.") and not name.startswith(
+        ("model.language_model.", "model.visual.")
+    ):
+        return "model.language_model." + name.removeprefix("model.")
+    return name
+
+
+def released_name(family: Family, name: str) -> str:
+    """A tensor's name in the family's released checkpoints: Qwen2.5-VL keeps the names of
+    transformers 4.49 (``model.layers.*``, ``visual.*``), the newer families transformers 5's."""
+    name = transformers_name(name)
+    if family is not Family.QWEN2_5_VL:
+        return name
+    if name.startswith("model.language_model."):
+        return "model." + name.removeprefix("model.language_model.")
+    if name.startswith("model.visual."):
+        return name.removeprefix("model.")
+    return name
+
+
+def _save_weights(tensors: Mapping[str, Any], out_dir: Path, shards: int) -> None:
+    """Write safetensors files as ``save_pretrained`` names them: one ``model.safetensors``, or
+    ``shards`` files split by size with a ``model.safetensors.index.json``."""
+    from safetensors.torch import save_file
+
+    names = sorted(tensors)
+    sizes = {name: tensors[name].numel() * tensors[name].element_size() for name in names}
+    if shards <= 1:
+        save_file(
+            {n: tensors[n] for n in names}, str(out_dir / "model.safetensors"), {"format": "pt"}
+        )
+        return
+    total = sum(sizes.values())
+    groups: list[list[str]] = [[] for _ in range(shards)]
+    done = 0
+    for name in names:
+        groups[min(shards - 1, done * shards // total)].append(name)
+        done += sizes[name]
+    weight_map = {}
+    for number, group in enumerate(groups, start=1):
+        file = f"model-{number:05d}-of-{shards:05d}.safetensors"
+        save_file({n: tensors[n] for n in group}, str(out_dir / file), {"format": "pt"})
+        weight_map.update(dict.fromkeys(group, file))
+    _write_json(
+        out_dir / _WEIGHTS_INDEX, {"metadata": {"total_size": total}, "weight_map": weight_map}
+    )
+
+
+def _read_weights(folder: Path) -> dict[str, Any]:
+    from safetensors.torch import load_file
+
+    tensors: dict[str, Any] = {}
+    for file in sorted(folder.glob("*.safetensors")):
+        tensors.update(load_file(str(file)))
+    return tensors
+
+
+def _mtp_tensors(model: Any, config: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """Qwen3.5's multi-token-prediction layer, as the real checkpoints carry it (transformers
+    does not load it): a full-attention decoder layer, a 2h -> h projection and three norms."""
+    import torch
+
+    text = text_config(config)
+    layers = int(text.get("mtp_num_hidden_layers") or 0)
+    if not layers:
+        return {}
+    hidden = int(text["hidden_size"])
+    kinds = list(text.get("layer_types") or [])
+    full = kinds.index("full_attention") if "full_attention" in kinds else 0
+    prefix = f"model.language_model.layers.{full}."
+    shapes = {
+        name.removeprefix(prefix): tuple(tensor.shape)
+        for name, tensor in model.state_dict().items()
+        if name.startswith(prefix)
+    }
+    generator = torch.Generator().manual_seed(seed)
+    tensors: dict[str, Any] = {}
+    for layer in range(layers):
+        for name, shape in shapes.items():
+            tensors[f"mtp.layers.{layer}.{name}"] = torch.randn(shape, generator=generator)
+    tensors["mtp.fc.weight"] = torch.randn((hidden, 2 * hidden), generator=generator)
+    for norm in ("norm", "pre_fc_norm_embedding", "pre_fc_norm_hidden"):
+        tensors[f"mtp.{norm}.weight"] = torch.ones(hidden)
+    return {name: (tensor * 0.02).to(torch.bfloat16) for name, tensor in tensors.items()}
+
+
+def _write_released_weights(
+    family: Family, model: Any, config: Mapping[str, Any], out_dir: Path, seed: int
+) -> None:
+    """The weights as the released checkpoints lay them out (see :func:`released_name`); tied
+    output weights are stored once, as the embedding."""
+    tied = bool(config.get("tie_word_embeddings") or text_config(config).get("tie_word_embeddings"))
+    tensors = {
+        released_name(family, name): tensor.contiguous()
+        for name, tensor in model.state_dict().items()
+        if not (tied and name == "lm_head.weight")
+    }
+    if family is Family.QWEN3_5:
+        tensors.update(_mtp_tensors(model, config, seed))
+    _save_weights(tensors, out_dir, shards=2 if family is Family.QWEN2_5_VL else 1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Model folders
+# ----------------------------------------------------------------------------------------------
+
+
+def _copy(source: Path, target: Path) -> None:
+    # Content only: reference files may be read-only, the copies must not be.
+    shutil.copyfile(source, target)
+
+
+def _write_own_files(family: Family, out_dir: Path) -> Any:
+    """The non-weight files of a real repository, self-built: the tokenizer (real ids), the
+    processor configs, the chat template and a generation config with the catalog's sampling.
+    Returns the tokenizer."""
     files = _FAMILY_FILES[family]
     template = chat_template(family)
-    tokenizer = build_tokenizer(family)
-    tokenizer.save_pretrained(out_dir)
-    tokenizer_config_path = out_dir / "tokenizer_config.json"
-    tokenizer_config = json.loads(tokenizer_config_path.read_text(encoding="utf-8"))
-    if files.hub_tokenizer_class is not None:
-        tokenizer_config["tokenizer_class"] = files.hub_tokenizer_class
+    tokenizer = write_tokenizer(family, out_dir)
     if files.legacy_chat_template:
         # The real repositories keep a copy in tokenizer_config.json.
+        tokenizer_config = _read_json(out_dir / "tokenizer_config.json")
         tokenizer_config["chat_template"] = template
-    _write_json(tokenizer_config_path, tokenizer_config)
-
+        _write_json(out_dir / "tokenizer_config.json", tokenizer_config)
+        _write_json(out_dir / "chat_template.json", {"chat_template": template})
+    else:
+        (out_dir / "chat_template.jinja").write_text(template, encoding="utf-8")
     sizes = {
         "patch_size": FAMILY_TRAITS[family].patch_size,
         "temporal_patch_size": 2,
@@ -374,34 +548,85 @@ def write_preprocessing_files(family: Family, out_dir: Path) -> Any:
     if files.video_preprocessor is not None:
         video = {**files.video_preprocessor, **sizes, **processor}
         _write_json(out_dir / "video_preprocessor_config.json", video)
-    if files.legacy_chat_template:
-        _write_json(out_dir / "chat_template.json", {"chat_template": template})
-    else:
-        (out_dir / "chat_template.jinja").write_text(template, encoding="utf-8")
+    spec = find_model(f"Qwen/{REAL_MODEL_NAMES[family]}")
+    sampling = spec.sampling.to_dict() if spec is not None else {}
+    first = FIRST_ADDED_ID[family]
+    end_of_text, end_of_turn = first, first + 2  # <|endoftext|>, <|im_end|>
+    generation = {
+        "bos_token_id": end_of_text,
+        "pad_token_id": end_of_text,
+        "do_sample": True,
+        "eos_token_id": [end_of_turn, end_of_text],
+        **sampling,
+    }
+    _write_json(out_dir / "generation_config.json", generation)
     return tokenizer
 
 
-def build_model_folder(
-    family: Family, out_dir: Path, config: Mapping[str, Any], *, seed: int = 0
-) -> Path:
-    """Write a complete model folder for ``config`` (a config.json in the real layout) with
-    random weights.
+def _copy_reference_files(family: Family, reference: Path, out_dir: Path) -> Any:
+    """The reference's real non-weight files, and the tokenizer they make. Where the reference
+    has no vocabulary (Qwen3.5), a self-built one with the real control tokens and ids."""
+    from transformers import AutoTokenizer
 
-    The tokenizer is always the small one: the config's token ids are rewritten to match it, and
-    its vocabulary size is kept if large enough, so a real config gives a real-size model.
+    for source in sorted(reference.iterdir()):
+        if source.is_file() and source.name != "config.json" and source.suffix in (".json", ".txt"):
+            _copy(source, out_dir / source.name)
+    template = reference / "chat_template.jinja"
+    if template.is_file():
+        _copy(template, out_dir / template.name)
+    if (reference / "vocab.json").is_file() or (reference / "tokenizer.json").is_file():
+        return AutoTokenizer.from_pretrained(out_dir, local_files_only=True)
+    return write_tokenizer(family, out_dir)
+
+
+def _check_token_ids(family: Family, config: Mapping[str, Any], tokenizer: Any) -> None:
+    """The config's image and vision token ids are the tokenizer's (both real)."""
+    for key, token in (
+        ("image_token_id", "<|image_pad|>"),
+        ("video_token_id", "<|video_pad|>"),
+        ("vision_start_token_id", "<|vision_start|>"),
+        ("vision_end_token_id", "<|vision_end|>"),
+    ):
+        if config.get(key) != tokenizer.convert_tokens_to_ids(token):
+            raise ValueError(f"{family.value}: config {key} is not the tokenizer's {token}")
+
+
+def build_model_folder(
+    family: Family,
+    out_dir: Path,
+    config: Mapping[str, Any],
+    *,
+    seed: int = 0,
+    reference: Path | None = None,
+) -> Path:
+    """Write a model folder for ``config`` (a config.json in the real layout) with random
+    weights, laid out as the released model downloads (:attr:`Layout.DOWNLOAD`).
+
+    ``reference``: a folder of the real model's non-weight files (tokenizer, chat template,
+    processor and generation configs), copied as they are. Without one, the files are
+    self-built (a small tokenizer with the real control tokens and ids). Either way the token
+    ids are the real ones, so a real config needs no change; the vocabulary size is raised to
+    fit the tokenizer if it is smaller.
     """
     import torch
-    from transformers import AutoConfig, AutoModelForImageTextToText, GenerationConfig
+    from transformers import AutoConfig, AutoModelForImageTextToText
 
-    files = _FAMILY_FILES[family]
-    tokenizer = write_preprocessing_files(family, out_dir)
-    ids = _token_ids(tokenizer)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # transformers picks the tokenizer class by the model type: config.json comes first (it is
+    # written again below, with the vocabulary size fitted).
+    _write_json(out_dir / "config.json", config)
+    if reference is not None:
+        tokenizer = _copy_reference_files(family, Path(reference), out_dir)
+    else:
+        tokenizer = _write_own_files(family, out_dir)
     config_dict = json.loads(json.dumps(config))  # a deep copy that stays plain JSON
-    _rewrite_token_ids(family, config_dict, ids)
+    _check_token_ids(family, config_dict, tokenizer)
+    text = config_dict if family is Family.QWEN2_5_VL else config_dict["text_config"]
     # Round up to a multiple of 128, like the real vocabularies (151936, 248320).
-    text_config = config_dict if family is Family.QWEN2_5_VL else config_dict["text_config"]
-    given = int(text_config.get("vocab_size") or 0)
-    text_config["vocab_size"] = max(given, math.ceil(len(tokenizer) / 128) * 128)
+    text["vocab_size"] = max(
+        int(text.get("vocab_size") or 0), math.ceil(len(tokenizer) / 128) * 128
+    )
 
     # Read the real-layout config the way a download is read, so transformers' conversions run.
     _write_json(out_dir / "config.json", config_dict)
@@ -410,23 +635,91 @@ def build_model_folder(
         torch.manual_seed(seed)
         model = AutoModelForImageTextToText.from_config(model_config, dtype=torch.float32)
     model.to(torch.bfloat16)  # the real checkpoints are bfloat16
-    model.save_pretrained(out_dir, safe_serialization=True)
-    # save_pretrained rewrote config.json in transformers' own layout: put the real one back.
-    _write_json(out_dir / "config.json", config_dict)
-    GenerationConfig(
-        bos_token_id=ids["endoftext"],
-        pad_token_id=ids["endoftext"],
-        eos_token_id=[ids["im_end"], ids["endoftext"]],
-        **files.sampling,
-    ).save_pretrained(out_dir)
+    _write_released_weights(family, model, config_dict, out_dir, seed)
     log.info("built a %s model with random weights in %s", family.value, out_dir)
     return out_dir
 
 
-def build_synthetic_model(family: Family, out_dir: Path, *, seed: int = 0) -> Path:
-    """Build a tiny random-weight model of ``family`` in ``out_dir`` (about 1 MB, a few seconds).
+def _save_with_transformers(source: Path, out_dir: Path) -> None:
+    """What a fine-tuning script does with transformers 5: load, then ``save_pretrained``."""
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    The folder looks like a real download and loads with ``AutoModelForImageTextToText`` and
-    ``AutoProcessor`` from local files, without ``trust_remote_code``.
+    from vldesk.core.processor_loading import load_processor_by_parts, torchvision_usable
+
+    if torchvision_usable():
+        processor = AutoProcessor.from_pretrained(source, local_files_only=True)
+    else:
+        processor = load_processor_by_parts(source, with_video=False)
+    model = AutoModelForImageTextToText.from_pretrained(
+        source, local_files_only=True, use_safetensors=True, dtype=torch.bfloat16
+    )
+    processor.save_pretrained(out_dir)
+    model.save_pretrained(out_dir)
+
+
+def _save_like_transformers_4(family: Family, source: Path, out_dir: Path) -> None:
+    """A fine-tune as transformers 4.50-4.57 saved it (see :attr:`Layout.LEGACY`)."""
+    from transformers import AutoTokenizer
+
+    for name in ("config.json", "generation_config.json", "video_preprocessor_config.json"):
+        if (source / name).is_file():
+            _copy(source / name, out_dir / name)
+    AutoTokenizer.from_pretrained(source, local_files_only=True).save_pretrained(out_dir)
+    tokenizer_config = _read_json(out_dir / "tokenizer_config.json")
+    template = tokenizer_config.pop("chat_template", None)
+    _write_json(out_dir / "tokenizer_config.json", tokenizer_config)
+    if (source / "chat_template.jinja").is_file():
+        template = (source / "chat_template.jinja").read_text(encoding="utf-8")
+    elif (source / "chat_template.json").is_file():
+        template = _read_json(source / "chat_template.json")["chat_template"]
+    (out_dir / "chat_template.jinja").write_text(str(template), encoding="utf-8")
+    preprocessor = _read_json(source / "preprocessor_config.json")
+    preprocessor["image_processor_type"] = _LEGACY_IMAGE_PROCESSORS[family]
+    _write_json(out_dir / "preprocessor_config.json", preprocessor)
+    # transformers saves what it loaded: no multi-token-prediction layer.
+    tensors = {
+        transformers_name(name): tensor
+        for name, tensor in _read_weights(source).items()
+        if not name.startswith("mtp.")
+    }
+    _save_weights(tensors, out_dir, shards=1)
+
+
+def resave(family: Family, source: Path, out_dir: Path, layout: Layout) -> Path:
+    """The model in ``source`` (a :attr:`Layout.DOWNLOAD` folder) written in ``layout``."""
+    out_dir = Path(out_dir)
+    if layout is Layout.DOWNLOAD:
+        shutil.copytree(source, out_dir, dirs_exist_ok=True)
+        return out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if layout is Layout.SAVED:
+        _save_with_transformers(Path(source), out_dir)
+    else:
+        _save_like_transformers_4(family, Path(source), out_dir)
+    log.info("wrote the %s model in %s in the %s layout", family.value, out_dir, layout.value)
+    return out_dir
+
+
+def build_synthetic_model(
+    family: Family,
+    out_dir: Path,
+    *,
+    seed: int = 0,
+    reference: Path | None = None,
+    layout: Layout = Layout.DOWNLOAD,
+) -> Path:
+    """Build a tiny random-weight model of ``family`` in ``out_dir`` (a few MB, a few seconds).
+
+    With ``reference`` (a folder of the real model's non-weight files, see
+    :data:`REFERENCE_FOLDERS`) its tokenizer, chat template, processor and generation configs
+    are used and its config.json is shrunk; otherwise the family's files are self-built. The
+    folder loads with ``AutoModelForImageTextToText`` from local files, without
+    ``trust_remote_code``, in any ``layout``.
     """
-    return build_model_folder(family, Path(out_dir), tiny_config(family), seed=seed)
+    config = tiny_config(family, _read_json(reference / "config.json") if reference else None)
+    if layout is Layout.DOWNLOAD:
+        return build_model_folder(family, Path(out_dir), config, seed=seed, reference=reference)
+    with tempfile.TemporaryDirectory(prefix="vldesk-download-") as temporary:
+        source = build_model_folder(family, Path(temporary), config, seed=seed, reference=reference)
+        return resave(family, source, Path(out_dir), layout)

@@ -1176,6 +1176,8 @@ _EDITABLE = (
     "greedy",
     "temperature",
     "top_p",
+    "top_k",
+    "repetition_penalty",
     "max_image_tokens",
     "preset_language",
     "ui_language",

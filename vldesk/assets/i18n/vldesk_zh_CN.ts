@@ -1570,6 +1570,18 @@ Download it anyway?</source>
             <translation>Top-p 采样</translation>
         </message>
         <message>
+            <source>Top-k</source>
+            <translation>Top-k 采样</translation>
+        </message>
+        <message>
+            <source>Repetition penalty</source>
+            <translation>重复惩罚</translation>
+        </message>
+        <message>
+            <source>Use the model's &amp;values</source>
+            <translation>使用模型推荐的值(&amp;V)</translation>
+        </message>
+        <message>
             <source>Image token budget</source>
             <translation>图像 token 预算</translation>
         </message>
@@ -1622,6 +1634,14 @@ Download it anyway?</source>
             <translation>Top-p 采样(&amp;P)：</translation>
         </message>
         <message>
+            <source>Top-&amp;k:</source>
+            <translation>Top-k 采样(&amp;K)：</translation>
+        </message>
+        <message>
+            <source>&amp;Repetition penalty:</source>
+            <translation>重复惩罚(&amp;R)：</translation>
+        </message>
+        <message>
             <source>&amp;Image token budget:</source>
             <translation>图像 token 预算(&amp;I)：</translation>
         </message>
@@ -1640,6 +1660,10 @@ Download it anyway?</source>
         <message>
             <source>Takes effect the next time vldesk starts.</source>
             <translation>下次启动 vldesk 时生效。</translation>
+        </message>
+        <message>
+            <source>Recommended by the model: temperature {0}, top-p {1}, top-k {2}, repetition penalty {3}.</source>
+            <translation>模型推荐：温度 {0}，top-p {1}，top-k {2}，重复惩罚 {3}。</translation>
         </message>
     </context>
     <context>

@@ -13,17 +13,23 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLabel,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.paths import app_paths
 from vldesk.core.quantized_weights import WeightFormat
+from vldesk.core.sampling import Sampling
 from vldesk.core.settings import Settings
+from vldesk.core.store import ModelStore
 from vldesk.gui.i18n import LANGUAGE_CHOICES
 
 _LANGUAGE_NAMES = {"en": "English", "zh": "中文 (简体)"}
+#: The sampling settings the dialog edits; ``None`` in the settings follows the model.
+_SAMPLING = ("temperature", "top_p", "top_k", "repetition_penalty")
 
 
 class SettingsDialog(QDialog):
@@ -75,8 +81,29 @@ class SettingsDialog(QDialog):
         self.max_tokens_spin.setAccessibleName(tr("Maximum new tokens"))
         self.greedy_check = QCheckBox(tr("Greedy decoding (the same answer every time)"), self)
         self.greedy_check.setChecked(settings.greedy)
-        self.temperature_spin = self._number(tr("Temperature"), 0.05, 2.0, settings.temperature)
-        self.top_p_spin = self._number(tr("Top-p"), 0.05, 1.0, settings.top_p)
+        # Sampling shows the model's own values (its generation_config.json) until the user
+        # changes one; only a changed value becomes the user's.
+        self._store = ModelStore(app_paths(settings.models_dir).models_dir)
+        self.temperature_spin = self._number(tr("Temperature"), 0.01, 2.0)
+        self.top_p_spin = self._number(tr("Top-p"), 0.05, 1.0)
+        self.top_k_spin = QSpinBox(self)
+        self.top_k_spin.setRange(0, 1000)
+        self.top_k_spin.setAccessibleName(tr("Top-k"))
+        self.repetition_spin = self._number(tr("Repetition penalty"), 1.0, 2.0)
+        self._sampling_spins: dict[str, QSpinBox | QDoubleSpinBox] = {
+            "temperature": self.temperature_spin,
+            "top_p": self.top_p_spin,
+            "top_k": self.top_k_spin,
+            "repetition_penalty": self.repetition_spin,
+        }
+        self._chosen = {name: getattr(settings, name) for name in _SAMPLING}
+        self._shown: dict[str, float] = {}
+        self.model_sampling_label = QLabel(self)
+        self.model_sampling_label.setWordWrap(True)
+        self.model_sampling_button = QPushButton(tr("Use the model's &values"), self)
+        self.model_sampling_button.clicked.connect(self.use_model_sampling)
+        self.model_combo.currentIndexChanged.connect(self._show_model_sampling)
+        self._show_model_sampling()
         self.greedy_check.toggled.connect(self._update_sampling)
 
         self.image_tokens_spin = QSpinBox(self)
@@ -118,6 +145,10 @@ class SettingsDialog(QDialog):
         answer_form.addRow(self.greedy_check)
         answer_form.addRow(tr("T&emperature:"), self.temperature_spin)
         answer_form.addRow(tr("Top-&p:"), self.top_p_spin)
+        answer_form.addRow(tr("Top-&k:"), self.top_k_spin)
+        answer_form.addRow(tr("&Repetition penalty:"), self.repetition_spin)
+        answer_form.addRow(self.model_sampling_label)
+        answer_form.addRow(self.model_sampling_button)
         answer_form.addRow(tr("&Image token budget:"), self.image_tokens_spin)
         answer_form.addRow(tr("Preset &language:"), self.language_combo)
         interface_box = QGroupBox(tr("Interface"), self)
@@ -149,19 +180,55 @@ class SettingsDialog(QDialog):
         combo.setCurrentIndex(combo.findData(current))
         return combo
 
-    def _number(self, name: str, low: float, high: float, value: float) -> QDoubleSpinBox:
+    def _number(self, name: str, low: float, high: float) -> QDoubleSpinBox:
         spin = QDoubleSpinBox(self)
         spin.setRange(low, high)
         spin.setSingleStep(0.05)
         spin.setDecimals(2)
-        spin.setValue(min(high, max(low, value)))
         spin.setAccessibleName(name)
         return spin
+
+    def model_sampling(self) -> Sampling:
+        """The sampling the selected model recommends (read from its files, not loaded)."""
+        return self._store.recommended_sampling(str(self.model_combo.currentData()))
+
+    def _show_model_sampling(self) -> None:
+        """Show the selected model's values in the label, and in each spin box the user has
+        not set (a value chosen before, or edited in the dialog, stays)."""
+        recommended = self.model_sampling()
+        self.model_sampling_label.setText(
+            self.tr(
+                "Recommended by the model: temperature {0}, top-p {1}, top-k {2}, "
+                "repetition penalty {3}."
+            ).format(
+                f"{recommended.temperature:g}",
+                f"{recommended.top_p:g}",
+                recommended.top_k,
+                f"{recommended.repetition_penalty:g}",
+            )
+        )
+        for name, spin in self._sampling_spins.items():
+            if name in self._shown and spin.value() != self._shown[name]:
+                continue  # edited here: the user's
+            chosen = self._chosen[name]
+            value = getattr(recommended, name) if chosen is None else chosen
+            if isinstance(spin, QSpinBox):
+                spin.setValue(int(value))
+            else:
+                spin.setValue(float(value))
+            self._shown[name] = spin.value()
+
+    def use_model_sampling(self) -> None:
+        """Forget the user's sampling values: follow whichever model is loaded."""
+        self._chosen = dict.fromkeys(_SAMPLING)
+        self._shown.clear()
+        self._show_model_sampling()
 
     def _update_sampling(self) -> None:
         sampling = not self.greedy_check.isChecked()
         self.temperature_spin.setEnabled(sampling)
         self.top_p_spin.setEnabled(sampling)
+        self.top_k_spin.setEnabled(sampling)
 
     def settings(self) -> Settings:
         """The settings as edited (fields the dialog does not show are kept)."""
@@ -172,12 +239,14 @@ class SettingsDialog(QDialog):
             "weights": str(self.weights_combo.currentData()),
             "max_new_tokens": self.max_tokens_spin.value(),
             "greedy": self.greedy_check.isChecked(),
-            "temperature": self.temperature_spin.value(),
-            "top_p": self.top_p_spin.value(),
             "max_image_tokens": self.image_tokens_spin.value(),
             "preset_language": str(self.language_combo.currentData()),
             "ui_language": str(self.ui_language_combo.currentData()),
         }
+        for name, spin in self._sampling_spins.items():
+            value = spin.value()
+            # A value left as shown stays as it was: the model's (None) or the user's own.
+            changes[name] = value if value != self._shown[name] else self._chosen[name]
         if model != (self._original.last_model or self._original.model):
             changes["model"] = model
             changes["last_model"] = model
