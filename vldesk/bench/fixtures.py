@@ -31,7 +31,8 @@ def reduced_config(config: dict[str, Any], family: Family, layers: int) -> dict[
         text["max_window_layers"] = min(int(text.get("max_window_layers", layers)), layers)
         vision["fullatt_block_indexes"] = [layers - 1]
     if family is Family.QWEN3_VL:
-        vision["deepstack_visual_indexes"] = list(range(min(layers, 3)))
+        # Not into the last layer: llama.cpp (bench --peer) cannot add deepstack features there.
+        vision["deepstack_visual_indexes"] = list(range(min(layers - 1, 3)))
     if family is Family.QWEN3_5:
         interval = int(text.get("full_attention_interval", 4))
         text["layer_types"] = [
