@@ -24,6 +24,7 @@ from vldesk.core.quantized_weights import (  # noqa: E402
     available,
     dequantize_int4,
     int4_values,
+    products_dtype,
     quantizable,
     quantize_int4,
     quantize_int8,
@@ -132,6 +133,51 @@ def test_the_quantized_kernels_give_a_row_the_same_bits_in_any_batch(
     quantize_layer(layer, fmt)
     with torch.inference_mode():
         assert cpu_kernels._batch_invariant(FORWARDS[fmt], layer, dtype)
+
+
+@pytest.mark.parametrize("fmt", QUANTIZED)
+def test_float32_rows_are_multiplied_in_bfloat16_on_x86(fmt: WeightFormat) -> None:
+    """torch's int8/int4 kernels are vectorized for bfloat16 rows only (float32 rows: 13-30x
+    slower, docs/performance.md), so CPUs that run float32 round the decode rows."""
+    assert products_dtype(fmt, torch.float32, "x86_64") == torch.bfloat16
+    assert products_dtype(fmt, torch.bfloat16, "x86_64") == torch.bfloat16
+    assert products_dtype(fmt, torch.float32, "arm64") == torch.float32
+
+
+@pytest.mark.parametrize("fmt", QUANTIZED)
+@pytest.mark.parametrize("rows", [1, 4, 16])
+def test_float32_rows_in_bfloat16_products_stay_accurate(fmt: WeightFormat, rows: int) -> None:
+    """Against the float32 product with the same dequantized weights, rounding the rows adds
+    about bfloat16's 0.4 %; against the full weights the format's own error dominates."""
+    layer = _layer(bias=True)
+    full = layer.weight.clone()
+    quantize_layer(layer, fmt, torch.bfloat16)
+    if fmt is WeightFormat.INT8:
+        assert layer.weight_scale.dtype == torch.bfloat16
+        dequantized = layer.weight.float() * layer.weight_scale.float()[:, None]
+    else:
+        dequantized = dequantize_int4(int4_values(layer), layer.weight_scales_zeros, torch.float32)
+    x = torch.randn(rows, 1, 128)
+    with torch.inference_mode():
+        out = FORWARDS[fmt](layer, x)
+        # One sequence of twice the rows: a prompt, never a decode step.
+        prompt = FORWARDS[fmt](layer, x.view(1, rows, 128).repeat(1, 2, 1))[0, :rows, None]
+    assert out.dtype == torch.float32
+    expected = torch.nn.functional.linear(x, dequantized, layer.bias)
+    assert float((out - expected).norm() / expected.norm()) < 0.01
+    assert float((prompt - expected).norm() / expected.norm()) < 1e-4  # prompts: float32
+    exact = torch.nn.functional.linear(x, full, layer.bias)
+    assert float((out - exact).norm() / exact.norm()) < LAYER_ERROR[fmt]
+
+
+@pytest.mark.parametrize("fmt", QUANTIZED)
+def test_bfloat16_products_give_a_float32_row_the_same_bits_in_any_batch(
+    fmt: WeightFormat,
+) -> None:
+    layer = _layer()
+    quantize_layer(layer, fmt, torch.bfloat16)
+    with torch.inference_mode():
+        assert cpu_kernels._batch_invariant(FORWARDS[fmt], layer, torch.float32)
 
 
 @_needs(WeightFormat.INT4)

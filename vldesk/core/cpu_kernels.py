@@ -37,6 +37,7 @@ from vldesk.core.quantized_weights import (
     available,
     int4_forward,
     int8_forward,
+    products_dtype,
     quantizable,
     quantize_layer,
 )
@@ -534,6 +535,8 @@ def _install_quantized(
         )
         return None
     int8_ok = weights is WeightFormat.INT8 or available(WeightFormat.INT8, dtype)
+    arch = cpu_capabilities.detect().arch
+    products = {fmt: products_dtype(fmt, dtype, arch) for fmt in (WeightFormat.INT8, weights)}
     head = model.get_output_embeddings()
     tied = head is not None and _head_is_tied(model)
     counts: dict[DecodeKernel, int] = {}
@@ -547,7 +550,7 @@ def _install_quantized(
         kernel = DecodeKernel.LINEAR if fmt is WeightFormat.FULL else DecodeKernel(fmt.value)
         if fmt is not WeightFormat.FULL:
             old = layer.weight
-            quantize_layer(layer, fmt)
+            quantize_layer(layer, fmt, products[fmt])
             _drop_file_pages(old.data_ptr(), old.nbytes, mapped)
             del old
         counts[kernel] = counts.get(kernel, 0) + 1
@@ -555,11 +558,12 @@ def _install_quantized(
             head_kernel = kernel
         layer.forward = functools.partial(_FORWARDS[kernel], layer)
     log.info(
-        "%s weights: %s of %d decoder linear layers (output head %s)",
+        "%s weights: %s of %d decoder linear layers (output head %s); decode products in %s",
         weights.value,
         ", ".join(f"{count} {kernel.value}" for kernel, count in counts.items()),
         len(layers),
         head_kernel.value,
+        products[weights],
     )
     return KernelChoice(
         DecodeKernel(weights.value),

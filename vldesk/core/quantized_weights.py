@@ -60,9 +60,10 @@ _QUANTIZE_ROWS = 128
 # --- int8 -----------------------------------------------------------------------------------
 
 
-def quantize_int8(weight: Any) -> tuple[Any, Any]:
-    """``weight`` (out, in) as int8 and a scale per output row in ``weight``'s precision, such
-    that ``q * scale`` is the nearest int8 grid point for every entry (symmetric, per channel).
+def quantize_int8(weight: Any, scale_dtype: Any = None) -> tuple[Any, Any]:
+    """``weight`` (out, in) as int8 and a scale per output row in ``scale_dtype`` (default:
+    ``weight``'s precision), such that ``q * scale`` is the nearest int8 grid point for every
+    entry (symmetric, per channel).
 
     The scales are rounded to the weight's precision *before* quantizing, so the int8 values
     fit the scales the kernel actually multiplies by (bfloat16 scales would otherwise add
@@ -71,14 +72,15 @@ def quantize_int8(weight: Any) -> tuple[Any, Any]:
     import torch
 
     weight = weight.detach()
+    scale_dtype = scale_dtype or weight.dtype
     steps = torch.empty(weight.shape, dtype=torch.int8)
-    scales = torch.empty(weight.shape[0], dtype=weight.dtype)
+    scales = torch.empty(weight.shape[0], dtype=scale_dtype)
     tiny = torch.finfo(torch.float32).tiny
     # A few rows at a time, in place: the float32 copies stay in the CPU's caches (6x faster
     # than whole-matrix passes: 2.3 s instead of 15 s for a 2B model on 2 cores).
     for start in range(0, weight.shape[0], _QUANTIZE_ROWS):
         values = weight[start : start + _QUANTIZE_ROWS].to(torch.float32, copy=True)
-        scale = (values.abs().amax(dim=1) / _INT8_LEVELS).clamp_(min=tiny).to(weight.dtype)
+        scale = (values.abs().amax(dim=1) / _INT8_LEVELS).clamp_(min=tiny).to(scale_dtype)
         scales[start : start + _QUANTIZE_ROWS] = scale
         values.div_(scale.float()[:, None]).round_().clamp_(-_INT8_LEVELS, _INT8_LEVELS)
         steps[start : start + _QUANTIZE_ROWS] = values
@@ -92,8 +94,11 @@ def int8_forward(module: Any, x: Any) -> Any:
 
     if decode_rows(x):
         rows, width = x.shape[0], x.shape[-1]
-        out = torch._weight_int8pack_mm(x.reshape(rows, width), module.weight, module.weight_scale)
-        out = out.reshape(rows, 1, out.shape[-1])
+        # The kernel multiplies in its scales' precision (see :func:`products_dtype`).
+        scale = module.weight_scale
+        rows_in = x.reshape(rows, width).to(scale.dtype)
+        out = torch._weight_int8pack_mm(rows_in, module.weight, scale)
+        out = out.reshape(rows, 1, out.shape[-1]).to(x.dtype)
     else:
         # int8 values are exact in bfloat16 and float32; the scales apply to the output.
         out = F.linear(x, module.weight.to(x.dtype)) * module.weight_scale
@@ -103,10 +108,11 @@ def int8_forward(module: Any, x: Any) -> Any:
 # --- int4 -----------------------------------------------------------------------------------
 
 
-def quantize_int4(weight: Any) -> tuple[Any, Any]:
+def quantize_int4(weight: Any, scale_dtype: Any = None) -> tuple[Any, Any]:
     """``weight`` (out, in) as int4 values 0-15 (int32, one per entry) and, per group of
     :data:`INT4_GROUP` entries of a row, a scale and a zero point: ``(groups, out, 2)`` in
-    ``weight``'s precision, the kernel's layout. An entry is ``(q - 8) * scale + zero``.
+    ``scale_dtype`` (default: ``weight``'s precision), the kernel's layout. An entry is
+    ``(q - 8) * scale + zero``.
 
     Scale and zero point are rounded to the weight's precision before quantizing, so every
     value is the nearest grid point of what the kernel multiplies by.
@@ -114,18 +120,19 @@ def quantize_int4(weight: Any) -> tuple[Any, Any]:
     import torch
 
     weight = weight.detach()
+    scale_dtype = scale_dtype or weight.dtype
     rows, width = weight.shape
     groups = width // INT4_GROUP
     values_out = torch.empty((rows, width), dtype=torch.int32)
-    params = torch.empty((rows, groups, 2), dtype=weight.dtype)
+    params = torch.empty((rows, groups, 2), dtype=scale_dtype)
     tiny = torch.finfo(torch.float32).tiny
     for start in range(0, rows, _QUANTIZE_ROWS):
         block = weight[start : start + _QUANTIZE_ROWS].to(torch.float32, copy=True)
         block = block.view(block.shape[0], groups, INT4_GROUP)
         low = block.amin(dim=-1)
         scale = ((block.amax(dim=-1) - low) / _INT4_LEVELS).clamp_(min=tiny)
-        scale = scale.to(weight.dtype)
-        zero = (low + 8 * scale.float()).to(weight.dtype)
+        scale = scale.to(scale_dtype)
+        zero = (low + 8 * scale.float()).to(scale_dtype)
         params[start : start + _QUANTIZE_ROWS, :, 0] = scale
         params[start : start + _QUANTIZE_ROWS, :, 1] = zero
         block.sub_(zero.float()[..., None]).div_(scale.float()[..., None]).add_(8)
@@ -207,10 +214,11 @@ def int4_forward(module: Any, x: Any) -> Any:
 
     if decode_rows(x):
         rows, width = x.shape[0], x.shape[-1]
+        scales_zeros = module.weight_scales_zeros
         out = torch._weight_int4pack_mm_for_cpu(
-            x.reshape(rows, width), module.weight, INT4_GROUP, module.weight_scales_zeros
+            x.reshape(rows, width).to(scales_zeros.dtype), module.weight, INT4_GROUP, scales_zeros
         )
-        out = out.reshape(rows, 1, out.shape[-1])
+        out = out.reshape(rows, 1, out.shape[-1]).to(x.dtype)
         return out + module.bias if module.bias is not None else out
     weight = dequantize_int4(int4_values(module), module.weight_scales_zeros, x.dtype)
     return F.linear(x, weight, module.bias)
@@ -230,17 +238,20 @@ def quantizable(module: Any, fmt: WeightFormat) -> bool:
     )
 
 
-def quantize_layer(module: Any, fmt: WeightFormat) -> None:
+def quantize_layer(module: Any, fmt: WeightFormat, products_in: Any = None) -> None:
     """Replace an ``nn.Linear``'s weight by ``fmt`` values (``weight``) and what turns them
-    back into numbers (``weight_scale``; ``weight_scales_zeros`` and ``weight_nibbles``)."""
+    back into numbers (``weight_scale``; ``weight_scales_zeros`` and ``weight_nibbles``).
+
+    ``products_in``: the precision decode rows are multiplied in (default: the weight's), which
+    the scales are held in; :func:`products_dtype` chooses it."""
     import torch
 
     if fmt is WeightFormat.INT8:
-        steps, scale = quantize_int8(module.weight)
+        steps, scale = quantize_int8(module.weight, products_in)
         module.weight = torch.nn.Parameter(steps, requires_grad=False)
         module.register_buffer("weight_scale", scale, persistent=False)
         return
-    values, scales_zeros = quantize_int4(module.weight)
+    values, scales_zeros = quantize_int4(module.weight, products_in)
     packed = torch._convert_weight_to_int4pack_for_cpu(values, 1)
     rows, width = values.shape
     # The kernel's layout differs between CPU builds: where it is known, prompts read the
@@ -253,9 +264,28 @@ def quantize_layer(module: Any, fmt: WeightFormat) -> None:
         module.register_buffer("weight_nibbles", nibbles, persistent=False)
 
 
-def available(fmt: WeightFormat, dtype: Any) -> bool:
-    """Whether this torch build multiplies ``fmt`` weights by activations of ``dtype`` (checked
-    on a small layer against its dequantized weights)."""
+def products_dtype(fmt: WeightFormat, activations: Any, arch: str = "x86_64") -> Any:
+    """The precision ``fmt`` decode products take for ``activations`` of that dtype on a CPU of
+    ``arch``: float32 rows are rounded to bfloat16 on x86, where torch's int8/int4 kernels are
+    vectorized for bfloat16 only. One 6144x2048 layer, one thread, AMD Zen 4 (and imitating
+    AVX2): int8 10.5 ms with float32 rows against 0.8 ms (1.6); int4 21.7 against 0.7 (1.8)
+    (docs/performance.md). The rounding (0.4 % per value) is below int8's own error."""
+    import torch
+
+    if (
+        activations == torch.float32
+        and arch == "x86_64"
+        and available(fmt, torch.bfloat16)
+        and available(fmt, torch.float32, products_in=torch.bfloat16)
+    ):
+        return torch.bfloat16
+    return activations
+
+
+def available(fmt: WeightFormat, dtype: Any, products_in: Any = None) -> bool:
+    """Whether this torch build multiplies ``fmt`` weights by activations of ``dtype`` (in
+    ``products_in`` for decode rows, default ``dtype``; checked on a small layer against its
+    dequantized weights)."""
     import torch
 
     if fmt is WeightFormat.FULL:
@@ -265,9 +295,12 @@ def available(fmt: WeightFormat, dtype: Any) -> bool:
             generator = torch.Generator().manual_seed(0)
             layer = torch.nn.Linear(64, 32, bias=False).to(dtype).requires_grad_(False)
             layer.weight.copy_(torch.randn(32, 64, generator=generator))
-            quantize_layer(layer, fmt)
+            quantize_layer(layer, fmt, products_in)
             x = torch.randn(2, 1, 64, generator=generator).to(dtype)
-            out = FORWARDS[fmt](layer, x).float()
+            out = FORWARDS[fmt](layer, x)
+            if out.dtype != dtype:
+                return False
+            out = out.float()
             prompt = FORWARDS[fmt](layer, x.view(1, 2, 64)).float().view(2, 1, -1)
         error = (out - prompt).norm() / prompt.norm()
         return bool(out.shape == (2, 1, 32) and float(error) < 0.02)
