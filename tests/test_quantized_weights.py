@@ -307,3 +307,54 @@ def test_without_an_int8_kernel_the_weights_stay_full(
     finally:
         engine.unload()
     assert "int8 weights are not available" in caplog.text
+
+
+@pytest.mark.parametrize("fmt", QUANTIZED)
+def test_float32_engines_quantize_from_the_file_with_the_same_numbers(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, fmt: WeightFormat
+) -> None:
+    """A float32 engine quantizes from the file's bfloat16 weights, one layer at a time, instead
+    of a whole float32 copy: the quantized values, scales and logits are those the copy gave
+    (the copy holds the same values), and everything else runs in float32."""
+    from vldesk.core import engine as engine_module
+    from vldesk.core.engine import Engine
+
+    assert cpu_kernels.loading_dtype(fmt, torch.float32) == torch.bfloat16
+    assert cpu_kernels.loading_dtype(WeightFormat.FULL, torch.float32) == torch.float32
+    folder = lively_model_dir(tmp_path_factory, Family.QWEN3_VL)
+    conversation = Conversation().ask("What is this?", [distinct_pictures()[0]])
+    settings = GenerationSettings(max_new_tokens=4, max_image_tokens=32)
+
+    def quantized_state(engine: Any) -> tuple[dict[str, Any], Any]:
+        inputs = engine.prepare_inputs(conversation, settings)
+        with torch.inference_mode():
+            logits = engine.model(**inputs).logits[0, -4:].float()
+        state = {
+            name: tensor.clone()
+            for name, tensor in engine.model.state_dict().items()
+            if not tensor.is_mkldnn
+        }
+        return state, logits
+
+    from_file = Engine.load(folder, device="cpu", dtype="float32", weights=fmt.value)
+    try:
+        assert from_file.weights is fmt
+        floating = [
+            (name, tensor.dtype)
+            for name, tensor in from_file.model.state_dict().items()
+            if tensor.is_floating_point() and not name.endswith(("weight_scale", "zeros"))
+        ]
+        assert {dtype for _, dtype in floating} == {torch.float32}
+        ours, our_logits = quantized_state(from_file)
+    finally:
+        from_file.unload()
+    monkeypatch.setattr(engine_module, "loading_dtype", lambda _weights, dtype: dtype)
+    from_copy = Engine.load(folder, device="cpu", dtype="float32", weights=fmt.value)
+    try:
+        theirs, their_logits = quantized_state(from_copy)
+    finally:
+        from_copy.unload()
+    assert ours.keys() == theirs.keys()
+    for name, tensor in ours.items():
+        assert torch.equal(tensor, theirs[name]), name
+    torch.testing.assert_close(our_logits, their_logits, rtol=1e-5, atol=1e-5)

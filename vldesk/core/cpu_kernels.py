@@ -41,6 +41,7 @@ from vldesk.core.quantized_weights import (
     quantizable,
     quantize_layer,
 )
+from vldesk.core.quantized_weights import loading_dtype as quantized_loading_dtype
 
 log = logging.getLogger(__name__)
 
@@ -497,16 +498,26 @@ def choose_kernels(
     )
 
 
-def install_decode_kernels(model: Any, weights: WeightFormat = WeightFormat.FULL) -> KernelChoice:
+def install_decode_kernels(
+    model: Any, weights: WeightFormat = WeightFormat.FULL, dtype: Any = None
+) -> KernelChoice:
     """Route the text decoder's linear layers (and the output head) through the kernel that
     :func:`choose_kernels` picks; packs their weights for oneDNN when that one wins. With
-    ``weights`` int8 or int4 they are quantized instead, where this torch and the layer allow."""
+    ``weights`` int8 or int4 they are quantized instead, where this torch and the layer allow.
+
+    ``dtype``: the precision the model runs in, when it was loaded in another one
+    (:func:`loading_dtype`): everything but the quantized layers is converted to it."""
     layers = decoder_linears(model)
     mapped = mapped_weight_files()
     if weights is not WeightFormat.FULL:
         quantized = _install_quantized(model, layers, mapped, weights)
         if quantized is not None:
+            if dtype is not None:
+                convert_unquantized(model, dtype)
             return quantized
+    if dtype is not None:
+        convert_unquantized(model, dtype)
+        mapped = mapped_weight_files()
     choice = choose_kernels(model, layers, mapped)
     head = model.get_output_embeddings()
     for layer in layers:
@@ -520,6 +531,37 @@ def install_decode_kernels(model: Any, weights: WeightFormat = WeightFormat.FULL
         layer.forward = functools.partial(_FORWARDS[kernel], layer)
     log.info("CPU decode kernels for %d linear layers: %s", len(layers), choice.describe())
     return choice
+
+
+def loading_dtype(weights: WeightFormat, dtype: Any) -> Any:
+    """The precision to load a model in for ``weights`` on this CPU, when it runs in ``dtype``
+    (:func:`vldesk.core.quantized_weights.loading_dtype`)."""
+    if weights is WeightFormat.FULL or not available(weights, dtype):
+        return dtype  # no quantized kernel: the weights stay full, loaded as they run
+    return quantized_loading_dtype(weights, dtype, cpu_capabilities.detect().arch)
+
+
+def convert_unquantized(model: Any, dtype: Any) -> int:
+    """Convert every floating-point weight and buffer of ``model`` to ``dtype``, except what
+    quantized layers multiply with (their scales stay in their products' precision); returns
+    the bytes converted. A weight that was a view of the mapped model file has its pages
+    dropped, so the file's copy does not stay resident beside the converted one."""
+    mapped = mapped_weight_files()
+    converted = 0
+    for module in model.modules():
+        if getattr(module, "weight_scale", None) is not None:
+            continue  # int8: the weight is int8, the scale stays as it was made
+        if getattr(module, "weight_scales_zeros", None) is not None:
+            continue
+        for store in (module._parameters, module._buffers):
+            for tensor in store.values():
+                if tensor is None or not tensor.is_floating_point() or tensor.dtype == dtype:
+                    continue
+                address, size = tensor.data_ptr(), tensor.nbytes
+                tensor.data = tensor.data.to(dtype)
+                converted += size
+                _drop_file_pages(address, size, mapped)
+    return converted
 
 
 def _install_quantized(

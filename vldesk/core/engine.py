@@ -32,6 +32,7 @@ from vldesk.core.cpu_kernels import (
     QUANTIZED_KERNELS,
     KernelChoice,
     install_decode_kernels,
+    loading_dtype,
     use_patch_linear,
 )
 from vldesk.core.device import DeviceChoice, HardwareProbe, choose_device
@@ -235,7 +236,7 @@ def _set_cpu_threads(cores: int) -> None:
         torch.set_num_threads(cores)
 
 
-def _use_cpu_kernels(model: Any, weights: WeightFormat) -> KernelChoice:
+def _use_cpu_kernels(model: Any, weights: WeightFormat, dtype: Any) -> KernelChoice:
     patches = use_patch_linear(model)
     attention = use_cpu_attention(model)
     linear = linear_attention.has_linear_attention(model) and linear_attention.install() > 0
@@ -246,7 +247,7 @@ def _use_cpu_kernels(model: Any, weights: WeightFormat) -> KernelChoice:
         "two products" if attention else "unchanged",
         "vldesk's" if linear else "unchanged",
     )
-    return install_decode_kernels(model, weights)
+    return install_decode_kernels(model, weights, dtype)
 
 
 def _weight_format(value: str | WeightFormat | None) -> WeightFormat:
@@ -358,20 +359,25 @@ class Engine:
             except ImportError:
                 pass
         log.info("loading %s on %s with %s attention", info.path, choice.describe(), attention)
+        dtype = getattr(torch, choice.dtype.value)
+        # Quantized weights are made from the mapped file's bfloat16 one layer at a time where
+        # they multiply in bfloat16, never from a whole float32 copy (13.5 GB for the 2B model).
+        load_dtype = loading_dtype(wanted_weights, dtype) if choice.kind == "cpu" else dtype
         try:
             model = AutoModelForImageTextToText.from_pretrained(
                 info.path,
                 local_files_only=True,
                 use_safetensors=True,
                 trust_remote_code=False,
-                dtype=getattr(torch, choice.dtype.value),
+                dtype=load_dtype,
                 attn_implementation=attention,
                 device_map=choice.device if choice.kind != "cpu" else None,
             )
             model.eval()
             cpu_kernels = None
             if choice.kind == "cpu":
-                cpu_kernels = _use_cpu_kernels(model, wanted_weights)
+                converted_to = dtype if load_dtype != dtype else None
+                cpu_kernels = _use_cpu_kernels(model, wanted_weights, converted_to)
             processor = load_processor(info.path)
         except Exception as exc:
             if is_out_of_memory(exc):

@@ -282,6 +282,19 @@ def products_dtype(fmt: WeightFormat, activations: Any, arch: str = "x86_64") ->
     return activations
 
 
+def loading_dtype(fmt: WeightFormat, activations: Any, arch: str = "x86_64") -> Any:
+    """The precision to load a model in whose text decoder becomes ``fmt`` and whose
+    ``activations`` are of that dtype: bfloat16 (the file's, so the weights stay views of the
+    mapped file and are quantized from it one layer at a time) where :func:`products_dtype`
+    multiplies in bfloat16 anyway; the rest of the model is converted afterwards
+    (:func:`vldesk.core.cpu_kernels.convert_unquantized`). Otherwise ``activations``."""
+    import torch
+
+    if fmt is not WeightFormat.FULL and products_dtype(fmt, activations, arch) == torch.bfloat16:
+        return torch.bfloat16
+    return activations
+
+
 def available(fmt: WeightFormat, dtype: Any, products_in: Any = None) -> bool:
     """Whether this torch build multiplies ``fmt`` weights by activations of ``dtype`` (in
     ``products_in`` for decode rows, default ``dtype``; checked on a small layer against its
