@@ -541,6 +541,10 @@ def loading_dtype(weights: WeightFormat, dtype: Any) -> Any:
     return quantized_loading_dtype(weights, dtype, cpu_capabilities.detect().arch)
 
 
+#: What quantized layers multiply with, kept in their products' precision (a bias converts).
+_PRODUCT_SCALES = frozenset({"weight_scale", "weight_scales_zeros"})
+
+
 def convert_unquantized(model: Any, dtype: Any) -> int:
     """Convert every floating-point weight and buffer of ``model`` to ``dtype``, except what
     quantized layers multiply with (their scales stay in their products' precision); returns
@@ -549,13 +553,11 @@ def convert_unquantized(model: Any, dtype: Any) -> int:
     mapped = mapped_weight_files()
     converted = 0
     for module in model.modules():
-        if getattr(module, "weight_scale", None) is not None:
-            continue  # int8: the weight is int8, the scale stays as it was made
-        if getattr(module, "weight_scales_zeros", None) is not None:
-            continue
         for store in (module._parameters, module._buffers):
-            for tensor in store.values():
+            for name, tensor in store.items():
                 if tensor is None or not tensor.is_floating_point() or tensor.dtype == dtype:
+                    continue
+                if name in _PRODUCT_SCALES:
                     continue
                 address, size = tensor.data_ptr(), tensor.nbytes
                 tensor.data = tensor.data.to(dtype)
