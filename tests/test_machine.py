@@ -26,7 +26,7 @@ def test_this_machine_reports_its_memory() -> None:
 @pytest.mark.parametrize(
     ("ram", "vram", "fit", "words"),
     [
-        (32 * GIB, None, Fit.FITS, "Fits: needs ~5.0 GB (float32)"),
+        (32 * GIB, None, Fit.FITS, "Fits: needs ~6.2 GB (float32)"),
         (6 * GIB, None, Fit.TIGHT, "Tight:"),
         (4 * GIB, None, Fit.TOO_BIG, "Too big:"),
         (4 * GIB, 24 * GIB, Fit.FITS, "GPU memory"),

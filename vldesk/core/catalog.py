@@ -146,10 +146,13 @@ class ModelSpec:
     def memory_needed_bytes(self, precision: Precision) -> int:
         """RAM or VRAM to load and run the model at about 1024 image tokens.
 
-        Weights, plus 15% for buffers and allocator slack, plus a fixed allowance for the
-        vision activations and the KV cache of a few thousand tokens.
+        Weights, plus a fixed allowance for the runtime, the vision activations and the KV
+        cache of a few thousand tokens. float32 also holds the download's bfloat16 pages while
+        converting them: measured peaks for the 2B model, 4.9 GB (bfloat16) and 13.5 GB
+        (float32), against 5.3 and 13.8 here (docs/performance.md, session 5).
         """
-        return int(self.weights_bytes(precision) * 1.15) + GIB
+        converting = self.weights_bytes(Precision.BFLOAT16) if precision is Precision.FLOAT32 else 0
+        return self.weights_bytes(precision) + converting + GIB
 
     def memory_needed(self) -> dict[Precision, int]:
         return {p: self.memory_needed_bytes(p) for p in Precision}
