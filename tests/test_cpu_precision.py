@@ -131,8 +131,14 @@ def test_bf16_logits_match_float32(tiny_model: tuple[Family, Path]) -> None:
             approximate = fast.model(**halved).logits[0].float()
         error = (reference - approximate).abs().max().item()
         assert error <= RELATIVE_LOGIT_TOLERANCE * reference.abs().max().item()
+        # Where float32's top token leads by more than two bfloat16 steps (with the real
+        # 152k-word vocabulary a random model's top two are often closer: a tie either way).
+        top_two = reference.topk(2, dim=-1).values
+        clear = (top_two[:, 0] - top_two[:, 1]) > 2**-7 * top_two[:, 0].abs()
+        assert clear.double().mean().item() >= 0.5
+        same = reference.argmax(-1) == approximate.argmax(-1)
         # In float64: 19 of 20 positions must count as 0.95 (float32 makes it 0.94999999).
-        agreement = (reference.argmax(-1) == approximate.argmax(-1)).double().mean().item()
+        agreement = same[clear].double().mean().item()
         assert agreement >= TOP1_AGREEMENT
     finally:
         exact.unload()

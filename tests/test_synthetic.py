@@ -13,16 +13,19 @@ import pytest
 from PIL import Image
 
 from tests.netguard import no_network
+from tests.real_models import reference
 from vldesk.core.catalog import FAMILY_TRAITS, Family, find_model
 from vldesk.core.synthetic import (
     FIRST_ADDED_ID,
     REAL_MODEL_NAMES,
     Layout,
+    build_model_folder,
     build_synthetic_model,
     build_tokenizer,
     chat_template,
     real_config,
     released_name,
+    tiny_config,
     transformers_name,
 )
 
@@ -108,7 +111,9 @@ def _prompt_inputs(processor: Any, image: Image.Image, factor: int, **template: 
 def test_a_self_built_folder_has_the_real_ids_and_files(family: Family, tmp_path: Path) -> None:
     """Without the real files (the benchmarks on a user's machine) the folder is self-built:
     its control tokens still have the real ids, so a published config fits it unchanged."""
-    folder = build_synthetic_model(family, tmp_path / family.value)
+    folder = build_model_folder(
+        family, tmp_path / family.value, tiny_config(family, real_config(family))
+    )
     assert {p.name for p in folder.iterdir()} == COMMON_FILES | SELF_BUILT_FILES[family]
     model, processor = _loaded(folder)
     tokenizer = processor.tokenizer
@@ -128,6 +133,27 @@ def test_a_self_built_folder_has_the_real_ids_and_files(family: Family, tmp_path
     assert sampling == spec.sampling.to_dict()
     assert type(tokenizer).__name__ == TOKENIZER_CLASSES[family]
     assert processor.chat_template == chat_template(family)
+
+
+@pytest.mark.model
+def test_a_compact_folder_moves_the_configs_token_ids(tmp_path: Path) -> None:
+    """A config without a vocabulary size (``tiny_config``'s default) gets a compact vocabulary
+    and token ids that point at it, each family's fields as in its real config."""
+    config = tiny_config(Family.QWEN3_5)
+    assert "vocab_size" not in config["text_config"]
+    folder = build_synthetic_model(Family.QWEN3_5, tmp_path / "compact")
+    model, processor = _loaded(folder)
+    tokenizer = processor.tokenizer
+    end_of_text, image_pad = tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|image_pad|>"])
+    assert end_of_text < 1000
+    assert model.config.image_token_id == image_pad == end_of_text + 12
+    written = json.loads((folder / "config.json").read_text())
+    assert written["text_config"]["eos_token_id"] == end_of_text  # Qwen3.5's real choice
+    assert written["text_config"]["vocab_size"] == 896
+    inputs = _prompt_inputs(
+        processor, Image.new("RGB", (64, 64)), FAMILY_TRAITS[Family.QWEN3_5].patch_factor
+    )
+    assert int((inputs["input_ids"] == image_pad).sum()) == 4
 
 
 @pytest.mark.model
@@ -186,6 +212,7 @@ def test_config_has_the_real_structure(tiny_model: tuple[Family, Path]) -> None:
 @pytest.mark.model
 def test_token_ids_agree_everywhere(tiny_model: tuple[Family, Path]) -> None:
     family, path = tiny_model
+    reference(family)  # built from the real files
     config = json.loads((path / "config.json").read_text())
     generation = json.loads((path / "generation_config.json").read_text())
     tokenizer = _loaded(path)[1].tokenizer

@@ -225,10 +225,15 @@ def text_config(config: Mapping[str, Any]) -> Any:
 
 
 def tiny_config(family: Family, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """``base`` (default: the family's published config.json) with tiny dimensions and the
-    real structure: token ids and the vocabulary size stay as they are."""
-    source = base if base is not None else real_config(family)
-    config: dict[str, Any] = json.loads(json.dumps(source))
+    """``base`` with tiny dimensions and the real structure; its token ids and vocabulary size
+    stay. Without ``base``: the family's published config.json with no vocabulary size, for a
+    compact vocabulary (see :func:`build_model_folder`)."""
+    config: dict[str, Any] = json.loads(
+        json.dumps(base if base is not None else real_config(family))
+    )
+    if base is None:
+        config.pop("vocab_size", None)
+        config.get("text_config", {}).pop("vocab_size", None)
     patch = FAMILY_TRAITS[family].patch_size
     if family is Family.QWEN2_5_VL:
         config.update(
@@ -364,21 +369,22 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def write_tokenizer(family: Family, out_dir: Path) -> Any:
-    """Write a small self-built tokenizer whose added tokens have the real ids, and load it.
+def write_tokenizer(family: Family, out_dir: Path, *, real_ids: bool = True) -> Any:
+    """Write a small self-built tokenizer and load it.
 
-    For a family whose real vocabulary is not at hand: the ordinary tokens are a small BPE,
-    padded with never-produced filler tokens up to the real id of ``<|endoftext|>``, so every
-    control token (``<|im_start|>``, ``<|image_pad|>``, ``<think>``...) has its real id and
-    a real config.json's token ids fit it unchanged.
+    For a family whose real vocabulary is not at hand: the ordinary tokens are a small BPE.
+    ``real_ids``: it is padded with never-produced filler tokens up to the real id of
+    ``<|endoftext|>``, so every control token (``<|im_start|>``, ``<|image_pad|>``,
+    ``<think>``...) has its real id and a real config.json's token ids fit it unchanged.
+    Otherwise the control tokens follow the small BPE (a compact vocabulary).
     """
     from transformers import AutoTokenizer
 
     files = _FAMILY_FILES[family]
-    first = FIRST_ADDED_ID[family]
     build_tokenizer(family).save_pretrained(out_dir)
     tokenizer_json = _read_json(out_dir / "tokenizer.json")
     vocab = tokenizer_json["model"]["vocab"]
+    first = FIRST_ADDED_ID[family] if real_ids else len(vocab)
     vocab.update({f"unused{index}": index for index in range(len(vocab), first)})
     added = sorted(tokenizer_json["added_tokens"], key=lambda token: int(token["id"]))
     for offset, token in enumerate(added):
@@ -397,7 +403,7 @@ def write_tokenizer(family: Family, out_dir: Path) -> Any:
     tokenizer = AutoTokenizer.from_pretrained(out_dir, local_files_only=True)
     for offset, (content, _) in enumerate(files.added_tokens):
         if tokenizer.convert_tokens_to_ids(content) != first + offset:
-            raise RuntimeError(f"{content} did not get its real id {first + offset}")
+            raise RuntimeError(f"{content} did not get the id {first + offset}")
     return tokenizer
 
 
@@ -523,13 +529,13 @@ def _copy(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)
 
 
-def _write_own_files(family: Family, out_dir: Path) -> Any:
-    """The non-weight files of a real repository, self-built: the tokenizer (real ids), the
-    processor configs, the chat template and a generation config with the catalog's sampling.
-    Returns the tokenizer."""
+def _write_own_files(family: Family, out_dir: Path, *, real_ids: bool) -> Any:
+    """The non-weight files of a real repository, self-built: the tokenizer (see
+    :func:`write_tokenizer`), the processor configs, the chat template and a generation config
+    with the catalog's sampling. Returns the tokenizer."""
     files = _FAMILY_FILES[family]
     template = chat_template(family)
-    tokenizer = write_tokenizer(family, out_dir)
+    tokenizer = write_tokenizer(family, out_dir, real_ids=real_ids)
     if files.legacy_chat_template:
         # The real repositories keep a copy in tokenizer_config.json.
         tokenizer_config = _read_json(out_dir / "tokenizer_config.json")
@@ -550,8 +556,7 @@ def _write_own_files(family: Family, out_dir: Path) -> Any:
         _write_json(out_dir / "video_preprocessor_config.json", video)
     spec = find_model(f"Qwen/{REAL_MODEL_NAMES[family]}")
     sampling = spec.sampling.to_dict() if spec is not None else {}
-    first = FIRST_ADDED_ID[family]
-    end_of_text, end_of_turn = first, first + 2  # <|endoftext|>, <|im_end|>
+    end_of_text, end_of_turn = tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_end|>"])
     generation = {
         "bos_token_id": end_of_text,
         "pad_token_id": end_of_text,
@@ -579,16 +584,37 @@ def _copy_reference_files(family: Family, reference: Path, out_dir: Path) -> Any
     return write_tokenizer(family, out_dir)
 
 
+_VISION_TOKENS = (
+    ("image_token_id", "<|image_pad|>"),
+    ("video_token_id", "<|video_pad|>"),
+    ("vision_start_token_id", "<|vision_start|>"),
+    ("vision_end_token_id", "<|vision_end|>"),
+)
+
+
 def _check_token_ids(family: Family, config: Mapping[str, Any], tokenizer: Any) -> None:
-    """The config's image and vision token ids are the tokenizer's (both real)."""
-    for key, token in (
-        ("image_token_id", "<|image_pad|>"),
-        ("video_token_id", "<|video_pad|>"),
-        ("vision_start_token_id", "<|vision_start|>"),
-        ("vision_end_token_id", "<|vision_end|>"),
-    ):
+    """The config's image and vision token ids are the tokenizer's."""
+    for key, token in _VISION_TOKENS:
         if config.get(key) != tokenizer.convert_tokens_to_ids(token):
             raise ValueError(f"{family.value}: config {key} is not the tokenizer's {token}")
+
+
+def _move_token_ids(family: Family, config: dict[str, Any], tokenizer: Any) -> None:
+    """Point a config's token ids at a compact tokenizer's, keeping each family's real choice
+    of fields (Qwen3.5's config eos is <|endoftext|>, the others' <|im_end|>)."""
+    for key, token in _VISION_TOKENS:
+        config[key] = tokenizer.convert_tokens_to_ids(token)
+    end_of_text, end_of_turn, vision_pad = tokenizer.convert_tokens_to_ids(
+        ["<|endoftext|>", "<|im_end|>", "<|vision_pad|>"]
+    )
+    if family is Family.QWEN2_5_VL:
+        config.update(
+            vision_token_id=vision_pad, bos_token_id=end_of_text, eos_token_id=end_of_turn
+        )
+    elif family is Family.QWEN3_VL:
+        config["text_config"].update(bos_token_id=end_of_text, eos_token_id=end_of_turn)
+    else:
+        config["text_config"]["eos_token_id"] = end_of_text
 
 
 def build_model_folder(
@@ -604,9 +630,10 @@ def build_model_folder(
 
     ``reference``: a folder of the real model's non-weight files (tokenizer, chat template,
     processor and generation configs), copied as they are. Without one, the files are
-    self-built (a small tokenizer with the real control tokens and ids). Either way the token
-    ids are the real ones, so a real config needs no change; the vocabulary size is raised to
-    fit the tokenizer if it is smaller.
+    self-built (a small tokenizer). The token ids are the real ones, so a real config needs no
+    change, unless the config names no vocabulary size: then the vocabulary is compact (a few
+    hundred tokens, the config's token ids moved to fit), which keeps tiny models small and
+    their answers dependent on the image. The vocabulary size is raised to fit the tokenizer.
     """
     import torch
     from transformers import AutoConfig, AutoModelForImageTextToText
@@ -616,11 +643,14 @@ def build_model_folder(
     # transformers picks the tokenizer class by the model type: config.json comes first (it is
     # written again below, with the vocabulary size fitted).
     _write_json(out_dir / "config.json", config)
+    config_dict: dict[str, Any] = json.loads(json.dumps(config))  # a deep copy, plain JSON
+    compact = reference is None and not text_config(config_dict).get("vocab_size")
     if reference is not None:
         tokenizer = _copy_reference_files(family, Path(reference), out_dir)
     else:
-        tokenizer = _write_own_files(family, out_dir)
-    config_dict = json.loads(json.dumps(config))  # a deep copy that stays plain JSON
+        tokenizer = _write_own_files(family, out_dir, real_ids=not compact)
+    if compact:
+        _move_token_ids(family, config_dict, tokenizer)
     _check_token_ids(family, config_dict, tokenizer)
     text = config_dict if family is Family.QWEN2_5_VL else config_dict["text_config"]
     # Round up to a multiple of 128, like the real vocabularies (151936, 248320).
