@@ -1081,8 +1081,32 @@ def test_cli_download_errors_are_one_line(
     assert "vldesk: error: ModelScope is not working properly right now (HTTP 503)" in err
     assert "Traceback" not in err
 
-    assert run_cli(["models", "download", "Qwen/Not-In-Catalog"]) == 1
-    assert "is not in the catalog" in capsys.readouterr().err
+    hub.faults.hub_down = False
+    assert run_cli(["models", "download", "Qwen/Not-On-ModelScope"]) == 1
+    err = capsys.readouterr().err
+    assert "has no model Qwen/Not-On-ModelScope" in err
+    assert err.count("\n") == 1
+
+
+def test_cli_downloads_any_repository_of_a_supported_architecture(
+    hub: FakeModelScope, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VLDESK_MODELSCOPE_ENDPOINT", hub.endpoint)
+    hub.add_repo("someone/Qwen3-VL-2B-Captioner", FILES)
+    assert run_cli(["models", "download", "someone/Qwen3-VL-2B-Captioner", "--quiet"]) == 0
+    assert "someone/Qwen3-VL-2B-Captioner is installed in" in capsys.readouterr().out
+    # Found again by its id: no second download, and listed.
+    requests = len(hub.file_requests("model.safetensors"))
+    assert run_cli(["models", "download", "someone/Qwen3-VL-2B-Captioner"]) == 0
+    assert "is already installed" in capsys.readouterr().out
+    assert len(hub.file_requests("model.safetensors")) == requests
+    assert run_cli(["models", "list"]) == 0
+    assert "someone/Qwen3-VL-2B-Captioner" in capsys.readouterr().out
+
+    llama = {"architectures": ["LlamaForCausalLM"], "model_type": "llama"}
+    hub.add_repo("someone/Llama", {**FILES, "config.json": json.dumps(llama).encode()})
+    assert run_cli(["models", "download", "someone/Llama"]) == 1
+    assert "model type 'llama'" in capsys.readouterr().err
 
 
 def test_progress_printer_without_a_terminal_prints_periodic_lines() -> None:

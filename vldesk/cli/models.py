@@ -56,11 +56,14 @@ def register(subparsers: Any) -> None:
 
     download = actions.add_parser(
         "download",
-        help="download a catalog model from ModelScope (resumes an interrupted download)",
-        description="Download a catalog model from ModelScope into the models folder. Ctrl+C "
+        help="download a model from ModelScope (resumes an interrupted download)",
+        description="Download a catalog model, or any ModelScope repository of a supported "
+        "architecture (its config.json is checked first), into the models folder. Ctrl+C "
         "stops it; running the command again resumes where it stopped.",
     )
-    download.add_argument("model", metavar="ID", help="catalog id, e.g. Qwen/Qwen3-VL-2B-Instruct")
+    download.add_argument(
+        "model", metavar="ID", help="a ModelScope id, e.g. Qwen/Qwen3-VL-2B-Instruct"
+    )
     download.add_argument(
         "--force",
         action="store_true",
@@ -334,10 +337,15 @@ def _ctrl_c_cancels(cancel: threading.Event, stream: TextIO | None) -> Iterator[
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from vldesk.core.downloads import download_model, set_hub_log_level
+    from vldesk.core.downloads import download_model, remote_model_spec, set_hub_log_level
 
-    spec = _spec(args.model)
     store = _store()
+    # A catalog model, one downloaded before by its id, or any ModelScope repository of a
+    # supported architecture (its config.json is checked before any weights come).
+    spec = find_model(args.model) or store.find_downloaded(args.model)
+    if spec is None:
+        set_hub_log_level(logging.INFO if args.verbose else logging.ERROR)
+        spec = remote_model_spec(args.model, store)
     manifest = store.read_manifest(spec)
     if (
         not args.force
