@@ -109,6 +109,32 @@ def test_download_then_use(qtbot: QtBot, dialog: ModelDialog, hub: FakeModelScop
     assert chosen.args == [SPEC.id]
 
 
+def test_a_fallback_to_the_other_modelscope_site_stays_in_view(
+    qtbot: QtBot, dialog: ModelDialog, hub: FakeModelScope, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_downloads import free_port
+    from vldesk.core import modelscope_adapter
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.delenv("VLDESK_MODELSCOPE_ENDPOINT")
+    monkeypatch.setattr(downloads, "OFFICIAL_SITES", (dead, hub.endpoint))
+    # The client's retry pauses on the dead site are not waited (its budget stays real).
+    owner = modelscope_adapter.retry_pause_owner()
+    monkeypatch.setattr(owner, "sleep", lambda control, _seconds: control.check())
+    said = f"ModelScope at {dead} cannot be reached; trying {hub.endpoint} instead."
+    shown: list[str] = []
+    dialog._worker.progress.connect(lambda _p: shown.append(dialog.progress_label.text()))
+    dialog.select(SPEC.id)
+    with qtbot.waitSignal(dialog._worker.finished, timeout=60_000):
+        dialog.download_button.click()
+    first = next((i for i, text in enumerate(shown) if said in text), None)
+    assert first is not None, shown
+    assert all(said in text for text in shown[first:])  # every later progress line keeps it
+    assert len(shown) > first + 1
+    assert said in dialog.progress_label.text()  # and the final message too
+    assert "is ready" in dialog.progress_label.text()
+
+
 def test_cancel_keeps_the_partial_file_and_resume_finishes(
     qtbot: QtBot, dialog: ModelDialog, hub: FakeModelScope, store: ModelStore
 ) -> None:

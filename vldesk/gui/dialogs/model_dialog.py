@@ -73,6 +73,8 @@ class ModelDialog(QDialog):
         super().__init__(parent)
         self._store = store
         self._worker = worker
+        #: A download's notice (e.g. the other ModelScope site is used), kept in view.
+        self._notice: str | None = None
         self._ram = total_memory_bytes()
         self._vram = vram_bytes
         self._cpu_precision = cpu_precision
@@ -271,16 +273,23 @@ class ModelDialog(QDialog):
     # -- worker signals ------------------------------------------------------------------------
 
     def _on_progress(self, progress: DownloadProgress) -> None:
+        if progress.notice:
+            # Said once (e.g. the other ModelScope site is used): kept in view until the end.
+            self._notice = progress.notice
         self.progress.show()
         self.progress_label.show()
         self.progress.setValue(int(progress.fraction * 1000))
-        self.progress_label.setText(progress_text(progress))
+        self.progress_label.setText(self._with_notice(progress_text(progress)))
         self.model.set_progress(progress.model_id, progress.fraction)
+
+    def _with_notice(self, text: str) -> str:
+        return f"{text}\n{self._notice}" if self._notice else text
 
     def _finish(self, model_id: str, message: str) -> None:
         self.model.set_progress(model_id, None)
         self.progress.hide()
-        self.progress_label.setText(message)
+        self.progress_label.setText(self._with_notice(message))
+        self._notice = None
         self.refresh()
 
     def _on_finished(self, model_id: str, _folder: str) -> None:

@@ -91,7 +91,9 @@ class DownloadWorker(QObject):
         def report(snapshot: DownloadProgress) -> None:
             nonlocal last_sent
             now = time.monotonic()
-            if now - last_sent >= PROGRESS_INTERVAL_S or snapshot.fraction >= 1.0:
+            # A notice (another ModelScope site is used, ...) is said once: never throttled.
+            due = now - last_sent >= PROGRESS_INTERVAL_S or snapshot.fraction >= 1.0
+            if due or snapshot.notice:
                 last_sent = now
                 self.progress.emit(snapshot)
 
