@@ -104,14 +104,17 @@ def _logits(model: Any, ids: Any, steps: int) -> list[Any]:
     """The logits of a prompt and ``steps`` greedy decode steps, each through the cache."""
     from transformers import DynamicCache
 
+    from vldesk.core.conversation_cache import cache_keyword
+
+    key = cache_keyword()  # past_key_values before transformers 5.25, cache since
     cache = DynamicCache(config=model.config)
     outputs = []
     with torch.inference_mode():
-        out = model(input_ids=ids, past_key_values=cache, use_cache=True)
+        out = model(input_ids=ids, use_cache=True, **{key: cache})
         for _ in range(steps):
             outputs.append(out.logits[:, -1].float())
             token = out.logits[:, -1:].argmax(-1)
-            out = model(input_ids=token, past_key_values=out.past_key_values, use_cache=True)
+            out = model(input_ids=token, use_cache=True, **{key: getattr(out, key)})
     return outputs
 
 
