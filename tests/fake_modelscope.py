@@ -437,6 +437,15 @@ class _Handler(BaseHTTPRequestHandler):
     def fake(self) -> FakeModelScope:
         return self.server.fake  # type: ignore[no-any-return]
 
+    def do_HEAD(self) -> None:
+        self._answer("HEAD")
+
+    def do_GET(self) -> None:
+        self._answer("GET")
+
+    def _answer(self, method: str) -> None:
+        raise NotImplementedError
+
     def _start(self, method: str) -> tuple[str, dict[str, str]]:
         url = urlparse(self.path)
         self._query = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -614,12 +623,6 @@ class _Handler(BaseHTTPRequestHandler):
 class _ApiHandler(_Handler):
     name = "api"
 
-    def do_HEAD(self) -> None:
-        self._answer("HEAD")
-
-    def do_GET(self) -> None:
-        self._answer("GET")
-
     def _answer(self, method: str) -> None:
         path, query = self._start(method)
         fake = self.fake
@@ -686,12 +689,6 @@ class _ApiHandler(_Handler):
 
 class _CdnHandler(_Handler):
     name = "cdn"
-
-    def do_HEAD(self) -> None:
-        self._answer("HEAD")
-
-    def do_GET(self) -> None:
-        self._answer("GET")
 
     def _answer(self, method: str) -> None:
         path, query = self._start(method)

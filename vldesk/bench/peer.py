@@ -203,8 +203,6 @@ def _steps_rate(stamps: Sequence[float]) -> float:
 
 
 def measure_llama_cpp(spec: PeerSpec) -> dict[str, Any]:
-    import ctypes
-
     import llama_cpp
 
     from vldesk.bench.system import peak_rss_bytes
@@ -241,14 +239,17 @@ def measure_llama_cpp(spec: PeerSpec) -> dict[str, Any]:
     figures["prefill_tokens_per_s"] = spec.prompt_tokens / (time.perf_counter() - start)
     figures["decode_cached_tokens_per_s"] = decode(spec.new_tokens)
     if spec.mmproj and spec.square_image:
-        figures.update(_llama_cpp_image(llm, spec, threads, ctypes, llama_cpp))
+        figures.update(_llama_cpp_image(llm, spec, threads))
     figures["peak_rss_bytes"] = peak_rss_bytes()
     return figures
 
 
-def _llama_cpp_image(llm: Any, spec: PeerSpec, threads: int, ctypes: Any, llama_cpp: Any) -> Any:
+def _llama_cpp_image(llm: Any, spec: PeerSpec, threads: int) -> dict[str, Any]:
     """Projector encode and encode + prompt to the first token for one image, as llama.cpp's
     multimodal helper does it."""
+    import ctypes
+
+    import llama_cpp
     from llama_cpp import mtmd_cpp
 
     params = mtmd_cpp.mtmd_context_params_default()
