@@ -67,7 +67,7 @@ class BenchOptions:
         return data
 
 
-def _work_dir(options: BenchOptions) -> Path:
+def work_dir(options: BenchOptions) -> Path:
     if options.work_dir is not None:
         return Path(options.work_dir)
     from vldesk.core.paths import app_paths
@@ -75,7 +75,7 @@ def _work_dir(options: BenchOptions) -> Path:
     return app_paths().cache_dir / "bench"
 
 
-def _resolve_model(options: BenchOptions, work: Path, progress: Progress) -> tuple[Path, str, bool]:
+def resolve_model(options: BenchOptions, work: Path, progress: Progress) -> tuple[Path, str, bool]:
     """(folder, name, synthetic) of the model to measure."""
     if options.model:
         from vldesk.core.paths import app_paths
@@ -99,8 +99,8 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _text: None) ->
     from vldesk.bench.system import describe_machine
     from vldesk.bench.worker import run_phase
 
-    work = _work_dir(options)
-    folder, name, synthetic = _resolve_model(options, work, progress)
+    work = work_dir(options)
+    folder, name, synthetic = resolve_model(options, work, progress)
     count = max(options.images, options.baseline_images, 1)
     photo_dir = photo_folder(work, count, options.photo_size)
     all_photos = [str(p) for p in photos(photo_dir, count)]

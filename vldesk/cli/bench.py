@@ -161,7 +161,7 @@ def _run_peer(args: argparse.Namespace, options: Any) -> int:
 
     from vldesk.bench.fixtures import make_photo
     from vldesk.bench.peer import MATCHED_FORMATS, compare, format_comparison, llama_cpp_version
-    from vldesk.bench.runner import _resolve_model, _work_dir
+    from vldesk.bench.runner import resolve_model, work_dir
     from vldesk.bench.system import describe_machine
     from vldesk.core.atomic import atomic_write_text
 
@@ -175,8 +175,8 @@ def _run_peer(args: argparse.Namespace, options: Any) -> int:
     def progress(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    work = _work_dir(options)
-    folder, name, _synthetic = _resolve_model(options, work, progress)
+    work = work_dir(options)
+    folder, name, _synthetic = resolve_model(options, work, progress)
     square = make_photo(work / "square-1024.jpg", (1024, 1024), seed=1024)
     result = compare(
         Path(folder),
