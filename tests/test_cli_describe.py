@@ -219,15 +219,19 @@ def test_a_folder_that_is_not_a_model(
     assert "Traceback" not in err
 
 
-def _run_vldesk(args: list[str], env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **env_extra}
+def run_vldesk(
+    *args: str, env_extra: dict[str, str] | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
+    """``python -m vldesk ARGS`` as a user runs it (no screen: offscreen Qt if it opened)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env_extra or {})}
     return subprocess.run(
         [sys.executable, "-m", "vldesk", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -245,7 +249,7 @@ def test_the_real_command_streams_an_answer(
         )
         env["PYTHONPATH"] = os.pathsep.join([str(fake.parent), str(ROOT)])
     model = str(tiny_model_dirs[Family.QWEN3_VL])
-    result = _run_vldesk(["describe", str(photo), "--model", model, "--json", *QUICK], env)
+    result = run_vldesk("describe", str(photo), "--model", model, "--json", *QUICK, env_extra=env)
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
     assert record["stats"]["image_tokens"] > 0

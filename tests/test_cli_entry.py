@@ -4,33 +4,15 @@ stderr: the library's warnings only with ``-v``."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from tests.test_cli_describe import run_vldesk
 from vldesk.__main__ import main
 from vldesk.cli import build_parser
 from vldesk.core.catalog import Family
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _vldesk(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    """``python -m vldesk ARGS`` as a user runs it (no screen: offscreen Qt if it opened)."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    return subprocess.run(
-        [sys.executable, "-m", "vldesk", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 @pytest.mark.parametrize(
@@ -62,7 +44,7 @@ def test_verbose_before_the_command_runs_the_cli(capsys: pytest.CaptureFixture[s
 def test_an_unknown_first_word_is_an_unknown_command_not_a_window(word: str, hint: str) -> None:
     """A typo, a command this version lacks or a missing file: a message and exit 2. The window
     would treat the words as images and, without a screen, never exit (the timeout catches it)."""
-    result = _vldesk(word, "x.jpg", timeout=120)
+    result = run_vldesk(word, "x.jpg", timeout=120)
     assert result.returncode == 2, result.stderr
     assert f"'{word}' is neither a command nor an existing file." in result.stderr
     assert hint in result.stderr
@@ -87,10 +69,10 @@ def test_describe_prints_no_library_warnings_unless_verbose(
     family: Family, picture: Path, tiny_model_dirs: dict[Family, Path]
 ) -> None:
     args = [str(picture), "--model", str(tiny_model_dirs[family]), "--max-new-tokens", "4"]
-    quiet = _vldesk("describe", *args)
+    quiet = run_vldesk("describe", *args)
     assert quiet.returncode == 0, quiet.stderr
     noise = [line for line in quiet.stderr.splitlines() if not line.startswith(STATUS_PREFIXES)]
     assert noise == []
-    detailed = _vldesk("-v", "describe", *args)
+    detailed = run_vldesk("-v", "describe", *args)
     assert detailed.returncode == 0, detailed.stderr
     assert "INFO vldesk.core.engine: loading" in detailed.stderr
