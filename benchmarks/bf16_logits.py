@@ -19,9 +19,9 @@ def main(argv: list[str]) -> int:
     import torch
     from PIL import Image
 
-    from vldesk.core.engine import Engine
     from vldesk.core.generation import Conversation, GenerationSettings
     from vldesk.core.images import LoadedImage
+    from vldesk.core.inference.transformers_engine import Engine
 
     parser = argparse.ArgumentParser()
     parser.add_argument("model_dir", type=Path)

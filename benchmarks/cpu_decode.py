@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.clock == "cpu":
         _clock = time.thread_time
 
-    from vldesk.core import linear_attention
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.cpu import linear_attention
+    from vldesk.core.inference.transformers_engine import Engine
 
     engines = {}
     for item in args.models:

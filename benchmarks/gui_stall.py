@@ -79,12 +79,12 @@ def main(argv: list[str]) -> int:
     from PIL import Image
     from PySide6.QtWidgets import QApplication
 
+    from vldesk.bench.synthetic import build_synthetic_model
     from vldesk.core.batch import BatchOptions
-    from vldesk.core.catalog import Family
     from vldesk.core.generation import GenerationSettings
+    from vldesk.core.models.catalog import Family
     from vldesk.core.paths import app_paths
     from vldesk.core.settings import Settings
-    from vldesk.core.synthetic import build_synthetic_model
     from vldesk.gui.app import DesktopApp
     from vldesk.gui.batch_controller import BatchPlan
 

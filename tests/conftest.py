@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from vldesk.core.catalog import Family
+from vldesk.core.models.catalog import Family
 
 #: Fixtures that build or load a tiny model; a test that needs one, even through another
 #: fixture (``tiny_model``, ``engine``, ``ready_app``...), is a ``model`` test.
@@ -63,7 +63,7 @@ def tiny_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[Family, Pa
     download: the real tokenizer, chat template and processor configs from
     ../shared/real-models (self-built ones where that is absent), shrunk dimensions."""
     from tests.real_models import reference_or_none
-    from vldesk.core.synthetic import build_synthetic_model
+    from vldesk.bench.synthetic import build_synthetic_model
 
     root = tmp_path_factory.mktemp("tiny-models")
     return {
@@ -79,9 +79,9 @@ def model_layouts(
     tmp_path_factory: pytest.TempPathFactory, tiny_model_dirs: dict[Family, Path]
 ) -> dict[tuple[Family, str], Path]:
     """``(family, layout) -> folder``: each tiny model as downloaded, as transformers 5 saves it
-    and as a transformers 4 fine-tune (see ``vldesk.core.synthetic.Layout``), built once."""
+    and as a transformers 4 fine-tune (see ``vldesk.bench.synthetic.Layout``), built once."""
     from tests.real_models import reference
-    from vldesk.core.synthetic import Layout, resave
+    from vldesk.bench.synthetic import Layout, resave
 
     root = tmp_path_factory.mktemp("model-layouts")
     folders: dict[tuple[Family, str], Path] = {}

@@ -57,7 +57,7 @@ import numpy as np
 from safetensors.numpy import save as save_safetensors
 
 from tests.real_models import reference
-from vldesk.core.catalog import Family
+from vldesk.core.models.catalog import Family
 
 CHUNK = 64 * 1024
 #: Where a silently truncated body stops.

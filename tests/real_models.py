@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from vldesk.core.catalog import Family
-from vldesk.core.synthetic import reference_folder
+from vldesk.bench.synthetic import reference_folder
+from vldesk.core.models.catalog import Family
 
 #: Beside the repository, as in CI (a copy of shared/ lies beside the clone); read only.
 REAL_MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "real-models"

@@ -18,7 +18,7 @@ import pytest
 
 from tests.test_batch_runner import lively_model_dir, picture
 from vldesk.cli import run_cli
-from vldesk.core.catalog import Family
+from vldesk.core.models.catalog import Family
 
 pytestmark = pytest.mark.model
 

@@ -25,12 +25,12 @@ from vldesk.core.batch import (
     ReportPaths,
 )
 from vldesk.core.batch.journal import read_journal
-from vldesk.core.catalog import FAMILY_TRAITS, Family
-from vldesk.core.engine import Engine
 from vldesk.core.errors import GenerationError, OutOfMemoryError
 from vldesk.core.generation import GenerationSettings
 from vldesk.core.history import HistoryStore
 from vldesk.core.images import LoadedImage, budget_size
+from vldesk.core.inference.transformers_engine import Engine
+from vldesk.core.models.catalog import FAMILY_TRAITS, Family
 
 pytestmark = pytest.mark.model
 
@@ -46,7 +46,7 @@ def lively_model_dir(tmp_path_factory: pytest.TempPathFactory, family: Family) -
     The shared tiny models (initializer range 0.02) answer every image with the same repeated
     token, which would make caption comparisons meaningless. Built once per test session.
     """
-    from vldesk.core.synthetic import build_model_folder, tiny_config
+    from vldesk.bench.synthetic import build_model_folder, tiny_config
 
     folder = tmp_path_factory.getbasetemp() / "batch-lively-models" / family.value
     if not (folder / "built").is_file():

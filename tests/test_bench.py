@@ -14,10 +14,10 @@ from vldesk.bench.memory import activation_bytes, memory_check
 from vldesk.bench.report import format_table, summarize
 from vldesk.bench.runner import BenchOptions, run_bench
 from vldesk.bench.spec import PhaseSpec, median_of
+from vldesk.bench.synthetic import real_config
 from vldesk.bench.system import LoadMeter, peak_rss_bytes, rss_bytes
-from vldesk.core.catalog import Family
-from vldesk.core.cpu_kernels import DecodeKernel
-from vldesk.core.synthetic import real_config
+from vldesk.core.inference.cpu.kernels import DecodeKernel
+from vldesk.core.models.catalog import Family
 
 QUICK = {
     "images": 2,
@@ -102,7 +102,7 @@ def test_quantized_weights_are_benchmarked_and_counted(
 ) -> None:
     """int4 layers count their packed values, the second copy and the scales: fewer bytes
     than the file's bfloat16 weights, more than the packed values alone."""
-    from vldesk.core.quantized_weights import WeightFormat, available
+    from vldesk.core.inference.cpu.quantized_weights import WeightFormat, available
 
     torch = pytest.importorskip("torch")
     if not available(WeightFormat.INT4, torch.bfloat16):

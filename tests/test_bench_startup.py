@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vldesk.core.catalog import Family
+from vldesk.core.models.catalog import Family
 
 pytest.importorskip("PySide6")
 

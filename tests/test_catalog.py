@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.real_models import REAL_MODELS
-from vldesk.core.catalog import (
+from vldesk.core.inference.sampling import Sampling
+from vldesk.core.models.catalog import (
     CATALOG,
     CATALOG_FILE,
     GIB,
@@ -27,7 +28,6 @@ from vldesk.core.catalog import (
     published_config,
     spec_for_repository,
 )
-from vldesk.core.sampling import Sampling
 
 EXPECTED_IDS = {
     "Qwen/Qwen3-VL-2B-Instruct",

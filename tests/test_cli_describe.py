@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from vldesk.cli import run_cli
-from vldesk.core.catalog import Family
+from vldesk.core.models.catalog import Family
 
 pytestmark = pytest.mark.model
 
@@ -259,7 +259,7 @@ def test_the_real_command_streams_an_answer(
 def test_quantized_weights_from_the_command_line(
     photo: Path, tiny_model_dirs: dict[Family, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from vldesk.core.quantized_weights import WeightFormat, available
+    from vldesk.core.inference.cpu.quantized_weights import WeightFormat, available
 
     torch = pytest.importorskip("torch")
     if not available(WeightFormat.INT8, torch.bfloat16):

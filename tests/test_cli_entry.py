@@ -12,7 +12,7 @@ from PIL import Image
 from tests.test_cli_describe import run_vldesk
 from vldesk.__main__ import main
 from vldesk.cli import build_parser
-from vldesk.core.catalog import Family
+from vldesk.core.models.catalog import Family
 
 
 @pytest.mark.parametrize(
@@ -75,4 +75,4 @@ def test_describe_prints_no_library_warnings_unless_verbose(
     assert noise == []
     detailed = run_vldesk("-v", "describe", *args)
     assert detailed.returncode == 0, detailed.stderr
-    assert "INFO vldesk.core.engine: loading" in detailed.stderr
+    assert "INFO vldesk.core.inference.transformers_engine: loading" in detailed.stderr

@@ -43,7 +43,8 @@ def test_mypy_strict() -> None:
 def test_heavy_libraries_are_not_imported_by_the_cli_or_core_modules() -> None:
     # The window must appear before torch loads: importing the app's modules must stay light.
     code = (
-        "import sys, vldesk.__main__, vldesk.cli, vldesk.core.engine, vldesk.core.images;"
+        "import sys, vldesk.__main__, vldesk.cli, vldesk.core.images,"
+        " vldesk.core.inference.transformers_engine;"
         "heavy = [m for m in ('torch', 'transformers', 'modelscope') if m in sys.modules];"
         "print(heavy); sys.exit(1 if heavy else 0)"
     )

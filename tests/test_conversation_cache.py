@@ -10,11 +10,11 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.test_batch_runner import distinct_pictures, lively_model_dir
-from vldesk.core.catalog import FAMILY_TRAITS, Family
-from vldesk.core.engine import Engine
 from vldesk.core.errors import GenerationError
 from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.images import LoadedImage
+from vldesk.core.inference.transformers_engine import Engine
+from vldesk.core.models.catalog import FAMILY_TRAITS, Family
 
 SETTINGS = GenerationSettings(max_new_tokens=10, max_image_tokens=32)
 REUSING = [family for family in Family if FAMILY_TRAITS[family].prefix_cache]

@@ -7,13 +7,13 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
-from vldesk.core.catalog import Family
 from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.images import LoadedImage
+from vldesk.core.models.catalog import Family
 
 torch = pytest.importorskip("torch")
 
-from vldesk.core.cpu_attention import ATTENTION_NAME, text_attention  # noqa: E402
+from vldesk.core.inference.cpu.attention import ATTENTION_NAME, text_attention  # noqa: E402
 
 pytestmark = pytest.mark.model
 
@@ -151,7 +151,7 @@ def test_answers_equal_those_with_sdpa(
     """On the CPU the text decoder's attention is ours and the vision tower's stays SDPA; greedy
     answers (float32) are the same token for token as with SDPA everywhere."""
     from tests.test_batch_runner import lively_model_dir
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     engine = Engine.load(lively_model_dir(tmp_path_factory, family), device="cpu", dtype="float32")
     try:
@@ -171,7 +171,7 @@ def test_answers_equal_those_with_sdpa(
 
 
 def test_only_a_decoder_running_sdpa_is_switched() -> None:
-    from vldesk.core.cpu_attention import use_cpu_attention
+    from vldesk.core.inference.cpu.attention import use_cpu_attention
 
     text = SimpleNamespace(_attn_implementation="eager")
     model = SimpleNamespace(config=SimpleNamespace(get_text_config=lambda: text))
@@ -183,7 +183,7 @@ def test_only_a_decoder_running_sdpa_is_switched() -> None:
 def test_keys_converted_in_chunks(dtype: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A long cache is converted to float32 a chunk at a time: the result agrees with SDPA, and a
     batch row still gets the bits it gets alone (its chunks start at its own first token)."""
-    from vldesk.core import cpu_attention
+    from vldesk.core.inference.cpu import attention as cpu_attention
 
     monkeypatch.setattr(cpu_attention, "SCORE_CHUNK", 8)
     starts = [5, 0]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from vldesk.core.cpu_capabilities import (
+from vldesk.core.inference.cpu.capabilities import (
     CAPS_ENV,
     LEVELS,
     ONEDNN_ISA_ENVS,
@@ -119,7 +119,7 @@ def test_on_arm64_the_override_hides_bfloat16_and_onednns_x86_names_do_nothing()
 
 
 def test_an_unknown_override_is_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="vldesk.core.cpu_capabilities"):
+    with caplog.at_level(logging.WARNING, logger="vldesk.core.inference.cpu.capabilities"):
         caps = caps_of(ZEN4, **{CAPS_ENV: "turbo"})
     assert caps.bf16_fast
     assert "turbo" in caplog.text

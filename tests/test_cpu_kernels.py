@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 
 from tests.test_batch_runner import distinct_pictures, lively_model_dir
-from vldesk.core.catalog import Family, Precision
-from vldesk.core.cpu_capabilities import CAPS_ENV, CpuCapabilities, detect
 from vldesk.core.generation import Conversation, GenerationSettings
+from vldesk.core.inference.cpu.capabilities import CAPS_ENV, CpuCapabilities, detect
+from vldesk.core.models.catalog import Family, Precision
 
 torch = pytest.importorskip("torch")
 
-from vldesk.core import cpu_kernels  # noqa: E402
-from vldesk.core.cpu_kernels import (  # noqa: E402
+from vldesk.core.inference.cpu import kernels as cpu_kernels  # noqa: E402
+from vldesk.core.inference.cpu.kernels import (  # noqa: E402
     KERNEL_ENV,
     DecodeKernel,
     KernelChoice,
@@ -246,7 +246,7 @@ def test_an_unknown_forced_kernel_is_measured_instead(
 ) -> None:
     model = _tiny_tied_model().to(torch.bfloat16)
     monkeypatch.setenv(KERNEL_ENV, "turbo")
-    with caplog.at_level(logging.WARNING, logger="vldesk.core.cpu_kernels"):
+    with caplog.at_level(logging.WARNING, logger="vldesk.core.inference.cpu.kernels"):
         choice = choose_kernels(model, [model.body, model.head])
     assert not choice.forced
     assert [t.kernel for t in choice.timings] == candidates(torch.bfloat16)
@@ -299,7 +299,7 @@ def test_forcing_a_kernel_the_cpu_cannot_run_measures_instead(
         ],
     )
     monkeypatch.setenv(KERNEL_ENV, DecodeKernel.ONEDNN.value)
-    with caplog.at_level(logging.WARNING, logger="vldesk.core.cpu_kernels"):
+    with caplog.at_level(logging.WARNING, logger="vldesk.core.inference.cpu.kernels"):
         choice = choose_kernels(
             model, [model.body, model.head], caps=CpuCapabilities.at_level("avx2")
         )
@@ -332,7 +332,7 @@ def test_quantized_weights_cannot_be_forced_as_a_kernel(
     """Quantized weights change the answers, so they come only from the weights setting."""
     model = _tiny_tied_model().to(torch.bfloat16)
     monkeypatch.setenv(KERNEL_ENV, quantized)
-    with caplog.at_level(logging.WARNING, logger="vldesk.core.cpu_kernels"):
+    with caplog.at_level(logging.WARNING, logger="vldesk.core.inference.cpu.kernels"):
         choice = choose_kernels(model, [model.body, model.head])
     assert choice.kernel is not DecodeKernel(quantized)
     assert not choice.forced
@@ -383,7 +383,7 @@ def test_batched_answers_equal_single_ones_with_every_kernel(
     kernel: DecodeKernel,
     dtype: str,
 ) -> None:
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     _needs(kernel, dtype)
     monkeypatch.setenv(KERNEL_ENV, kernel.value)
@@ -410,7 +410,7 @@ def test_a_converted_tied_head_keeps_its_layout(
 ) -> None:
     """Weights converted to float32 from the file's bfloat16 are copies: packing the head that
     shares its weight with the input embeddings would hold it twice, so it keeps its layout."""
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     _needs(DecodeKernel.ONEDNN, "float32")
     monkeypatch.setenv(KERNEL_ENV, DecodeKernel.ONEDNN.value)
@@ -431,7 +431,7 @@ def test_a_packed_tied_head_leaves_the_embeddings_intact(
     head is packed, the embeddings keep reading their rows from the file, unchanged."""
     from safetensors import safe_open
 
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     _needs(DecodeKernel.ONEDNN, "bfloat16")
     folder = tiny_model_dirs[Family.QWEN3_VL]
@@ -461,7 +461,7 @@ def test_a_cpu_without_bfloat16_packing_loads_and_answers_without_onednn(
 ) -> None:
     """As on an AMD Zen 3 CPU (AVX2 only, forced by the override on any machine): float32 is
     the automatic precision; bfloat16 asked for measures and installs only kernels that run."""
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     folder = tiny_model_dirs[Family.QWEN3_VL]
     monkeypatch.setenv(CAPS_ENV, "avx2")

@@ -12,16 +12,16 @@ import pytest
 from PIL import Image
 
 from tests.test_cpu_capabilities import CASCADE_LAKE, SAPPHIRE_RAPIDS, ZEN3, ZEN4, cpuinfo
-from vldesk.core.catalog import Family, Precision
-from vldesk.core.cpu_capabilities import CAPS_ENV, CpuCapabilities, detect
-from vldesk.core.device import (
+from vldesk.core.generation import Conversation, GenerationSettings
+from vldesk.core.images import LoadedImage
+from vldesk.core.inference.cpu.capabilities import CAPS_ENV, CpuCapabilities, detect
+from vldesk.core.inference.device import (
     HardwareProbe,
     choose_device,
     expected_cpu_precision,
     physical_cores_from_cpuinfo,
 )
-from vldesk.core.generation import Conversation, GenerationSettings
-from vldesk.core.images import LoadedImage
+from vldesk.core.models.catalog import Family, Precision
 
 AMX = HardwareProbe(cpu=CpuCapabilities.at_level("amx"), physical_cores=8)
 AVX512_BF16 = HardwareProbe(cpu=CpuCapabilities.at_level("avx512_bf16"), physical_cores=8)
@@ -115,7 +115,7 @@ def test_bf16_logits_match_float32(tiny_model: tuple[Family, Path]) -> None:
     kernels the engine installs): logits within the tolerance, the same top token."""
     import torch
 
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     _family, folder = tiny_model
     exact = Engine.load(folder, device="cpu", dtype="float32")
@@ -151,7 +151,7 @@ def test_decode_kernels_are_installed_for_cpu_answers(tiny_model_dirs: dict[Fami
     measured decode kernel, and answers go through them."""
     import torch
 
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     folder = tiny_model_dirs[Family.QWEN3_VL]
     for dtype in ("bfloat16", "float32"):
@@ -179,7 +179,7 @@ def test_decode_kernels_are_installed_for_cpu_answers(tiny_model_dirs: dict[Fami
 def test_patch_embedding_as_linear_equals_the_convolution(dtype: str) -> None:
     import torch
 
-    from vldesk.core.cpu_kernels import patch_as_linear
+    from vldesk.core.inference.cpu.kernels import patch_as_linear
 
     torch.manual_seed(2)
     conv = torch.nn.Conv3d(3, 32, kernel_size=(2, 16, 16), stride=(2, 16, 16))
@@ -200,7 +200,7 @@ def test_patch_embedding_as_linear_equals_the_convolution(dtype: str) -> None:
 def test_every_family_gets_its_patch_embedding_as_linear(
     tiny_model: tuple[Family, Path],
 ) -> None:
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     _family, folder = tiny_model
     engine = Engine.load(folder, device="cpu", dtype="float32")
@@ -214,7 +214,7 @@ def test_every_family_gets_its_patch_embedding_as_linear(
 
 def test_ignore_eos_suppresses_the_stop_tokens_cheaply() -> None:
     torch = pytest.importorskip("torch")
-    from vldesk.core.engine import _SuppressTokens
+    from vldesk.core.inference.transformers_engine import _SuppressTokens
 
     scores = torch.zeros(2, 10)
     out = _SuppressTokens([3, 7])(torch.zeros(2, 4, dtype=torch.long), scores)
@@ -228,7 +228,7 @@ def test_ignore_eos_suppresses_the_stop_tokens_cheaply() -> None:
 _ALLOCATOR_PROBE = r"""
 import ctypes, json, os, sys
 from PIL import Image
-from vldesk.core.engine import Engine
+from vldesk.core.inference.transformers_engine import Engine
 from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.images import LoadedImage
 
@@ -298,7 +298,7 @@ def test_large_blocks_stay_with_a_loaded_model_and_go_back_after_an_answer(
 def test_static_cache_is_gpu_only(
     tiny_model_dirs: dict[Family, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vldesk.core.engine import STATIC_CACHE_ENV, Engine
+    from vldesk.core.inference.transformers_engine import STATIC_CACHE_ENV, Engine
 
     monkeypatch.setenv(STATIC_CACHE_ENV, "1")
     engine = Engine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu")

@@ -6,15 +6,15 @@ import os
 
 import pytest
 
-from vldesk.core.catalog import Precision
-from vldesk.core.cpu_capabilities import CAPS_ENV, detect
-from vldesk.core.device import (
+from vldesk.core.errors import DeviceError
+from vldesk.core.inference.cpu.capabilities import CAPS_ENV, detect
+from vldesk.core.inference.device import (
     DeviceChoice,
     HardwareProbe,
     choose_device,
     expected_cpu_precision,
 )
-from vldesk.core.errors import DeviceError
+from vldesk.core.models.catalog import Precision
 
 CPU_ONLY = HardwareProbe()
 AMPERE = HardwareProbe(cuda_available=True, cuda_name="RTX 3090", cuda_bf16_supported=True)

@@ -32,9 +32,16 @@ from tests.fake_modelscope import (
 from tests.netguard import no_network
 from vldesk.cli import run_cli
 from vldesk.cli.models import ProgressPrinter
-from vldesk.core import downloads, modelscope_adapter
-from vldesk.core.catalog import Family, find_model
-from vldesk.core.downloads import (
+from vldesk.core.errors import (
+    DiskSpaceError,
+    DownloadCancelled,
+    DownloadError,
+    HubUnavailableError,
+    RemoteModelNotFoundError,
+)
+from vldesk.core.models import downloads, modelscope_adapter
+from vldesk.core.models.catalog import Family, find_model
+from vldesk.core.models.downloads import (
     PARTIALS_NAME,
     DownloadProgress,
     _Tracker,
@@ -45,15 +52,8 @@ from vldesk.core.downloads import (
     remote_model_spec,
     select_files,
 )
-from vldesk.core.errors import (
-    DiskSpaceError,
-    DownloadCancelled,
-    DownloadError,
-    HubUnavailableError,
-    RemoteModelNotFoundError,
-)
+from vldesk.core.models.store import MANIFEST_NAME, InstallState, ModelStore, validate_model_folder
 from vldesk.core.paths import app_paths
-from vldesk.core.store import MANIFEST_NAME, InstallState, ModelStore, validate_model_folder
 
 SPEC = find_model("Qwen/Qwen3-VL-2B-Instruct")
 assert SPEC is not None
@@ -311,7 +311,7 @@ def test_a_service_that_refuses_commit_ids_still_gets_checked_files(
     hub: FakeModelScope, store: ModelStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     hub.faults.refuse_commit_ids = True
-    with caplog.at_level(logging.WARNING, logger="vldesk.core.downloads"):
+    with caplog.at_level(logging.WARNING, logger="vldesk.core.models.downloads"):
         download_model(SPEC, store, endpoint=hub.endpoint)
     head = hub.repo(SPEC.id).head.id
     asked = [(r.query["Revision"], r.status) for r in hub.file_requests("config.json")]
@@ -373,7 +373,7 @@ def test_an_unreachable_first_site_falls_back_to_the_other_and_says_so(
     dead = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setattr(downloads, "OFFICIAL_SITES", (dead, hub.endpoint))
     seen: list[DownloadProgress] = []
-    with caplog.at_level(logging.WARNING, logger="vldesk.core.downloads"):
+    with caplog.at_level(logging.WARNING, logger="vldesk.core.models.downloads"):
         download_model(SPEC, store, on_progress=seen.append)
     said = f"ModelScope at {dead} cannot be reached; trying {hub.endpoint} instead."
     assert said in caplog.text
@@ -752,7 +752,7 @@ def test_a_partial_file_of_unknown_origin_that_fails_the_hash_is_fetched_once_mo
     folder = store.folder_for(SPEC)
     folder.mkdir(parents=True)
     (folder / "model.safetensors.incomplete").write_bytes(b"\0" * 100_000)  # other content
-    with caplog.at_level(logging.WARNING, logger="vldesk.core.downloads"):
+    with caplog.at_level(logging.WARNING, logger="vldesk.core.models.downloads"):
         download_model(SPEC, store, endpoint=hub.endpoint)
     assert [r.range for r in hub.cdn_requests("model.safetensors")] == ["bytes=100000-", None]
     assert "the partial file kept from an earlier download did not belong to it" in caplog.text
@@ -772,7 +772,7 @@ def test_a_partial_of_a_file_that_changed_upstream_starts_over_at_once(
 
     newer = safetensors_bytes(seed=5)
     hub.repo(SPEC.id).push({"model.safetensors": newer}, "New weights", replace=False)
-    with caplog.at_level(logging.WARNING, logger="vldesk.core.downloads"):
+    with caplog.at_level(logging.WARNING, logger="vldesk.core.models.downloads"):
         download_model(SPEC, store, endpoint=hub.endpoint)
     # No doomed resume and no second download: the stale partial never reached the client.
     assert [r.range for r in hub.cdn_requests("model.safetensors")][1:] == [None]
@@ -784,7 +784,7 @@ def test_a_corrupted_file_is_fetched_again_once(
     hub: FakeModelScope, store: ModelStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     hub.faults.corrupt_once.add("model.safetensors")
-    with caplog.at_level(logging.WARNING, logger="vldesk.core.downloads"):
+    with caplog.at_level(logging.WARNING, logger="vldesk.core.models.downloads"):
         download_model(SPEC, store, endpoint=hub.endpoint)
     assert len(hub.cdn_requests("model.safetensors")) == 2
     assert "the damaged bytes cannot be located" in caplog.text
@@ -972,9 +972,9 @@ def test_a_windowed_app_without_stderr_can_download(hub: FakeModelScope, tmp_pat
         import sys
         from pathlib import Path
         sys.stderr = None
-        from vldesk.core.catalog import find_model
-        from vldesk.core.downloads import download_model
-        from vldesk.core.store import ModelStore
+        from vldesk.core.models.catalog import find_model
+        from vldesk.core.models.downloads import download_model
+        from vldesk.core.models.store import ModelStore
         store = ModelStore(Path({str(tmp_path / "w")!r}))
         spec = find_model({SPEC.id!r})
         download_model(spec, store, endpoint={hub.endpoint!r})

@@ -13,11 +13,11 @@ import pytest
 from PIL import Image
 
 from tests.netguard import no_network
-from vldesk.core.catalog import FAMILY_TRAITS, Family
-from vldesk.core.engine import Engine, inspect_model_folder
 from vldesk.core.errors import GenerationError, ModelLoadError, OutOfMemoryError
 from vldesk.core.generation import Conversation, GenerationSettings, StopReason
 from vldesk.core.images import LoadedImage, budget_size, image_token_count
+from vldesk.core.inference.transformers_engine import Engine, inspect_model_folder
+from vldesk.core.models.catalog import FAMILY_TRAITS, Family
 
 pytestmark = pytest.mark.model
 

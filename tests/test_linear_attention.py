@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from vldesk.core.catalog import Family
+from vldesk.core.models.catalog import Family
 
 torch = pytest.importorskip("torch")
 qwen3_5 = pytest.importorskip("transformers.models.qwen3_5.modeling_qwen3_5")
 
-from vldesk.core import linear_attention  # noqa: E402
+from vldesk.core.inference.cpu import linear_attention  # noqa: E402
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def _logits(model: Any, ids: Any, steps: int) -> list[Any]:
     """The logits of a prompt and ``steps`` greedy decode steps, each through the cache."""
     from transformers import DynamicCache
 
-    from vldesk.core.conversation_cache import cache_keyword
+    from vldesk.core.inference.conversation_cache import cache_keyword
 
     key = cache_keyword()  # past_key_values before transformers 5.25, cache since
     cache = DynamicCache(config=model.config)
@@ -136,7 +136,7 @@ def test_a_patched_model_decodes_transformers_logits(
 
 
 def test_engine_installs_it_for_qwen3_5_only(tiny_model_dirs: dict[Family, Path]) -> None:
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     linear_attention.uninstall()
     engine = Engine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu", dtype="float32")

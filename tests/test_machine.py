@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from vldesk.core.catalog import GIB, Precision, find_model
-from vldesk.core.machine import Fit, available_memory_bytes, fit_hint, total_memory_bytes
+from vldesk.core.models.catalog import GIB, Precision, find_model
+from vldesk.core.models.machine import Fit, available_memory_bytes, fit_hint, total_memory_bytes
 
 SMALL = find_model("Qwen/Qwen3.5-0.8B")
 LARGE = find_model("Qwen/Qwen3-VL-8B-Instruct")

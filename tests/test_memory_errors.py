@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from vldesk.core.memory_errors import is_out_of_memory
+from vldesk.core.inference.memory_errors import is_out_of_memory
 
 torch = pytest.importorskip("torch")
 

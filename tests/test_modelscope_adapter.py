@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vldesk.core import modelscope_adapter
+from vldesk.core.models import modelscope_adapter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,7 +17,7 @@ def test_the_installed_client_has_every_hook_vldesk_uses() -> None:
     problems = modelscope_adapter.client_problems()
     assert problems == [], (
         f"modelscope-hub {modelscope_adapter.client_version()} changed what "
-        "vldesk/core/modelscope_adapter.py relies on:\n  - "
+        "vldesk/core/models/modelscope_adapter.py relies on:\n  - "
         + "\n  - ".join(problems)
         + "\nAdapt the adapter (and its tests), then move pyproject's upper bound."
     )
@@ -58,4 +58,4 @@ def test_only_the_adapter_imports_the_client() -> None:
             )
             if any(name.split(".")[0] in ("modelscope_hub", "modelscope") for name in names):
                 importers.append(path.relative_to(ROOT).as_posix())
-    assert sorted(set(importers)) == ["vldesk/core/modelscope_adapter.py"]
+    assert sorted(set(importers)) == ["vldesk/core/models/modelscope_adapter.py"]

@@ -15,9 +15,12 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 
-from vldesk.core import processor_loading
-from vldesk.core.catalog import FAMILY_TRAITS, Family
-from vldesk.core.processor_loading import load_processor, load_processor_without_torchvision
+from vldesk.core.inference import processor_loading
+from vldesk.core.inference.processor_loading import (
+    load_processor,
+    load_processor_without_torchvision,
+)
+from vldesk.core.models.catalog import FAMILY_TRAITS, Family
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +39,7 @@ elif mode == "mismatched":
 # "broken": a torchvision that raises at import is first on PYTHONPATH.
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
 from pathlib import Path
-from vldesk.core.processor_loading import load_processor, torchvision_usable
+from vldesk.core.inference.processor_loading import load_processor, torchvision_usable
 usable = torchvision_usable()
 import torch
 from PIL import Image
@@ -128,7 +131,7 @@ def test_with_torchvision_it_is_the_auto_processor(
     family, path = tiny_model
     if not processor_loading.torchvision_usable():
         pytest.skip("torchvision is not usable in this environment")
-    with caplog.at_level(logging.INFO, logger="vldesk.core.processor_loading"):
+    with caplog.at_level(logging.INFO, logger="vldesk.core.inference.processor_loading"):
         processor = load_processor(path)
     expected = "Qwen2_5_VLProcessor" if family is Family.QWEN2_5_VL else "Qwen3VLProcessor"
     assert type(processor).__name__ == expected
@@ -161,7 +164,7 @@ def test_load_processor_falls_back_and_says_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(processor_loading, "torchvision_usable", lambda: False)
-    with caplog.at_level(logging.INFO, logger="vldesk.core.processor_loading"):
+    with caplog.at_level(logging.INFO, logger="vldesk.core.inference.processor_loading"):
         processor = load_processor(tiny_model_dirs[Family.QWEN3_5])
     assert type(processor).__name__ == "Qwen3VLProcessorImageOnly"
     assert "without torchvision" in caplog.text
@@ -203,7 +206,7 @@ def test_a_legacy_image_processor_name_is_mapped_to_the_current_class(
     with pytest.raises(ValueError, match="Unrecognized image processor"):
         AutoProcessor.from_pretrained(legacy, local_files_only=True)
     monkeypatch.setattr(processor_loading, "torchvision_usable", lambda: with_torchvision)
-    with caplog.at_level(logging.INFO, logger="vldesk.core.processor_loading"):
+    with caplog.at_level(logging.INFO, logger="vldesk.core.inference.processor_loading"):
         processor = load_processor(legacy)
     assert f"image processor {LEGACY_NAMES[family]} is not in transformers" in caplog.text
     expected_class = "Qwen2VLImageProcessor" if with_torchvision else "Qwen2VLImageProcessorPil"

@@ -11,9 +11,9 @@ import pytest
 
 from tests.test_batch_runner import distinct_pictures, lively_model_dir
 from tests.test_engine import stop_after
-from vldesk.core.catalog import Family
-from vldesk.core.engine import Engine
 from vldesk.core.generation import Conversation, GenerationSettings, StopReason
+from vldesk.core.inference.transformers_engine import Engine
+from vldesk.core.models.catalog import Family
 
 SETTINGS = GenerationSettings(max_new_tokens=8, max_image_tokens=32, ignore_eos=True)
 

@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 
 from tests.test_batch_runner import distinct_pictures, lively_model_dir
-from vldesk.core.catalog import Family
 from vldesk.core.errors import DeviceError
 from vldesk.core.generation import Conversation, GenerationSettings
+from vldesk.core.models.catalog import Family
 
 torch = pytest.importorskip("torch")
 
-from vldesk.core import cpu_kernels  # noqa: E402
-from vldesk.core.cpu_kernels import DecodeKernel  # noqa: E402
-from vldesk.core.quantized_weights import (  # noqa: E402
+from vldesk.core.inference.cpu import kernels as cpu_kernels  # noqa: E402
+from vldesk.core.inference.cpu.kernels import DecodeKernel  # noqa: E402
+from vldesk.core.inference.cpu.quantized_weights import (  # noqa: E402
     FORWARDS,
     INT4_GROUP,
     WeightFormat,
@@ -185,7 +185,7 @@ def test_bfloat16_products_give_a_float32_row_the_same_bits_in_any_batch(
 def test_int4_prompts_read_the_values_the_kernel_was_given(rows: int) -> None:
     """Where the kernel's packed layout is verified for a shape, no second copy is kept and
     the values read from it are exactly those quantized; elsewhere a plain copy is."""
-    from vldesk.core.quantized_weights import kernel_layout_known
+    from vldesk.core.inference.cpu.quantized_weights import kernel_layout_known
 
     layer = _layer(width=128, out=rows, dtype=torch.bfloat16)
     values, _ = quantize_int4(layer.weight)
@@ -230,7 +230,7 @@ def test_the_engine_answers_with_quantized_weights(
     """Every decoder layer a kernel takes is quantized (the vision tower keeps its weights;
     with int4 the output head is int8), the logits stay near the full weights' and batched
     answers equal single ones."""
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     folder = lively_model_dir(tmp_path_factory, family)
     conversations = [Conversation().ask("What is this?", [p]) for p in distinct_pictures()]
@@ -282,7 +282,7 @@ def test_the_engine_answers_with_quantized_weights(
 
 
 def test_unknown_weights_are_a_clear_error(tiny_model_dirs: dict[Family, Path]) -> None:
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     with pytest.raises(DeviceError, match="Unknown weights 'int3'"):
         Engine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu", weights="int3")
@@ -293,7 +293,7 @@ def test_without_an_int8_kernel_the_weights_stay_full(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     monkeypatch.setattr(cpu_kernels, "available", lambda _fmt, _dtype: False)
     engine = Engine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu", weights="int8")
@@ -316,8 +316,8 @@ def test_float32_engines_quantize_from_the_file_with_the_same_numbers(
     """A float32 engine quantizes from the file's bfloat16 weights, one layer at a time, instead
     of a whole float32 copy: the quantized values, scales and logits are those the copy gave
     (the copy holds the same values), and everything else runs in float32."""
-    from vldesk.core import engine as engine_module
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference import transformers_engine as engine_module
+    from vldesk.core.inference.transformers_engine import Engine
 
     assert cpu_kernels.loading_dtype(fmt, torch.float32) == torch.bfloat16
     assert cpu_kernels.loading_dtype(WeightFormat.FULL, torch.float32) == torch.float32

@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from tests.real_models import reference
-from vldesk.core.catalog import Family
-from vldesk.core.engine import STOP_TOKENS, Engine
 from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.images import LoadedImage
-from vldesk.core.sampling import Sampling, read_sampling
+from vldesk.core.inference.sampling import Sampling, read_sampling
+from vldesk.core.inference.transformers_engine import STOP_TOKENS, Engine
+from vldesk.core.models.catalog import Family
 
 pytestmark = pytest.mark.model
 

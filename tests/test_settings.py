@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from vldesk.core.catalog import default_model
 from vldesk.core.errors import WriteError
 from vldesk.core.generation import GenerationSettings
+from vldesk.core.models.catalog import default_model
 from vldesk.core.paths import app_paths
 from vldesk.core.settings import (
     MAX_RECENT_FILES,

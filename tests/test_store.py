@@ -18,7 +18,8 @@ from tests.fake_modelscope import (
     write_folder,
 )
 from tests.netguard import no_network
-from vldesk.core.catalog import (
+from vldesk.core.errors import ModelLoadError, ModelNotFoundError, VldeskError
+from vldesk.core.models.catalog import (
     CATALOG,
     Family,
     ModelSpec,
@@ -26,8 +27,7 @@ from vldesk.core.catalog import (
     find_model,
     spec_for_repository,
 )
-from vldesk.core.errors import ModelLoadError, ModelNotFoundError, VldeskError
-from vldesk.core.store import (
+from vldesk.core.models.store import (
     IMPORTED_NAME,
     MANIFEST_NAME,
     InstallState,
@@ -433,7 +433,7 @@ def test_start_up_lookup_imports_no_network_library(tmp_path: Path) -> None:
         f"""
         import sys
         from pathlib import Path
-        from vldesk.core.store import ModelStore
+        from vldesk.core.models.store import ModelStore
         store = ModelStore(Path({str(store.models_dir)!r}))
         print(store.resolve({SPEC.id!r}))
         loaded = [m for m in ("modelscope_hub", "modelscope", "requests", "urllib3", "torch")

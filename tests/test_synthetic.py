@@ -14,8 +14,7 @@ from PIL import Image
 
 from tests.netguard import no_network
 from tests.real_models import reference
-from vldesk.core.catalog import FAMILY_TRAITS, Family, find_model
-from vldesk.core.synthetic import (
+from vldesk.bench.synthetic import (
     FIRST_ADDED_ID,
     REAL_MODEL_NAMES,
     Layout,
@@ -28,6 +27,7 @@ from vldesk.core.synthetic import (
     tiny_config,
     transformers_name,
 )
+from vldesk.core.models.catalog import FAMILY_TRAITS, Family, find_model
 
 MODEL_CLASSES = {
     Family.QWEN2_5_VL: "Qwen2_5_VLForConditionalGeneration",
@@ -443,7 +443,7 @@ def test_real_configs_are_kept_as_published(family: Family) -> None:
 def test_importing_the_modules_stays_light() -> None:
     # torch and transformers load only when a model is built or a processor loaded.
     code = (
-        "import sys, vldesk.core.synthetic, vldesk.core.processor_loading;"
+        "import sys, vldesk.bench.synthetic, vldesk.core.inference.processor_loading;"
         "heavy = [m for m in ('torch', 'transformers', 'tokenizers') if m in sys.modules];"
         "print(heavy); sys.exit(1 if heavy else 0)"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vldesk.core.thinking import ThinkFilter, strip_think
+from vldesk.core.inference.thinking import ThinkFilter, strip_think
 
 CASES = [
     ("A cat on a mat.", "A cat on a mat."),

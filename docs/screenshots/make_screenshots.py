@@ -69,10 +69,10 @@ def main(argv: list[str]) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from vldesk.core.catalog import Family
+    from vldesk.bench.synthetic import build_synthetic_model
+    from vldesk.core.models.catalog import Family
     from vldesk.core.paths import app_paths
     from vldesk.core.settings import Settings
-    from vldesk.core.synthetic import build_synthetic_model
     from vldesk.gui.app import DesktopApp
 
     qt_app = QApplication(sys.argv[:1])

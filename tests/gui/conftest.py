@@ -13,8 +13,6 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from vldesk.core.catalog import Family, Precision
-from vldesk.core.device import DeviceChoice
 from vldesk.core.errors import OutOfMemoryError
 from vldesk.core.generation import (
     Conversation,
@@ -23,8 +21,10 @@ from vldesk.core.generation import (
     GenerationStats,
     StopReason,
 )
+from vldesk.core.inference.cpu.quantized_weights import WeightFormat
+from vldesk.core.inference.device import DeviceChoice
+from vldesk.core.models.catalog import Family, Precision
 from vldesk.core.paths import app_paths
-from vldesk.core.quantized_weights import WeightFormat
 from vldesk.core.settings import Settings
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.workers.inference import EngineLoader, LoadRequest, load_engine
@@ -149,7 +149,8 @@ class ManualClock:
 
 
 class EngineStandIn:
-    """Stands in for a loaded :class:`~vldesk.core.engine.Engine` where no real device can be
+    """Stands in for a loaded :class:`~vldesk.core.inference.transformers_engine.Engine` where no
+    real device can be
     had (a GPU): it answers every question with ``answer``, or runs out of memory as the engine
     reports it. It records what it was asked (on the worker thread: read it after the signal
     that follows)."""

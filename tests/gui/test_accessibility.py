@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import AppFactory
+from vldesk.core.models.store import ModelStore
 from vldesk.core.presets import PRESETS
 from vldesk.core.settings import Settings
-from vldesk.core.store import ModelStore
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.dialogs.about_dialog import AboutDialog
 from vldesk.gui.dialogs.batch_dialog import BatchDialog

@@ -17,8 +17,8 @@ from tests.gui.conftest import (
     wait_for_model,
     wait_idle,
 )
-from vldesk.core.engine import Engine
 from vldesk.core.errors import ModelLoadError, OutOfMemoryError
+from vldesk.core.inference.transformers_engine import Engine
 from vldesk.gui.app import DesktopApp
 
 
@@ -160,7 +160,7 @@ def test_a_model_that_fails_to_load_is_reported(
 def test_switching_models_from_the_menu(
     make_app: AppFactory, qtbot: QtBot, tiny_model_dirs: dict, tmp_path: Path
 ) -> None:
-    from vldesk.core.catalog import Family
+    from vldesk.core.models.catalog import Family
 
     app = make_app(tiny_model_dirs[Family.QWEN3_VL])
     wait_for_model(qtbot, app)

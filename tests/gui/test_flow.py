@@ -17,8 +17,8 @@ from tests.gui.conftest import (
     wait_for_model,
     wait_idle,
 )
-from vldesk.core.engine import Engine
 from vldesk.core.generation import GenerationSettings, StopReason
+from vldesk.core.inference.transformers_engine import Engine
 from vldesk.core.settings import load_settings
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.workers.inference import LoadRequest, load_engine

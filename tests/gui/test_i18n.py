@@ -247,8 +247,8 @@ def test_the_window_and_dialogs_show_only_the_interface_language(
 def test_the_model_manager_words_fit_hints_and_summaries_in_the_interface_language(
     chinese: list[QTranslator],
 ) -> None:
-    from vldesk.core.catalog import CATALOG, Precision
-    from vldesk.core.machine import fit_hint
+    from vldesk.core.models.catalog import CATALOG, Precision
+    from vldesk.core.models.machine import fit_hint
     from vldesk.gui.models.catalog_model import CATALOG_SUMMARIES, hint_text
 
     spec = CATALOG[0]

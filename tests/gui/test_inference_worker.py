@@ -13,10 +13,10 @@ from PySide6.QtCore import QObject, QThread, Slot
 from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import ManualClock
-from vldesk.core.catalog import Family
-from vldesk.core.engine import Engine
 from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings, StopReason
 from vldesk.core.images import LoadedImage
+from vldesk.core.inference.transformers_engine import Engine
+from vldesk.core.models.catalog import Family
 from vldesk.gui.workers.inference import (
     CHUNK_INTERVAL_S,
     InferenceClient,

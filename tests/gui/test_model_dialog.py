@@ -12,10 +12,10 @@ from pytestqt.qtbot import QtBot
 
 from tests.fake_modelscope import FakeModelScope, model_files
 from tests.netguard import no_network
-from vldesk.core import downloads
-from vldesk.core.catalog import CATALOG, Family, Precision, default_model
-from vldesk.core.machine import fit_hint
-from vldesk.core.store import InstallState, ModelStore
+from vldesk.core.models import downloads
+from vldesk.core.models.catalog import CATALOG, Family, Precision, default_model
+from vldesk.core.models.machine import fit_hint
+from vldesk.core.models.store import InstallState, ModelStore
 from vldesk.gui.dialogs.model_dialog import ModelDialog
 from vldesk.gui.models.catalog_model import CATALOG_SUMMARIES, hint_text
 from vldesk.gui.workers.download import DownloadWorker
@@ -113,7 +113,7 @@ def test_a_fallback_to_the_other_modelscope_site_stays_in_view(
     qtbot: QtBot, dialog: ModelDialog, hub: FakeModelScope, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.test_downloads import free_port
-    from vldesk.core import modelscope_adapter
+    from vldesk.core.models import modelscope_adapter
 
     dead = f"http://127.0.0.1:{free_port()}"
     monkeypatch.delenv("VLDESK_MODELSCOPE_ENDPOINT")

@@ -12,10 +12,10 @@ from pytestqt.qtbot import QtBot
 from tests.fake_modelscope import FakeModelScope, model_files
 from tests.gui.conftest import OFFSCREEN_NOISE, AppFactory, shown_dialogs, wait_for_model
 from tests.netguard import no_network
-from vldesk.core import downloads
-from vldesk.core.catalog import Precision, default_model
+from vldesk.core.models import downloads
+from vldesk.core.models.catalog import Precision, default_model
+from vldesk.core.models.store import format_bytes
 from vldesk.core.settings import load_settings
-from vldesk.core.store import format_bytes
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.dialogs.model_dialog import ModelDialog
 from vldesk.gui.workers.inference import ModelLoadedInfo

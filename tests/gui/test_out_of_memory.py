@@ -15,7 +15,7 @@ from tests.gui.conftest import (
     open_image,
     wait_for_model,
 )
-from vldesk.core.engine import Engine
+from vldesk.core.inference.transformers_engine import Engine
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.widgets.message_banner import Level
 from vldesk.gui.workers.inference import LoadRequest, load_engine

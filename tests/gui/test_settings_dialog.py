@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from vldesk.core.catalog import Family
+from vldesk.core.models.catalog import Family
 from vldesk.core.settings import Settings
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
 

@@ -166,7 +166,7 @@ def test_settings_changes_are_saved_and_applied(
     make_app: AppFactory, tiny_model_dirs: dict, qtbot: QtBot
 ) -> None:
     from tests.gui.conftest import wait_for_model
-    from vldesk.core.catalog import Family
+    from vldesk.core.models.catalog import Family
 
     app = make_app(tiny_model_dirs[Family.QWEN3_VL])
     wait_for_model(qtbot, app)
@@ -204,7 +204,7 @@ def test_quantized_weights_chosen_in_settings_reload_the_model(
     """The tiny models' layers are too narrow for the int8 kernel except the wider ones; the
     status bar says int8 when the engine ran with it, and the choice is saved."""
     from tests.gui.conftest import wait_for_model
-    from vldesk.core.catalog import Family
+    from vldesk.core.models.catalog import Family
 
     app = make_app(tiny_model_dirs[Family.QWEN3_VL])
     wait_for_model(qtbot, app)

@@ -34,7 +34,7 @@ def _load(spec: PhaseSpec) -> tuple[Any, Any, str]:
     import torch
     from transformers import AutoModelForImageTextToText
 
-    from vldesk.core.processor_loading import load_processor, torchvision_usable
+    from vldesk.core.inference.processor_loading import load_processor, torchvision_usable
 
     torchvision_usable()
     device = "cuda:0" if torch.cuda.is_available() else "cpu"

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from vldesk.core.catalog import Family
+from vldesk.core.models.catalog import Family
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def reduced_config(config: dict[str, Any], family: Family, layers: int) -> dict[
 def model_folder(family: Family, root: Path, layers: int | None = None) -> Path:
     """A random-weight model of ``family``'s real catalog config (with ``layers`` layers if
     given) in ``root``, built once and reused: building a 2B model takes about a minute."""
-    from vldesk.core.synthetic import REAL_MODEL_NAMES, build_model_folder, real_config
+    from vldesk.bench.synthetic import REAL_MODEL_NAMES, build_model_folder, real_config
 
     name = REAL_MODEL_NAMES[family] + (f"-{layers}layers" if layers else "")
     folder = root / name

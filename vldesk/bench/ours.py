@@ -23,7 +23,7 @@ def _load_engine(spec: PhaseSpec) -> tuple[Any, dict[str, Any]]:
     from transformers import AutoModelForImageTextToText, AutoProcessor  # noqa: F401
 
     from vldesk.bench.ceiling import decode_bytes_per_token
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     rss_before = rss_bytes()
     start = time.perf_counter()
@@ -64,7 +64,7 @@ def _load_engine(spec: PhaseSpec) -> tuple[Any, dict[str, Any]]:
 
 def _weight_buffers(model: Any) -> list[Any]:
     """Buffers that hold a layer's weights in another form (``weight_scale``,
-    ``weight_nibbles`` ... of :mod:`vldesk.core.quantized_weights`)."""
+    ``weight_nibbles`` ... of :mod:`vldesk.core.inference.cpu.quantized_weights`)."""
     return [
         buffer
         for name, buffer in model.named_buffers()

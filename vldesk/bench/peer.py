@@ -334,9 +334,9 @@ def measure_vldesk(spec: PeerSpec) -> dict[str, Any]:
     import torch
 
     from vldesk.bench.system import peak_rss_bytes
-    from vldesk.core.engine import Engine
     from vldesk.core.generation import Conversation, GenerationSettings
     from vldesk.core.images import load_image
+    from vldesk.core.inference.transformers_engine import Engine
 
     if spec.threads:
         torch.set_num_threads(spec.threads)

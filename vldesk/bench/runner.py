@@ -13,8 +13,8 @@ from typing import Any
 from vldesk.bench.fixtures import DEFAULT_PHOTO_SIZE, make_photo, model_folder, photo_folder, photos
 from vldesk.bench.report import BUSY_LOAD, phase_load, summarize
 from vldesk.bench.spec import PhaseSpec
-from vldesk.core.catalog import Family
 from vldesk.core.generation import DEFAULT_IMAGE_TOKENS
+from vldesk.core.models.catalog import Family
 
 ALL_PHASES = ("ceiling", "interactive", "batch", "baseline", "startup")
 _TITLES = {
@@ -78,14 +78,14 @@ def work_dir(options: BenchOptions) -> Path:
 def resolve_model(options: BenchOptions, work: Path, progress: Progress) -> tuple[Path, str, bool]:
     """(folder, name, synthetic) of the model to measure."""
     if options.model:
+        from vldesk.core.models.store import ModelStore
         from vldesk.core.paths import app_paths
         from vldesk.core.settings import load_settings
-        from vldesk.core.store import ModelStore
 
         settings = load_settings(app_paths().settings_file)
         folder = ModelStore(app_paths(settings.models_dir).models_dir).resolve(options.model)
         return Path(folder), options.model, False
-    from vldesk.core.synthetic import REAL_MODEL_NAMES
+    from vldesk.bench.synthetic import REAL_MODEL_NAMES
 
     name = REAL_MODEL_NAMES[options.family]
     progress(f"Preparing {name} with random weights (built once, then reused) ...")

@@ -116,8 +116,8 @@ def describe_machine() -> dict[str, Any]:
     """The facts a reader needs to compare two benchmark files."""
     import torch
 
-    from vldesk.core.device import HardwareProbe
-    from vldesk.core.machine import total_memory_bytes
+    from vldesk.core.inference.device import HardwareProbe
+    from vldesk.core.models.machine import total_memory_bytes
 
     probe = HardwareProbe.detect()
     return {

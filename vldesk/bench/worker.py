@@ -26,7 +26,7 @@ def _ceiling(spec: PhaseSpec) -> dict[str, Any]:
 
     from vldesk.bench.ceiling import measure_bandwidth, measure_matmul
     from vldesk.bench.system import LoadMeter, wait_for_quiet
-    from vldesk.core.device import HardwareProbe
+    from vldesk.core.inference.device import HardwareProbe
 
     cores = HardwareProbe.detect().physical_cores
     if cores:

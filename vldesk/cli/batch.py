@@ -29,8 +29,8 @@ from vldesk.core.batch import (
 )
 from vldesk.core.errors import VldeskError
 from vldesk.core.images import IMAGE_EXTENSIONS
+from vldesk.core.models.store import format_duration
 from vldesk.core.presets import LANGUAGES, get_preset, preset_names
-from vldesk.core.store import format_duration
 
 EXIT_FAILURES = 1
 EXIT_CANCELLED = 130
@@ -125,9 +125,9 @@ def _model_identity(model_ref: str) -> tuple[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vldesk.core.models.store import ModelStore
     from vldesk.core.paths import app_paths
     from vldesk.core.settings import load_settings
-    from vldesk.core.store import ModelStore
 
     paths = app_paths()
     user_settings = load_settings(paths.settings_file)
@@ -188,7 +188,7 @@ def _run_job(
     model_name: str,
     user_settings: Any,
 ) -> int:
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     show = _ProgressPrinter(sys.stderr, quiet=args.quiet)
     show.status(f"Loading {model_name} ...")

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from vldesk.cli.options import positive_int
-from vldesk.core.catalog import Family
-from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.errors import VldeskError
-from vldesk.core.quantized_weights import WEIGHT_CHOICES
+from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES
+from vldesk.core.inference.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.models.catalog import Family
 
 _FAMILIES = {family.value: family for family in Family}
 

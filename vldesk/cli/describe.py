@@ -51,11 +51,11 @@ def _status(args: argparse.Namespace, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vldesk.core.engine import Engine
     from vldesk.core.images import load_image
+    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.models.store import ModelStore
     from vldesk.core.paths import app_paths
     from vldesk.core.settings import load_settings
-    from vldesk.core.store import ModelStore
 
     paths = app_paths()
     user_settings = load_settings(paths.settings_file)

@@ -16,13 +16,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from vldesk.core.catalog import CATALOG, ModelSpec, find_model
-from vldesk.core.device import expected_cpu_precision
-from vldesk.core.downloads import DownloadProgress
 from vldesk.core.errors import DownloadCancelled, VldeskError
-from vldesk.core.machine import Fit, fit_hint, total_memory_bytes
-from vldesk.core.settings import Settings
-from vldesk.core.store import (
+from vldesk.core.inference.device import expected_cpu_precision
+from vldesk.core.models.catalog import CATALOG, ModelSpec, find_model
+from vldesk.core.models.downloads import DownloadProgress
+from vldesk.core.models.machine import Fit, fit_hint, total_memory_bytes
+from vldesk.core.models.store import (
     InstallState,
     ModelStatus,
     ModelStore,
@@ -30,6 +29,7 @@ from vldesk.core.store import (
     format_bytes,
     format_duration,
 )
+from vldesk.core.settings import Settings
 
 EXIT_INTERRUPTED = 130
 _FIT_WORDS = {
@@ -337,7 +337,7 @@ def _ctrl_c_cancels(cancel: threading.Event, stream: TextIO | None) -> Iterator[
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from vldesk.core.downloads import download_model, remote_model_spec, set_hub_log_level
+    from vldesk.core.models.downloads import download_model, remote_model_spec, set_hub_log_level
 
     store = _store()
     # A catalog model, one downloaded before by its id, or any ModelScope repository of a

@@ -6,10 +6,10 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
-from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import GenerationSettings
-from vldesk.core.quantized_weights import WEIGHT_CHOICES
+from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES
+from vldesk.core.inference.device import DEVICE_CHOICES, DTYPE_CHOICES
 
 
 def positive_int(text: str) -> int:

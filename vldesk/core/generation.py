@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Any, Literal, TypeVar
 
 from vldesk.core.images import LoadedImage
-from vldesk.core.sampling import Sampling
+from vldesk.core.inference.sampling import Sampling
 
 Role = Literal["user", "assistant"]
 _Number = TypeVar("_Number", int, float)

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from vldesk.core.atomic import atomic_write_text
-from vldesk.core.catalog import default_model
-from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.errors import WriteError
 from vldesk.core.generation import DEFAULT_IMAGE_TOKENS, GenerationSettings
+from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES
+from vldesk.core.inference.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.models.catalog import default_model
 from vldesk.core.presets import LANGUAGES
-from vldesk.core.quantized_weights import WEIGHT_CHOICES
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Settings:
     device: str = "auto"
     dtype: str = "auto"
     #: How the text decoder's weights are held on the CPU: "full", "int8" or "int4" (faster,
-    #: less accurate: vldesk.core.quantized_weights).
+    #: less accurate: vldesk.core.inference.cpu.quantized_weights).
     weights: str = "full"
     max_new_tokens: int = 512
     greedy: bool = True

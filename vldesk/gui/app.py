@@ -13,17 +13,17 @@ from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMessageBox
 
 from vldesk.core.batch import BatchOptions, BatchProgress, BatchSummary
-from vldesk.core.catalog import Precision
-from vldesk.core.device import expected_cpu_precision
 from vldesk.core.errors import VldeskError
 from vldesk.core.export import ExportEntry, export_entries, render_markdown
 from vldesk.core.generation import GenerationResult, GenerationSettings, StopReason
 from vldesk.core.history import ConversationSummary, HistoryStore, StoredConversation
 from vldesk.core.images import IMAGE_EXTENSIONS
+from vldesk.core.inference.device import expected_cpu_precision
+from vldesk.core.models.catalog import Precision
+from vldesk.core.models.store import ModelStore
 from vldesk.core.paths import AppPaths, app_paths
 from vldesk.core.presets import PRESETS, get_preset
 from vldesk.core.settings import Settings, load_settings, save_settings
-from vldesk.core.store import ModelStore
 from vldesk.gui.batch_controller import BatchController, BatchPlan, BatchState
 from vldesk.gui.dialogs.about_dialog import AboutDialog, open_folder
 from vldesk.gui.dialogs.batch_dialog import BatchDialog

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
 
-from vldesk.core.store import ModelStore
+from vldesk.core.models.store import ModelStore
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from vldesk.core.generation import GenerationSettings
-from vldesk.core.machine import available_memory_bytes
+from vldesk.core.models.machine import available_memory_bytes
 
 log = logging.getLogger(__name__)
 

@@ -333,7 +333,8 @@ class BatchRunner:
     """Captions a job's images with a loaded engine; one :meth:`run` at a time.
 
     Args:
-        engine: A loaded :class:`~vldesk.core.engine.Engine`, used only from the run's thread.
+        engine: A loaded :class:`~vldesk.core.inference.transformers_engine.Engine`, used only
+            from the run's thread.
         job: The job to run, from :meth:`BatchJob.create` or :meth:`BatchJob.resume`.
         control: Pause/resume/cancel from other threads.
         on_progress: Called on the run's thread with each :class:`BatchProgress`.

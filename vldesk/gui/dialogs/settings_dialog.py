@@ -19,12 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vldesk.core.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.inference.cpu.quantized_weights import WeightFormat
+from vldesk.core.inference.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.inference.sampling import Sampling
+from vldesk.core.models.store import ModelStore
 from vldesk.core.paths import app_paths
-from vldesk.core.quantized_weights import WeightFormat
-from vldesk.core.sampling import Sampling
 from vldesk.core.settings import Settings
-from vldesk.core.store import ModelStore
 from vldesk.gui.i18n import LANGUAGE_CHOICES
 
 _LANGUAGE_NAMES = {"en": "English", "zh": "中文 (简体)"}

@@ -14,9 +14,9 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from vldesk.core.catalog import CATALOG, ModelSpec, Precision
-from vldesk.core.machine import Fit, FitHint, fit_hint
-from vldesk.core.store import InstallState, ModelStore, format_bytes
+from vldesk.core.models.catalog import CATALOG, ModelSpec, Precision
+from vldesk.core.models.machine import Fit, FitHint, fit_hint
+from vldesk.core.models.store import InstallState, ModelStore, format_bytes
 from vldesk.gui.i18n import mark_translatable
 
 Index = QModelIndex | QPersistentModelIndex

@@ -8,10 +8,10 @@ import time
 
 from PySide6.QtCore import QObject, Signal
 
-from vldesk.core.catalog import ModelSpec
-from vldesk.core.downloads import DownloadProgress, download_model
 from vldesk.core.errors import DownloadCancelled, VldeskError
-from vldesk.core.store import ModelStore
+from vldesk.core.models.catalog import ModelSpec
+from vldesk.core.models.downloads import DownloadProgress, download_model
+from vldesk.core.models.store import ModelStore
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from vldesk.core.generation import Conversation, GenerationSettings, StopReason
 from vldesk.core.history import HistoryStore
 
 if TYPE_CHECKING:
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class LoadRequest:
     name: str
     device: str = "auto"
     dtype: str = "auto"
-    #: "full", "int8" or "int4" (CPU only): :mod:`vldesk.core.quantized_weights`.
+    #: "full", "int8" or "int4" (CPU only): :mod:`vldesk.core.inference.cpu.quantized_weights`.
     weights: str = "full"
 
 
@@ -186,7 +186,7 @@ EngineLoader = Callable[[LoadRequest], "Engine"]
 
 def load_engine(request: LoadRequest) -> Engine:
     """Load the request's model folder with :meth:`Engine.load` (torch is imported here)."""
-    from vldesk.core.engine import Engine
+    from vldesk.core.inference.transformers_engine import Engine
 
     return Engine.load(
         request.model_dir,

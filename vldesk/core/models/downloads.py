@@ -22,15 +22,6 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlparse
 
-from vldesk.core import modelscope_adapter as client
-from vldesk.core.catalog import (
-    Family,
-    ModelSpec,
-    UnsupportedModel,
-    check_config,
-    find_model,
-    spec_for_repository,
-)
 from vldesk.core.errors import (
     DiskSpaceError,
     DownloadCancelled,
@@ -39,7 +30,16 @@ from vldesk.core.errors import (
     RemoteModelNotFoundError,
     VldeskError,
 )
-from vldesk.core.store import (
+from vldesk.core.models import modelscope_adapter as client
+from vldesk.core.models.catalog import (
+    Family,
+    ModelSpec,
+    UnsupportedModel,
+    check_config,
+    find_model,
+    spec_for_repository,
+)
+from vldesk.core.models.store import (
     Manifest,
     ManifestFile,
     ModelStore,

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from vldesk.core.atomic import atomic_write_text
-from vldesk.core.catalog import (
+from vldesk.core.errors import ModelLoadError, ModelNotFoundError, VldeskError, WriteError
+from vldesk.core.inference.sampling import Sampling, read_sampling
+from vldesk.core.models.catalog import (
     CATALOG,
     Family,
     ModelSpec,
@@ -24,8 +26,6 @@ from vldesk.core.catalog import (
     find_model,
     spec_for_repository,
 )
-from vldesk.core.errors import ModelLoadError, ModelNotFoundError, VldeskError, WriteError
-from vldesk.core.sampling import Sampling, read_sampling
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ and routes the decoder's linear layers through the fastest one.
 Candidates that give an answer's row the same bits whatever the batch size come first (checked
 on the weights, as it differs between CPUs), so batched greedy captions equal one-at-a-time
 answers. Only kernels this build and CPU can run are candidates: oneDNN packs bfloat16 only
-with AVX-512 (BW, VL, DQ) or ``avx_ne_convert`` (:mod:`vldesk.core.cpu_capabilities`), and a
+with AVX-512 (BW, VL, DQ) or ``avx_ne_convert``
+(:mod:`vldesk.core.inference.cpu.capabilities`), and a
 kernel that still fails when timed is dropped.
 """
 
@@ -29,10 +30,10 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from vldesk.core import cpu_capabilities
-from vldesk.core.cpu_capabilities import CpuCapabilities
-from vldesk.core.decode_rows import SMALL_ROWS, decode_rows
-from vldesk.core.quantized_weights import (
+from vldesk.core.inference.cpu import capabilities as cpu_capabilities
+from vldesk.core.inference.cpu.capabilities import CpuCapabilities
+from vldesk.core.inference.cpu.decode_rows import SMALL_ROWS, decode_rows
+from vldesk.core.inference.cpu.quantized_weights import (
     WeightFormat,
     available,
     int4_forward,
@@ -41,7 +42,7 @@ from vldesk.core.quantized_weights import (
     quantizable,
     quantize_layer,
 )
-from vldesk.core.quantized_weights import loading_dtype as quantized_loading_dtype
+from vldesk.core.inference.cpu.quantized_weights import loading_dtype as quantized_loading_dtype
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,8 @@ class DecodeKernel(enum.Enum):
     #: Weights reordered once into oneDNN's blocked layout (one row padded to two). Replaces
     #: the weights in memory, so a head tied to the input embeddings cannot take it.
     ONEDNN = "onednn"
-    #: Weights quantized to int8 or int4 (:mod:`vldesk.core.quantized_weights`): chosen by the
-    #: user, as they change the answers slightly; never measured against the others.
+    #: Weights quantized to int8 or int4 (:mod:`vldesk.core.inference.cpu.quantized_weights`):
+    #: chosen by the user, as they change the answers slightly; never measured against the others.
     INT8 = "int8"
     INT4 = "int4"
 
@@ -535,7 +536,7 @@ def install_decode_kernels(
 
 def loading_dtype(weights: WeightFormat, dtype: Any) -> Any:
     """The precision to load a model in for ``weights`` on this CPU, when it runs in ``dtype``
-    (:func:`vldesk.core.quantized_weights.loading_dtype`)."""
+    (:func:`vldesk.core.inference.cpu.quantized_weights.loading_dtype`)."""
     if weights is WeightFormat.FULL or not available(weights, dtype):
         return dtype  # no quantized kernel: the weights stay full, loaded as they run
     return quantized_loading_dtype(weights, dtype, cpu_capabilities.detect().arch)

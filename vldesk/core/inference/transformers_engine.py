@@ -19,23 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vldesk.core import linear_attention
-from vldesk.core.catalog import (
-    FAMILY_TRAITS,
-    Family,
-    FamilyTraits,
-    family_of_model_type,
-)
-from vldesk.core.conversation_cache import IMAGE_INPUTS, ConversationCache, cache_keyword
-from vldesk.core.cpu_attention import use_cpu_attention
-from vldesk.core.cpu_kernels import (
-    QUANTIZED_KERNELS,
-    KernelChoice,
-    install_decode_kernels,
-    loading_dtype,
-    use_patch_linear,
-)
-from vldesk.core.device import DeviceChoice, HardwareProbe, choose_device
 from vldesk.core.errors import DeviceError, GenerationError, ModelLoadError, OutOfMemoryError
 from vldesk.core.generation import (
     Conversation,
@@ -45,11 +28,28 @@ from vldesk.core.generation import (
     StopReason,
 )
 from vldesk.core.images import fit_to_token_budget
-from vldesk.core.memory_errors import is_out_of_memory
-from vldesk.core.prompt_interrupt import PromptInterrupt, PromptInterrupted
-from vldesk.core.quantized_weights import WEIGHT_CHOICES, WeightFormat
-from vldesk.core.sampling import Sampling, read_sampling
-from vldesk.core.thinking import ThinkFilter, strip_think
+from vldesk.core.inference.conversation_cache import IMAGE_INPUTS, ConversationCache, cache_keyword
+from vldesk.core.inference.cpu import linear_attention
+from vldesk.core.inference.cpu.attention import use_cpu_attention
+from vldesk.core.inference.cpu.kernels import (
+    QUANTIZED_KERNELS,
+    KernelChoice,
+    install_decode_kernels,
+    loading_dtype,
+    use_patch_linear,
+)
+from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES, WeightFormat
+from vldesk.core.inference.device import DeviceChoice, HardwareProbe, choose_device
+from vldesk.core.inference.memory_errors import is_out_of_memory
+from vldesk.core.inference.prompt_interrupt import PromptInterrupt, PromptInterrupted
+from vldesk.core.inference.sampling import Sampling, read_sampling
+from vldesk.core.inference.thinking import ThinkFilter, strip_think
+from vldesk.core.models.catalog import (
+    FAMILY_TRAITS,
+    Family,
+    FamilyTraits,
+    family_of_model_type,
+)
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +323,8 @@ class Engine:
         """Load weights and processor from a local folder, never from the network.
 
         ``weights`` ``int8`` or ``int4`` quantizes the text decoder's weights on the CPU (faster
-        answers, less accurate: :mod:`vldesk.core.quantized_weights`); other devices ignore it.
+        answers, less accurate: :mod:`vldesk.core.inference.cpu.quantized_weights`); other devices
+        ignore it.
 
         Raises:
             ModelLoadError: the folder is missing files, has unsupported or broken weights.
@@ -337,7 +338,7 @@ class Engine:
         if wanted_weights is not WeightFormat.FULL and choice.kind != "cpu":
             log.info("%s weights apply on the CPU only: %s keeps its own", weights, choice.device)
         _offline_environment()
-        from vldesk.core.processor_loading import load_processor, torchvision_usable
+        from vldesk.core.inference.processor_loading import load_processor, torchvision_usable
 
         # transformers imports torchvision inside its image code whenever it is installed, so a
         # broken one must be ruled out before the model classes are resolved.

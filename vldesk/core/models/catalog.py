@@ -9,7 +9,7 @@ from enum import Enum
 from importlib import resources
 from typing import Any
 
-from vldesk.core.sampling import Sampling
+from vldesk.core.inference.sampling import Sampling
 
 GIB = 1024**3
 

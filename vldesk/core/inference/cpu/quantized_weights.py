@@ -23,7 +23,7 @@ import functools
 import logging
 from typing import Any
 
-from vldesk.core.decode_rows import decode_rows
+from vldesk.core.inference.cpu.decode_rows import decode_rows
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 class WeightFormat(enum.Enum):
     """How the text decoder's weights are held on the CPU."""
 
-    #: As loaded: the precision of :class:`vldesk.core.catalog.Precision`.
+    #: As loaded: the precision of :class:`vldesk.core.models.catalog.Precision`.
     FULL = "full"
     #: int8 with one scale per output channel.
     INT8 = "int8"
@@ -287,7 +287,7 @@ def loading_dtype(fmt: WeightFormat, activations: Any, arch: str = "x86_64") -> 
     ``activations`` are of that dtype: bfloat16 (the file's, so the weights stay views of the
     mapped file and are quantized from it one layer at a time) where :func:`products_dtype`
     multiplies in bfloat16 anyway; the rest of the model is converted afterwards
-    (:func:`vldesk.core.cpu_kernels.convert_unquantized`). Otherwise ``activations``."""
+    (:func:`vldesk.core.inference.cpu.kernels.convert_unquantized`). Otherwise ``activations``."""
     import torch
 
     if fmt is not WeightFormat.FULL and products_dtype(fmt, activations, arch) == torch.bfloat16:

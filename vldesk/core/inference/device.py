@@ -7,10 +7,10 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from vldesk.core import cpu_capabilities
-from vldesk.core.catalog import Precision
-from vldesk.core.cpu_capabilities import CpuCapabilities
 from vldesk.core.errors import DeviceError
+from vldesk.core.inference.cpu import capabilities as cpu_capabilities
+from vldesk.core.inference.cpu.capabilities import CpuCapabilities
+from vldesk.core.models.catalog import Precision
 
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 DTYPE_CHOICES = ("auto", "bfloat16", "float16", "float32")

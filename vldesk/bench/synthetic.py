@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from vldesk.core.catalog import FAMILY_TRAITS, Family, find_model
+from vldesk.core.models.catalog import FAMILY_TRAITS, Family, find_model
 
 log = logging.getLogger(__name__)
 
@@ -675,7 +675,7 @@ def _save_with_transformers(source: Path, out_dir: Path) -> None:
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from vldesk.core.processor_loading import load_processor_by_parts, torchvision_usable
+    from vldesk.core.inference.processor_loading import load_processor_by_parts, torchvision_usable
 
     if torchvision_usable():
         processor = AutoProcessor.from_pretrained(source, local_files_only=True)

@@ -1,0 +1,1 @@
+"""Inference: the engine seam and the in-process transformers engine with its helpers."""

@@ -1,0 +1,1 @@
+"""CPU speed-ups: capabilities, decode kernels, attention, quantized weights."""

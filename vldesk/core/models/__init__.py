@@ -1,0 +1,1 @@
+"""Models on disk: the catalog, the store, machine fit, and downloads from ModelScope."""
