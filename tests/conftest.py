@@ -62,7 +62,7 @@ def tiny_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[Family, Pa
     """A tiny random-weight model folder of each family, built once per session, laid out as a
     download: the real tokenizer, chat template and processor configs from
     ../shared/real-models (self-built ones where that is absent), shrunk dimensions."""
-    from tests.real_models import reference_or_none
+    from tests.helpers.real_models import reference_or_none
     from vldesk.bench.synthetic import build_synthetic_model
 
     root = tmp_path_factory.mktemp("tiny-models")
@@ -80,7 +80,7 @@ def model_layouts(
 ) -> dict[tuple[Family, str], Path]:
     """``(family, layout) -> folder``: each tiny model as downloaded, as transformers 5 saves it
     and as a transformers 4 fine-tune (see ``vldesk.bench.synthetic.Layout``), built once."""
-    from tests.real_models import reference
+    from tests.helpers.real_models import reference
     from vldesk.bench.synthetic import Layout, resave
 
     root = tmp_path_factory.mktemp("model-layouts")

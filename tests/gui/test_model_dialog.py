@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from tests.fake_modelscope import FakeModelScope, model_files
-from tests.netguard import no_network
+from tests.helpers.fake_modelscope import FakeModelScope, model_files
+from tests.helpers.netguard import no_network
 from vldesk.core.models import downloads
 from vldesk.core.models.catalog import CATALOG, Family, Precision, default_model
 from vldesk.core.models.machine import fit_hint
@@ -112,7 +112,7 @@ def test_download_then_use(qtbot: QtBot, dialog: ModelDialog, hub: FakeModelScop
 def test_a_fallback_to_the_other_modelscope_site_stays_in_view(
     qtbot: QtBot, dialog: ModelDialog, hub: FakeModelScope, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.test_downloads import free_port
+    from tests.core.models.test_downloads import free_port
     from vldesk.core.models import modelscope_adapter
 
     dead = f"http://127.0.0.1:{free_port()}"

@@ -9,9 +9,9 @@ import pytest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from tests.fake_modelscope import FakeModelScope, model_files
 from tests.gui.conftest import OFFSCREEN_NOISE, AppFactory, shown_dialogs, wait_for_model
-from tests.netguard import no_network
+from tests.helpers.fake_modelscope import FakeModelScope, model_files
+from tests.helpers.netguard import no_network
 from vldesk.core.models import downloads
 from vldesk.core.models.catalog import Precision, default_model
 from vldesk.core.models.store import format_bytes

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.test_cpu_capabilities import CASCADE_LAKE, SAPPHIRE_RAPIDS, ZEN3, ZEN4, cpuinfo
+from tests.core.inference.cpu.test_capabilities import (
+    CASCADE_LAKE,
+    SAPPHIRE_RAPIDS,
+    ZEN3,
+    ZEN4,
+    cpuinfo,
+)
+from tests.helpers import PROJECT_ROOT
 from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.images import LoadedImage
 from vldesk.core.inference.cpu.capabilities import CAPS_ENV, CpuCapabilities, detect
@@ -285,7 +292,7 @@ def test_large_blocks_stay_with_a_loaded_model_and_go_back_after_an_answer(
         capture_output=True,
         text=True,
         timeout=600,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=PROJECT_ROOT,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])

@@ -10,7 +10,7 @@ from vldesk.bench.synthetic import reference_folder
 from vldesk.core.models.catalog import Family
 
 #: Beside the repository, as in CI (a copy of shared/ lies beside the clone); read only.
-REAL_MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "real-models"
+REAL_MODELS = Path(__file__).resolve().parents[3] / "shared" / "real-models"
 
 
 def reference_or_none(family: Family) -> Path | None:

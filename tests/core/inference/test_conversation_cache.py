@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.test_batch_runner import distinct_pictures, lively_model_dir
+from tests.core.batch.test_runner import distinct_pictures, lively_model_dir
 from vldesk.core.errors import GenerationError
 from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.images import LoadedImage
@@ -157,7 +157,7 @@ def test_unloading_drops_the_cache(tmp_path_factory: pytest.TempPathFactory) -> 
 def test_folder_captions_leave_the_chat_cache_alone(engine: Engine, tmp_path: Path) -> None:
     # Captions are independent questions: a batch (one image at a time here, the path that
     # calls generate) neither continues nor replaces the cache of the conversation on screen.
-    from tests.test_batch_runner import make_tree, options_for, run_job
+    from tests.core.batch.test_runner import make_tree, options_for, run_job
 
     conversation = Conversation().ask("What is in the picture?", [_picture()])
     engine.generate(conversation, SETTINGS)

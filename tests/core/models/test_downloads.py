@@ -21,7 +21,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from tests.fake_modelscope import (
+from tests.helpers import PROJECT_ROOT
+from tests.helpers.fake_modelscope import (
     CONFIG,
     QWEN3_VL_2B_FILES,
     FakeModelScope,
@@ -29,7 +30,7 @@ from tests.fake_modelscope import (
     model_files,
     safetensors_bytes,
 )
-from tests.netguard import no_network
+from tests.helpers.netguard import no_network
 from vldesk.cli import run_cli
 from vldesk.cli.models import ProgressPrinter
 from vldesk.core.errors import (
@@ -986,7 +987,7 @@ def test_a_windowed_app_without_stderr_can_download(hub: FakeModelScope, tmp_pat
         capture_output=True,
         text=True,
         timeout=60,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=PROJECT_ROOT,
         env=dict(os.environ),
     )
     assert result.stdout.strip() == "installed True", result.stdout + result.stderr

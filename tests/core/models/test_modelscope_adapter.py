@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import PROJECT_ROOT
 from vldesk.core.models import modelscope_adapter
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 
 
 def test_the_installed_client_has_every_hook_vldesk_uses() -> None:

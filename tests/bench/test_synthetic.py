@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.netguard import no_network
-from tests.real_models import reference
+from tests.helpers.netguard import no_network
+from tests.helpers.real_models import reference
 from vldesk.bench.synthetic import (
     FIRST_ADDED_ID,
     REAL_MODEL_NAMES,

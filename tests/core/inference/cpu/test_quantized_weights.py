@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_batch_runner import distinct_pictures, lively_model_dir
+from tests.core.batch.test_runner import distinct_pictures, lively_model_dir
 from vldesk.core.errors import DeviceError
 from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.models.catalog import Family

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 
+from tests.helpers import PROJECT_ROOT
 from vldesk.core.inference import processor_loading
 from vldesk.core.inference.processor_loading import (
     load_processor,
@@ -22,7 +23,7 @@ from vldesk.core.inference.processor_loading import (
 )
 from vldesk.core.models.catalog import FAMILY_TRAITS, Family
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 
 # Run in a child process: torchvision is already imported in this one. The child loads each
 # model's processor and weights, builds the engine's prompt for each image and saves the inputs.
@@ -44,7 +45,7 @@ usable = torchvision_usable()
 import torch
 from PIL import Image
 from transformers import AutoModelForImageTextToText
-from tests.test_processor_loading import prompt_inputs
+from tests.core.inference.test_processor_loading import prompt_inputs
 pictures = [Image.open(p).convert("RGB") for p in images.split(",")]
 tensors, info = {}, {}
 for d in dirs:

@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 
-from tests.test_batch_runner import lively_model_dir, picture
+from tests.core.batch.test_runner import lively_model_dir, picture
+from tests.helpers import PROJECT_ROOT
 from vldesk.cli import run_cli
 from vldesk.core.models.catalog import Family
 
 pytestmark = pytest.mark.model
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 SIZES = ((64, 64), (96, 64), (64, 96))
 
 

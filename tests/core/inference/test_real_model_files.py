@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.real_models import reference
+from tests.helpers.real_models import reference
 from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.images import LoadedImage
 from vldesk.core.inference.sampling import Sampling, read_sampling

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.netguard import no_network
+from tests.helpers.netguard import no_network
 from vldesk.core.errors import GenerationError, ModelLoadError, OutOfMemoryError
 from vldesk.core.generation import Conversation, GenerationSettings, StopReason
 from vldesk.core.images import LoadedImage, budget_size, image_token_count

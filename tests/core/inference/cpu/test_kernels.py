@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_batch_runner import distinct_pictures, lively_model_dir
+from tests.core.batch.test_runner import distinct_pictures, lively_model_dir
 from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.inference.cpu.capabilities import CAPS_ENV, CpuCapabilities, detect
 from vldesk.core.models.catalog import Family, Precision
@@ -33,7 +33,7 @@ from vldesk.core.inference.cpu.kernels import (  # noqa: E402
 
 pytestmark = pytest.mark.model
 
-# The measured kernels (int8 weights are the user's choice, tests/test_quantized_weights.py).
+# The measured kernels (int8 weights are the user's choice: test_quantized_weights.py).
 LINEAR, MATVEC, ONEDNN = DecodeKernel.LINEAR, DecodeKernel.MATVEC, DecodeKernel.ONEDNN
 KERNELS = [LINEAR, MATVEC, ONEDNN]
 DTYPES = ["bfloat16", "float32"]

@@ -56,7 +56,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse
 import numpy as np
 from safetensors.numpy import save as save_safetensors
 
-from tests.real_models import reference
+from tests.helpers.real_models import reference
 from vldesk.core.models.catalog import Family
 
 CHUNK = 64 * 1024

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import PROJECT_ROOT
 from vldesk.__main__ import main
 from vldesk.core.images import IMAGE_EXTENSIONS
 from vldesk.gui import desktop_entry, system_libs
 from vldesk.gui.desktop_entry import EntryPaths, exec_quote
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = PROJECT_ROOT
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux desktops")
 
 #: The MIME type of each extension the app opens (what the desktop file must declare).

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.helpers import PROJECT_ROOT
 from vldesk.core import history
 from vldesk.core.errors import HistoryError, VldeskError
 from vldesk.core.export import export_entries, render_markdown
 from vldesk.core.history import HistoryStore, make_thumbnail
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 MODEL = "Qwen/Qwen3-VL-2B-Instruct"
 
 

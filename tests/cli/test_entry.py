@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.test_cli_describe import run_vldesk
+from tests.cli.test_describe import run_vldesk
 from vldesk.__main__ import main
 from vldesk.cli import build_parser
 from vldesk.core.models.catalog import Family

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.test_batch_runner import distinct_pictures, lively_model_dir
-from tests.test_engine import stop_after
+from tests.core.batch.test_runner import distinct_pictures, lively_model_dir
+from tests.core.inference.test_transformers_engine import stop_after
 from vldesk.core.generation import Conversation, GenerationSettings, StopReason
 from vldesk.core.inference.transformers_engine import Engine
 from vldesk.core.models.catalog import Family

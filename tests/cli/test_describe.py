@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.helpers import PROJECT_ROOT
 from vldesk.cli import run_cli
 from vldesk.core.models.catalog import Family
 
 pytestmark = pytest.mark.model
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 QUICK = ["--max-new-tokens", "6", "--max-image-tokens", "16", "--quiet"]
 
 

@@ -150,7 +150,7 @@ def test_answers_equal_those_with_sdpa(
 ) -> None:
     """On the CPU the text decoder's attention is ours and the vision tower's stays SDPA; greedy
     answers (float32) are the same token for token as with SDPA everywhere."""
-    from tests.test_batch_runner import lively_model_dir
+    from tests.core.batch.test_runner import lively_model_dir
     from vldesk.core.inference.transformers_engine import Engine
 
     engine = Engine.load(lively_model_dir(tmp_path_factory, family), device="cpu", dtype="float32")

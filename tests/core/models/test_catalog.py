@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.real_models import REAL_MODELS
+from tests.helpers.real_models import REAL_MODELS
 from vldesk.core.inference.sampling import Sampling
 from vldesk.core.models.catalog import (
     CATALOG,

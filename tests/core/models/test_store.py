@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_modelscope import (
+from tests.helpers.fake_modelscope import (
     model_files,
     safetensors_bytes,
     sha256,
     sharded_files,
     write_folder,
 )
-from tests.netguard import no_network
+from tests.helpers.netguard import no_network
 from vldesk.core.errors import ModelLoadError, ModelNotFoundError, VldeskError
 from vldesk.core.models.catalog import (
     CATALOG,
