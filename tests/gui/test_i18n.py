@@ -37,7 +37,7 @@ from vldesk.core.settings import Settings, load_settings, save_settings
 from vldesk.gui import i18n
 from vldesk.gui.dialogs.about_dialog import AboutDialog
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
-from vldesk.gui.i18n_catalog import (
+from tools.i18n_catalog import (
     Catalog,
     catalog_file,
     catalog_problems,
@@ -47,7 +47,7 @@ from vldesk.gui.i18n_catalog import (
 )
 from vldesk.gui.main_window import MainWindow
 
-HOW_TO_FIX = "run `python -m vldesk.gui.i18n_catalog`, then translate the new strings in {}"
+HOW_TO_FIX = "run `python -m tools.i18n_catalog`, then translate the new strings in {}"
 
 
 def qt_app() -> QApplication:
@@ -89,7 +89,7 @@ def test_the_compiled_catalog_matches_the_ts_file() -> None:
         for (context, source), text in catalog.translations.items()
         if text and translator.translate(context, source) != text
     ]
-    assert stale == [], "the .qm is out of date: run `python -m vldesk.gui.i18n_catalog`\n" + (
+    assert stale == [], "the .qm is out of date: run `python -m tools.i18n_catalog`\n" + (
         "\n".join(stale[:20])
     )
 

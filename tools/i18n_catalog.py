@@ -1,6 +1,6 @@
 """Translation catalog tools: extract tr() strings by AST, update the .ts file, build the .qm."""
 
-# Run ``python -m vldesk.gui.i18n_catalog`` after changing user-visible strings: it adds new
+# Run ``python -m tools.i18n_catalog`` after changing user-visible strings: it adds new
 # strings to ``vldesk/assets/i18n/vldesk_zh_CN.ts`` (untranslated, for Qt Linguist or a text
 # editor), drops strings the code no longer uses, and compiles the ``.qm`` the app loads.
 # ``--check`` only reports what is missing (exit code 1), as the tests do.
@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "vldesk"
 GUI_ROOT = PACKAGE_ROOT / "gui"
 I18N_DIR = PACKAGE_ROOT / "assets" / "i18n"
 #: Qt locale name of each shipped translation (English is the source language).

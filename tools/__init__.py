@@ -1,0 +1,1 @@
+"""Developer tools: translation catalog extraction. Not shipped in the wheel."""
