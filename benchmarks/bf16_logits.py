@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
 
     from vldesk.core.generation import Conversation, GenerationSettings
     from vldesk.core.images import LoadedImage
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     parser = argparse.ArgumentParser()
     parser.add_argument("model_dir", type=Path)
@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
     settings = GenerationSettings(max_image_tokens=args.image_tokens)
     logits = {}
     for dtype in ("float32", "bfloat16"):
-        engine = Engine.load(args.model_dir, device="cpu", dtype=dtype)
+        engine = TransformersEngine.load(args.model_dir, device="cpu", dtype=dtype)
         inputs = engine.prepare_inputs(conversation, settings)
         if dtype == "bfloat16":
             inputs = {

@@ -131,13 +131,13 @@ def main(argv: list[str] | None = None) -> int:
         _clock = time.thread_time
 
     from vldesk.core.inference.cpu import linear_attention
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     engines = {}
     for item in args.models:
         label, _, folder = item.partition("=")
         started = time.perf_counter()
-        engines[label] = Engine.load(
+        engines[label] = TransformersEngine.load(
             Path(folder), device="cpu", dtype=args.dtype, weights=args.weights
         )
         print(f"loaded {label} in {time.perf_counter() - started:.1f} s", file=sys.stderr)

@@ -13,21 +13,17 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.helpers.fake_engine import FakeEngine
 from vldesk.core.errors import OutOfMemoryError
 from vldesk.core.generation import (
     Conversation,
-    GenerationResult,
     GenerationSettings,
-    GenerationStats,
-    StopReason,
 )
-from vldesk.core.inference.cpu.quantized_weights import WeightFormat
-from vldesk.core.inference.device import DeviceChoice
-from vldesk.core.models.catalog import Family, Precision
+from vldesk.core.inference.engine import EngineLoader, LoadRequest, load_engine
+from vldesk.core.models.catalog import Family
 from vldesk.core.paths import app_paths
 from vldesk.core.settings import Settings
 from vldesk.gui.app import DesktopApp
-from vldesk.gui.workers.inference import EngineLoader, LoadRequest, load_engine
 
 #: Tiny random models only produce readable text when sampling.
 SAMPLING = {"greedy": False, "temperature": 1.0, "top_p": 1.0, "top_k": 0}
@@ -148,12 +144,11 @@ class ManualClock:
         self.now += seconds
 
 
-class EngineStandIn:
-    """Stands in for a loaded :class:`~vldesk.core.inference.transformers_engine.Engine` where no
-    real device can be
-    had (a GPU): it answers every question with ``answer``, or runs out of memory as the engine
-    reports it. It records what it was asked (on the worker thread: read it after the signal
-    that follows)."""
+class EngineStandIn(FakeEngine):
+    """A :class:`FakeEngine` for a load request, on a device no test machine has (a GPU): it
+    answers every question with ``answer``, or runs out of memory as the engine reports it
+    (``answer=None``). What it was asked is in :attr:`asked_with_budget` (on the worker thread:
+    read it after the signal that follows)."""
 
     def __init__(
         self,
@@ -162,43 +157,22 @@ class EngineStandIn:
         device: str = "cuda:0",
         answer: str | None = "A red square.",
     ) -> None:
-        self.name = request.name
-        self.choice = DeviceChoice(device, Precision.BFLOAT16, "stand-in")
-        self.family = Family.QWEN3_VL
-        self.weights = WeightFormat.FULL
-        self.answer = answer
-        #: (the question's text, its image budget) of each request, in the order they came.
-        self.asked: list[tuple[str, int]] = []
-        self.unloaded = False
+        super().__init__(name=request.name, device=device, dtype="bfloat16")
+        self.answer = answer if answer is not None else ""
+        self.out_of_memory = answer is None
 
-    def generate(
-        self,
-        conversation: Conversation,
-        settings: GenerationSettings,
-        *,
-        on_text: Callable[[str], None] | None = None,
-        **_others: Any,
-    ) -> GenerationResult:
-        self.asked.append((conversation.turns[-1].text, settings.max_image_tokens))
-        if self.answer is None:
+    @property
+    def asked_with_budget(self) -> list[tuple[str, int]]:
+        """(the question's text, its image budget) of each request, in the order they came."""
+        return [
+            (conversation.turns[-1].text, settings.max_image_tokens)
+            for conversation, settings in zip(self.asked, self.settings_seen, strict=True)
+        ]
+
+    def _check(self, conversation: Conversation, settings: GenerationSettings) -> None:
+        super()._check(conversation, settings)
+        if self.out_of_memory:
             raise OutOfMemoryError(
-                f"Out of memory while answering on {self.choice.device}. Try a smaller image "
+                f"Out of memory while answering on {self.device}. Try a smaller image "
                 "budget or the CPU."
             )
-        if on_text is not None:
-            on_text(self.answer)
-        stats = GenerationStats(
-            prompt_tokens=20,
-            image_tokens=8,
-            new_tokens=4,
-            time_to_first_token_s=0.01,
-            decode_tokens_per_s=100.0,
-            total_s=0.05,
-            device=self.choice.device,
-            dtype=self.choice.dtype.value,
-            model=self.name,
-        )
-        return GenerationResult(self.answer, StopReason.END_OF_TEXT, stats)
-
-    def unload(self) -> None:
-        self.unloaded = True

@@ -18,7 +18,7 @@ from tests.gui.conftest import (
     wait_idle,
 )
 from vldesk.core.errors import ModelLoadError, OutOfMemoryError
-from vldesk.core.inference.transformers_engine import Engine
+from vldesk.core.inference.transformers_engine import TransformersEngine
 from vldesk.gui.app import DesktopApp
 
 
@@ -145,10 +145,10 @@ def test_a_damaged_model_is_explained_at_start(
 def test_a_model_that_fails_to_load_is_reported(
     make_app: AppFactory, qtbot: QtBot, tiny_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def fail(*args: object, **kwargs: object) -> Engine:
+    def fail(*args: object, **kwargs: object) -> TransformersEngine:
         raise ModelLoadError("The model could not be loaded: unexpected tensor shape.")
 
-    monkeypatch.setattr(Engine, "load", fail)
+    monkeypatch.setattr(TransformersEngine, "load", fail)
     app = make_app(tiny_dir)
     qtbot.waitUntil(lambda: app.window.banner.isVisible(), timeout=30_000)
     assert "unexpected tensor shape" in banner_text(app)
@@ -179,16 +179,16 @@ def test_out_of_memory_offers_a_retry_with_a_smaller_image_budget(
 ) -> None:
     app = ready_app
     open_image(qtbot, app, make_image(tmp_path / "a.png"))
-    original = Engine.generate
+    original = TransformersEngine.generate
     budgets: list[int] = []
 
-    def out_of_memory(self: Engine, conversation, settings=None, **kwargs):  # type: ignore[no-untyped-def]
+    def out_of_memory(self: TransformersEngine, conversation, settings=None, **kwargs):  # type: ignore[no-untyped-def]
         budgets.append(settings.max_image_tokens)
         if len(budgets) == 1:
             raise OutOfMemoryError("Out of memory while answering on cpu.")
         return original(self, conversation, settings, **kwargs)
 
-    monkeypatch.setattr(Engine, "generate", out_of_memory)
+    monkeypatch.setattr(TransformersEngine, "generate", out_of_memory)
     assert app.ask("Describe it.")
     qtbot.waitUntil(lambda: "Out of memory" in banner_text(app), timeout=10_000)
     wait_idle(qtbot, app)

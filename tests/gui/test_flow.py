@@ -18,10 +18,10 @@ from tests.gui.conftest import (
     wait_idle,
 )
 from vldesk.core.generation import GenerationSettings, StopReason
-from vldesk.core.inference.transformers_engine import Engine
+from vldesk.core.inference.engine import LoadRequest, load_engine
+from vldesk.core.inference.transformers_engine import TransformersEngine
 from vldesk.core.settings import load_settings
 from vldesk.gui.app import DesktopApp
-from vldesk.gui.workers.inference import LoadRequest, load_engine
 
 LONG = 100_000  # max_new_tokens that cannot finish during a test: the answer must be stopped
 
@@ -215,9 +215,9 @@ def test_closing_while_a_model_loads_does_not_wait_for_the_load(
     reading = threading.Event()
     release = threading.Event()
     released_by_the_test: list[bool] = []
-    engines: list[Engine] = []
+    engines: list[TransformersEngine] = []
 
-    def slow_load(request: LoadRequest) -> Engine:
+    def slow_load(request: LoadRequest) -> TransformersEngine:
         reading.set()
         # Released only after close() returned. The timeout just ends a deadlock: if closing
         # waits for the load, the load goes on by itself and the checks below fail.

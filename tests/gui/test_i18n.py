@@ -33,10 +33,6 @@ from tests.gui.conftest import (
     wait_for_model,
     wait_idle,
 )
-from vldesk.core.settings import Settings, load_settings, save_settings
-from vldesk.gui import i18n
-from vldesk.gui.dialogs.about_dialog import AboutDialog
-from vldesk.gui.dialogs.settings_dialog import SettingsDialog
 from tools.i18n_catalog import (
     Catalog,
     catalog_file,
@@ -45,6 +41,10 @@ from tools.i18n_catalog import (
     placeholders,
     untranslated_literals,
 )
+from vldesk.core.settings import Settings, load_settings, save_settings
+from vldesk.gui import i18n
+from vldesk.gui.dialogs.about_dialog import AboutDialog
+from vldesk.gui.dialogs.settings_dialog import SettingsDialog
 from vldesk.gui.main_window import MainWindow
 
 HOW_TO_FIX = "run `python -m tools.i18n_catalog`, then translate the new strings in {}"

@@ -15,16 +15,15 @@ from pytestqt.qtbot import QtBot
 from tests.gui.conftest import ManualClock
 from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings, StopReason
 from vldesk.core.images import LoadedImage
-from vldesk.core.inference.transformers_engine import Engine
+from vldesk.core.inference.engine import LoadRequest, load_engine
+from vldesk.core.inference.transformers_engine import TransformersEngine
 from vldesk.core.models.catalog import Family
 from vldesk.gui.workers.inference import (
     CHUNK_INTERVAL_S,
     InferenceClient,
     InferenceWorker,
-    LoadRequest,
     ModelLoadedInfo,
     StreamBatcher,
-    load_engine,
 )
 
 # Seeded: sampled answers of random weights are arbitrary token soup; an unseeded run once (in
@@ -240,9 +239,9 @@ def test_errors_cross_as_messages(
 def test_switching_models_unloads_the_old_one(
     qtbot: QtBot, make_client: ClientFactory, tiny_model_dirs: dict[Family, Path]
 ) -> None:
-    engines: list[Engine] = []
+    engines: list[TransformersEngine] = []
 
-    def keep_engines(request: LoadRequest) -> Engine:
+    def keep_engines(request: LoadRequest) -> TransformersEngine:
         engine = load_engine(request)
         engines.append(engine)  # read only after the worker's signal about it has arrived
         return engine

@@ -15,10 +15,10 @@ from tests.gui.conftest import (
     open_image,
     wait_for_model,
 )
-from vldesk.core.inference.transformers_engine import Engine
+from vldesk.core.inference.engine import LoadRequest, load_engine
+from vldesk.core.inference.transformers_engine import TransformersEngine
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.widgets.message_banner import Level
-from vldesk.gui.workers.inference import LoadRequest, load_engine
 
 QUESTION = "What is in the corner?"
 
@@ -32,7 +32,7 @@ class SmallGpuMachine:
         self.requests: list[LoadRequest] = []
         self.gpus: list[EngineStandIn] = []
 
-    def __call__(self, request: LoadRequest) -> Engine | EngineStandIn:
+    def __call__(self, request: LoadRequest) -> TransformersEngine | EngineStandIn:
         self.requests.append(request)
         if request.device == "cpu":
             return load_engine(request)
@@ -65,7 +65,7 @@ def test_retry_on_the_cpu_after_running_out_of_memory_on_a_gpu(
     qtbot.waitUntil(lambda: app.session.last_result is not None, timeout=60_000)
     assert [request.device for request in machine.requests] == ["auto", "cpu"]
     assert machine.gpus[0].unloaded
-    assert machine.gpus[0].asked == [(QUESTION, 256)]
+    assert machine.gpus[0].asked_with_budget == [(QUESTION, 256)]
     assert "cpu" in app.window.status_panel.device_label.text()
     # The same question was answered, once, on the CPU, and history holds it once.
     assert [e.question for e in app.window.answer_view.exchanges] == [QUESTION]
@@ -87,8 +87,8 @@ def test_retry_with_a_smaller_image_budget_stays_on_the_gpu(
     ask_until_out_of_memory(qtbot, app, tmp_path)
     buttons = {button.text(): button for button in app.window.banner.action_buttons}
     buttons["Retry with 128 image tokens"].click()
-    qtbot.waitUntil(lambda: len(machine.gpus[0].asked) == 2, timeout=10_000)
-    assert machine.gpus[0].asked == [(QUESTION, 256), (QUESTION, 128)]
+    qtbot.waitUntil(lambda: len(machine.gpus[0].asked_with_budget) == 2, timeout=10_000)
+    assert machine.gpus[0].asked_with_budget == [(QUESTION, 256), (QUESTION, 128)]
     assert app.settings.max_image_tokens == 128  # remembered for the next questions
     # Out of memory again: the next offer halves the budget again.
     banner = app.window.banner

@@ -16,8 +16,8 @@ from tests.gui.conftest import (
     wait_for_model,
     wait_idle,
 )
+from vldesk.core.inference.engine import LoadRequest
 from vldesk.gui.app import DesktopApp
-from vldesk.gui.workers.inference import LoadRequest
 
 
 class _Finished(QObject):
@@ -114,5 +114,5 @@ def test_no_read_ahead_on_a_gpu(
     qtbot.keyClick(edit, Qt.Key.Key_Return)
     wait_idle(qtbot, app)
     # The engine takes requests in order: a read-ahead would have come before the question.
-    assert [question for question, _budget in gpus[0].asked] == ["What is it?"]
+    assert [question for question, _budget in gpus[0].asked_with_budget] == ["What is it?"]
     assert app.window.answer_view.current_answer() == "A red square."

@@ -23,11 +23,11 @@ def _load_engine(spec: PhaseSpec) -> tuple[Any, dict[str, Any]]:
     from transformers import AutoModelForImageTextToText, AutoProcessor  # noqa: F401
 
     from vldesk.bench.ceiling import decode_bytes_per_token
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     rss_before = rss_bytes()
     start = time.perf_counter()
-    engine = Engine.load(
+    engine = TransformersEngine.load(
         spec.model_dir,
         device=spec.device,
         dtype=spec.dtype,

@@ -336,12 +336,12 @@ def measure_vldesk(spec: PeerSpec) -> dict[str, Any]:
     from vldesk.bench.system import peak_rss_bytes
     from vldesk.core.generation import Conversation, GenerationSettings
     from vldesk.core.images import load_image
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     if spec.threads:
         torch.set_num_threads(spec.threads)
     started = time.perf_counter()
-    engine = Engine.load(Path(spec.model_dir), device="cpu", weights=spec.weights)
+    engine = TransformersEngine.load(Path(spec.model_dir), device="cpu", weights=spec.weights)
     figures: dict[str, Any] = {
         "load_s": time.perf_counter() - started,
         "threads": torch.get_num_threads(),

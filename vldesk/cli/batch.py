@@ -188,11 +188,11 @@ def _run_job(
     model_name: str,
     user_settings: Any,
 ) -> int:
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     show = _ProgressPrinter(sys.stderr, quiet=args.quiet)
     show.status(f"Loading {model_name} ...")
-    engine = Engine.load(
+    engine = TransformersEngine.load(
         model_dir,
         device=args.device or user_settings.device,
         dtype=args.dtype or user_settings.dtype,

@@ -52,7 +52,7 @@ def _status(args: argparse.Namespace, text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vldesk.core.images import load_image
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
     from vldesk.core.models.store import ModelStore
     from vldesk.core.paths import app_paths
     from vldesk.core.settings import load_settings
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     model_ref = args.model or user_settings.model
     model_dir = ModelStore(app_paths(user_settings.models_dir).models_dir).resolve(model_ref)
     _status(args, f"Loading {model_ref} ...")
-    engine = Engine.load(
+    engine = TransformersEngine.load(
         model_dir,
         device=args.device or user_settings.device,
         dtype=args.dtype or user_settings.dtype,

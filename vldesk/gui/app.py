@@ -19,6 +19,7 @@ from vldesk.core.generation import GenerationResult, GenerationSettings, StopRea
 from vldesk.core.history import ConversationSummary, HistoryStore, StoredConversation
 from vldesk.core.images import IMAGE_EXTENSIONS
 from vldesk.core.inference.device import expected_cpu_precision
+from vldesk.core.inference.engine import EngineLoader, LoadRequest, load_engine
 from vldesk.core.models.catalog import Precision
 from vldesk.core.models.store import ModelStore
 from vldesk.core.paths import AppPaths, app_paths
@@ -43,13 +44,7 @@ from vldesk.gui.widgets.message_banner import BannerAction, Level
 from vldesk.gui.widgets.status_panel import format_bytes
 from vldesk.gui.workers.download import DownloadWorker
 from vldesk.gui.workers.image_loader import DecodedImage, ImageLoader
-from vldesk.gui.workers.inference import (
-    EngineLoader,
-    InferenceClient,
-    LoadRequest,
-    ModelLoadedInfo,
-    load_engine,
-)
+from vldesk.gui.workers.inference import InferenceClient, ModelLoadedInfo
 
 log = logging.getLogger(__name__)
 

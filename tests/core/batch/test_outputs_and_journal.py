@@ -7,7 +7,6 @@ import io
 import json
 import os
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -28,7 +27,6 @@ from vldesk.core.batch import (
     scan_images,
 )
 from vldesk.core.batch.journal import JOURNAL_FILE, read_journal, replay
-from vldesk.core.batch.memory import bytes_per_image, choose_batch_size
 from vldesk.core.batch.outputs import (
     CaptionChangedError,
     apply_write,
@@ -301,31 +299,6 @@ def test_reports_have_one_row_per_image_in_every_format(tmp_path: Path) -> None:
     assert len(table) == 2 + 3  # header, rule and one row each
     assert "Line \\| two &lt;b&gt;" in markdown
     assert "\x07" not in markdown
-
-
-def test_memory_estimate_scales_with_the_budget() -> None:
-    text = SimpleNamespace(
-        hidden_size=2048,
-        num_hidden_layers=28,
-        num_attention_heads=16,
-        num_key_value_heads=8,
-        head_dim=128,
-        intermediate_size=6144,
-    )
-    config = SimpleNamespace(
-        get_text_config=lambda: text, vision_config=SimpleNamespace(hidden_size=1024)
-    )
-    small = bytes_per_image(config, GenerationSettings(max_image_tokens=256, max_new_tokens=128), 2)
-    large = bytes_per_image(
-        config, GenerationSettings(max_image_tokens=4096, max_new_tokens=128), 2
-    )
-    assert 10e6 < small < large < 4e9
-    engine = SimpleNamespace(
-        choice=SimpleNamespace(kind="cpu", device="cpu", dtype=SimpleNamespace(value="float32")),
-        model=SimpleNamespace(config=config),
-    )
-    size = choose_batch_size(engine, GenerationSettings())
-    assert 1 <= size <= 4
 
 
 def test_images_sharing_a_caption_file_are_not_both_captioned(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from vldesk.core.errors import GenerationError, OutOfMemoryError
 from vldesk.core.generation import GenerationSettings
 from vldesk.core.history import HistoryStore
 from vldesk.core.images import LoadedImage, budget_size
-from vldesk.core.inference.transformers_engine import Engine
+from vldesk.core.inference.transformers_engine import TransformersEngine
 from vldesk.core.models.catalog import FAMILY_TRAITS, Family
 
 pytestmark = pytest.mark.model
@@ -70,8 +70,8 @@ def distinct_pictures() -> list[LoadedImage]:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    loaded = Engine.load(
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TransformersEngine]:
+    loaded = TransformersEngine.load(
         lively_model_dir(tmp_path_factory, Family.QWEN3_VL), device="cpu", name="lively"
     )
     yield loaded
@@ -148,7 +148,7 @@ def result_records(jobs_dir: Path, options: BatchOptions) -> list[dict[str, Any]
     return [r for r in records if r["kind"] == "result"]
 
 
-def test_captions_failures_and_reports(tmp_path: Path, engine: Engine) -> None:
+def test_captions_failures_and_reports(tmp_path: Path, engine: TransformersEngine) -> None:
     folder = make_tree(tmp_path / "photos")
     reports = ReportPaths(tmp_path / "r.jsonl", tmp_path / "r.csv", tmp_path / "r.md")
     options = options_for(folder, reports=reports)
@@ -226,7 +226,9 @@ def test_captions_failures_and_reports(tmp_path: Path, engine: Engine) -> None:
     ]
 
 
-def test_overwrite_append_prefix_suffix_and_extension(tmp_path: Path, engine: Engine) -> None:
+def test_overwrite_append_prefix_suffix_and_extension(
+    tmp_path: Path, engine: TransformersEngine
+) -> None:
     folder = tmp_path / "photos"
     for index, name in enumerate(("a.png", "b.png", "c.png")):
         picture(folder / name, SIZES[index], index)
@@ -259,7 +261,9 @@ def test_overwrite_append_prefix_suffix_and_extension(tmp_path: Path, engine: En
     assert (folder / "c.caption").read_text(encoding="utf-8").count(", photo") == 1
 
 
-def _capture_generations(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[list[list[int]]]:
+def _capture_generations(
+    engine: TransformersEngine, monkeypatch: pytest.MonkeyPatch
+) -> list[list[list[int]]]:
     """Record the new token ids of every row of every ``model.generate`` call."""
     calls: list[list[list[int]]] = []
     original = engine._run_generate
@@ -297,7 +301,9 @@ def test_batched_greedy_captions_equal_one_at_a_time(
         settings=GenerationSettings(max_new_tokens=8, max_image_tokens=32),
         mode=CaptionMode.OVERWRITE,
     )
-    model = Engine.load(lively_model_dir(tmp_path_factory, family), device="cpu", name="lively")
+    model = TransformersEngine.load(
+        lively_model_dir(tmp_path_factory, family), device="cpu", name="lively"
+    )
     try:
         tokens: dict[int, dict[str, list[int]]] = {}
         captions: dict[int, dict[str, str]] = {}
@@ -335,7 +341,9 @@ def test_batched_greedy_captions_equal_one_at_a_time(
     assert len(Counter(map(tuple, tokens[1].values()))) > 1  # the captions differ per image
 
 
-def test_pause_resume_and_cancel_from_another_thread(tmp_path: Path, engine: Engine) -> None:
+def test_pause_resume_and_cancel_from_another_thread(
+    tmp_path: Path, engine: TransformersEngine
+) -> None:
     folder = tmp_path / "photos"
     names = [f"img{i:02d}.png" for i in range(10)]
     for index, name in enumerate(names):
@@ -411,7 +419,7 @@ def test_pause_resume_and_cancel_from_another_thread(tmp_path: Path, engine: Eng
         assert text == outcome[name] + "\n"
 
 
-def test_pausing_between_batches(tmp_path: Path, engine: Engine) -> None:
+def test_pausing_between_batches(tmp_path: Path, engine: TransformersEngine) -> None:
     folder = tmp_path / "photos"
     for index in range(6):
         picture(folder / f"img{index}.png", (64, 64), index)
@@ -441,7 +449,7 @@ def test_pausing_between_batches(tmp_path: Path, engine: Engine) -> None:
 
 
 def test_a_failing_image_does_not_stop_the_batch_and_retry_reruns_only_failures(
-    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, engine: TransformersEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = make_tree(tmp_path / "photos")
     options = options_for(folder, reports=ReportPaths(jsonl=tmp_path / "r.jsonl"))
@@ -484,7 +492,7 @@ def test_a_failing_image_does_not_stop_the_batch_and_retry_reruns_only_failures(
 
 
 def test_out_of_memory_halves_the_batch(
-    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, engine: TransformersEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "photos"
     for index in range(5):

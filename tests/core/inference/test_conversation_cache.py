@@ -13,7 +13,7 @@ from tests.core.batch.test_runner import distinct_pictures, lively_model_dir
 from vldesk.core.errors import GenerationError
 from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.images import LoadedImage
-from vldesk.core.inference.transformers_engine import Engine
+from vldesk.core.inference.transformers_engine import TransformersEngine
 from vldesk.core.models.catalog import FAMILY_TRAITS, Family
 
 SETTINGS = GenerationSettings(max_new_tokens=10, max_image_tokens=32)
@@ -23,9 +23,9 @@ REUSING = [family for family in Family if FAMILY_TRAITS[family].prefix_cache]
 @pytest.fixture(scope="module", params=REUSING, ids=lambda family: family.value)
 def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
+) -> Iterator[TransformersEngine]:
     folder = lively_model_dir(tmp_path_factory, request.param)
-    engine = Engine.load(folder, device="cpu", dtype="float32")
+    engine = TransformersEngine.load(folder, device="cpu", dtype="float32")
     yield engine
     engine.unload()
 
@@ -34,12 +34,12 @@ def _picture() -> LoadedImage:
     return distinct_pictures()[1]
 
 
-def _image_tokens_end(engine: Engine, conversation: Conversation) -> int:
+def _image_tokens_end(engine: TransformersEngine, conversation: Conversation) -> int:
     ids = engine.prepare_inputs(conversation, SETTINGS)["input_ids"][0]
     return int((ids == engine.model.config.image_token_id).nonzero()[-1, 0]) + 1
 
 
-def test_follow_ups_continue_the_cache_and_answer_the_same(engine: Engine) -> None:
+def test_follow_ups_continue_the_cache_and_answer_the_same(engine: TransformersEngine) -> None:
     conversation = Conversation().ask("What is in the picture?", [_picture()])
     first = engine.generate(conversation, SETTINGS)
     assert first.stats.reused_tokens == 0
@@ -57,7 +57,7 @@ def test_follow_ups_continue_the_cache_and_answer_the_same(engine: Engine) -> No
         first = followed
 
 
-def test_asking_again_reuses_all_but_the_last_prompt_token(engine: Engine) -> None:
+def test_asking_again_reuses_all_but_the_last_prompt_token(engine: TransformersEngine) -> None:
     conversation = Conversation().ask("Describe it.", [_picture()])
     first = engine.generate(conversation, SETTINGS)
     again = engine.generate(conversation, SETTINGS)
@@ -65,7 +65,7 @@ def test_asking_again_reuses_all_but_the_last_prompt_token(engine: Engine) -> No
     assert again.text == first.text
 
 
-def test_another_image_of_the_same_size_is_read_afresh(engine: Engine) -> None:
+def test_another_image_of_the_same_size_is_read_afresh(engine: TransformersEngine) -> None:
     size = (96, 64)
     one = Image.new("RGB", size, (20, 200, 90))
     other = one.copy()
@@ -79,7 +79,7 @@ def test_another_image_of_the_same_size_is_read_afresh(engine: Engine) -> None:
     assert result.text == engine.generate(conversation, SETTINGS, reuse_cache=False).text
 
 
-def test_a_new_image_in_a_follow_up_is_read(engine: Engine) -> None:
+def test_a_new_image_in_a_follow_up_is_read(engine: TransformersEngine) -> None:
     pictures = distinct_pictures()
     conversation = Conversation().ask("What is it?", [pictures[0]])
     first = engine.generate(conversation, SETTINGS)
@@ -90,7 +90,7 @@ def test_a_new_image_in_a_follow_up_is_read(engine: Engine) -> None:
 
 
 def test_a_failed_or_unused_generation_leaves_nothing_stale(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    engine: TransformersEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import threading
 
@@ -114,7 +114,7 @@ def test_a_failed_or_unused_generation_leaves_nothing_stale(
 
 
 def test_bfloat16_follow_ups_continue_too(tmp_path_factory: pytest.TempPathFactory) -> None:
-    engine = Engine.load(
+    engine = TransformersEngine.load(
         lively_model_dir(tmp_path_factory, Family.QWEN3_VL), device="cpu", dtype="bfloat16"
     )
     try:
@@ -131,7 +131,7 @@ def test_families_with_linear_attention_never_continue(
 ) -> None:
     # Qwen3.5's DeltaNet layers keep a running state that cannot be cut back to a prefix.
     assert not FAMILY_TRAITS[Family.QWEN3_5].prefix_cache
-    engine = Engine.load(
+    engine = TransformersEngine.load(
         lively_model_dir(tmp_path_factory, Family.QWEN3_5), device="cpu", dtype="float32"
     )
     try:
@@ -143,7 +143,7 @@ def test_families_with_linear_attention_never_continue(
 
 
 def test_unloading_drops_the_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    engine = Engine.load(
+    engine = TransformersEngine.load(
         lively_model_dir(tmp_path_factory, Family.QWEN2_5_VL), device="cpu", dtype="float32"
     )
     engine.generate(Conversation().ask("Hi", [_picture()]), SETTINGS)
@@ -154,7 +154,9 @@ def test_unloading_drops_the_cache(tmp_path_factory: pytest.TempPathFactory) -> 
     assert cache.held_tokens == 0
 
 
-def test_folder_captions_leave_the_chat_cache_alone(engine: Engine, tmp_path: Path) -> None:
+def test_folder_captions_leave_the_chat_cache_alone(
+    engine: TransformersEngine, tmp_path: Path
+) -> None:
     # Captions are independent questions: a batch (one image at a time here, the path that
     # calls generate) neither continues nor replaces the cache of the conversation on screen.
     from tests.core.batch.test_runner import make_tree, options_for, run_job
@@ -171,7 +173,9 @@ def test_folder_captions_leave_the_chat_cache_alone(engine: Engine, tmp_path: Pa
     assert engine.generate(conversation, SETTINGS).stats.reused_tokens > 0
 
 
-def test_a_read_ahead_with_a_stand_in_question_serves_the_real_one(engine: Engine) -> None:
+def test_a_read_ahead_with_a_stand_in_question_serves_the_real_one(
+    engine: TransformersEngine,
+) -> None:
     # The app reads the image while the first question is typed (a stand-in question, one
     # token); the real question continues from the image on, with the answer it would get.
     from vldesk.gui.session import READ_AHEAD_QUESTION
@@ -186,7 +190,7 @@ def test_a_read_ahead_with_a_stand_in_question_serves_the_real_one(engine: Engin
 
 
 def test_a_follow_up_uses_the_library_s_current_cache_keyword(
-    engine: Engine, caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder
+    engine: TransformersEngine, caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder
 ) -> None:
     """transformers 5.25 deprecates ``past_key_values=``: continuing must not warn on any
     supported version (each answer would print the deprecation on the CLI and in the log)."""

@@ -12,15 +12,15 @@ import pytest
 from tests.core.batch.test_runner import distinct_pictures, lively_model_dir
 from tests.core.inference.test_transformers_engine import stop_after
 from vldesk.core.generation import Conversation, GenerationSettings, StopReason
-from vldesk.core.inference.transformers_engine import Engine
+from vldesk.core.inference.transformers_engine import TransformersEngine
 from vldesk.core.models.catalog import Family
 
 SETTINGS = GenerationSettings(max_new_tokens=8, max_image_tokens=32, ignore_eos=True)
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    loaded = Engine.load(
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TransformersEngine]:
+    loaded = TransformersEngine.load(
         lively_model_dir(tmp_path_factory, Family.QWEN3_VL), device="cpu", dtype="float32"
     )
     yield loaded
@@ -39,7 +39,9 @@ class _Counter:
         self.calls += 1
 
 
-def test_stop_while_the_image_is_read_ends_before_the_text_decoder(engine: Engine) -> None:
+def test_stop_while_the_image_is_read_ends_before_the_text_decoder(
+    engine: TransformersEngine,
+) -> None:
     cancel = threading.Event()
     inner = engine.model.model
     # Stop is pressed while the first vision block runs (a hook added after vldesk's own).
@@ -62,7 +64,7 @@ def test_stop_while_the_image_is_read_ends_before_the_text_decoder(engine: Engin
     assert after.stop_reason is StopReason.MAX_TOKENS
 
 
-def test_stop_during_the_answer_keeps_the_words_so_far(engine: Engine) -> None:
+def test_stop_during_the_answer_keeps_the_words_so_far(engine: TransformersEngine) -> None:
     cancel = threading.Event()
     on_token = stop_after(3, cancel, [])
     result = engine.generate(_conversation(1), SETTINGS, on_token=on_token, cancel=cancel)
@@ -73,7 +75,7 @@ def test_stop_during_the_answer_keeps_the_words_so_far(engine: Engine) -> None:
     assert again.stats.reused_tokens > 0
 
 
-def test_a_batch_stopped_while_reading_returns_no_captions(engine: Engine) -> None:
+def test_a_batch_stopped_while_reading_returns_no_captions(engine: TransformersEngine) -> None:
     cancel = threading.Event()
     stopper = engine.model.model.visual.blocks[1].register_forward_pre_hook(lambda *_: cancel.set())
     try:
@@ -87,7 +89,7 @@ def test_a_batch_stopped_while_reading_returns_no_captions(engine: Engine) -> No
 
 
 def test_unloading_removes_the_checks(tmp_path_factory: pytest.TempPathFactory) -> None:
-    engine = Engine.load(
+    engine = TransformersEngine.load(
         lively_model_dir(tmp_path_factory, Family.QWEN2_5_VL), device="cpu", dtype="float32"
     )
     model = engine.model

@@ -13,7 +13,7 @@ from tests.helpers.real_models import reference
 from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.images import LoadedImage
 from vldesk.core.inference.sampling import Sampling, read_sampling
-from vldesk.core.inference.transformers_engine import STOP_TOKENS, Engine
+from vldesk.core.inference.transformers_engine import STOP_TOKENS, TransformersEngine
 from vldesk.core.models.catalog import Family
 
 pytestmark = pytest.mark.model
@@ -98,7 +98,7 @@ DOWNLOAD_FILES = {
     },
 }
 
-_engines: dict[Path, Engine] = {}
+_engines: dict[Path, TransformersEngine] = {}
 
 
 @pytest.fixture(params=list(Family), ids=lambda family: family.value)
@@ -110,10 +110,10 @@ def real(
     return family, tiny_model_dirs[family], reference(family)
 
 
-def _engine(folder: Path) -> Engine:
+def _engine(folder: Path) -> TransformersEngine:
     """One engine per folder for this module (loading measures CPU kernels: a second or two)."""
     if folder not in _engines:
-        _engines[folder] = Engine.load(folder, device="cpu", dtype="float32")
+        _engines[folder] = TransformersEngine.load(folder, device="cpu", dtype="float32")
     return _engines[folder]
 
 

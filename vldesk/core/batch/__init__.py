@@ -19,7 +19,6 @@ from vldesk.core.batch.journal import (
     find_job,
     list_jobs,
 )
-from vldesk.core.batch.memory import choose_batch_size
 from vldesk.core.batch.options import BatchOptions, CaptionMode, ReportPaths
 from vldesk.core.batch.runner import (
     BatchControl,
@@ -48,7 +47,6 @@ __all__ = [
     "ReportPaths",
     "ScanResult",
     "WriteOp",
-    "choose_batch_size",
     "default_jobs_dir",
     "delete_job",
     "find_job",

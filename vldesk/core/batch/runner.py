@@ -24,7 +24,6 @@ from vldesk.core.batch.journal import (
     ImageStatus,
     iter_results,
 )
-from vldesk.core.batch.memory import choose_batch_size
 from vldesk.core.batch.options import BatchOptions, CaptionMode
 from vldesk.core.batch.outputs import (
     CaptionChangedError,
@@ -46,6 +45,7 @@ from vldesk.core.errors import (
 )
 from vldesk.core.generation import Conversation, GenerationResult, StopReason
 from vldesk.core.images import LoadedImage, fit_to_token_budget, load_image
+from vldesk.core.inference.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -333,8 +333,8 @@ class BatchRunner:
     """Captions a job's images with a loaded engine; one :meth:`run` at a time.
 
     Args:
-        engine: A loaded :class:`~vldesk.core.inference.transformers_engine.Engine`, used only
-            from the run's thread.
+        engine: A loaded :class:`~vldesk.core.inference.engine.Engine`, used only from the run's
+            thread.
         job: The job to run, from :meth:`BatchJob.create` or :meth:`BatchJob.resume`.
         control: Pause/resume/cancel from other threads.
         on_progress: Called on the run's thread with each :class:`BatchProgress`.
@@ -346,7 +346,7 @@ class BatchRunner:
 
     def __init__(
         self,
-        engine: Any,
+        engine: Engine,
         job: BatchJob,
         *,
         control: BatchControl | None = None,
@@ -481,12 +481,12 @@ class BatchRunner:
         """Run the model over ``images``; True when cancelled."""
         settings = self.options.settings
         if self._requested_batch is None:
-            self.batch_size = choose_batch_size(self.engine, settings)
+            self.batch_size = self.engine.batch_size_for(settings)
         self.batch_size = max(1, min(self.batch_size, len(images)))
         prefetcher = _Prefetcher(
             self.options.folder,
             images,
-            factor=self.engine.info.traits.patch_factor,
+            factor=self.engine.capabilities.patch_factor,
             max_image_tokens=settings.max_image_tokens,
             batch_size=self.batch_size,
         )

@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from vldesk.core.generation import (
     StopReason,
 )
 from vldesk.core.images import fit_to_token_budget
+from vldesk.core.inference.batch_memory import MAX_BATCH, choose_batch_size
 from vldesk.core.inference.conversation_cache import IMAGE_INPUTS, ConversationCache, cache_keyword
 from vldesk.core.inference.cpu import linear_attention
 from vldesk.core.inference.cpu.attention import use_cpu_attention
@@ -40,6 +41,12 @@ from vldesk.core.inference.cpu.kernels import (
 )
 from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES, WeightFormat
 from vldesk.core.inference.device import DeviceChoice, HardwareProbe, choose_device
+from vldesk.core.inference.engine import (
+    EngineCapabilities,
+    Placement,
+    TextCallback,
+    TokenCallback,
+)
 from vldesk.core.inference.memory_errors import is_out_of_memory
 from vldesk.core.inference.prompt_interrupt import PromptInterrupt, PromptInterrupted
 from vldesk.core.inference.sampling import Sampling, read_sampling
@@ -53,9 +60,6 @@ from vldesk.core.models.catalog import (
 
 log = logging.getLogger(__name__)
 
-TextCallback = Callable[[str], None]
-#: Called with the number of new tokens so far, once per generated token.
-TokenCallback = Callable[[int], None]
 
 #: Set to 1 to decode on CUDA with a static KV cache and torch.compile (experimental).
 STATIC_CACHE_ENV = "VLDESK_GPU_STATIC_CACHE"
@@ -260,7 +264,7 @@ def _weight_format(value: str | WeightFormat | None) -> WeightFormat:
         raise DeviceError(f"Unknown weights '{value}': choose one of {choices}.") from None
 
 
-class Engine:
+class TransformersEngine:
     """A loaded model plus its processor. Not thread-safe: one owner thread calls it.
 
     Use :meth:`load` to build one; :meth:`generate` answers; :meth:`unload` frees memory.
@@ -319,7 +323,7 @@ class Engine:
         name: str | None = None,
         probe: HardwareProbe | None = None,
         weights: str | WeightFormat | None = WeightFormat.FULL,
-    ) -> Engine:
+    ) -> TransformersEngine:
         """Load weights and processor from a local folder, never from the network.
 
         ``weights`` ``int8`` or ``int4`` quantizes the text decoder's weights on the CPU (faster
@@ -401,6 +405,47 @@ class Engine:
         text = self.choice.describe()
         weights = self.weights
         return text if weights is WeightFormat.FULL else f"{text}; {weights.value} weights"
+
+    @property
+    def placement(self) -> Placement:
+        return Placement(
+            backend="transformers",
+            device=self.choice.device,
+            kind=self.choice.kind,
+            dtype=self.choice.dtype.value,
+            weights=self.weights.value,
+            reason=self.choice.reason,
+        )
+
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        kind = self.choice.kind if self.choice.kind in MAX_BATCH else "cpu"
+        return EngineCapabilities(
+            continues_conversation=self._conversation_cache is not None,
+            max_batch=MAX_BATCH[kind],
+            patch_factor=self.info.traits.patch_factor,
+        )
+
+    def batch_size_for(self, settings: GenerationSettings) -> int:
+        """As many images as fit in half the free memory, up to the device's batch bound."""
+        if self._model is None:
+            raise GenerationError("The model has been unloaded.")
+        dtype_bytes = self.choice.dtype.bytes_per_param
+        return choose_batch_size(self._model.config, self.choice.device, dtype_bytes, settings)
+
+    def figures(self) -> dict[str, object]:
+        """The model's folder, family, placement and CPU kernels, JSON-safe."""
+        return {
+            "name": self.name,
+            "path": str(self.info.path),
+            "family": self.family.value,
+            "backend": "transformers",
+            "device": self.choice.device,
+            "dtype": self.choice.dtype.value,
+            "weights": self.weights.value,
+            "device_reason": self.choice.reason,
+            "cpu_kernels": self.cpu_kernels.to_dict() if self.cpu_kernels else None,
+        }
 
     @property
     def weights(self) -> WeightFormat:

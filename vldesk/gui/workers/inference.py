@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
 
@@ -26,9 +25,7 @@ from vldesk.core.batch import (
 from vldesk.core.errors import OutOfMemoryError, VldeskError
 from vldesk.core.generation import Conversation, GenerationSettings, StopReason
 from vldesk.core.history import HistoryStore
-
-if TYPE_CHECKING:
-    from vldesk.core.inference.transformers_engine import Engine
+from vldesk.core.inference.engine import Engine, EngineLoader, LoadRequest, load_engine
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +34,6 @@ CHUNK_INTERVAL_S = 0.03
 
 #: Seconds from an arbitrary start; :func:`time.monotonic` outside tests.
 Clock = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class LoadRequest:
-    """Which model folder to load, where, and in which precision."""
-
-    model_dir: Path
-    name: str
-    device: str = "auto"
-    dtype: str = "auto"
-    #: "full", "int8" or "int4" (CPU only): :mod:`vldesk.core.inference.cpu.quantized_weights`.
-    weights: str = "full"
 
 
 @dataclass(frozen=True)
@@ -180,23 +165,6 @@ class StreamBatcher:
         self._last = self._clock()
 
 
-#: Loads the model a request names (:func:`load_engine`; tests put a stand-in here).
-EngineLoader = Callable[[LoadRequest], "Engine"]
-
-
-def load_engine(request: LoadRequest) -> Engine:
-    """Load the request's model folder with :meth:`Engine.load` (torch is imported here)."""
-    from vldesk.core.inference.transformers_engine import Engine
-
-    return Engine.load(
-        request.model_dir,
-        device=request.device,
-        dtype=request.dtype,
-        name=request.name,
-        weights=request.weights,
-    )
-
-
 def memory_in_use(device: str) -> int | None:
     """Bytes the model's device holds now: CUDA allocations, else this process's resident set."""
     if device.startswith("cuda") and "torch" in sys.modules:
@@ -305,18 +273,18 @@ class InferenceWorker(QObject):
             log.info("%s finished loading after the app closed: unloaded", request.name)
             return
         self._engine = engine
-        choice = engine.choice
+        placement = engine.placement
         info = ModelLoadedInfo(
             name=engine.name,
             path=Path(request.model_dir),
             family=engine.family.value,
-            device=choice.device,
-            dtype=choice.dtype.value,
-            reason=choice.reason,
+            device=placement.device,
+            dtype=placement.dtype,
+            reason=placement.reason,
             load_seconds=time.perf_counter() - started,
-            memory_bytes=memory_in_use(choice.device),
-            weights=engine.weights.value,
-            device_total_bytes=device_total_memory(choice.device),
+            memory_bytes=memory_in_use(placement.device),
+            weights=placement.weights,
+            device_total_bytes=device_total_memory(placement.device),
         )
         log.info("loaded %s on %s in %.1f s", info.name, info.device, info.load_seconds)
         self.model_loaded.emit(info)

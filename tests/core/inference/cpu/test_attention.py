@@ -151,9 +151,11 @@ def test_answers_equal_those_with_sdpa(
     """On the CPU the text decoder's attention is ours and the vision tower's stays SDPA; greedy
     answers (float32) are the same token for token as with SDPA everywhere."""
     from tests.core.batch.test_runner import lively_model_dir
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
-    engine = Engine.load(lively_model_dir(tmp_path_factory, family), device="cpu", dtype="float32")
+    engine = TransformersEngine.load(
+        lively_model_dir(tmp_path_factory, family), device="cpu", dtype="float32"
+    )
     try:
         config = engine.model.config
         text = config.get_text_config()

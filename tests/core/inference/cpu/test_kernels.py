@@ -383,11 +383,13 @@ def test_batched_answers_equal_single_ones_with_every_kernel(
     kernel: DecodeKernel,
     dtype: str,
 ) -> None:
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     _needs(kernel, dtype)
     monkeypatch.setenv(KERNEL_ENV, kernel.value)
-    engine = Engine.load(lively_model_dir(tmp_path_factory, family), device="cpu", dtype=dtype)
+    engine = TransformersEngine.load(
+        lively_model_dir(tmp_path_factory, family), device="cpu", dtype=dtype
+    )
     try:
         assert isinstance(engine.cpu_kernels, KernelChoice)
         assert engine.cpu_kernels.kernel is kernel
@@ -410,11 +412,13 @@ def test_a_converted_tied_head_keeps_its_layout(
 ) -> None:
     """Weights converted to float32 from the file's bfloat16 are copies: packing the head that
     shares its weight with the input embeddings would hold it twice, so it keeps its layout."""
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     _needs(DecodeKernel.ONEDNN, "float32")
     monkeypatch.setenv(KERNEL_ENV, DecodeKernel.ONEDNN.value)
-    converted = Engine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu", dtype="float32")
+    converted = TransformersEngine.load(
+        tiny_model_dirs[Family.QWEN3_VL], device="cpu", dtype="float32"
+    )
     try:
         assert converted.cpu_kernels is not None
         assert converted.cpu_kernels.kernel is DecodeKernel.ONEDNN
@@ -431,12 +435,12 @@ def test_a_packed_tied_head_leaves_the_embeddings_intact(
     head is packed, the embeddings keep reading their rows from the file, unchanged."""
     from safetensors import safe_open
 
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     _needs(DecodeKernel.ONEDNN, "bfloat16")
     folder = tiny_model_dirs[Family.QWEN3_VL]
     monkeypatch.setenv(KERNEL_ENV, DecodeKernel.ONEDNN.value)
-    engine = Engine.load(folder, device="cpu", dtype="bfloat16")
+    engine = TransformersEngine.load(folder, device="cpu", dtype="bfloat16")
     try:
         assert engine.cpu_kernels is not None
         assert engine.cpu_kernels.head_kernel is DecodeKernel.ONEDNN
@@ -461,17 +465,17 @@ def test_a_cpu_without_bfloat16_packing_loads_and_answers_without_onednn(
 ) -> None:
     """As on an AMD Zen 3 CPU (AVX2 only, forced by the override on any machine): float32 is
     the automatic precision; bfloat16 asked for measures and installs only kernels that run."""
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     folder = tiny_model_dirs[Family.QWEN3_VL]
     monkeypatch.setenv(CAPS_ENV, "avx2")
     monkeypatch.delenv(KERNEL_ENV, raising=False)
-    automatic = Engine.load(folder, device="cpu")
+    automatic = TransformersEngine.load(folder, device="cpu")
     try:
         assert automatic.choice.dtype is Precision.FLOAT32
     finally:
         automatic.unload()
-    engine = Engine.load(folder, device="cpu", dtype="bfloat16")
+    engine = TransformersEngine.load(folder, device="cpu", dtype="bfloat16")
     try:
         assert engine.cpu_kernels is not None
         assert set(engine.cpu_kernels.to_dict()["read_gbs"]) == {"linear", "matvec"}

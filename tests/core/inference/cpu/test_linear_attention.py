@@ -136,12 +136,14 @@ def test_a_patched_model_decodes_transformers_logits(
 
 
 def test_engine_installs_it_for_qwen3_5_only(tiny_model_dirs: dict[Family, Path]) -> None:
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     linear_attention.uninstall()
-    engine = Engine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu", dtype="float32")
+    engine = TransformersEngine.load(
+        tiny_model_dirs[Family.QWEN3_VL], device="cpu", dtype="float32"
+    )
     assert not linear_attention.has_linear_attention(engine.model)
     assert qwen3_5.causal_conv1d_update is not linear_attention.conv_update
-    engine = Engine.load(tiny_model_dirs[Family.QWEN3_5], device="cpu", dtype="float32")
+    engine = TransformersEngine.load(tiny_model_dirs[Family.QWEN3_5], device="cpu", dtype="float32")
     assert qwen3_5.causal_conv1d_update is linear_attention.conv_update
     assert qwen3_5.torch_recurrent_gated_delta_rule is linear_attention.recurrent_step

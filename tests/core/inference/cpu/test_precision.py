@@ -122,11 +122,11 @@ def test_bf16_logits_match_float32(tiny_model: tuple[Family, Path]) -> None:
     kernels the engine installs): logits within the tolerance, the same top token."""
     import torch
 
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     _family, folder = tiny_model
-    exact = Engine.load(folder, device="cpu", dtype="float32")
-    fast = Engine.load(folder, device="cpu", dtype="bfloat16")
+    exact = TransformersEngine.load(folder, device="cpu", dtype="float32")
+    fast = TransformersEngine.load(folder, device="cpu", dtype="bfloat16")
     try:
         conversation = Conversation().ask("Describe this image.", [_picture()])
         inputs = exact.prepare_inputs(conversation, GenerationSettings(max_image_tokens=64))
@@ -158,11 +158,11 @@ def test_decode_kernels_are_installed_for_cpu_answers(tiny_model_dirs: dict[Fami
     measured decode kernel, and answers go through them."""
     import torch
 
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     folder = tiny_model_dirs[Family.QWEN3_VL]
     for dtype in ("bfloat16", "float32"):
-        engine = Engine.load(folder, device="cpu", dtype=dtype)
+        engine = TransformersEngine.load(folder, device="cpu", dtype=dtype)
         try:
             assert engine.cpu_kernels is not None
             routed = {
@@ -207,10 +207,10 @@ def test_patch_embedding_as_linear_equals_the_convolution(dtype: str) -> None:
 def test_every_family_gets_its_patch_embedding_as_linear(
     tiny_model: tuple[Family, Path],
 ) -> None:
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     _family, folder = tiny_model
-    engine = Engine.load(folder, device="cpu", dtype="float32")
+    engine = TransformersEngine.load(folder, device="cpu", dtype="float32")
     try:
         convs = [m for m in engine.model.modules() if type(m).__name__ == "Conv3d"]
         assert len(convs) == 1
@@ -235,7 +235,7 @@ def test_ignore_eos_suppresses_the_stop_tokens_cheaply() -> None:
 _ALLOCATOR_PROBE = r"""
 import ctypes, json, os, sys
 from PIL import Image
-from vldesk.core.inference.transformers_engine import Engine
+from vldesk.core.inference.transformers_engine import TransformersEngine
 from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.images import LoadedImage
 
@@ -263,7 +263,7 @@ def mapped_alone():
     return mapped
 
 figures = {"mapped_before_loading": mapped_alone()}
-engine = Engine.load(sys.argv[1], device="cpu", dtype="float32")
+engine = TransformersEngine.load(sys.argv[1], device="cpu", dtype="float32")
 figures["mapped_while_loaded"] = mapped_alone()
 figures["resident_before_answer"] = resident()
 image = Image.new("RGB", (64, 64), (200, 30, 30))
@@ -305,10 +305,10 @@ def test_large_blocks_stay_with_a_loaded_model_and_go_back_after_an_answer(
 def test_static_cache_is_gpu_only(
     tiny_model_dirs: dict[Family, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vldesk.core.inference.transformers_engine import STATIC_CACHE_ENV, Engine
+    from vldesk.core.inference.transformers_engine import STATIC_CACHE_ENV, TransformersEngine
 
     monkeypatch.setenv(STATIC_CACHE_ENV, "1")
-    engine = Engine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu")
+    engine = TransformersEngine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu")
     try:
         config = engine._generation_config(GenerationSettings())
         assert config.cache_implementation is None

@@ -230,19 +230,19 @@ def test_the_engine_answers_with_quantized_weights(
     """Every decoder layer a kernel takes is quantized (the vision tower keeps its weights;
     with int4 the output head is int8), the logits stay near the full weights' and batched
     answers equal single ones."""
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     folder = lively_model_dir(tmp_path_factory, family)
     conversations = [Conversation().ask("What is this?", [p]) for p in distinct_pictures()]
     settings = GenerationSettings(max_new_tokens=6, max_image_tokens=32)
-    full = Engine.load(folder, device="cpu", dtype=dtype)
+    full = TransformersEngine.load(folder, device="cpu", dtype=dtype)
     try:
         inputs = full.prepare_inputs(conversations[0], settings)
         with torch.inference_mode():
             full_logits = full.model(**inputs).logits[0, -4:].float()
     finally:
         full.unload()
-    engine = Engine.load(folder, device="cpu", dtype=dtype, weights=fmt.value)
+    engine = TransformersEngine.load(folder, device="cpu", dtype=dtype, weights=fmt.value)
     try:
         assert engine.weights is fmt
         assert engine.cpu_kernels is not None
@@ -282,10 +282,10 @@ def test_the_engine_answers_with_quantized_weights(
 
 
 def test_unknown_weights_are_a_clear_error(tiny_model_dirs: dict[Family, Path]) -> None:
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     with pytest.raises(DeviceError, match="Unknown weights 'int3'"):
-        Engine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu", weights="int3")
+        TransformersEngine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu", weights="int3")
 
 
 def test_without_an_int8_kernel_the_weights_stay_full(
@@ -293,10 +293,10 @@ def test_without_an_int8_kernel_the_weights_stay_full(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     monkeypatch.setattr(cpu_kernels, "available", lambda _fmt, _dtype: False)
-    engine = Engine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu", weights="int8")
+    engine = TransformersEngine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu", weights="int8")
     try:
         assert engine.weights is WeightFormat.FULL
         assert engine.cpu_kernels is not None
@@ -317,7 +317,7 @@ def test_float32_engines_quantize_from_the_file_with_the_same_numbers(
     of a whole float32 copy: the quantized values, scales and logits are those the copy gave
     (the copy holds the same values), and everything else runs in float32."""
     from vldesk.core.inference import transformers_engine as engine_module
-    from vldesk.core.inference.transformers_engine import Engine
+    from vldesk.core.inference.transformers_engine import TransformersEngine
 
     assert cpu_kernels.loading_dtype(fmt, torch.float32) == torch.bfloat16
     assert cpu_kernels.loading_dtype(WeightFormat.FULL, torch.float32) == torch.float32
@@ -336,7 +336,7 @@ def test_float32_engines_quantize_from_the_file_with_the_same_numbers(
         }
         return state, logits
 
-    from_file = Engine.load(folder, device="cpu", dtype="float32", weights=fmt.value)
+    from_file = TransformersEngine.load(folder, device="cpu", dtype="float32", weights=fmt.value)
     try:
         assert from_file.weights is fmt
         floating = [
@@ -349,7 +349,7 @@ def test_float32_engines_quantize_from_the_file_with_the_same_numbers(
     finally:
         from_file.unload()
     monkeypatch.setattr(engine_module, "loading_dtype", lambda _weights, dtype: dtype)
-    from_copy = Engine.load(folder, device="cpu", dtype="float32", weights=fmt.value)
+    from_copy = TransformersEngine.load(folder, device="cpu", dtype="float32", weights=fmt.value)
     try:
         theirs, their_logits = quantized_state(from_copy)
     finally:

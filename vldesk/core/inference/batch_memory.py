@@ -77,15 +77,18 @@ def bytes_per_image(model_config: Any, settings: GenerationSettings, dtype_bytes
     return kv_cache + activations
 
 
-def choose_batch_size(engine: Any, settings: GenerationSettings) -> int:
-    """A batch size for ``engine`` under ``settings`` that fits in half the free memory."""
-    kind = engine.choice.kind if engine.choice.kind in MAX_BATCH else "cpu"
-    free = available_memory(engine.choice.device)
+def choose_batch_size(
+    model_config: Any, device: str, dtype_bytes: int, settings: GenerationSettings
+) -> int:
+    """A batch size for a model with ``model_config`` on ``device`` under ``settings`` that fits
+    in half the free memory."""
+    kind = device.split(":")[0]
+    kind = kind if kind in MAX_BATCH else "cpu"
+    free = available_memory(device)
     if free is None:
         return FALLBACK_BATCH[kind]
     try:
-        dtype_bytes = 4 if engine.choice.dtype.value == "float32" else 2
-        per_image = bytes_per_image(engine.model.config, settings, dtype_bytes)
+        per_image = bytes_per_image(model_config, settings, dtype_bytes)
     except (AttributeError, TypeError, ValueError, ZeroDivisionError) as exc:
         log.info("cannot estimate memory per image: %s", exc)
         return FALLBACK_BATCH[kind]
