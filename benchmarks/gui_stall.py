@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
     from vldesk.core.paths import app_paths
     from vldesk.core.settings import Settings
     from vldesk.gui.app import DesktopApp
-    from vldesk.gui.batch_controller import BatchPlan
+    from vldesk.gui.controllers.batch import BatchPlan
 
     qt_app = QApplication(sys.argv[:1])
     model = build_synthetic_model(Family.QWEN3_VL, home / "tiny-qwen3-vl")

@@ -21,7 +21,7 @@ from vldesk.core.batch import (
 from vldesk.core.batch.journal import read_journal
 from vldesk.core.generation import GenerationSettings
 from vldesk.gui.app import DesktopApp
-from vldesk.gui.batch_controller import BatchState
+from vldesk.gui.controllers.batch import BatchState
 from vldesk.gui.dialogs.batch_dialog import BatchDialog
 from vldesk.gui.workers.inference import CHUNK_INTERVAL_S, ProgressThrottle
 

@@ -25,7 +25,7 @@ from vldesk.core.models.store import ModelStore
 from vldesk.core.paths import AppPaths, app_paths
 from vldesk.core.presets import PRESETS, get_preset
 from vldesk.core.settings import Settings, load_settings, save_settings
-from vldesk.gui.batch_controller import BatchController, BatchPlan, BatchState
+from vldesk.gui.controllers.batch import BatchController, BatchPlan, BatchState
 from vldesk.gui.dialogs.about_dialog import AboutDialog, open_folder
 from vldesk.gui.dialogs.batch_dialog import BatchDialog
 from vldesk.gui.dialogs.model_dialog import ModelDialog

@@ -37,7 +37,7 @@ from vldesk.core.errors import VldeskError
 from vldesk.core.generation import GenerationSettings
 from vldesk.core.images import MIN_IMAGE_TOKENS
 from vldesk.core.presets import Preset
-from vldesk.gui.batch_controller import BatchPlan
+from vldesk.gui.controllers.batch import BatchPlan
 
 #: (label, extensions) of the image type check boxes.
 IMAGE_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (

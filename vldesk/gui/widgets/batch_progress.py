@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from vldesk.core.batch import BatchEventKind, BatchProgress, BatchSummary
 from vldesk.core.models.store import format_duration
-from vldesk.gui.batch_controller import BatchPlan, BatchState
+from vldesk.gui.controllers.batch import BatchPlan, BatchState
 
 
 class BatchProgressView(QWidget):
