@@ -7,8 +7,8 @@ import pytest
 from vldesk.core.presets import LANGUAGES, PRESETS, get_preset, preset_names
 
 
-def test_the_six_presets() -> None:
-    assert preset_names() == ["brief", "detailed", "ocr", "markdown", "json", "alt"]
+def test_the_seven_presets() -> None:
+    assert preset_names() == ["brief", "detailed", "ocr", "markdown", "json", "alt", "find"]
 
 
 @pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.name)

@@ -103,6 +103,22 @@ PRESETS: tuple[Preset, ...] = (
         },
         max_new_tokens=96,
     ),
+    # Grounding: the answer is parsed by vldesk.core.grounding and drawn as boxes.
+    Preset(
+        "find",
+        {"en": "Find objects", "zh": "查找物体"},
+        {
+            "en": (
+                "Locate every distinct object in this image. Output only JSON in this form: "
+                '[{"bbox_2d": [x1, y1, x2, y2], "label": "object name"}].'
+            ),
+            "zh": (
+                "请定位图片中的每一个物体，只输出如下格式的 JSON："
+                '[{"bbox_2d": [x1, y1, x2, y2], "label": "物体名称"}]。'
+            ),
+        },
+        max_new_tokens=1024,
+    ),
 )
 
 _BY_NAME = {preset.name: preset for preset in PRESETS}
