@@ -53,7 +53,8 @@ from vldesk.core.models.downloads import (
     remote_model_spec,
     select_files,
 )
-from vldesk.core.models.store import MANIFEST_NAME, InstallState, ModelStore, validate_model_folder
+from vldesk.core.models.folder_check import validate_model_folder
+from vldesk.core.models.store import MANIFEST_NAME, InstallState, ModelStore
 from vldesk.core.paths import app_paths
 
 SPEC = find_model("Qwen/Qwen3-VL-2B-Instruct")

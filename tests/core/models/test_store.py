@@ -27,16 +27,10 @@ from vldesk.core.models.catalog import (
     find_model,
     spec_for_repository,
 )
-from vldesk.core.models.store import (
-    IMPORTED_NAME,
-    MANIFEST_NAME,
-    InstallState,
-    Manifest,
-    ManifestFile,
-    ModelStore,
-    format_bytes,
-    validate_model_folder,
-)
+from vldesk.core.models.files import format_bytes
+from vldesk.core.models.folder_check import validate_model_folder
+from vldesk.core.models.manifest import Manifest, ManifestFile
+from vldesk.core.models.store import IMPORTED_NAME, MANIFEST_NAME, InstallState, ModelStore
 
 SPEC = find_model("Qwen/Qwen3-VL-2B-Instruct")
 assert SPEC is not None

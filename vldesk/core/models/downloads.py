@@ -39,14 +39,9 @@ from vldesk.core.models.catalog import (
     find_model,
     spec_for_repository,
 )
-from vldesk.core.models.store import (
-    Manifest,
-    ManifestFile,
-    ModelStore,
-    format_bytes,
-    utc_now,
-    write_json_atomic,
-)
+from vldesk.core.models.files import format_bytes, utc_now, write_json_atomic
+from vldesk.core.models.manifest import Manifest, ManifestFile
+from vldesk.core.models.store import ModelStore
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from vldesk.core.models.catalog import ModelSpec, Precision
-from vldesk.core.models.store import format_bytes
+from vldesk.core.models.files import format_bytes
 
 
 def total_memory_bytes() -> int | None:

@@ -1,0 +1,72 @@
+"""File helpers for model folders: sizes, durations, timestamps and atomic JSON."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from vldesk.core.atomic import atomic_write_text
+from vldesk.core.errors import WriteError
+
+
+def format_bytes(size: int | float) -> str:
+    """``4.3 GB`` style sizes (decimal units, as download sizes are usually quoted)."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(value) < 1000:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
+
+
+def format_duration(seconds: float | None) -> str:
+    """``1h05m`` / ``4m09s`` / ``12s``; ``--`` when unknown (an ETA before any speed is known)."""
+    if seconds is None:
+        return "--"
+    whole = int(seconds + 0.5)
+    if whole >= 3600:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    if whole >= 60:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole}s"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so that a crash leaves either the old file or the new one, never half of one.
+
+    Raises:
+        WriteError: the file could not be written (the old one is untouched).
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"Could not create the folder {path.parent}: {exc.strerror}.") from exc
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _read_json(path: Path) -> Any:
+    """The parsed file, or ``None`` when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def folder_size(path: Path) -> int:
+    """Bytes used by the files under ``path`` (partial downloads included); 0 when missing."""
+    total = 0
+    if not path.is_dir():
+        return 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += (Path(root) / name).stat().st_size
+    return total
