@@ -15,7 +15,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from PIL import Image
 
@@ -37,6 +37,28 @@ PREVIEW_CHARS = 200
 #: The trigram tokenizer needs at least 3 characters; shorter search words use LIKE.
 _TRIGRAM = 3
 ROLES = ("user", "assistant", "system")
+
+
+class HistoryWriter(Protocol):
+    """The part of :class:`HistoryStore` that chat sessions and batch jobs write with."""
+
+    def start_conversation(
+        self,
+        image_path: str | os.PathLike[str] | None,
+        thumbnail_image: Image.Image | None,
+        model: str,
+    ) -> int: ...
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        text: str,
+        *,
+        model: str | None = None,
+        settings: Mapping[str, Any] | None = None,
+        stats: Mapping[str, Any] | None = None,
+    ) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,13 @@
 #     summary = runner.run()  # blocks; control.pause()/resume()/cancel() from other threads
 #     job.close()
 
+from vldesk.core.batch.events import (
+    BatchControl,
+    BatchEventKind,
+    BatchProgress,
+    BatchSummary,
+    ProgressCallback,
+)
 from vldesk.core.batch.journal import (
     BatchJob,
     CaptionWrite,
@@ -20,14 +27,7 @@ from vldesk.core.batch.journal import (
     list_jobs,
 )
 from vldesk.core.batch.options import BatchOptions, CaptionMode, ReportPaths
-from vldesk.core.batch.runner import (
-    BatchControl,
-    BatchEventKind,
-    BatchProgress,
-    BatchRunner,
-    BatchSummary,
-    ProgressCallback,
-)
+from vldesk.core.batch.runner import BatchRunner
 from vldesk.core.batch.scan import ScanResult, scan_images
 
 __all__ = [

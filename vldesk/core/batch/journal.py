@@ -115,6 +115,21 @@ class ImageResult:
     seq: int = -1
     at: float = field(default_factory=time.time)
 
+    @classmethod
+    def failure(
+        cls,
+        image: str,
+        error: str | None,
+        *,
+        model: str = "",
+        caption: str = "",
+        stats: dict[str, Any] | None = None,
+    ) -> ImageResult:
+        """A failed result: ``error`` says why; ``caption`` keeps an answer that was not saved."""
+        return cls(
+            image, ImageStatus.FAILED, caption=caption, error=error, model=model, stats=stats
+        )
+
     def to_record(self) -> dict[str, Any]:
         return {
             "kind": "result",

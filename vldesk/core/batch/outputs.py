@@ -1,4 +1,4 @@
-"""Caption files next to the images and the combined reports (JSONL, CSV, Markdown)."""
+"""Caption files next to the images, the combined reports (JSONL, CSV, Markdown) and history."""
 
 # Every file is replaced atomically, never appended to in place: an append rewrites the whole
 # caption file. Reports are regenerated from the journal each time, so they cannot hold a half row
@@ -18,10 +18,14 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from PIL import Image
+
 from vldesk.core.atomic import atomic_write_bytes, atomic_write_text
 from vldesk.core.batch.journal import CaptionWrite, ImageResult, ImageStatus, WriteOp
 from vldesk.core.batch.options import BatchOptions, CaptionMode
-from vldesk.core.errors import VldeskError, WriteError
+from vldesk.core.errors import ImageLoadError, VldeskError, WriteError
+from vldesk.core.history import HistoryWriter
+from vldesk.core.images import LoadedImage, load_image
 
 #: An existing caption shown in the reports for a skipped image is cut to this many characters.
 MAX_EXISTING_CAPTION = 20_000
@@ -249,3 +253,38 @@ def write_reports(options: BatchOptions, results: Iterable[ImageResult]) -> list
         atomic_write_text(path, render(options, rows), encoding)
         written.append(path)
     return written
+
+
+def save_to_history(
+    history: HistoryWriter,
+    options: BatchOptions,
+    result: ImageResult,
+    loaded: LoadedImage | None,
+) -> int:
+    """Save a caption as a conversation (image, prompt, answer) the chat view can open; returns
+    its id. ``loaded`` is the image as sent to the model, else the file is read for a thumbnail.
+
+    Raises:
+        HistoryError: the history cannot be written.
+    """
+    path = options.folder / result.image
+    thumbnail = loaded.image if loaded is not None else _thumbnail_source(path)
+    conversation = history.start_conversation(path, thumbnail, result.model)
+    settings = options.settings.to_dict()
+    history.add_message(conversation, "user", options.prompt, model=result.model, settings=settings)
+    history.add_message(
+        conversation,
+        "assistant",
+        result.caption,
+        model=result.model,
+        settings=settings,
+        stats=result.stats,
+    )
+    return conversation
+
+
+def _thumbnail_source(path: Path) -> Image.Image | None:
+    try:
+        return load_image(path, draft_pixels=256 * 256).image
+    except ImageLoadError:
+        return None

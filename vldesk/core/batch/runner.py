@@ -8,325 +8,55 @@ from __future__ import annotations
 
 import logging
 import math
-import queue
-import sys
-import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
-from typing import Any
 
+from vldesk.core.batch.events import (
+    BatchControl,
+    BatchEventKind,
+    BatchProgress,
+    BatchSummary,
+    ProgressCallback,
+    SessionClock,
+)
 from vldesk.core.batch.journal import (
     BatchJob,
     ImageResult,
     ImageStatus,
     iter_results,
 )
-from vldesk.core.batch.options import BatchOptions, CaptionMode
+from vldesk.core.batch.options import BatchOptions
 from vldesk.core.batch.outputs import (
     CaptionChangedError,
     apply_write,
-    caption_relpath,
     plan_write,
-    read_existing_caption,
     remove_stale_temporaries,
+    save_to_history,
     write_reports,
 )
-from vldesk.core.batch.scan import scan_images
+from vldesk.core.batch.prefetch import POLL_S, PrefetchedImage, Prefetcher
+from vldesk.core.batch.scan import no_images_message, scan_images
+from vldesk.core.batch.settle import results_without_model
 from vldesk.core.errors import (
     GenerationError,
     HistoryError,
-    ImageLoadError,
     OutOfMemoryError,
     VldeskError,
     WriteError,
 )
 from vldesk.core.generation import Conversation, GenerationResult, StopReason
-from vldesk.core.images import LoadedImage, fit_to_token_budget, load_image
+from vldesk.core.history import HistoryWriter
+from vldesk.core.images import LoadedImage
 from vldesk.core.inference.engine import Engine
 
 log = logging.getLogger(__name__)
 
 #: Reports are regenerated at least this often while a job runs (and at every stop).
 CHECKPOINT_SECONDS = 15.0
-#: Images decoded ahead of the model: this many batches' worth, so sorting has choice.
-PREFETCH_BATCHES = 4
 #: Skip records are journaled this many to a write (each write is one fsync).
 SKIP_CHUNK = 500
-_POLL_S = 0.1
-
-
-class BatchEventKind(str, Enum):
-    #: The folder was scanned; ``total`` and the counts of earlier sessions are known.
-    STARTED = "started"
-    #: ``batch`` went into the model.
-    BATCH_STARTED = "batch_started"
-    #: ``caption`` is the text so far of ``image`` (streamed when the batch size is 1).
-    CAPTION_TEXT = "caption_text"
-    IMAGE_DONE = "image_done"
-    IMAGE_FAILED = "image_failed"
-    IMAGE_SKIPPED = "image_skipped"
-    PAUSED = "paused"
-    RESUMED = "resumed"
-    #: The reports were regenerated (``reports`` lists them).
-    CHECKPOINT = "checkpoint"
-    #: Something worth telling that does not stop the job (``error`` says what).
-    WARNING = "warning"
-    FINISHED = "finished"
-    CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True)
-class BatchProgress:
-    """One progress event with a snapshot of the whole job; safe to pass between threads."""
-
-    kind: BatchEventKind
-    #: Images with a result (this session and earlier ones) out of ``total`` in the folder.
-    done: int
-    total: int
-    captioned: int
-    failed: int
-    skipped: int
-    #: Images through the model per minute in this session (pauses not counted), once known.
-    images_per_minute: float | None = None
-    eta_s: float | None = None
-    elapsed_s: float = 0.0
-    batch_size: int = 1
-    #: The image this event is about, relative to the folder.
-    image: str | None = None
-    batch: tuple[str, ...] = ()
-    caption: str | None = None
-    error: str | None = None
-    reports: tuple[Path, ...] = ()
-
-
-ProgressCallback = Callable[[BatchProgress], None]
-
-
-class BatchControl:
-    """Pause, resume and cancel a running job from any thread."""
-
-    def __init__(self) -> None:
-        #: Set to cancel; also handed to the engine, so generation stops after the current token.
-        self.cancel_event = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-
-    def pause(self) -> None:
-        """Stop after the current batch (or, when streaming one image, the current token)."""
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def cancel(self) -> None:
-        self.cancel_event.set()
-        self._running.set()  # wake a paused runner so it can stop
-
-    @property
-    def cancelled(self) -> bool:
-        return self.cancel_event.is_set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def wait_while_paused(self, timeout: float | None = None) -> bool:
-        """Block while paused; True once running again (False on timeout)."""
-        return self._running.wait(timeout)
-
-
-@dataclass(frozen=True)
-class BatchSummary:
-    job_id: str
-    total: int
-    captioned: int
-    failed: int
-    skipped: int
-    cancelled: bool
-    elapsed_s: float
-    #: ``(image, reason)`` for every image whose latest result is a failure.
-    failures: tuple[tuple[str, str], ...] = ()
-    reports: tuple[Path, ...] = ()
-    #: Problems that did not stop the job (unreadable subfolders, history or report errors).
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def done(self) -> int:
-        return self.captioned + self.failed + self.skipped
-
-    @property
-    def complete(self) -> bool:
-        return not self.cancelled and self.done >= self.total
-
-
-@dataclass
-class _Item:
-    image: str
-    loaded: LoadedImage | None = None
-    error: str | None = None
-
-    @property
-    def tokens(self) -> int:
-        return 0 if self.loaded is None else self.loaded.size[0] * self.loaded.size[1]
-
-    @property
-    def aspect(self) -> float:
-        return 0.0 if self.loaded is None else self.loaded.size[0] / self.loaded.size[1]
-
-
-_END = object()
-
-
-class _Prefetcher:
-    """Decodes and resizes images on a background thread, and groups them into batches of
-    similar size (less padding), a bounded number ahead of the model."""
-
-    def __init__(
-        self,
-        folder: Path,
-        images: Sequence[str],
-        *,
-        factor: int,
-        max_image_tokens: int,
-        batch_size: int,
-    ) -> None:
-        self._folder = folder
-        self._images = list(images)
-        self._factor = factor
-        self._max_tokens = max_image_tokens
-        #: Read by the thread at each batch; the runner lowers it after running out of memory.
-        self.batch_size = batch_size
-        self._stop = threading.Event()
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)
-        self._thread = threading.Thread(target=self._work, name="batch-prefetch", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def get(self, cancel: threading.Event) -> list[_Item] | None:
-        """The next batch; ``None`` when every image was handed out or on cancel."""
-        while not cancel.is_set():
-            try:
-                batch = self._queue.get(timeout=_POLL_S)
-            except queue.Empty:
-                continue
-            if batch is _END:
-                return None
-            if isinstance(batch, BaseException):
-                raise batch
-            return list(batch)
-        return None
-
-    def _put(self, value: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(value, timeout=_POLL_S)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _work(self) -> None:
-        try:
-            pool: list[_Item] = []
-            for image in self._images:
-                if self._stop.is_set():
-                    return
-                item = self._load(image)
-                if item.loaded is None:
-                    if not self._put([item]):  # failures go straight through
-                        return
-                    continue
-                pool.append(item)
-                if len(pool) >= PREFETCH_BATCHES * self.batch_size and not self._emit(pool):
-                    return
-            while pool:
-                if not self._emit(pool):
-                    return
-            self._put(_END)
-        except BaseException as exc:  # hand it to the runner rather than dying silently
-            self._put(exc)
-
-    def _emit(self, pool: list[_Item]) -> bool:
-        """Take the run of ``batch_size`` images of most similar size out of the pool."""
-        size = max(1, min(self.batch_size, len(pool)))
-        pool.sort(key=lambda item: (item.tokens, item.aspect))
-        start = min(
-            range(len(pool) - size + 1),
-            key=lambda i: (pool[i + size - 1].tokens - pool[i].tokens, i),
-        )
-        batch = pool[start : start + size]
-        del pool[start : start + size]
-        return self._put(batch)
-
-    def _load(self, image: str) -> _Item:
-        path = self._folder / image
-        try:
-            draft = self._max_tokens * self._factor * self._factor
-            loaded = load_image(path, draft_pixels=draft)
-            # Resized here, off the model's thread; the engine's own resize is then a no-op.
-            resized = fit_to_token_budget(loaded, self._factor, self._max_tokens)
-        except ImageLoadError as exc:
-            return _Item(image, error=_capital(exc.reason))
-        except MemoryError:
-            return _Item(image, error="Not enough memory to decode this image.")
-        except Exception as exc:  # a decoder bug must fail one image, not the whole job
-            log.warning("unexpected error loading %s", path, exc_info=True)
-            return _Item(image, error=f"The image could not be read ({exc}).")
-        return _Item(
-            image,
-            LoadedImage(
-                resized,
-                loaded.source,
-                loaded.original_size,
-                loaded.format,
-                loaded.original_mode,
-                loaded.frame_count,
-            ),
-        )
-
-
-def _capital(text: str) -> str:
-    text = text.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?", ")")) else text + "."
-
-
-@dataclass
-class _Clock:
-    """Active time (pauses excluded) and throughput of this session."""
-
-    started: float = field(default_factory=time.monotonic)
-    paused_total: float = 0.0
-    paused_at: float | None = None
-    processed: int = 0
-    first_batch_at: float | None = None
-
-    def pause(self) -> None:
-        if self.paused_at is None:
-            self.paused_at = time.monotonic()
-
-    def resume(self) -> None:
-        if self.paused_at is not None:
-            self.paused_total += time.monotonic() - self.paused_at
-            self.paused_at = None
-
-    def elapsed(self) -> float:
-        now = self.paused_at or time.monotonic()
-        return max(0.0, now - self.started - self.paused_total)
-
-    def per_minute(self) -> float | None:
-        if not self.processed or self.first_batch_at is None:
-            return None
-        active = self.elapsed() - (self.first_batch_at - self.started)
-        return self.processed * 60.0 / active if active > 0 else None
+#: Why an image whose answer is empty or only whitespace failed.
+EMPTY_ANSWER = "The model gave an empty answer."
 
 
 class BatchRunner:
@@ -351,7 +81,7 @@ class BatchRunner:
         *,
         control: BatchControl | None = None,
         on_progress: ProgressCallback | None = None,
-        history: Any | None = None,
+        history: HistoryWriter | None = None,
         batch_size: int | None = None,
         checkpoint_seconds: float = CHECKPOINT_SECONDS,
     ) -> None:
@@ -367,14 +97,14 @@ class BatchRunner:
         self._checkpoint_seconds = checkpoint_seconds
         self.batch_size = batch_size or 1
         self._warnings: list[str] = []
-        self._clock = _Clock()
+        self._clock = SessionClock()
         self._order: list[str] = []
         self._total = 0
         self._done = 0
         self._counts = dict.fromkeys(ImageStatus, 0)
         self._last_checkpoint = 0.0
         self._reports: tuple[Path, ...] = ()
-        self._prefetcher: _Prefetcher | None = None
+        self._prefetcher: Prefetcher | None = None
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -388,7 +118,7 @@ class BatchRunner:
             WriteError: the journal cannot be written (disk full): the job stops, resumable.
             VldeskError: the folder cannot be read.
         """
-        self._clock = _Clock()
+        self._clock = SessionClock()
         self._warnings = []
         self._counts = dict.fromkeys(ImageStatus, 0)
         self.job.record({"kind": "session", "retry_failed": retry_failed})
@@ -400,7 +130,14 @@ class BatchRunner:
         self._order = list(scan.images)
         queue_ = self._plan(retry_failed)
         self._emit(BatchEventKind.STARTED)
-        for problem in scan.problems:
+        if not self._order:
+            # Finishing "0 of 0" would look like success: say why there was nothing to do.
+            self._warnings.append(
+                no_images_message(
+                    self.options.folder, recursive=self.options.recursive, types=self.options.types
+                )
+            )
+        for problem in self._warnings:
             self._emit(BatchEventKind.WARNING, error=problem)
         queue_ = self._settle_without_model(queue_)
         self._last_checkpoint = time.monotonic()
@@ -429,41 +166,18 @@ class BatchRunner:
         return todo
 
     def _settle_without_model(self, images: list[str]) -> list[str]:
-        """Record images that need no model (existing captions to skip, caption file clashes);
-        return the rest."""
-        owners: dict[str, str] = {}
+        """Record the images that need no model; return the rest."""
         state = self.job.state
-        # Where file names ignore case, "A.txt" and "a.txt" are one file.
-        key = str.casefold if sys.platform in ("win32", "darwin") else str
-        # Caption files already claimed by images finished earlier.
-        for image in self._order:
-            result = state.results.get(image)
-            if result is not None and result.status is not ImageStatus.FAILED:
-                owners.setdefault(key(caption_relpath(self.options, image)), image)
         remaining: list[str] = []
         settled: list[ImageResult] = []
-        for image in images:
+        for image, result in results_without_model(self.options, self._order, state, images):
+            if result is None:
+                remaining.append(image)
+                continue
+            settled.append(result)
             if len(settled) >= SKIP_CHUNK:
                 self._record_settled(settled)
                 settled = []
-            caption_file = caption_relpath(self.options, image)
-            owner = owners.setdefault(key(caption_file), image)
-            if owner != image:
-                settled.append(
-                    ImageResult(
-                        image,
-                        ImageStatus.FAILED,
-                        error=f"Its caption file {caption_file} is also the caption file of "
-                        f"{owner}; rename one of the two images.",
-                    )
-                )
-                continue
-            if self.options.mode is CaptionMode.SKIP:
-                existing = read_existing_caption(self.options, image)
-                if existing is not None:
-                    settled.append(ImageResult(image, ImageStatus.SKIPPED, caption=existing))
-                    continue
-            remaining.append(image)
         self._record_settled(settled)
         return remaining
 
@@ -483,7 +197,7 @@ class BatchRunner:
         if self._requested_batch is None:
             self.batch_size = self.engine.batch_size_for(settings)
         self.batch_size = max(1, min(self.batch_size, len(images)))
-        prefetcher = _Prefetcher(
+        prefetcher = Prefetcher(
             self.options.folder,
             images,
             factor=self.engine.capabilities.patch_factor,
@@ -512,20 +226,25 @@ class BatchRunner:
         finally:
             prefetcher.stop()
 
-    def _wait_if_paused(self) -> bool:
-        """Block while paused (reports are brought up to date first); False on cancel."""
+    def _wait_if_paused(self, image: str | None = None) -> bool:
+        """Block while paused; False on cancel.
+
+        Between batches (``image`` is None) the reports are brought up to date first; while
+        streaming ``image`` this holds the generation loop between tokens.
+        """
         if self.control.paused and not self.control.cancelled:
             self._clock.pause()
-            self._checkpoint()
-            self._emit(BatchEventKind.PAUSED)
-            while not self.control.wait_while_paused(_POLL_S):
+            if image is None:
+                self._checkpoint()
+            self._emit(BatchEventKind.PAUSED, image=image)
+            while not self.control.wait_while_paused(POLL_S):
                 pass
             self._clock.resume()
             if not self.control.cancelled:
-                self._emit(BatchEventKind.RESUMED)
+                self._emit(BatchEventKind.RESUMED, image=image)
         return not self.control.cancelled
 
-    def _run_batch(self, batch: list[_Item]) -> bool:
+    def _run_batch(self, batch: list[PrefetchedImage]) -> bool:
         """Caption one batch and record the results; False when cancelled."""
         self._emit(BatchEventKind.BATCH_STARTED, batch=tuple(i.image for i in batch))
         try:
@@ -559,7 +278,7 @@ class BatchRunner:
             self._finish(item, result)
         return True
 
-    def _generate(self, batch: list[_Item]) -> list[GenerationResult]:
+    def _generate(self, batch: list[PrefetchedImage]) -> list[GenerationResult]:
         conversations = [self._conversation(item) for item in batch]
         settings = self.options.settings
         cancel = self.control.cancel_event
@@ -573,15 +292,7 @@ class BatchRunner:
             self._emit(BatchEventKind.CAPTION_TEXT, image=image, caption="".join(streamed))
 
         def on_token(count: int) -> None:
-            # Pausing mid-caption: hold the generation loop until resumed or cancelled.
-            if self.control.paused and not self.control.cancelled:
-                self._clock.pause()
-                self._emit(BatchEventKind.PAUSED, image=image)
-                while not self.control.wait_while_paused(_POLL_S):
-                    pass
-                self._clock.resume()
-                if not self.control.cancelled:
-                    self._emit(BatchEventKind.RESUMED, image=image)
+            self._wait_if_paused(image)  # a cancel meanwhile stops the engine through ``cancel``
 
         result = self.engine.generate(
             conversations[0],
@@ -593,7 +304,7 @@ class BatchRunner:
         )
         return [result]
 
-    def _conversation(self, item: _Item) -> Conversation:
+    def _conversation(self, item: PrefetchedImage) -> Conversation:
         assert item.loaded is not None
         return Conversation(system=self.options.system or None).ask(
             self.options.prompt, [item.loaded]
@@ -602,31 +313,32 @@ class BatchRunner:
     # -- recording ----------------------------------------------------------------------------
 
     def _finish(
-        self, item: _Item, generated: GenerationResult | None, *, error: str | None = None
+        self, item: PrefetchedImage, generated: GenerationResult | None, *, error: str | None = None
     ) -> None:
         """Journal one image's outcome, then write its caption file, then history."""
         if generated is None:
-            result = ImageResult(
-                item.image, ImageStatus.FAILED, error=error, model=self.engine.name
-            )
-            (recorded,) = self.job.record_results(result)
-            self._after_record(recorded)
+            self._record_failure(ImageResult.failure(item.image, error, model=self.engine.name))
             return
         batch_size = int(generated.extra.get("batch_size", 1))
         stats = generated.stats.to_dict()
+        if not generated.text.strip():
+            # Whitespace is no caption: a near-empty caption file would pass for success.
+            failed = ImageResult.failure(
+                item.image, EMPTY_ANSWER, model=self.engine.name, stats=stats
+            )
+            self._record_failure(failed)
+            return
         try:
             write = plan_write(self.options, item.image, generated.text)
         except VldeskError as exc:
-            failed = ImageResult(
+            failed = ImageResult.failure(
                 item.image,
-                ImageStatus.FAILED,
-                caption=generated.text,
-                error=str(exc),
+                str(exc),
                 model=self.engine.name,
+                caption=generated.text,
                 stats=stats,
             )
-            (recorded,) = self.job.record_results(failed)
-            self._after_record(recorded)
+            self._record_failure(failed)
             return
         result = ImageResult(
             item.image,
@@ -649,20 +361,15 @@ class BatchRunner:
         try:
             apply_write(self.options.folder, result.write)
         except (WriteError, CaptionChangedError) as exc:
-            failed = ImageResult(
-                result.image,
-                ImageStatus.FAILED,
-                caption=result.caption,
-                error=str(exc),
-                model=result.model,
-                stats=result.stats,
-            )
-            (recorded,) = self.job.record_results(failed)
-            self._after_record(recorded)
+            self._record_failure(_write_failure(result, exc))
             return
         self.job.record({"kind": "applied", "seq": result.seq})
         self._save_history(result, thumbnail)
         self._after_record(result)
+
+    def _record_failure(self, failed: ImageResult) -> None:
+        (recorded,) = self.job.record_results(failed)
+        self._after_record(recorded)
 
     def _after_record(self, result: ImageResult) -> None:
         self._count(result)
@@ -689,16 +396,7 @@ class BatchRunner:
             try:
                 apply_write(self.options.folder, result.write)
             except (WriteError, CaptionChangedError) as exc:
-                self.job.record_results(
-                    ImageResult(
-                        result.image,
-                        ImageStatus.FAILED,
-                        caption=result.caption,
-                        error=str(exc),
-                        model=result.model,
-                        stats=result.stats,
-                    )
-                )
+                self.job.record_results(_write_failure(result, exc))
                 continue
             self.job.record({"kind": "applied", "seq": result.seq})
             # History is written only after "applied", so it cannot have happened yet.
@@ -707,22 +405,8 @@ class BatchRunner:
     def _save_history(self, result: ImageResult, loaded: LoadedImage | None) -> None:
         if self._history is None or result.seq in self.job.state.in_history:
             return
-        path = self.options.folder / result.image
         try:
-            thumbnail = loaded.image if loaded is not None else _thumbnail_source(path)
-            conversation = self._history.start_conversation(path, thumbnail, result.model)
-            settings = self.options.settings.to_dict()
-            self._history.add_message(
-                conversation, "user", self.options.prompt, model=result.model, settings=settings
-            )
-            self._history.add_message(
-                conversation,
-                "assistant",
-                result.caption,
-                model=result.model,
-                settings=settings,
-                stats=result.stats,
-            )
+            conversation = save_to_history(self._history, self.options, result, loaded)
         except HistoryError as exc:
             # Captions matter more than history: warn once and carry on without it.
             self._history = None
@@ -749,7 +433,16 @@ class BatchRunner:
 
     # -- events -------------------------------------------------------------------------------
 
-    def _emit(self, kind: BatchEventKind, **details: Any) -> None:
+    def _emit(
+        self,
+        kind: BatchEventKind,
+        *,
+        image: str | None = None,
+        batch: tuple[str, ...] = (),
+        caption: str | None = None,
+        error: str | None = None,
+        reports: tuple[Path, ...] = (),
+    ) -> None:
         if self._on_progress is None:
             return
         rate = self._clock.per_minute()
@@ -767,7 +460,11 @@ class BatchRunner:
                 eta_s=eta if eta is None or math.isfinite(eta) else None,
                 elapsed_s=self._clock.elapsed(),
                 batch_size=self.batch_size,
-                **details,
+                image=image,
+                batch=batch,
+                caption=caption,
+                error=error,
+                reports=reports,
             )
         )
 
@@ -792,11 +489,11 @@ class BatchRunner:
         )
 
 
-def _thumbnail_source(path: Path) -> Any:
-    try:
-        return load_image(path, draft_pixels=256 * 256).image
-    except ImageLoadError:
-        return None
+def _write_failure(result: ImageResult, exc: Exception) -> ImageResult:
+    """``result``'s caption could not be written to its file."""
+    return ImageResult.failure(
+        result.image, str(exc), model=result.model, caption=result.caption, stats=result.stats
+    )
 
 
 __all__ = [

@@ -55,6 +55,13 @@ def scan_images(folder: Path, *, recursive: bool, types: tuple[str, ...]) -> Sca
     return ScanResult(tuple(sorted(found, key=_sort_key)), tuple(problems))
 
 
+def no_images_message(folder: Path, *, recursive: bool, types: tuple[str, ...]) -> str:
+    """What to tell the user when a scan found no image to caption."""
+    kinds = ", ".join(sorted({ext.lower().lstrip(".") for ext in types}))
+    where = "it or its subfolders" if recursive else "it (subfolders were not searched)"
+    return f"There are no images in {folder}: no {kinds} files in {where}."
+
+
 def _sort_key(relative: str) -> tuple[str, ...]:
     # By folder then name, so a folder's images stay together ("a/b.png" after "a.png").
     return tuple(relative.split("/"))

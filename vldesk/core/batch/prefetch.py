@@ -1,0 +1,163 @@
+"""Decode and resize a job's images ahead of the model, grouped into batches of similar size."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vldesk.core.errors import ImageLoadError
+from vldesk.core.images import LoadedImage, fit_to_token_budget, load_image
+
+log = logging.getLogger(__name__)
+
+#: Images decoded ahead of the model: this many batches' worth, so sorting has choice.
+PREFETCH_BATCHES = 4
+#: How often blocked queue operations look at the stop and cancel flags, in seconds.
+POLL_S = 0.1
+
+
+@dataclass
+class PrefetchedImage:
+    """An image decoded and resized for the model, or the reason it could not be."""
+
+    image: str
+    loaded: LoadedImage | None = None
+    error: str | None = None
+
+    @property
+    def tokens(self) -> int:
+        return 0 if self.loaded is None else self.loaded.size[0] * self.loaded.size[1]
+
+    @property
+    def aspect(self) -> float:
+        return 0.0 if self.loaded is None else self.loaded.size[0] / self.loaded.size[1]
+
+
+_Entry = list[PrefetchedImage] | BaseException | None
+
+
+class Prefetcher:
+    """Decodes and resizes images on a background thread, and groups them into batches of
+    similar size (less padding), a bounded number ahead of the model."""
+
+    def __init__(
+        self,
+        folder: Path,
+        images: Sequence[str],
+        *,
+        factor: int,
+        max_image_tokens: int,
+        batch_size: int,
+    ) -> None:
+        self._folder = folder
+        self._images = list(images)
+        self._factor = factor
+        self._max_tokens = max_image_tokens
+        #: Read by the thread at each batch; the runner lowers it after running out of memory.
+        self.batch_size = batch_size
+        self._stop = threading.Event()
+        #: Batches, then ``None`` after the last one; an exception stops the runner.
+        self._queue: queue.Queue[_Entry] = queue.Queue(maxsize=2)
+        self._thread = threading.Thread(target=self._work, name="batch-prefetch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def get(self, cancel: threading.Event) -> list[PrefetchedImage] | None:
+        """The next batch; ``None`` when every image was handed out or on cancel."""
+        while not cancel.is_set():
+            try:
+                batch = self._queue.get(timeout=POLL_S)
+            except queue.Empty:
+                continue
+            if batch is None:
+                return None
+            if isinstance(batch, BaseException):
+                raise batch
+            return list(batch)
+        return None
+
+    def _put(self, value: _Entry) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(value, timeout=POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self) -> None:
+        try:
+            pool: list[PrefetchedImage] = []
+            for image in self._images:
+                if self._stop.is_set():
+                    return
+                item = self._load(image)
+                if item.loaded is None:
+                    if not self._put([item]):  # failures go straight through
+                        return
+                    continue
+                pool.append(item)
+                if len(pool) >= PREFETCH_BATCHES * self.batch_size and not self._emit(pool):
+                    return
+            while pool:
+                if not self._emit(pool):
+                    return
+            self._put(None)
+        except BaseException as exc:  # hand it to the runner rather than dying silently
+            self._put(exc)
+
+    def _emit(self, pool: list[PrefetchedImage]) -> bool:
+        """Take the run of ``batch_size`` images of most similar size out of the pool."""
+        size = max(1, min(self.batch_size, len(pool)))
+        pool.sort(key=lambda item: (item.tokens, item.aspect))
+        start = min(
+            range(len(pool) - size + 1),
+            key=lambda i: (pool[i + size - 1].tokens - pool[i].tokens, i),
+        )
+        batch = pool[start : start + size]
+        del pool[start : start + size]
+        return self._put(batch)
+
+    def _load(self, image: str) -> PrefetchedImage:
+        path = self._folder / image
+        try:
+            draft = self._max_tokens * self._factor * self._factor
+            loaded = load_image(path, draft_pixels=draft)
+            # Resized here, off the model's thread; the engine's own resize is then a no-op.
+            resized = fit_to_token_budget(loaded, self._factor, self._max_tokens)
+        except ImageLoadError as exc:
+            return PrefetchedImage(image, error=_capital(exc.reason))
+        except MemoryError:
+            return PrefetchedImage(image, error="Not enough memory to decode this image.")
+        except Exception as exc:  # a decoder bug must fail one image, not the whole job
+            log.warning("unexpected error loading %s", path, exc_info=True)
+            return PrefetchedImage(image, error=f"The image could not be read ({exc}).")
+        return PrefetchedImage(
+            image,
+            LoadedImage(
+                resized,
+                loaded.source,
+                loaded.original_size,
+                loaded.format,
+                loaded.original_mode,
+                loaded.frame_count,
+            ),
+        )
+
+
+def _capital(text: str) -> str:
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", ")")) else text + "."
+
+
+__all__ = ["PREFETCH_BATCHES", "PrefetchedImage", "Prefetcher"]
