@@ -1,0 +1,32 @@
+"""Grounding: boxes and points in a model's answer, mapped to the photo's pixels and exported."""
+
+from vldesk.core.grounding.coords import (
+    CoordinateSystem,
+    ImageFrame,
+    coordinate_system,
+    frame_for_image,
+    to_original_pixels,
+)
+from vldesk.core.grounding.export import (
+    ImageBoxes,
+    coco_document,
+    write_coco,
+    write_yolo,
+    yolo_lines,
+)
+from vldesk.core.grounding.parse import Detection, parse_detections
+
+__all__ = [
+    "CoordinateSystem",
+    "Detection",
+    "ImageBoxes",
+    "ImageFrame",
+    "coco_document",
+    "coordinate_system",
+    "frame_for_image",
+    "parse_detections",
+    "to_original_pixels",
+    "write_coco",
+    "write_yolo",
+    "yolo_lines",
+]
