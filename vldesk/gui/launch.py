@@ -18,6 +18,13 @@ from PySide6.QtWidgets import QApplication
 
 from vldesk import __version__
 from vldesk.core.paths import app_paths
+from vldesk.gui.single_instance import (
+    NEW_INSTANCE_ENV,
+    HandOver,
+    InstanceServer,
+    hand_over,
+    server_name,
+)
 
 if TYPE_CHECKING:
     from vldesk.gui.app import DesktopApp
@@ -107,6 +114,22 @@ def run_app(args: list[str], *, verbose: bool = False) -> int:
     app = create_application(args)
     # Qt removed its own options (-style, ...): what is left are files to open.
     to_open = [arg for arg in app.arguments()[1:] if not arg.startswith("-")]
+    instance: InstanceServer | None = None
+    if not _runs_alone(app):
+        name = server_name(paths.data_dir)
+        outcome = hand_over(name, to_open)
+        if outcome is HandOver.DELIVERED:
+            log.info("handed %d path(s) to the vldesk already running", len(to_open))
+            return 0
+        if outcome is HandOver.NO_ANSWER:
+            report_problem(
+                "vldesk is already running but did not answer. Close it (or end its process) "
+                f"and try again, or set {NEW_INSTANCE_ENV}=1 to start a second one."
+            )
+            return 1
+        instance = InstanceServer(name, app)
+        if not instance.listen():
+            instance = None
 
     # Imported here so that a broken install still gets logging set up first.
     from vldesk.gui.app import DesktopApp
@@ -129,6 +152,8 @@ def run_app(args: list[str], *, verbose: bool = False) -> int:
             dialog.exec()
         return 1
     app.aboutToQuit.connect(root.shut_down)
+    if instance is not None:
+        instance.paths_received.connect(lambda received: bring_forward(root, received))
     app.installEventFilter(FileOpenFilter(root.open_paths, app))  # macOS: Finder's Open With
     root.window.show()
     if os.environ.get("VLDESK_STARTUP_REPORT"):  # `vldesk bench` times the start-up, then quits
@@ -146,6 +171,35 @@ def run_app(args: list[str], *, verbose: bool = False) -> int:
     hook.uninstall()
     log.info("vldesk exited with code %s", code)
     return int(code)
+
+
+def _runs_alone(app: QApplication) -> bool:
+    """Start-up timing, the smoke test and an explicit request run beside a running app."""
+    from vldesk.gui.smoke import SMOKE_FLAG
+
+    return (
+        os.environ.get(NEW_INSTANCE_ENV) == "1"
+        or bool(os.environ.get("VLDESK_STARTUP_REPORT"))
+        or SMOKE_FLAG in app.arguments()
+    )
+
+
+def bring_forward(root: DesktopApp, paths: list[str]) -> None:
+    """Another launch's files open here, and the window comes to the front."""
+    if paths:
+        root.open_paths(paths)
+    window = root.window
+    if window.isMinimized():
+        window.showNormal()
+    window.raise_()
+    window.activateWindow()
+
+
+def report_problem(message: str) -> None:
+    """A start-up problem, on stderr (a terminal) and in the log."""
+    log.error("%s", message)
+    if sys.stderr is not None:
+        sys.stderr.write(message + "\n")
 
 
 def _report_startup(app: QApplication, root: DesktopApp, path: Path) -> None:

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 #: Set to 1 to skip the check (an unusual system where the libraries are found differently).
 SKIP_ENV = "VLDESK_SKIP_LIBRARY_CHECK"
@@ -25,6 +26,9 @@ class SystemLibrary:
     apt: str
     dnf: str
 
+
+#: Where local X servers put their sockets (X0 for display :0).
+X11_SOCKETS = Path("/tmp/.X11-unix")
 
 #: What the Qt GUI libraries link against (any platform plugin).
 QT_GUI_LIBRARIES = (
@@ -125,6 +129,29 @@ def install_hint(missing: Sequence[SystemLibrary], platform: str) -> str:
     )
 
 
+def no_display_problem(environ: Mapping[str, str]) -> str | None:
+    """Why X11 cannot be reached: no ``DISPLAY``, or a local display with no X server behind it.
+
+    Qt would abort (exit 134) and say why only in the log: the reason must reach the user.
+    Remote displays (``host:10.0``, SSH forwarding) are left to Qt.
+    """
+    display = environ.get("DISPLAY", "").strip()
+    if not display:
+        reason = "no display is set (DISPLAY is empty)"
+    else:
+        host, _, number = display.rpartition(":")
+        screen = number.split(".")[0]
+        local = host in ("", "unix") and screen.isdigit()
+        if not local or (X11_SOCKETS / f"X{screen}").exists():
+            return None
+        reason = f"no X server answers on display {display}"
+    return (
+        f"vldesk's window needs a graphical session, but {reason}. Start it from the desktop, "
+        "under a virtual screen (xvfb-run vldesk), or use the command line: "
+        "vldesk describe IMAGE, vldesk batch FOLDER, vldesk serve (vldesk --help lists all)."
+    )
+
+
 def startup_problem(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> str | None:
     """On Linux, before Qt is imported: a message if libraries Qt needs are missing, else None.
 
@@ -135,6 +162,10 @@ def startup_problem(argv: Sequence[str], environ: Mapping[str, str] | None = Non
     if not sys.platform.startswith("linux") or env.get(SKIP_ENV) == "1":
         return None
     platform = qt_platform(argv, env)
+    if platform == "xcb":
+        display = no_display_problem(env)
+        if display:
+            return display
     needed = list(QT_GUI_LIBRARIES)
     if platform == "xcb":
         needed += XCB_LIBRARIES
