@@ -40,20 +40,14 @@ from vldesk.core.errors import (
     HubUnavailableError,
     RemoteModelNotFoundError,
 )
-from vldesk.core.models import downloads, modelscope_adapter
+from vldesk.core.models import downloads, hub_sites, modelscope_adapter
 from vldesk.core.models.catalog import Family, find_model
-from vldesk.core.models.downloads import (
-    PARTIALS_NAME,
-    DownloadProgress,
-    _Tracker,
-    download_model,
-    hub_endpoint,
-    hub_endpoints,
-    listing_commit,
-    remote_model_spec,
-    select_files,
-)
+from vldesk.core.models.download_progress import DownloadProgress, _Tracker
+from vldesk.core.models.downloads import download_model, remote_model_spec
 from vldesk.core.models.folder_check import validate_model_folder
+from vldesk.core.models.hub_sites import hub_endpoint, hub_endpoints
+from vldesk.core.models.partials import PARTIALS_NAME
+from vldesk.core.models.remote_files import listing_commit, select_files
 from vldesk.core.models.store import MANIFEST_NAME, InstallState, ModelStore
 from vldesk.core.paths import app_paths
 
@@ -340,7 +334,7 @@ def test_listing_commit_is_the_newest_per_file_revision() -> None:
 
 
 def test_the_address_settings_and_their_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    cn, ai = downloads.OFFICIAL_SITES
+    cn, ai = hub_sites.OFFICIAL_SITES
     assert hub_endpoints() == (cn, ai)
     monkeypatch.setenv("MODELSCOPE_PREFER_AI_SITE", "true")
     assert hub_endpoints() == (ai, cn)
@@ -373,7 +367,7 @@ def test_an_unreachable_first_site_falls_back_to_the_other_and_says_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
-    monkeypatch.setattr(downloads, "OFFICIAL_SITES", (dead, hub.endpoint))
+    monkeypatch.setattr(hub_sites, "OFFICIAL_SITES", (dead, hub.endpoint))
     seen: list[DownloadProgress] = []
     with caplog.at_level(logging.WARNING, logger="vldesk.core.models.downloads"):
         download_model(SPEC, store, on_progress=seen.append)
@@ -390,7 +384,7 @@ def test_a_model_only_the_other_site_has_is_found_there(
     hub: FakeModelScope, store: ModelStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with FakeModelScope() as empty:
-        monkeypatch.setattr(downloads, "OFFICIAL_SITES", (empty.endpoint, hub.endpoint))
+        monkeypatch.setattr(hub_sites, "OFFICIAL_SITES", (empty.endpoint, hub.endpoint))
         download_model(SPEC, store)
         (miss,) = empty.listing_requests()
     assert miss.status == 404
@@ -401,12 +395,12 @@ def test_when_neither_site_answers_both_are_named(
     store: ModelStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, second = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
-    monkeypatch.setattr(downloads, "OFFICIAL_SITES", (first, second))
+    monkeypatch.setattr(hub_sites, "OFFICIAL_SITES", (first, second))
     with pytest.raises(HubUnavailableError) as error:
         download_model(SPEC, store)
     assert f"{first} cannot be reached; {second} cannot be reached" in str(error.value)
     with FakeModelScope() as one, FakeModelScope() as other:
-        monkeypatch.setattr(downloads, "OFFICIAL_SITES", (one.endpoint, other.endpoint))
+        monkeypatch.setattr(hub_sites, "OFFICIAL_SITES", (one.endpoint, other.endpoint))
         with pytest.raises(RemoteModelNotFoundError, match="Neither ModelScope site"):
             download_model(SPEC, store)
 
