@@ -1,0 +1,1 @@
+"""``vldesk serve``: the loaded model as a local OpenAI- and Ollama-compatible HTTP server."""

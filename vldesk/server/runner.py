@@ -1,0 +1,68 @@
+"""Runs the application under uvicorn, in the foreground (the CLI) or on a thread (tests, app)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+
+import uvicorn
+
+from vldesk.server.app import create_app
+from vldesk.server.config import ServerConfig
+from vldesk.server.scheduler import InferenceScheduler
+
+
+class Server:
+    """One server: its socket is bound on creation, so the port is known (0 picks a free one)."""
+
+    def __init__(self, config: ServerConfig, scheduler: InferenceScheduler | None = None) -> None:
+        self.config = config
+        self.scheduler = scheduler or InferenceScheduler(
+            config.limits.queue, config.limits.retry_after_s
+        )
+        family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind((config.host.strip("[]"), config.port))
+        self.port: int = self.socket.getsockname()[1]
+        uvicorn_config = uvicorn.Config(
+            create_app(config, self.scheduler),
+            log_level=logging.WARNING,
+            # uvicorn's access log would show request lines only, but keep it quiet anyway.
+            access_log=False,
+            server_header=False,
+            timeout_graceful_shutdown=5,
+        )
+        self._uvicorn = uvicorn.Server(uvicorn_config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        return f"http://{host}:{self.port}"
+
+    def run(self) -> None:
+        """Serve until interrupted (Ctrl+C), then unload the model."""
+        try:
+            self._uvicorn.run(sockets=[self.socket])
+        finally:
+            self.scheduler.stop()
+
+    def start(self) -> None:
+        """Serve on a background thread; returns once the server accepts connections."""
+        self._thread = threading.Thread(
+            target=self._uvicorn.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
+        self._thread.start()
+        while not self._uvicorn.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the server failed to start")
+            self._thread.join(timeout=0.05)
+
+    def stop(self) -> None:
+        self._uvicorn.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.scheduler.stop()
+        self.socket.close()
