@@ -12,9 +12,16 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TextIO
 
-from vldesk.cli.options import add_generation_arguments, generation_settings, positive_int
+from vldesk.cli.options import (
+    Subcommands,
+    add_generation_arguments,
+    generation_settings,
+    load_request,
+    positive_int,
+    resolve_model,
+)
 from vldesk.core.batch import (
     BatchControl,
     BatchEventKind,
@@ -27,8 +34,11 @@ from vldesk.core.batch import (
     ReportPaths,
     find_job,
 )
+from vldesk.core.batch.scan import no_images_message, scan_images
 from vldesk.core.errors import VldeskError
+from vldesk.core.history import HistoryWriter
 from vldesk.core.images import IMAGE_EXTENSIONS
+from vldesk.core.inference.engine import Engine, LoadRequest, load_engine
 from vldesk.core.models.store import format_duration
 from vldesk.core.presets import LANGUAGES, get_preset, preset_names
 
@@ -38,7 +48,7 @@ EXIT_CANCELLED = 130
 PLAIN_LINE_SECONDS = 2.0
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subcommands) -> None:
     parser = subparsers.add_parser(
         "batch",
         help="caption every image in a folder (caption files and reports; resumable)",
@@ -125,7 +135,6 @@ def _model_identity(model_ref: str) -> tuple[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vldesk.core.models.store import ModelStore
     from vldesk.core.paths import app_paths
     from vldesk.core.settings import load_settings
 
@@ -156,12 +165,17 @@ def run(args: argparse.Namespace) -> int:
     )
     if not options.folder.is_dir():
         raise VldeskError(f"The folder {options.folder} does not exist.")
+    # Neither a job nor a loaded model for a folder with nothing to caption.
+    if not scan_images(options.folder, recursive=options.recursive, types=options.types).images:
+        message = no_images_message(options.folder, recursive=options.recursive, types=types)
+        hint = "" if options.recursive else " Add --recursive to include subfolders."
+        raise VldeskError(message + hint)
 
     # Settle which job this is before spending seconds on loading the model.
     job = _open_job(args, options)
     try:
-        model_dir = ModelStore(app_paths(user_settings.models_dir).models_dir).resolve(model_ref)
-        return _run_job(args, job, model_dir, model_name, user_settings)
+        model_dir = resolve_model(model_ref, user_settings)
+        return _run_job(args, job, load_request(args, model_dir, model_name, user_settings))
     finally:
         job.close()
 
@@ -184,21 +198,11 @@ def _open_job(args: argparse.Namespace, options: BatchOptions) -> BatchJob:
 def _run_job(
     args: argparse.Namespace,
     job: BatchJob,
-    model_dir: Path,
-    model_name: str,
-    user_settings: Any,
+    request: LoadRequest,
 ) -> int:
-    from vldesk.core.inference.transformers_engine import TransformersEngine
-
     show = _ProgressPrinter(sys.stderr, quiet=args.quiet)
-    show.status(f"Loading {model_name} ...")
-    engine = TransformersEngine.load(
-        model_dir,
-        device=args.device or user_settings.device,
-        dtype=args.dtype or user_settings.dtype,
-        weights=args.weights or user_settings.weights,
-        name=model_name,
-    )
+    show.status(f"Loading {request.name} ...")
+    engine: Engine = load_engine(request)
     try:
         show.status(f"Running on {engine.describe()}")
         with _history(args, show) as history:
@@ -229,7 +233,7 @@ def _run_job(
 
 
 @contextlib.contextmanager
-def _history(args: argparse.Namespace, show: _ProgressPrinter) -> Iterator[Any]:
+def _history(args: argparse.Namespace, show: _ProgressPrinter) -> Iterator[HistoryWriter | None]:
     if args.no_history:
         yield None
         return
@@ -281,6 +285,8 @@ def _report(summary: BatchSummary, show: _ProgressPrinter) -> int:
             f"Cancelled: {counts}. Run the same command with --resume to continue where it stopped."
         )
         return EXIT_CANCELLED
+    if summary.found_no_images:  # the images went between the check and the run
+        return EXIT_FAILURES
     show.status(f"Done: {counts} in {format_duration(summary.elapsed_s)}.")
     if summary.reports:
         show.status("Reports: " + ", ".join(str(p) for p in summary.reports))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vldesk.cli.options import positive_int
+from vldesk.cli.options import Subcommands, positive_int
 from vldesk.core.errors import VldeskError
 from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES
 from vldesk.core.inference.device import DEVICE_CHOICES, DTYPE_CHOICES
@@ -16,7 +16,7 @@ from vldesk.core.models.catalog import Family
 _FAMILIES = {family.value: family for family in Family}
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subcommands) -> None:
     from vldesk.bench.runner import ALL_PHASES
 
     parser = subparsers.add_parser(

@@ -9,15 +9,21 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
-from vldesk.cli.options import add_generation_arguments, generation_settings
+from vldesk.cli.options import (
+    Subcommands,
+    add_generation_arguments,
+    generation_settings,
+    load_request,
+    resolve_model,
+)
 from vldesk.core.errors import ImageLoadError, VldeskError
 from vldesk.core.generation import Conversation
+from vldesk.core.inference.engine import Engine, load_engine
 from vldesk.core.presets import LANGUAGES, get_preset, preset_names
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subcommands) -> None:
     parser = subparsers.add_parser(
         "describe",
         help="describe images (or ask about them) and print the answers",
@@ -52,8 +58,6 @@ def _status(args: argparse.Namespace, text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vldesk.core.images import load_image
-    from vldesk.core.inference.transformers_engine import TransformersEngine
-    from vldesk.core.models.store import ModelStore
     from vldesk.core.paths import app_paths
     from vldesk.core.settings import load_settings
 
@@ -81,15 +85,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     model_ref = args.model or user_settings.model
-    model_dir = ModelStore(app_paths(user_settings.models_dir).models_dir).resolve(model_ref)
+    model_dir = resolve_model(model_ref, user_settings)
     _status(args, f"Loading {model_ref} ...")
-    engine = TransformersEngine.load(
-        model_dir,
-        device=args.device or user_settings.device,
-        dtype=args.dtype or user_settings.dtype,
-        weights=args.weights or user_settings.weights,
-        name=model_ref if not Path(model_ref).is_dir() else Path(model_ref).name,
-    )
+    name = model_ref if not Path(model_ref).is_dir() else Path(model_ref).name
+    engine: Engine = load_engine(load_request(args, model_dir, name, user_settings))
     _status(args, f"Running on {engine.describe()}")
 
     cancel = threading.Event()

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from vldesk.cli.options import Subcommands
 from vldesk.core.errors import DownloadCancelled, VldeskError
 from vldesk.core.inference.device import expected_cpu_precision
 from vldesk.core.models.catalog import CATALOG, ModelSpec, find_model
@@ -40,7 +41,7 @@ _FIT_WORDS = {
 }
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subcommands) -> None:
     parser = subparsers.add_parser(
         "models",
         help="list, download, import and remove models",

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import GenerationSettings
 from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES
 from vldesk.core.inference.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.inference.engine import LoadRequest
+from vldesk.core.settings import Settings
+
+if TYPE_CHECKING:
+    from vldesk.cli import _CommandParser
+
+#: What ``add_subparsers`` returns: each command module registers its parser on it.
+Subcommands: TypeAlias = "argparse._SubParsersAction[_CommandParser]"
+#: A parser or an argument group of one.
+ArgumentContainer: TypeAlias = argparse._ActionsContainer
 
 
 def positive_int(text: str) -> int:
@@ -23,7 +34,7 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_generation_arguments(group: Any, *, length_help: str) -> None:
+def add_generation_arguments(group: ArgumentContainer, *, length_help: str) -> None:
     """``--max-new-tokens``, ``--max-image-tokens``, sampling, ``--device``, ``--dtype`` and
     ``--weights``."""
     group.add_argument("--max-new-tokens", type=positive_int, help=length_help)
@@ -65,3 +76,28 @@ def generation_settings(
         return replace(base, **changes)
     except ValueError as exc:
         raise VldeskError(f"Invalid generation setting: {exc}.") from None
+
+
+def resolve_model(model_ref: str, user_settings: Settings) -> Path:
+    """The folder of a catalog id, imported name or folder path (local files only).
+
+    Raises:
+        ModelNotFoundError, ModelLoadError: saying how to download, import or repair it.
+    """
+    from vldesk.core.models.store import ModelStore
+    from vldesk.core.paths import app_paths
+
+    return ModelStore(app_paths(user_settings.models_dir).models_dir).resolve(model_ref)
+
+
+def load_request(
+    args: argparse.Namespace, model_dir: Path, name: str, user_settings: Settings
+) -> LoadRequest:
+    """What to load and how: this command line's device, dtype and weights, else the saved ones."""
+    return LoadRequest(
+        model_dir,
+        name,
+        device=args.device or user_settings.device,
+        dtype=args.dtype or user_settings.dtype,
+        weights=args.weights or user_settings.weights,
+    )
