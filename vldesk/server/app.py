@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from vldesk import __version__
 from vldesk.core.generation import GenerationResult, StopReason
 from vldesk.core.inference.engine import Engine
-from vldesk.server.config import ServerConfig
+from vldesk.server.config import ServerConfig, size_text
 from vldesk.server.errors import ApiError, is_ollama_path
 from vldesk.server.page import page_html
 from vldesk.server.scheduler import Done, Event, Failed, InferenceScheduler, Job, Text
@@ -93,8 +93,7 @@ def create_app(config: ServerConfig, scheduler: InferenceScheduler) -> FastAPI:
         length = request.headers.get("content-length")
         too_big = ApiError(
             413,
-            f"The request body is larger than the limit of "
-            f"{limits.body_bytes // (1024 * 1024)} MiB.",
+            f"The request body is larger than the limit of {size_text(limits.body_bytes)}.",
             code="body_too_large",
         )
         if length is not None and length.isdigit() and int(length) > limits.body_bytes:

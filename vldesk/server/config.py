@@ -52,6 +52,13 @@ class ServerConfig:
         return f"http://{host}:{self.port}"
 
 
+def size_text(size: int) -> str:
+    """``64 MiB``, ``512 KiB``: a byte limit as a person reads it."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MiB"
+    return f"{size / 1024:g} KiB"
+
+
 def is_loopback(host: str) -> bool:
     """True for addresses only this computer can reach (127.x, ::1, localhost)."""
     if host.strip().lower() == "localhost":

@@ -11,7 +11,7 @@ from typing import Any
 from vldesk.core.errors import ImageLoadError
 from vldesk.core.generation import Conversation, GenerationSettings, Turn
 from vldesk.core.images import LoadedImage, load_image_bytes
-from vldesk.server.config import Limits
+from vldesk.server.config import Limits, size_text
 from vldesk.server.errors import ApiError
 
 #: The answer length when a request names none.
@@ -75,7 +75,7 @@ class ImageReader:
             raise ApiError(
                 413,
                 f"Image {self.count} is larger than the limit of "
-                f"{self.limits.image_bytes // (1024 * 1024)} MiB.",
+                f"{size_text(self.limits.image_bytes)}.",
                 code="image_too_large",
             )
         try:
