@@ -16,7 +16,8 @@ from tests.helpers.netguard import no_network
 from vldesk.core.errors import GenerationError, ModelLoadError, OutOfMemoryError
 from vldesk.core.generation import Conversation, GenerationSettings, StopReason
 from vldesk.core.images import LoadedImage, budget_size, image_token_count
-from vldesk.core.inference.transformers_engine import TransformersEngine, inspect_model_folder
+from vldesk.core.inference.model_folder import inspect_model_folder
+from vldesk.core.inference.transformers_engine import TransformersEngine
 from vldesk.core.models.catalog import FAMILY_TRAITS, Family
 
 pytestmark = pytest.mark.model

@@ -8,18 +8,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import json
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vldesk.core.errors import DeviceError, GenerationError, ModelLoadError, OutOfMemoryError
+from vldesk.core.errors import GenerationError, ModelLoadError, OutOfMemoryError
 from vldesk.core.generation import (
     Conversation,
     GenerationResult,
@@ -30,16 +27,17 @@ from vldesk.core.generation import (
 from vldesk.core.images import fit_to_token_budget
 from vldesk.core.inference.batch_memory import MAX_BATCH, choose_batch_size
 from vldesk.core.inference.conversation_cache import IMAGE_INPUTS, ConversationCache, cache_keyword
-from vldesk.core.inference.cpu import linear_attention
-from vldesk.core.inference.cpu.attention import use_cpu_attention
 from vldesk.core.inference.cpu.kernels import (
     QUANTIZED_KERNELS,
     KernelChoice,
-    install_decode_kernels,
     loading_dtype,
-    use_patch_linear,
 )
-from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES, WeightFormat
+from vldesk.core.inference.cpu.process import (
+    _keep_freed_memory,
+    _release_freed_memory,
+    _set_cpu_threads,
+)
+from vldesk.core.inference.cpu.quantized_weights import WeightFormat
 from vldesk.core.inference.device import DeviceChoice, HardwareProbe, choose_device
 from vldesk.core.inference.engine import (
     EngineCapabilities,
@@ -47,15 +45,33 @@ from vldesk.core.inference.engine import (
     TextCallback,
     TokenCallback,
 )
+from vldesk.core.inference.generation_hooks import (
+    _CancelCriteria,
+    _make_streamer,
+    _StepClock,
+    _SuppressTokens,
+)
+from vldesk.core.inference.memory import (
+    _peak_memory,
+)
 from vldesk.core.inference.memory_errors import is_out_of_memory
+from vldesk.core.inference.model_folder import (
+    ModelInfo,
+    inspect_model_folder,
+)
 from vldesk.core.inference.prompt_interrupt import PromptInterrupt, PromptInterrupted
 from vldesk.core.inference.sampling import Sampling, read_sampling
 from vldesk.core.inference.thinking import ThinkFilter, strip_think
+from vldesk.core.inference.transformers_loading import (
+    _free_device_memory,
+    _offline_environment,
+    _route_transformers_logging,
+    _short,
+    _use_cpu_kernels,
+    _weight_format,
+)
 from vldesk.core.models.catalog import (
-    FAMILY_TRAITS,
     Family,
-    FamilyTraits,
-    family_of_model_type,
 )
 
 log = logging.getLogger(__name__)
@@ -66,202 +82,6 @@ STATIC_CACHE_ENV = "VLDESK_GPU_STATIC_CACHE"
 
 #: Chat-turn terminator and document terminator; Qwen3.5's config names only the second.
 STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
-
-
-def _offline_environment() -> None:
-    """Belt and braces on top of ``local_files_only``: the hub libraries must never go online."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-
-
-def _route_transformers_logging() -> None:
-    """Send transformers' messages through Python logging (the app's log file, the CLI's -v)
-    instead of its own stderr handler, and drop its progress bars (stderr may be None)."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_default_handler()
-    hf_logging.enable_propagation()
-    hf_logging.disable_progress_bar()
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a model folder contains, read from its config.json without loading weights."""
-
-    path: Path
-    family: Family
-    name: str
-
-    @property
-    def traits(self) -> FamilyTraits:
-        return FAMILY_TRAITS[self.family]
-
-
-def inspect_model_folder(path: Path, name: str | None = None) -> ModelInfo:
-    """Check a folder holds a supported model, or raise :class:`ModelLoadError` saying why."""
-    if not path.is_dir():
-        raise ModelLoadError(f"The model folder {path} does not exist.")
-    config_file = path / "config.json"
-    if not config_file.is_file():
-        raise ModelLoadError(f"{path} is not a model folder: config.json is missing.")
-    try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"The model's config.json cannot be read: {exc}") from None
-    model_type = str(config.get("model_type", "")) if isinstance(config, dict) else ""
-    family = family_of_model_type(model_type)
-    if family is None:
-        raise ModelLoadError(
-            f"Unsupported model type '{model_type or 'unknown'}' in {path}: vldesk runs "
-            "Qwen2.5-VL, Qwen3-VL and Qwen3.5 models."
-        )
-    if not any(path.glob("*.safetensors")):
-        raise ModelLoadError(
-            f"No .safetensors weights in {path}; vldesk loads safetensors only "
-            "(the download may be incomplete)."
-        )
-    return ModelInfo(path, family, name or path.name)
-
-
-class _CancelCriteria:
-    """A transformers StoppingCriteria that stops every sequence once ``event`` is set."""
-
-    def __init__(self, event: threading.Event) -> None:
-        self.event = event
-
-    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        import torch
-
-        return torch.full(
-            (input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device
-        )
-
-
-def _make_streamer(
-    tokenizer: Any,
-    on_text: TextCallback,
-    think_filter: ThinkFilter | None,
-    on_token: TokenCallback | None,
-) -> Any:
-    """A TextStreamer that forwards decoded text to ``on_text``, counts tokens and notes the time
-    of the first one (transformers calls ``put`` once with the prompt, then once per token)."""
-    from transformers import TextStreamer
-
-    class CallbackStreamer(TextStreamer):  # type: ignore[misc]
-        def __init__(self) -> None:
-            super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True)
-            self.first_token_at: float | None = None
-            self.tokens = 0
-
-        def put(self, value: Any) -> None:
-            is_prompt = self.next_tokens_are_prompt
-            super().put(value)
-            if is_prompt:
-                return
-            if self.first_token_at is None:
-                self.first_token_at = time.perf_counter()
-            self.tokens += 1
-            if on_token is not None:
-                on_token(self.tokens)
-
-        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
-            if think_filter is not None:
-                text = think_filter.feed(text) + (think_filter.finish() if stream_end else "")
-            if text:
-                on_text(text)
-
-    return CallbackStreamer()
-
-
-def _peak_memory(device: str) -> int | None:
-    import torch
-
-    if device.startswith("cuda"):
-        return int(torch.cuda.max_memory_allocated())
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)
-
-
-#: glibc's mallopt parameters (malloc.h).
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_INT_MAX = 2**31 - 1
-
-
-@functools.cache
-def _glibc() -> Any:
-    """The C library when it is glibc (it has ``mallopt`` and ``malloc_trim``), else ``None``."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt  # noqa: B018 - musl and others have no mallopt
-        libc.malloc_trim  # noqa: B018
-    except (OSError, AttributeError):
-        return None
-    return libc
-
-
-def _keep_freed_memory() -> bool:
-    """glibc: serve large blocks from the heap and keep freed memory there while a model runs.
-
-    By default glibc maps every block above 32 MB afresh and unmaps it when freed, so each
-    large activation costs page faults and zeroing: batched prefill spent about a fifth of its
-    time there (docs/performance.md). :func:`_release_freed_memory` hands the memory back after
-    each answer. Returns whether the setting was applied.
-    """
-    libc = _glibc()
-    if libc is None:
-        return False
-    trim = bool(libc.mallopt(_M_TRIM_THRESHOLD, _INT_MAX))
-    return bool(libc.mallopt(_M_MMAP_THRESHOLD, _INT_MAX)) and trim
-
-
-def _release_freed_memory() -> None:
-    """Give the heap's free memory back to the system (glibc), so an idle app stays small."""
-    libc = _glibc()
-    if libc is not None:
-        libc.malloc_trim(0)
-
-
-def _set_cpu_threads(cores: int) -> None:
-    """One torch thread per physical core: hyper-threads share the core's matrix units and
-    only add synchronisation (the process-wide setting; the GUI thread does no tensor work)."""
-    import torch
-
-    if cores > 0 and torch.get_num_threads() != cores:
-        log.info("torch threads: %d -> %d (physical cores)", torch.get_num_threads(), cores)
-        torch.set_num_threads(cores)
-
-
-def _use_cpu_kernels(model: Any, weights: WeightFormat, dtype: Any) -> KernelChoice:
-    patches = use_patch_linear(model)
-    attention = use_cpu_attention(model)
-    linear = linear_attention.has_linear_attention(model) and linear_attention.install() > 0
-    log.info(
-        "CPU kernels: %d patch embeddings as linear layers; decode-step attention: %s; "
-        "linear-attention decode steps: %s",
-        patches,
-        "two products" if attention else "unchanged",
-        "vldesk's" if linear else "unchanged",
-    )
-    return install_decode_kernels(model, weights, dtype)
-
-
-def _weight_format(value: str | WeightFormat | None) -> WeightFormat:
-    if isinstance(value, WeightFormat):
-        return value
-    try:
-        return WeightFormat((value or WeightFormat.FULL.value).strip().lower())
-    except ValueError:
-        choices = ", ".join(WEIGHT_CHOICES)
-        raise DeviceError(f"Unknown weights '{value}': choose one of {choices}.") from None
 
 
 class TransformersEngine:
@@ -766,50 +586,5 @@ class TransformersEngine:
         return results
 
 
-class _SuppressTokens:
-    """A logits processor that makes ``token_ids`` impossible (``ignore_eos``)."""
-
-    def __init__(self, token_ids: Sequence[int]) -> None:
-        self.token_ids = list(token_ids)
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        scores[:, self.token_ids] = float("-inf")
-        return scores
-
-
-class _StepClock:
-    """A StoppingCriteria that never stops; it notes when the first new token was produced,
-    which also ends the prompt's between-layer checks (:class:`PromptInterrupt`)."""
-
-    def __init__(self, interrupt: PromptInterrupt) -> None:
-        self.interrupt = interrupt
-        self.first_step_at: float | None = None
-
-    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        import torch
-
-        if self.first_step_at is None:
-            self.first_step_at = time.perf_counter()
-            self.interrupt.prompt_read()
-        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-
-
 def _rate(count: int, seconds: float) -> float:
     return count / seconds if count > 0 and seconds > 0 else 0.0
-
-
-def _free_device_memory() -> None:
-    if "torch" not in sys.modules:
-        return
-    import torch
-
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
-def _short(exc: BaseException) -> str:
-    """The first line of an exception's message, for a one-line user error."""
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else type(exc).__name__
-    return first if len(first) <= 300 else first[:297] + "..."

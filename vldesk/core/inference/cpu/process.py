@@ -1,0 +1,64 @@
+"""Process-wide CPU settings: torch threads and glibc's handling of freed memory."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+_INT_MAX = 2**31 - 1
+
+
+@functools.cache
+def _glibc() -> Any:
+    """The C library when it is glibc (it has ``mallopt`` and ``malloc_trim``), else ``None``."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt  # noqa: B018 - musl and others have no mallopt
+        libc.malloc_trim  # noqa: B018
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def _keep_freed_memory() -> bool:
+    """glibc: serve large blocks from the heap and keep freed memory there while a model runs.
+
+    By default glibc maps every block above 32 MB afresh and unmaps it when freed, so each
+    large activation costs page faults and zeroing: batched prefill spent about a fifth of its
+    time there (docs/performance.md). :func:`_release_freed_memory` hands the memory back after
+    each answer. Returns whether the setting was applied.
+    """
+    libc = _glibc()
+    if libc is None:
+        return False
+    trim = bool(libc.mallopt(_M_TRIM_THRESHOLD, _INT_MAX))
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, _INT_MAX)) and trim
+
+
+def _release_freed_memory() -> None:
+    """Give the heap's free memory back to the system (glibc), so an idle app stays small."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _set_cpu_threads(cores: int) -> None:
+    """One torch thread per physical core: hyper-threads share the core's matrix units and
+    only add synchronisation (the process-wide setting; the GUI thread does no tensor work)."""
+    import torch
+
+    if cores > 0 and torch.get_num_threads() != cores:
+        log.info("torch threads: %d -> %d (physical cores)", torch.get_num_threads(), cores)
+        torch.set_num_threads(cores)

@@ -1,0 +1,93 @@
+"""Hooks into generate: streaming text, cancelling, suppressing tokens, timing steps."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from vldesk.core.inference.engine import (
+    TextCallback,
+    TokenCallback,
+)
+from vldesk.core.inference.prompt_interrupt import PromptInterrupt
+from vldesk.core.inference.thinking import ThinkFilter
+
+
+class _CancelCriteria:
+    """A transformers StoppingCriteria that stops every sequence once ``event`` is set."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        return torch.full(
+            (input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device
+        )
+
+
+def _make_streamer(
+    tokenizer: Any,
+    on_text: TextCallback,
+    think_filter: ThinkFilter | None,
+    on_token: TokenCallback | None,
+) -> Any:
+    """A TextStreamer that forwards decoded text to ``on_text``, counts tokens and notes the time
+    of the first one (transformers calls ``put`` once with the prompt, then once per token)."""
+    from transformers import TextStreamer
+
+    class CallbackStreamer(TextStreamer):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True)
+            self.first_token_at: float | None = None
+            self.tokens = 0
+
+        def put(self, value: Any) -> None:
+            is_prompt = self.next_tokens_are_prompt
+            super().put(value)
+            if is_prompt:
+                return
+            if self.first_token_at is None:
+                self.first_token_at = time.perf_counter()
+            self.tokens += 1
+            if on_token is not None:
+                on_token(self.tokens)
+
+        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+            if think_filter is not None:
+                text = think_filter.feed(text) + (think_filter.finish() if stream_end else "")
+            if text:
+                on_text(text)
+
+    return CallbackStreamer()
+
+
+class _SuppressTokens:
+    """A logits processor that makes ``token_ids`` impossible (``ignore_eos``)."""
+
+    def __init__(self, token_ids: Sequence[int]) -> None:
+        self.token_ids = list(token_ids)
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        scores[:, self.token_ids] = float("-inf")
+        return scores
+
+
+class _StepClock:
+    """A StoppingCriteria that never stops; it notes when the first new token was produced,
+    which also ends the prompt's between-layer checks (:class:`PromptInterrupt`)."""
+
+    def __init__(self, interrupt: PromptInterrupt) -> None:
+        self.interrupt = interrupt
+        self.first_step_at: float | None = None
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        if self.first_step_at is None:
+            self.first_step_at = time.perf_counter()
+            self.interrupt.prompt_read()
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
