@@ -1,4 +1,5 @@
-"""``vldesk batch``: options, messages, and resuming after Ctrl+C and kill -9."""
+"""``vldesk batch``: options, messages (on a fake engine), and resuming after Ctrl+C and kill -9
+(a tiny model in a real process)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from tests.core.batch.test_runner import lively_model_dir, picture
+from tests.core.batch.jobs import lively_model_dir, picture
 from tests.helpers import PROJECT_ROOT
+from tests.helpers.fake_engine import FakeEngineLoader
 from vldesk.cli import run_cli
 from vldesk.core.models.catalog import Family
-
-pytestmark = pytest.mark.model
+from vldesk.core.settings import Settings
 
 ROOT = PROJECT_ROOT
 SIZES = ((64, 64), (96, 64), (64, 96))
@@ -30,6 +31,20 @@ SIZES = ((64, 64), (96, 64), (64, 96))
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return lively_model_dir(tmp_path_factory, Family.QWEN3_VL)
+
+
+@pytest.fixture
+def fake_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeEngineLoader:
+    """``vldesk batch`` loads fake engines: any ``--model`` folder resolves to itself."""
+    import vldesk.cli.batch
+
+    def resolve_model(model_ref: str, user_settings: Settings) -> Path:
+        return Path(model_ref).resolve()
+
+    loader = FakeEngineLoader()
+    monkeypatch.setattr(vldesk.cli.batch, "resolve_model", resolve_model)
+    monkeypatch.setattr(vldesk.cli.batch, "load_engine", loader)
+    return loader
 
 
 def base_args(folder: Path, model: Path, *extra: str) -> list[str]:
@@ -63,8 +78,10 @@ def count(kind: str) -> int:
 
 
 def test_batch_cli_writes_captions_reports_and_explains_failures(
-    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, fake_models: FakeEngineLoader, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    model_dir = tmp_path / "my-model"
+    model_dir.mkdir()
     folder = tmp_path / "photos"
     for index, name in enumerate(("a.png", "sub/b.jpg", "sub/c.webp", "d.png")):
         picture(folder / name, SIZES[index % len(SIZES)], index)
@@ -106,6 +123,14 @@ def test_batch_cli_writes_captions_reports_and_explains_failures(
     with open(reports / "r.csv", encoding="utf-8-sig", newline="") as handle:
         assert len(list(csv.DictReader(handle))) == 4
     assert (reports / "r.md").is_file()
+    # The engine came through the seam, as the saved settings and this command line asked.
+    (request,) = fake_models.requests
+    assert (request.model_dir, request.name) == (model_dir.resolve(), "my-model")
+    assert (request.device, request.dtype, request.weights) == ("auto", "auto", "full")
+    (engine,) = fake_models.engines
+    assert engine.unloaded
+    assert engine.batches == [2]  # two images to caption, at most two at a time
+    assert captions["a.png"] == f"Describe this image. | {folder / 'a.png'}"
 
     # The same command again: the job is finished, so it starts afresh (and skips what exists).
     assert run_cli(args) == 1
@@ -114,8 +139,9 @@ def test_batch_cli_writes_captions_reports_and_explains_failures(
 
 
 def test_batch_cli_refuses_unclear_resumes(
-    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, fake_models: FakeEngineLoader, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    model_dir = tmp_path / "my-model"
     folder = tmp_path / "photos"
     picture(folder / "a.png", (64, 64), 1)
     assert run_cli([*base_args(folder, model_dir), "--resume"]) == 1
@@ -124,6 +150,29 @@ def test_batch_cli_refuses_unclear_resumes(
     assert "is an image type" in capsys.readouterr().err
     assert run_cli([*base_args(tmp_path / "missing", model_dir)]) == 1
     assert "does not exist" in capsys.readouterr().err
+    assert not fake_models.requests  # each refusal came before loading a model
+
+
+@pytest.mark.parametrize("recursive", [False, True])
+def test_a_folder_without_images_is_an_error_not_a_finished_job(
+    tmp_path: Path,
+    fake_models: FakeEngineLoader,
+    capsys: pytest.CaptureFixture[str],
+    recursive: bool,
+) -> None:
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "notes.md").write_text("not an image", encoding="utf-8")
+    if not recursive:
+        picture(folder / "sub" / "a.png", (64, 64), 1)  # not searched without --recursive
+    extra = ["--recursive"] if recursive else []
+    assert run_cli(base_args(folder, tmp_path / "my-model", *extra)) == 1
+    err = capsys.readouterr().err
+    assert f"vldesk: error: There are no images in {folder}" in err
+    assert ("Add --recursive" in err) is not recursive
+    assert "Done:" not in err
+    assert not fake_models.requests
+    assert not journal_records()  # no job was started
 
 
 def _start(args: list[str]) -> subprocess.Popen[str]:
