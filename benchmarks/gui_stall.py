@@ -118,7 +118,7 @@ def main(argv: list[str]) -> int:
         captions = replace(endless, max_new_tokens=300)  # long enough to measure during one
         options = BatchOptions(pictures, "Describe the image.", str(model), captions)
         app.batch.start(BatchPlan(options, batch_size=1))
-        _wait(lambda: bool(app.batch_view.caption_view.toPlainText()))
+        _wait(lambda: bool(app.window.batch_view.caption_view.toPlainText()))
         figures["folder_captioning"] = _measure(args.seconds)
         app.batch.cancel()
         _wait(lambda: not app.batch.running)

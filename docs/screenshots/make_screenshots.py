@@ -92,13 +92,13 @@ def main(argv: list[str]) -> int:
     qt_app.processEvents()
     window.grab().save(str(target / "main-window.png"))
 
-    dialog = app.open_model_dialog()
+    dialog = app.models.open_model_dialog()
     dialog.resize(900, 520)
     qt_app.processEvents()
     dialog.grab().save(str(target / "models.png"))
     dialog.close()
 
-    batch = app.open_batch_dialog()
+    batch = app.batch_panel.open_dialog()
     assert batch is not None
     qt_app.processEvents()
     batch.grab().save(str(target / "describe-folder.png"))

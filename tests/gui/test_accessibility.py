@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import AppFactory
+from tests.gui.conftest import AppFactory, shown_dialogs
 from vldesk.core.models.store import ModelStore
 from vldesk.core.presets import PRESETS
 from vldesk.core.settings import Settings
@@ -98,7 +98,7 @@ def _dialogs(app: DesktopApp, tmp_path: Path) -> list[QDialog]:
         BatchDialog(
             model="a",
             model_name="A model",
-            settings=app.generation_settings(),
+            settings=app.chat.generation_settings(),
             presets=PRESETS,
             language="en",
             parent=app.window,
@@ -109,7 +109,7 @@ def _dialogs(app: DesktopApp, tmp_path: Path) -> list[QDialog]:
 def test_every_control_has_a_name(make_app: AppFactory, qtbot: QtBot, tmp_path: Path) -> None:
     app = make_app(start=False)
     app.window.prompt_panel.system_toggle.setChecked(True)
-    app.show_message("A message with an action", actions=[("Retry", lambda: None)])
+    app.window.show_message("A message with an action", actions=[("Retry", lambda: None)])
     problems = unnamed_controls(app.window)
     dialogs = _dialogs(app, tmp_path)
     for dialog in dialogs:
@@ -204,7 +204,6 @@ def test_alt_text_copies_plain_text(make_app: AppFactory, qtbot: QtBot) -> None:
     action = app.window.copy_alt_text_action
     view.begin_answer("Write alt text")
     view.finish_answer('Alt text: "A **red** bicycle\nleaning on a `brick` wall."')
-    app._update_actions()
     assert view.alt_text_button.isEnabled()
     with qtbot.waitSignal(view.copied):
         view.alt_text_button.click()
@@ -251,8 +250,8 @@ def test_help_menu_opens_the_data_folder_and_about(
     app = make_app(start=False)
     app.window.open_data_folder_action.trigger()
     assert [url.toLocalFile() for url in opened] == [str(app.paths.data_dir)]
-    about = app._about()
-    assert about.isVisible()
+    app.window.about_action.trigger()
+    [about] = shown_dialogs(app, AboutDialog)
     assert about.wait_for_disk_use()
     qtbot.waitUntil(lambda: about.disk_use.text() != "counting…")
     details = about.details()

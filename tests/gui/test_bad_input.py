@@ -67,7 +67,7 @@ def test_non_image_and_corrupt_files_give_clear_messages(
     # The app still works: a good image opens and can be asked about.
     open_image(qtbot, app, tmp_path / "good.png")
     assert not app.window.banner.isVisible()
-    assert app.ask("What is this?")
+    assert app.chat.ask("What is this?")
     wait_idle(qtbot, app)
     assert app.session.last_result is not None
 
@@ -119,7 +119,7 @@ def test_model_folder_missing_files_is_explained(
     for name in ("tokenizer.json", "vocab.json"):  # downloads have one or the other
         (broken / name).unlink(missing_ok=True)
     app = ready_app
-    assert not app.open_model_folder(broken)
+    assert not app.models.open_model_folder(broken)
     text = banner_text(app)
     assert "cannot be used as a model" in text
     assert "no .safetensors weights" in text
@@ -164,7 +164,7 @@ def test_switching_models_from_the_menu(
 
     app = make_app(tiny_model_dirs[Family.QWEN3_VL])
     wait_for_model(qtbot, app)
-    assert app.open_model_folder(tiny_model_dirs[Family.QWEN2_5_VL])
+    assert app.models.open_model_folder(tiny_model_dirs[Family.QWEN2_5_VL])
     qtbot.waitUntil(lambda: app.session.model_name == "qwen2_5_vl", timeout=30_000)
     labels = {a.text(): a for a in app.window.model_group.actions()}
     assert "qwen2_5_vl" in labels  # imported folders are listed in the Model menu
@@ -189,7 +189,7 @@ def test_out_of_memory_offers_a_retry_with_a_smaller_image_budget(
         return original(self, conversation, settings, **kwargs)
 
     monkeypatch.setattr(TransformersEngine, "generate", out_of_memory)
-    assert app.ask("Describe it.")
+    assert app.chat.ask("Describe it.")
     qtbot.waitUntil(lambda: "Out of memory" in banner_text(app), timeout=10_000)
     wait_idle(qtbot, app)
     buttons = app.window.banner.action_buttons
@@ -201,7 +201,7 @@ def test_out_of_memory_offers_a_retry_with_a_smaller_image_budget(
     assert budgets == [1024, 512]
     assert app.settings.max_image_tokens == 512
     # The retry did not write the question to history twice.
-    assert app.history is not None
-    entry = app.history.get_conversation(app.session.history_id or -1)
+    assert app.history.store is not None
+    entry = app.history.store.get_conversation(app.session.history_id or -1)
     assert entry is not None
     assert [m.role for m in entry.messages] == ["user", "assistant"]

@@ -91,8 +91,8 @@ def test_describe_a_folder_then_retry_the_failure(
     dialog.start_button.click()
     qtbot.waitUntil(lambda: not shown_dialogs(app, BatchDialog), timeout=2000)
     assert app.batch.running
-    assert app.batch_dock.isVisible()
-    toggle = app.batch_dock.toggleViewAction()
+    assert app.window.batch_dock.isVisible()
+    toggle = app.window.batch_dock.toggleViewAction()
     assert toggle in window.view_menu.actions()
     assert toggle.isChecked()
     # The worker serves the batch only: asking is off, and the UI says why.
@@ -111,7 +111,7 @@ def test_describe_a_folder_then_retry_the_failure(
     for suffix in (".jsonl", ".csv", ".md"):
         assert (folder / f"vldesk-captions{suffix}").is_file()
 
-    view = app.batch_view
+    view = app.window.batch_view
     rows = view.failure_rows
     assert [image for image, _reason in rows] == ["broken.png"]
     assert rows[0][1]  # with its reason
@@ -121,7 +121,7 @@ def test_describe_a_folder_then_retry_the_failure(
     assert not view.pause_button.isEnabled()
     assert "Finished describing photos" in window.banner.text
     # Captions went to history, and the panel shows them.
-    assert app.history_model.rowCount() == 5
+    assert app.history.model.rowCount() == 5
     # Asking works again.
     assert panel.send_button.toolTip() == "Ask the question (Enter)"
 
@@ -160,7 +160,7 @@ def click_in_message_box(qtbot: QtBot, label: str, seen: list[str]) -> None:
 
 def long_captions(app: DesktopApp, monkeypatch: pytest.MonkeyPatch) -> None:
     """Captions that always run to their token limit, so a batch takes a while."""
-    base = app.generation_settings()
+    base = app.chat.generation_settings()
     long = GenerationSettings(**{**base.to_dict(), "ignore_eos": True})
     monkeypatch.setattr(app, "generation_settings", lambda preset_tokens=None: long)
 
@@ -187,7 +187,7 @@ def test_pause_resume_cancel_then_resume_the_job(
         return events[-1].done if events else 0
 
     dialog.start_button.click()
-    view = app.batch_view
+    view = app.window.batch_view
     qtbot.waitUntil(lambda: bool(view.caption_view.toPlainText()), timeout=30_000)
     # The viewer still opens images while captions stream (how long the GUI thread may stall
     # meanwhile is measured by benchmarks/gui_stall.py).
@@ -207,14 +207,14 @@ def test_pause_resume_cancel_then_resume_the_job(
     paused_at = len(events)
     assert events[-1].kind is BatchEventKind.PAUSED
     assert "Paused" in view.stats_label.text()
-    assert "paused" in app.batch_status.text()
+    assert "paused" in app.window.batch_status.text()
     assert view.resume_button.isEnabled()
     assert not window.prompt_panel.send_button.isEnabled()  # the model stays reserved
     # While paused, images can still be viewed, and the model cannot be changed under the
     # batch (the app says why).
     app.open_paths([str(folder / "d.png")])
     qtbot.waitUntil(lambda: "d.png" in window.image_info.text(), timeout=10_000)
-    assert not app.load_model(str(tiny_dir))
+    assert not app.models.load_model(str(tiny_dir))
     assert "busy describing a folder" in window.banner.text
     qtbot.mouseClick(view.resume_button, Qt.MouseButton.LeftButton)
     assert app.batch.state is BatchState.RUNNING
@@ -234,7 +234,7 @@ def test_pause_resume_cancel_then_resume_the_job(
     assert len(done_before) == summary.captioned
 
     # Describe Folder again with the same options: the dialog offers to resume.
-    dialog = app.open_batch_dialog()
+    dialog = app.batch_panel.open_dialog()
     assert dialog is not None
     assert dialog.folder_edit.text() == str(folder)  # the last batch's options
     assert dialog.max_tokens_spin.value() == LONG_CAPTION
@@ -269,7 +269,7 @@ def test_closing_the_window_mid_batch_stops_it_resumably(
     dialog = open_dialog(app, folder, tokens=LONG_CAPTION)
     dialog.batch_size_spin.setValue(1)
     dialog.start_button.click()
-    qtbot.waitUntil(lambda: bool(app.batch_view.caption_view.toPlainText()), timeout=30_000)
+    qtbot.waitUntil(lambda: bool(app.window.batch_view.caption_view.toPlainText()), timeout=30_000)
     plan = app.batch.plan
     assert plan is not None
     app.window.close()

@@ -28,7 +28,7 @@ LONG = 100_000  # max_new_tokens that cannot finish during a test: the answer mu
 
 def endless(app: DesktopApp, monkeypatch: pytest.MonkeyPatch) -> None:
     """Make answers run until stopped (random tiny models may otherwise end early)."""
-    base = app.generation_settings()
+    base = app.chat.generation_settings()
     settings = GenerationSettings(**{**base.to_dict(), "max_new_tokens": LONG, "ignore_eos": True})
     monkeypatch.setattr(app, "generation_settings", lambda preset_tokens=None: settings)
 
@@ -81,12 +81,12 @@ def test_preset_streams_then_follow_up_continues(
     assert "continued from the previous answer" in window.status_panel.first_token_label.toolTip()
 
     # Both exchanges were written to history as they happened, in one entry.
-    assert app.history is not None
-    entry = app.history.get_conversation(app.session.history_id or -1)
+    assert app.history.store is not None
+    entry = app.history.store.get_conversation(app.session.history_id or -1)
     assert entry is not None
     assert [m.role for m in entry.messages] == ["user", "assistant", "user", "assistant"]
     assert entry.messages[-1].stats is not None
-    assert app.history_model.rowCount() == 1
+    assert app.history.model.rowCount() == 1
 
     # A new image starts a new conversation.
     open_image(qtbot, app, make_image(tmp_path / "blue.png", color=(20, 20, 200)))
@@ -105,7 +105,7 @@ def test_stop_mid_answer_keeps_the_partial_answer(
     wait_for_model(qtbot, app)
     endless(app, monkeypatch)
     open_image(qtbot, app, make_image(tmp_path / "a.png"))
-    assert app.ask("Describe every pixel.")
+    assert app.chat.ask("Describe every pixel.")
     view = app.window.answer_view
     qtbot.waitUntil(lambda: len(view.current_answer()) > 20, timeout=30_000)
     assert app.session.busy
@@ -117,8 +117,8 @@ def test_stop_mid_answer_keeps_the_partial_answer(
     assert result.stats.new_tokens < LONG
     assert "(stopped)" in view.browser.toPlainText()
     # The stopped answer is in history too.
-    assert app.history is not None
-    entry = app.history.get_conversation(app.session.history_id or -1)
+    assert app.history.store is not None
+    entry = app.history.store.get_conversation(app.session.history_id or -1)
     assert entry is not None
     assert entry.messages[-1].role == "assistant"
     assert entry.messages[-1].stats is not None
@@ -132,14 +132,14 @@ def test_history_survives_a_restart_and_exports(
     wait_for_model(qtbot, first)
     image = make_image(tmp_path / "pictures" / "harbour.png")
     open_image(qtbot, first, image)
-    assert first.ask("Where are the zebras?")
+    assert first.chat.ask("Where are the zebras?")
     wait_idle(qtbot, first)
     answer = first.session.last_result.text if first.session.last_result else ""
     first.shut_down()
 
     # A new composition root on the same VLDESK_HOME finds the entry.
     second = make_app(tiny_dir, start=False, **SAMPLING)
-    model = second.history_model
+    model = second.history.model
     assert model.rowCount() == 1
     assert "Where are the zebras?" in model.data(model.index(0))
     panel = second.window.history_panel
@@ -167,12 +167,12 @@ def test_history_survives_a_restart_and_exports(
     # Export the conversation and the history, as text and Markdown.
     exports = tmp_path / "exports"
     exports.mkdir()
-    assert second.export_conversation(exports / "conversation.txt")
+    assert second.history.export_conversation(exports / "conversation.txt")
     text = (exports / "conversation.txt").read_text(encoding="utf-8")
     assert "Where are the zebras?" in text
     assert "Answer:" in text
     assert str(image) in text
-    assert second.export_history(path=exports / "history.md")
+    assert second.history.export_history(path=exports / "history.md")
     markdown = (exports / "history.md").read_text(encoding="utf-8")
     assert "## harbour.png" in markdown
     assert "> Where are the zebras?" in markdown
@@ -192,7 +192,7 @@ def test_closing_mid_answer_saves_what_was_shown(
     wait_for_model(qtbot, app)
     endless(app, monkeypatch)
     open_image(qtbot, app, make_image(tmp_path / "a.png"))
-    assert app.ask("Keep talking.")
+    assert app.chat.ask("Keep talking.")
     qtbot.waitUntil(lambda: len(app.window.answer_view.current_answer()) > 20, timeout=30_000)
     history_id = app.session.history_id
     app.window.close()

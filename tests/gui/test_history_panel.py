@@ -125,19 +125,19 @@ def test_deleting_from_the_app_removes_the_entry(
     from tests.gui.conftest import open_image, wait_idle
 
     open_image(qtbot, app, make_image(tmp_path / "a.png"))
-    assert app.ask("One?")
+    assert app.chat.ask("One?")
     wait_idle(qtbot, app)
-    assert app.history_model.rowCount() == 1
-    conversation_id = app.history_model.ids()[0]
-    app.delete_history_entries([conversation_id], confirm=False)
-    assert app.history_model.rowCount() == 0
+    assert app.history.model.rowCount() == 1
+    conversation_id = app.history.model.ids()[0]
+    app.history.delete_entries([conversation_id], confirm=False)
+    assert app.history.model.rowCount() == 0
     assert app.window.history_panel.empty_label.isVisible()
     # The conversation on screen goes on; a follow-up starts a fresh history entry.
-    assert app.ask("Two?")
+    assert app.chat.ask("Two?")
     wait_idle(qtbot, app)
-    assert app.history_model.rowCount() == 1
-    assert app.history is not None
-    fresh = app.history.get_conversation(app.history_model.ids()[0])
+    assert app.history.model.rowCount() == 1
+    assert app.history.store is not None
+    fresh = app.history.store.get_conversation(app.history.model.ids()[0])
     assert fresh is not None
     assert [m.text for m in fresh.messages if m.role == "user"] == ["Two?"]
 
@@ -163,7 +163,7 @@ def app_with_history(
     question = DeleteQuestion(reply)
     monkeypatch.setattr(QMessageBox, "question", question)
     app = make_app(start=False)
-    assert app.history_model.rowCount() == 3
+    assert app.history.model.rowCount() == 3
     return app, ids, question
 
 
@@ -189,9 +189,9 @@ def test_deleting_history_asks_first_and_a_no_keeps_everything(
     assert question.asked == [
         "Delete from history: Delete 2 conversation(s) from the history? This cannot be undone."
     ]
-    assert app.history_model.ids() == newest_first
-    assert app.history is not None
-    assert all(app.history.get_conversation(i) is not None for i in ids)
+    assert app.history.model.ids() == newest_first
+    assert app.history.store is not None
+    assert all(app.history.store.get_conversation(i) is not None for i in ids)
 
 
 def test_deleting_history_after_a_yes_removes_the_entries(
@@ -201,16 +201,16 @@ def test_deleting_history_after_a_yes_removes_the_entries(
     panel = app.window.history_panel
     newest_first = ids[::-1]
     # One of them is the conversation on screen.
-    app.open_history_entry(newest_first[0])
+    app.history.open_entry(newest_first[0])
     assert app.session.history_id == newest_first[0]
     select_rows(qtbot, panel, [0, 1])
     panel.delete_button.click()
     assert len(question.asked) == 1
-    assert app.history_model.ids() == [newest_first[2]]
-    assert app.history is not None
-    assert app.history.get_conversation(newest_first[0]) is None
-    assert app.history.get_conversation(newest_first[1]) is None
-    assert app.history.get_conversation(newest_first[2]) is not None
+    assert app.history.model.ids() == [newest_first[2]]
+    assert app.history.store is not None
+    assert app.history.store.get_conversation(newest_first[0]) is None
+    assert app.history.store.get_conversation(newest_first[1]) is None
+    assert app.history.store.get_conversation(newest_first[2]) is not None
     # What is on screen no longer points at the deleted entry.
     assert app.session.history_id is None
     assert panel.selected_ids() == []
@@ -226,13 +226,13 @@ def test_entry_whose_image_is_gone_shows_the_thumbnail(
     wait_for_model(qtbot, app)
     image = make_image(tmp_path / "gone.png")
     open_image(qtbot, app, image)
-    assert app.ask("What is it?")
+    assert app.chat.ask("What is it?")
     wait_idle(qtbot, app)
     conversation_id = app.session.history_id
     assert conversation_id is not None
     image.unlink()
     app.session.new_conversation()
-    app.open_history_entry(conversation_id)
+    app.history.open_entry(conversation_id)
     assert app.session.history_id == conversation_id
     assert app.session.image is None
     assert app.window.viewer.has_image  # the stored thumbnail

@@ -213,7 +213,7 @@ def test_the_window_and_dialogs_show_only_the_interface_language(
         app = make_app(tiny_dir, preset_language=language, max_new_tokens=24, **SAMPLING)
         wait_for_model(qtbot, app)
         open_image(qtbot, app, make_image(tmp_path / "street.png", (640, 420)))
-        app.ask_preset("alt")
+        app.chat.ask_preset("alt")
         wait_idle(qtbot, app)
         settings = SettingsDialog(app.settings, [("Qwen3-VL tiny", str(tiny_dir))], app.window)
         qtbot.addWidget(settings)

@@ -12,7 +12,7 @@ from PIL import Image
 from PySide6.QtCore import QObject, QThread, Slot
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import ManualClock
+from tests.gui.conftest import EngineStandIn, ManualClock
 from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings, StopReason
 from vldesk.core.images import LoadedImage
 from vldesk.core.inference.engine import LoadRequest, load_engine
@@ -20,8 +20,9 @@ from vldesk.core.inference.transformers_engine import TransformersEngine
 from vldesk.core.models.catalog import Family
 from vldesk.gui.workers.inference import (
     CHUNK_INTERVAL_S,
+    Failure,
+    FailureKind,
     InferenceClient,
-    InferenceWorker,
     ModelLoadedInfo,
     StreamBatcher,
 )
@@ -41,9 +42,9 @@ SAMPLED = GenerationSettings(
 
 
 class Recorder(QObject):
-    """Receives the worker's signals in the GUI thread, as the app's slots do."""
+    """Receives the client's signals in the GUI thread, as the app's slots do."""
 
-    def __init__(self, worker: InferenceWorker) -> None:
+    def __init__(self, worker: InferenceClient) -> None:
         super().__init__()
         self.loaded: list[ModelLoadedInfo] = []
         self.load_failures: list[str] = []
@@ -52,7 +53,7 @@ class Recorder(QObject):
         self.token_counts: list[tuple[int, int]] = []
         self.finished: dict[int, GenerationResult] = {}
         self.order: list[int] = []
-        self.failures: list[tuple[int, str]] = []
+        self.failures: list[tuple[int, Failure]] = []
         self.wrong_thread = False
         worker.model_loaded.connect(self.on_loaded)
         worker.model_failed.connect(self.on_load_failed)
@@ -96,10 +97,10 @@ class Recorder(QObject):
         self.finished[request_id] = result
         self.order.append(request_id)
 
-    @Slot(int, str)
-    def on_failed(self, request_id: int, message: str) -> None:
+    @Slot(int, object)
+    def on_failed(self, request_id: int, failure: Failure) -> None:
         self._check_thread()
-        self.failures.append((request_id, message))
+        self.failures.append((request_id, failure))
 
 
 ClientFactory = Callable[..., InferenceClient]
@@ -127,7 +128,7 @@ def client(make_client: ClientFactory) -> InferenceClient:
 
 @pytest.fixture
 def recorder(client: InferenceClient) -> Iterator[Recorder]:
-    recorder = Recorder(client.worker)
+    recorder = Recorder(client)
     yield recorder
     assert not recorder.wrong_thread, "a worker signal was delivered outside the GUI thread"
 
@@ -168,7 +169,7 @@ def test_requests_run_in_order_and_text_is_gathered_between_clock_ticks(
     # A clock that never moves: the interval between chunks never passes, so a whole answer
     # reaches the GUI thread as one chunk, sent when it ends.
     client = make_client(clock=ManualClock())
-    recorder = Recorder(client.worker)
+    recorder = Recorder(client)
     load(qtbot, client, recorder, tiny_dir)
     long = GenerationSettings(**{**SAMPLED.to_dict(), "max_new_tokens": 400, "ignore_eos": True})
     first = client.generate(question(), long)
@@ -230,10 +231,25 @@ def test_errors_cross_as_messages(
 ) -> None:
     request_id = client.generate(question(), SAMPLED)
     qtbot.waitUntil(lambda: bool(recorder.failures), timeout=10_000)
-    assert recorder.failures == [(request_id, "No model is loaded yet.")]
+    assert recorder.failures == [(request_id, Failure.error("No model is loaded yet."))]
     client.load_model(LoadRequest(tmp_path / "nowhere", "nowhere"))
     qtbot.waitUntil(lambda: bool(recorder.load_failures), timeout=10_000)
     assert "does not exist" in recorder.load_failures[0]
+
+
+def test_running_out_of_memory_is_one_failure_of_its_own_kind(
+    qtbot: QtBot, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = make_client(load_engine=lambda request: EngineStandIn(request, answer=None))
+    recorder = Recorder(client)
+    load(qtbot, client, recorder, tmp_path)
+    request_id = client.generate(question(), SAMPLED)
+    qtbot.waitUntil(lambda: bool(recorder.failures), timeout=10_000)
+    [(failed_id, failure)] = recorder.failures
+    assert failed_id == request_id
+    assert failure.kind is FailureKind.OUT_OF_MEMORY
+    assert "Out of memory" in failure.message
+    assert not recorder.finished
 
 
 def test_switching_models_unloads_the_old_one(
@@ -247,7 +263,7 @@ def test_switching_models_unloads_the_old_one(
         return engine
 
     client = make_client(load_engine=keep_engines)
-    recorder = Recorder(client.worker)
+    recorder = Recorder(client)
     load(qtbot, client, recorder, tiny_model_dirs[Family.QWEN3_VL])
     first_weights = weakref.ref(engines[0].model)
     info = load(qtbot, client, recorder, tiny_model_dirs[Family.QWEN2_5_VL])
@@ -259,5 +275,5 @@ def test_switching_models_unloads_the_old_one(
     assert engines[1].model is None
     request_id = client.generate(question(), SAMPLED)
     qtbot.waitUntil(lambda: bool(recorder.failures), timeout=10_000)
-    assert recorder.failures == [(request_id, "No model is loaded yet.")]
+    assert recorder.failures == [(request_id, Failure.error("No model is loaded yet."))]
     assert not recorder.wrong_thread

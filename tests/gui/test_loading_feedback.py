@@ -29,7 +29,7 @@ def test_loading_the_model_is_visible_until_it_is_ready(
             seen["placeholder"] = w.answer_view.browser.toPlainText()
 
     probe = Probe()
-    app.inference.worker.model_loading.connect(probe.loading)
+    app.inference.model_loading.connect(probe.loading)
     app.start()
     wait_for_model(qtbot, app)
     assert seen["bar"] is True

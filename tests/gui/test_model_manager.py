@@ -98,7 +98,7 @@ def test_memory_estimates_use_the_precision_the_model_runs_at(
     app = make_app(tiny_dir, dtype=dtype)
     wait_for_model(qtbot, app)
     assert app.window.status_panel.device_label.text() == f"cpu · {dtype}"
-    dialog = app.open_model_dialog()
+    dialog = app.models.open_model_dialog()
     hint = dialog.model.row_at(0).hint  # type: ignore[union-attr]
     assert hint is not None
     assert f"({dtype})" in hint.text
@@ -120,9 +120,9 @@ def test_memory_estimates_use_the_precision_the_model_runs_at(
         memory_bytes=None,
         device_total_bytes=24 * 1024**3,
     )
-    app.inference.worker.model_loaded.emit(on_gpu)
+    app.inference.model_loaded.emit(on_gpu)
     assert app.window.status_panel.device_label.text() == "cuda:0 · bfloat16"
-    dialog = app.open_model_dialog()
+    dialog = app.models.open_model_dialog()
     hint = dialog.model.row_at(0).hint  # type: ignore[union-attr]
     assert hint is not None
     assert "GPU memory" in hint.text
@@ -135,7 +135,7 @@ def test_before_a_model_loads_the_estimate_follows_the_settings(
     make_app: AppFactory, tmp_path: Path, dtype: str
 ) -> None:
     app = make_app(tmp_path / "no-model-here", start=False, dtype=dtype)
-    dialog = app.open_model_dialog()
+    dialog = app.models.open_model_dialog()
     hint = dialog.model.row_at(0).hint  # type: ignore[union-attr]
     assert hint is not None
     assert f"({dtype})" in hint.text

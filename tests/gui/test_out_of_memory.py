@@ -42,7 +42,7 @@ class SmallGpuMachine:
 
 def ask_until_out_of_memory(qtbot: QtBot, app: DesktopApp, tmp_path: Path) -> None:
     open_image(qtbot, app, make_image(tmp_path / "photo.png"))
-    assert app.ask(QUESTION)
+    assert app.chat.ask(QUESTION)
     banner = app.window.banner
     qtbot.waitUntil(lambda: banner.isVisible() and "Out of memory" in banner.text, timeout=10_000)
     qtbot.waitUntil(lambda: not app.session.busy, timeout=10_000)
@@ -71,8 +71,8 @@ def test_retry_on_the_cpu_after_running_out_of_memory_on_a_gpu(
     assert [e.question for e in app.window.answer_view.exchanges] == [QUESTION]
     assert [t.role for t in app.session.conversation.turns] == ["user", "assistant"]
     assert app.session.conversation.turns[0].text == QUESTION
-    assert app.history is not None
-    entry = app.history.get_conversation(app.session.history_id or -1)
+    assert app.history.store is not None
+    entry = app.history.store.get_conversation(app.session.history_id or -1)
     assert entry is not None
     assert [m.role for m in entry.messages] == ["user", "assistant"]
     assert entry.messages[0].text == QUESTION

@@ -99,7 +99,7 @@ def test_the_window_follows_the_light_and_dark_palettes(
     conversation = stored_conversation(tmp_path)
     app = make_app(start=False)
     app.window.resize(1280, 800)
-    app.open_history_entry(conversation)
+    app.history.open_entry(conversation)
     assert [e.question for e in app.window.answer_view.exchanges] == [
         "What is in the corner?",
         "And the rest?",

@@ -61,7 +61,7 @@ def test_typing_the_first_question_reads_the_image_ahead(
     open_image(qtbot, app, make_image(tmp_path / "photo.png", (200, 150)))
     edit = app.window.prompt_panel.prompt_edit
     finished = _Finished()
-    app.inference.worker.read_ahead_finished.connect(finished.record)
+    app.inference.read_ahead_finished.connect(finished.record)
     qtbot.keyClicks(edit, "What")
     qtbot.waitUntil(lambda: bool(finished.results), timeout=30_000)
     assert finished.results == [(started[0], True)]
@@ -75,8 +75,8 @@ def test_typing_the_first_question_reads_the_image_ahead(
     assert result.stats.reused_tokens > result.stats.image_tokens  # the image was not read again
     assert len(started) == 1
     # History holds the question and its answer only.
-    assert app.history is not None
-    entry = app.history.get_conversation(app.session.history_id or -1)
+    assert app.history.store is not None
+    entry = app.history.store.get_conversation(app.session.history_id or -1)
     assert entry is not None
     assert [m.role for m in entry.messages] == ["user", "assistant"]
     # Typing a follow-up reads nothing ahead: the answer's cache already holds the image.

@@ -40,7 +40,7 @@ class Watcher(QObject):
     def __init__(self, app):
         super().__init__(app)
         self.app = app
-        app.inference.worker.model_loaded.connect(self.loaded)
+        app.inference.model_loaded.connect(self.loaded)
 
     @Slot(object)
     def loaded(self, info):
@@ -180,9 +180,9 @@ def test_settings_changes_are_saved_and_applied(
     assert saved.preset_language == "zh"
     assert saved.max_new_tokens == 64
     assert saved.last_model == other
-    assert app.generation_settings().max_new_tokens == 64
+    assert app.chat.generation_settings().max_new_tokens == 64
     # Presets that need long answers get them even when the setting is lower.
-    assert app.generation_settings(preset_tokens=1024).max_new_tokens == 1024
+    assert app.chat.generation_settings(preset_tokens=1024).max_new_tokens == 1024
 
 
 def test_window_layout_is_restored_from_qsettings(make_app: AppFactory) -> None:

@@ -271,13 +271,13 @@ def test_export_the_answer_and_copy_the_conversation(
     wait_for_model(qtbot, app)
     assert not app.window.export_answer_action.isEnabled()
     open_image(qtbot, app, make_image(tmp_path / "pic.png"))
-    assert app.ask_preset("brief")
+    assert app.chat.ask_preset("brief")
     wait_idle(qtbot, app)
-    assert app.ask("Shorter?")
+    assert app.chat.ask("Shorter?")
     wait_idle(qtbot, app)
     assert app.window.export_answer_action.isEnabled()
     target = tmp_path / "answer.md"
-    assert app.export_answer(target)
+    assert app.history.export_answer(target)
     text = target.read_text(encoding="utf-8")
     assert "> Shorter?" in text
     assert "Describe this image" not in text  # only the last exchange
@@ -287,5 +287,5 @@ def test_export_the_answer_and_copy_the_conversation(
     assert "> Describe this image in one or two sentences." in copied
     assert "> Shorter?" in copied
     # A name without .txt/.md is refused with a clear message, the app carries on.
-    assert not app.export_answer(tmp_path / "answer.docx")
+    assert not app.history.export_answer(tmp_path / "answer.docx")
     assert "must end in .txt or .md" in app.window.banner.text

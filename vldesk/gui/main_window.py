@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+import logging
+
+from PySide6.QtCore import QByteArray, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -16,12 +18,15 @@ from PySide6.QtWidgets import (
 )
 
 from vldesk.gui.widgets.answer_view import AnswerView
+from vldesk.gui.widgets.batch_progress import BatchProgressView, BatchStatusButton
 from vldesk.gui.widgets.file_drop import FileDropFilter
 from vldesk.gui.widgets.history_panel import HistoryPanel
 from vldesk.gui.widgets.image_viewer import ImageViewer
-from vldesk.gui.widgets.message_banner import MessageBanner
+from vldesk.gui.widgets.message_banner import BannerAction, Level, MessageBanner
 from vldesk.gui.widgets.prompt_panel import PromptPanel
 from vldesk.gui.widgets.status_panel import StatusPanel
+
+log = logging.getLogger(__name__)
 
 
 def _action(
@@ -110,6 +115,7 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self._build_menus()
+        self._build_batch()
 
         self.drop_filter = FileDropFilter(self)
         self.drop_filter.files_dropped.connect(self.files_dropped)
@@ -232,7 +238,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.new_conversation_action)
 
         view_menu = menu_bar.addMenu(tr("&View"))
-        self.view_menu = view_menu  # the app adds the panels it builds (the folder batch)
+        self.view_menu = view_menu
         view_menu.addAction(self.zoom_in_action)
         view_menu.addAction(self.zoom_out_action)
         view_menu.addAction(self.fit_action)
@@ -249,6 +255,43 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self.open_data_folder_action)
         help_menu.addAction(self.open_log_folder_action)
         help_menu.addAction(self.about_action)
+
+    def _build_batch(self) -> None:
+        """The folder batch's progress dock (hidden until a batch starts) and status button."""
+        self.batch_view = BatchProgressView()
+        # Translated where the app built them before (the catalog keeps their context).
+        self.batch_dock = QDockWidget(
+            QCoreApplication.translate("DesktopApp", "Folder Batch"), self
+        )
+        self.batch_dock.setObjectName("BatchDock")
+        self.batch_dock.setWidget(self.batch_view)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.batch_dock)
+        self.batch_dock.hide()
+        toggle = self.batch_dock.toggleViewAction()
+        toggle.setText(QCoreApplication.translate("DesktopApp", "Folder &Batch"))
+        toggle.setStatusTip(
+            QCoreApplication.translate("DesktopApp", "Show the progress of describing a folder")
+        )
+        self.view_menu.addAction(toggle)
+        self.batch_status = BatchStatusButton(self)
+        self.statusBar().addPermanentWidget(self.batch_status)
+
+    def show_batch_view(self) -> None:
+        dock = self.batch_dock
+        if dock.isHidden() and not dock.isFloating():
+            # As tall as it needs, but never more than about half the window.
+            height = min(self.batch_view.sizeHint().height(), self.height() // 2)
+            dock.show()
+            self.resizeDocks([dock], [height], Qt.Orientation.Vertical)
+        dock.show()
+        dock.raise_()
+
+    def show_message(
+        self, text: str, level: Level = Level.ERROR, actions: list[BannerAction] | None = None
+    ) -> None:
+        """An inline message in the window (never a traceback); also logged."""
+        log.log(logging.WARNING if level is Level.ERROR else logging.INFO, "message: %s", text)
+        self.banner.show_message(text, level, actions)
 
     def set_model_entries(self, entries: list[tuple[str, str]], current: str | None) -> None:
         """Fill the Model menu with (label, reference) pairs; choosing one triggers its action.

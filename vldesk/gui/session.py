@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings, Turn
 from vldesk.core.images import LoadedImage
-from vldesk.gui.workers.inference import InferenceClient
+from vldesk.gui.workers.inference import Failure, InferenceClient
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,8 @@ class ChatSession(QObject):
         answer_started(str): the question being answered.
         answer_text(str): more streamed text of the shown answer.
         answer_finished(GenerationResult): the shown answer is complete or was stopped.
-        answer_failed(str): the shown answer failed; the message is for the user.
-        out_of_memory(str): the device ran out of memory (offer a smaller budget or the CPU).
+        answer_failed(Failure): the shown answer failed (out of memory: offer a smaller image
+            budget or the CPU); its message is for the user.
         busy_changed(bool): whether an answer is being produced.
         conversation_reset(): the conversation was emptied (new image or new conversation).
         history_changed(): an entry was written to history.
@@ -80,8 +80,7 @@ class ChatSession(QObject):
     answer_started = Signal(str)
     answer_text = Signal(str)
     answer_finished = Signal(object)
-    answer_failed = Signal(str)
-    out_of_memory = Signal(str)
+    answer_failed = Signal(object)
     busy_changed = Signal(bool)
     conversation_reset = Signal()
     history_changed = Signal()
@@ -107,11 +106,9 @@ class ChatSession(QObject):
         self._reading_ahead: int | None = None
         self._read_ahead_of: tuple[SessionImage, int, str] | None = None
         self._last_question: tuple[str, str] | None = None
-        worker = inference.worker
-        worker.text_chunk.connect(self._on_chunk)
-        worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
-        worker.out_of_memory.connect(self._on_out_of_memory)
+        inference.text_chunk.connect(self._on_chunk)
+        inference.finished.connect(self._on_finished)
+        inference.failed.connect(self._on_failed)
 
     # -- state -------------------------------------------------------------------------------
 
@@ -315,19 +312,14 @@ class ChatSession(QObject):
             self.busy_changed.emit(False)
             self.answer_finished.emit(result)
 
-    @Slot(int, str)
-    def _on_failed(self, request_id: int, message: str) -> None:
+    @Slot(int, object)
+    def _on_failed(self, request_id: int, failure: Failure) -> None:
         if not self._matches(request_id) or self._pending is None:
             return
         pending, self._pending = self._pending, None
         if pending.shown:
             self.busy_changed.emit(False)
-            self.answer_failed.emit(message)
-
-    @Slot(int, str)
-    def _on_out_of_memory(self, request_id: int, message: str) -> None:
-        if self._matches(request_id) and self._pending is not None and self._pending.shown:
-            self.out_of_memory.emit(message)
+            self.answer_failed.emit(failure)
 
 
 def _awaits_answer(conversation: Conversation) -> bool:

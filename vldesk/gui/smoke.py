@@ -52,13 +52,13 @@ def run_smoke_test(app: QApplication, root: DesktopApp, paths: list[str]) -> Non
         finish(image=decoded.name)
 
     if paths:
-        root.images.loaded.connect(loaded)
-        root.images.failed.connect(lambda _id, _source, message: finish(error=message))
+        root.images.loader.loaded.connect(loaded)
+        root.images.loader.failed.connect(lambda _id, _source, message: finish(error=message))
 
         def open_them() -> None:
-            before = root.images.latest_request
+            before = root.images.loader.latest_request
             root.open_paths(paths)
-            if root.images.latest_request == before:  # nothing to decode: say why
+            if root.images.loader.latest_request == before:  # nothing to decode: say why
                 finish(error=root.window.banner.text or "nothing to open")
 
         QTimer.singleShot(0, open_them)

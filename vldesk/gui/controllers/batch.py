@@ -16,7 +16,7 @@ from vldesk.core.batch import (
     BatchProgress,
     BatchSummary,
 )
-from vldesk.gui.workers.inference import InferenceClient
+from vldesk.gui.workers.inference import Failure, InferenceClient
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +81,9 @@ class BatchController(QObject):
         #: The latest batch started, and how it ended (for "Retry failed").
         self.plan: BatchPlan | None = None
         self.summary: BatchSummary | None = None
-        worker = inference.worker
-        worker.batch_progress.connect(self._on_progress)
-        worker.batch_finished.connect(self._on_finished)
-        worker.batch_failed.connect(self._on_failed)
+        inference.batch_progress.connect(self._on_progress)
+        inference.batch_finished.connect(self._on_finished)
+        inference.batch_failed.connect(self._on_failed)
 
     # -- state -------------------------------------------------------------------------------
 
@@ -201,12 +200,12 @@ class BatchController(QObject):
         self._end()
         self.finished.emit(summary)
 
-    @Slot(int, str)
-    def _on_failed(self, request_id: int, message: str) -> None:
+    @Slot(int, object)
+    def _on_failed(self, request_id: int, failure: Failure) -> None:
         if request_id != self._request_id:
             return
         self._end()
-        self.failed.emit(message)
+        self.failed.emit(failure.message)
 
     def _end(self) -> None:
         self._request_id = None

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
@@ -52,6 +53,28 @@ class ModelLoadedInfo:
     weights: str = "full"
     #: The GPU's total memory when the model is on one (for the model manager's estimates).
     device_total_bytes: int | None = None
+
+
+class FailureKind(str, Enum):
+    """Why a request produced no result: the app offers different ways on for each."""
+
+    #: The device ran out of memory: a smaller image budget or the CPU may work.
+    OUT_OF_MEMORY = "out_of_memory"
+    #: Stopped before it started (a batch cancelled while queued).
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A request that failed: its kind, and the message for the user."""
+
+    kind: FailureKind
+    message: str
+
+    @classmethod
+    def error(cls, message: str) -> Failure:
+        return cls(FailureKind.ERROR, message)
 
 
 @dataclass(frozen=True)
@@ -216,11 +239,11 @@ class InferenceWorker(QObject):
         text_chunk(int, str): request id and newly streamed text (batched).
         token_count(int, int): request id and tokens generated so far.
         finished(int, GenerationResult): the answer is complete (or was stopped).
-        failed(int, str): generation failed; the message is for the user.
-        out_of_memory(int, str): emitted before ``failed`` when the device ran out of memory.
+        failed(int, Failure): generation failed (out of memory, or another error).
         batch_progress(int, BatchProgress): request id and a (throttled) batch event.
         batch_finished(int, BatchSummary): the batch ended: complete, or cancelled (resumable).
-        batch_failed(int, str): the batch could not start or stopped on an error (resumable).
+        batch_failed(int, Failure): the batch could not start (cancelled while queued, or an
+            error) or stopped on an error; the job is resumable.
         read_ahead_finished(int, bool): request id, and whether the image was read (not stopped,
             no error): the next question about it continues from what was read.
     """
@@ -232,11 +255,10 @@ class InferenceWorker(QObject):
     text_chunk = Signal(int, str)
     token_count = Signal(int, int)
     finished = Signal(int, object)
-    failed = Signal(int, str)
-    out_of_memory = Signal(int, str)
+    failed = Signal(int, object)
     batch_progress = Signal(int, object)
     batch_finished = Signal(int, object)
-    batch_failed = Signal(int, str)
+    batch_failed = Signal(int, object)
     read_ahead_finished = Signal(int, bool)
 
     def __init__(
@@ -307,7 +329,7 @@ class InferenceWorker(QObject):
     def generate(self, request: GenerateRequest) -> None:
         rid = request.request_id
         if self._engine is None:
-            self.failed.emit(rid, "No model is loaded yet.")
+            self.failed.emit(rid, Failure.error("No model is loaded yet."))
             return
         stream = StreamBatcher(
             lambda text: self.text_chunk.emit(rid, text),
@@ -324,16 +346,15 @@ class InferenceWorker(QObject):
             )
         except OutOfMemoryError as exc:
             stream.flush()
-            self.out_of_memory.emit(rid, str(exc))
-            self.failed.emit(rid, str(exc))
+            self.failed.emit(rid, Failure(FailureKind.OUT_OF_MEMORY, str(exc)))
             return
         except VldeskError as exc:
             stream.flush()
-            self.failed.emit(rid, str(exc))
+            self.failed.emit(rid, Failure.error(str(exc)))
             return
         except Exception as exc:
             stream.flush()
-            self.failed.emit(rid, _unexpected("answering", exc))
+            self.failed.emit(rid, Failure.error(_unexpected("answering", exc)))
             return
         stream.flush()
         self.finished.emit(rid, result)
@@ -361,10 +382,11 @@ class InferenceWorker(QObject):
         until the batch ends, is cancelled or fails. Pausing blocks here too."""
         rid = request.request_id
         if self._engine is None:
-            self.batch_failed.emit(rid, "No model is loaded yet.")
+            self.batch_failed.emit(rid, Failure.error("No model is loaded yet."))
             return
         if request.control.cancelled:
-            self.batch_failed.emit(rid, "The batch was cancelled before it started.")
+            failure = Failure(FailureKind.CANCELLED, "The batch was cancelled before it started.")
+            self.batch_failed.emit(rid, failure)
             return
         try:
             job = (
@@ -373,10 +395,10 @@ class InferenceWorker(QObject):
                 else BatchJob.create(request.options)
             )
         except VldeskError as exc:
-            self.batch_failed.emit(rid, str(exc))
+            self.batch_failed.emit(rid, Failure.error(str(exc)))
             return
         except Exception as exc:
-            self.batch_failed.emit(rid, _unexpected("opening the batch job", exc))
+            self.batch_failed.emit(rid, Failure.error(_unexpected("opening the batch job", exc)))
             return
         throttle = ProgressThrottle(lambda event: self.batch_progress.emit(rid, event), self._clock)
         history = self._open_history(request.history_db, throttle)
@@ -393,11 +415,11 @@ class InferenceWorker(QObject):
         except VldeskError as exc:
             throttle.flush()
             log.warning("batch %s stopped: %s", job.job_id, exc)
-            self.batch_failed.emit(rid, str(exc))
+            self.batch_failed.emit(rid, Failure.error(str(exc)))
             return
         except Exception as exc:
             throttle.flush()
-            self.batch_failed.emit(rid, _unexpected("describing the folder", exc))
+            self.batch_failed.emit(rid, Failure.error(_unexpected("describing the folder", exc)))
             return
         finally:
             job.close()
@@ -430,13 +452,44 @@ class InferenceWorker(QObject):
             thread.quit()
 
 
+#: The worker's signals that :class:`InferenceClient` passes on to the GUI thread.
+_RE_EXPORTED = (
+    "model_loading",
+    "model_loaded",
+    "model_failed",
+    "model_unloaded",
+    "text_chunk",
+    "token_count",
+    "finished",
+    "failed",
+    "batch_progress",
+    "batch_finished",
+    "batch_failed",
+    "read_ahead_finished",
+)
+
+
 class InferenceClient(QObject):
     """The GUI thread's handle on the worker: starts its thread, sends requests, cancels them.
 
     Requests cross as queued signals carrying plain data; cancelling sets the request's
     ``threading.Event`` directly, so it works while the worker is busy in ``generate``.
-    The worker's signals are re-exported here (see :class:`InferenceWorker`).
+    The worker's signals are re-exported here, delivered in the GUI thread (see
+    :class:`InferenceWorker` for what each carries); callers connect to these.
     """
+
+    model_loading = Signal(str)
+    model_loaded = Signal(object)
+    model_failed = Signal(str)
+    model_unloaded = Signal()
+    text_chunk = Signal(int, str)
+    token_count = Signal(int, int)
+    finished = Signal(int, object)
+    failed = Signal(int, object)
+    batch_progress = Signal(int, object)
+    batch_finished = Signal(int, object)
+    batch_failed = Signal(int, object)
+    read_ahead_finished = Signal(int, bool)
 
     _load_requested = Signal(object)
     _unload_requested = Signal()
@@ -462,21 +515,26 @@ class InferenceClient(QObject):
         self._shutdown_sent = False
         self._thread = QThread()
         self._thread.setObjectName("vldesk-inference")
+        #: Lives in the inference thread; callers use this client's signals, not the worker's
+        #: (vldesk/gui/launch.py still reads it, until it moves to them).
         self.worker = InferenceWorker(load_engine, clock)
         self.worker.moveToThread(self._thread)
-        self.worker.model_loaded.connect(self._on_model_loaded)
-        self.worker.model_failed.connect(self._on_model_failed)
+        # Bookkeeping first: the app's slots, connected later, then see it up to date.
+        self.model_loaded.connect(self._on_load_ended)
+        self.model_failed.connect(self._on_load_ended)
+        self.finished.connect(self._forget)
+        self.failed.connect(self._forget)
+        self.read_ahead_finished.connect(self._forget)
+        self.batch_finished.connect(self._forget_batch)
+        self.batch_failed.connect(self._forget_batch)
+        for name in _RE_EXPORTED:
+            getattr(self.worker, name).connect(getattr(self, name))
         self._load_requested.connect(self.worker.load_model)
         self._unload_requested.connect(self.worker.unload_model)
         self._generate_requested.connect(self.worker.generate)
         self._read_ahead_requested.connect(self.worker.read_ahead)
         self._batch_requested.connect(self.worker.run_batch)
         self._shutdown_requested.connect(self.worker.shut_down)
-        self.worker.finished.connect(self._forget)
-        self.worker.failed.connect(self._forget)
-        self.worker.read_ahead_finished.connect(self._forget)
-        self.worker.batch_finished.connect(self._forget_batch)
-        self.worker.batch_failed.connect(self._forget_batch)
         self._thread.start()
 
     @property
@@ -494,12 +552,8 @@ class InferenceClient(QObject):
         """A model load was asked for and has not reported back yet."""
         return self._loads_pending > 0
 
-    @Slot(object)
-    def _on_model_loaded(self, _info: ModelLoadedInfo) -> None:
-        self._loads_pending = max(0, self._loads_pending - 1)
-
-    @Slot(str)
-    def _on_model_failed(self, _message: str) -> None:
+    @Slot()
+    def _on_load_ended(self) -> None:
         self._loads_pending = max(0, self._loads_pending - 1)
 
     def unload_model(self) -> None:
