@@ -17,6 +17,7 @@ from vldesk.gui.widgets.answer_view import AnswerView
 from vldesk.gui.widgets.image_viewer import ImageViewer
 from vldesk.gui.widgets.message_banner import Level, MessageBanner
 from vldesk.gui.widgets.prompt_panel import PromptPanel
+from vldesk.gui.widgets.status_panel import StatusPanel
 from vldesk.gui.workers.image_loader import decode
 
 
@@ -179,13 +180,25 @@ def test_answer_view_counts_the_seconds_until_the_first_words(qtbot: QtBot) -> N
     qtbot.waitUntil(lambda: "answering…" in view.browser.toPlainText(), timeout=1000)
     assert "thinking" not in view.browser.toPlainText()
     view.finish_answer("A red square.")
-    assert not view._wait_timer.isActive()
+    assert not view.streaming
     assert "answering" not in view.browser.toPlainText()
     # A question that fails before any words stops counting too.
     view.begin_answer("And now?")
+    assert view.streaming
     view.fail_answer()
-    assert not view._wait_timer.isActive()
+    assert not view.streaming
     assert "And now?" not in view.browser.toPlainText()
+
+
+def test_the_status_bar_gives_memory_in_the_units_of_the_model_manager(qtbot: QtBot) -> None:
+    panel = StatusPanel()
+    qtbot.addWidget(panel)
+    panel.set_memory(4_255_000_000)
+    assert panel.memory_label.text() == "4.3 GB in use"  # decimal, as download sizes are
+    panel.set_memory(1_500_000)
+    assert panel.memory_label.text() == "1.5 MB in use"
+    panel.set_memory(None)
+    assert panel.memory_label.text() == ""
 
 
 def test_settings_dialog_edits_a_copy(qtbot: QtBot) -> None:

@@ -181,6 +181,11 @@ class AnswerView(QWidget):
             return
         self._render_streaming()
 
+    @property
+    def streaming(self) -> bool:
+        """An answer is on its way: the pane counts the seconds until its first words."""
+        return self._streaming
+
     def streaming_note(self) -> str:
         """What the streaming answer says about itself: reading the prompt (with the seconds
         waited), thinking, or answering."""
