@@ -353,3 +353,71 @@ def test_every_loaded_file_gives_valid_generation_settings(settings_file: Path) 
     hostile = {key: value for key, value in BAD_VALUES}
     settings_file.write_text(json.dumps(hostile), encoding="utf-8")
     load_settings(settings_file).to_generation_settings()  # must not raise
+
+
+def test_settings_hold_one_generation_settings() -> None:
+    chosen = GenerationSettings(max_new_tokens=64, greedy=False, temperature=0.5)
+    settings = Settings(generation=chosen)
+    assert settings.generation is chosen
+    assert settings.to_generation_settings() is chosen
+    assert (settings.max_new_tokens, settings.temperature) == (64, 0.5)
+    # A generation field by its own name changes that field only.
+    changed = settings.replace(top_k=9)
+    assert changed.generation == GenerationSettings(
+        max_new_tokens=64, greedy=False, temperature=0.5, top_k=9
+    )
+    assert Settings(max_image_tokens=256).generation == GenerationSettings(max_image_tokens=256)
+    with pytest.raises(TypeError, match="no field colour"):
+        Settings(colour="blue")
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        Settings().replace(max_new_tokens=0)
+
+
+def test_the_file_keeps_generation_fields_flat_for_every_version(settings_file: Path) -> None:
+    save_settings(Settings(max_new_tokens=77, top_p=0.5), settings_file)
+    data = json.loads(settings_file.read_text(encoding="utf-8"))
+    assert "generation" not in data
+    assert (data["max_new_tokens"], data["top_p"], data["greedy"]) == (77, 0.5, True)
+    assert data["temperature"] is None
+    # A version 2 file (written before the generation settings were grouped) reads the same.
+    version_2 = {"version": 2, "model": "m", "max_new_tokens": 33, "greedy": False, "top_k": 5}
+    settings_file.write_text(json.dumps(version_2), encoding="utf-8")
+    loaded = load_settings(settings_file)
+    assert loaded.generation == GenerationSettings(max_new_tokens=33, greedy=False, top_k=5)
+    assert loaded.last_batch is None
+
+
+def test_the_last_batch_options_round_trip(settings_file: Path, tmp_path: Path) -> None:
+    from vldesk.core.batch import BatchOptions, CaptionMode, ReportPaths
+
+    options = BatchOptions(
+        folder=tmp_path / "photos",
+        prompt="Caption this for training.",
+        model="Qwen/Qwen3-VL-2B-Instruct",
+        settings=GenerationSettings(max_new_tokens=40),
+        recursive=True,
+        caption_extension=".caption",
+        mode=CaptionMode.APPEND,
+        prefix="sks, ",
+        reports=ReportPaths(jsonl=tmp_path / "r.jsonl"),
+    )
+    save_settings(Settings(top_k=3).with_last_batch(options, 4), settings_file)
+    loaded = load_settings(settings_file)
+    assert loaded.last_batch is not None
+    assert loaded.last_batch.options == options
+    assert loaded.last_batch.batch_size == 4
+    assert loaded.top_k == 3
+    assert load_settings(settings_file) == loaded
+
+
+def test_an_unreadable_last_batch_is_forgotten_not_fatal(
+    settings_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings_file.parent.mkdir(parents=True)
+    broken = {"last_batch": {"options": {"folder": "x"}, "batch_size": 2}, "top_k": 4}
+    settings_file.write_text(json.dumps(broken), encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        loaded = load_settings(settings_file)
+    assert loaded.last_batch is None
+    assert loaded.top_k == 4
+    assert "last_batch" in caplog.text

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from vldesk.core.atomic import atomic_write_text
-from vldesk.core.errors import WriteError
-from vldesk.core.generation import DEFAULT_IMAGE_TOKENS, GenerationSettings
+from vldesk.core.batch.options import BatchOptions
+from vldesk.core.errors import VldeskError, WriteError
+from vldesk.core.generation import GenerationSettings
 from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES
 from vldesk.core.inference.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.models.catalog import default_model
@@ -38,42 +39,153 @@ def _default_model_id() -> str:
     return default_model().id
 
 
+#: The generation fields, stored flat in the file (as every version wrote them).
+GENERATION_KEYS = (
+    "max_new_tokens",
+    "greedy",
+    "temperature",
+    "top_p",
+    "top_k",
+    "repetition_penalty",
+    "max_image_tokens",
+)
+
+
 @dataclass(frozen=True)
+class LastBatch:
+    """The options of the latest batch job started in the app, to start the next one from."""
+
+    options: BatchOptions
+    #: Images per model call; ``None`` chooses from free memory.
+    batch_size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"options": self.options.to_dict(), "batch_size": self.batch_size}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> LastBatch:
+        """Raises ValueError or TypeError for anything :meth:`to_dict` did not write."""
+        if not isinstance(data, dict) or not isinstance(data.get("options"), dict):
+            raise TypeError("expected an object with options")
+        try:
+            options = BatchOptions.from_dict(data["options"])
+        except VldeskError as exc:
+            raise ValueError(str(exc)) from None
+        size = data.get("batch_size")
+        if size is not None:
+            size = _int(1, 4096)(size)
+        return cls(options, size)
+
+
+@dataclass(frozen=True, init=False)
 class Settings:
-    """Everything the app remembers between runs. Immutable: change with :meth:`replace`."""
+    """Everything the app remembers between runs. Immutable: change with :meth:`replace`.
+
+    The generation fields (``max_new_tokens``, ``temperature``...) live in :attr:`generation`;
+    they can still be given, read and replaced by their own names.
+    """
 
     #: A catalog model id, or the path of a local model folder.
-    model: str = field(default_factory=_default_model_id)
-    device: str = "auto"
-    dtype: str = "auto"
+    model: str
+    device: str
+    dtype: str
     #: How the text decoder's weights are held on the CPU: "full", "int8" or "int4" (faster,
     #: less accurate: vldesk.core.inference.cpu.quantized_weights).
-    weights: str = "full"
-    max_new_tokens: int = 512
-    greedy: bool = True
-    #: Sampling values the user chose; ``None`` follows the model's own recommendation (its
-    #: generation_config.json), whichever model is loaded.
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    repetition_penalty: float | None = None
-    max_image_tokens: int = DEFAULT_IMAGE_TOKENS
+    weights: str
+    #: How answers are generated. Sampling values ``None`` follow the model's own
+    #: recommendation (its generation_config.json), whichever model is loaded.
+    generation: GenerationSettings
     #: Language of the prompt presets ("en" or "zh").
-    preset_language: str = "en"
+    preset_language: str
     #: Language of the interface; "auto" follows the system locale.
-    ui_language: str = "auto"
-    system_prompt: str = ""
+    ui_language: str
+    system_prompt: str
     #: Where models are kept, when the user chose a folder (else the per-user cache).
-    models_dir: str | None = None
+    models_dir: str | None
     #: The model loaded last time, to offer it again at start-up.
-    last_model: str | None = None
+    last_model: str | None
     #: Most recent first, at most :data:`MAX_RECENT_FILES`.
-    recent_files: tuple[str, ...] = ()
+    recent_files: tuple[str, ...]
+    #: The batch dialog's last choices (folder, prompt, caption mode...); ``None`` before any.
+    last_batch: LastBatch | None
     #: Keys this version does not know (from a newer version, say): kept and written back.
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    extra: Mapping[str, Any] = field(compare=False, repr=False)
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        weights: str = "full",
+        generation: GenerationSettings | None = None,
+        preset_language: str = "en",
+        ui_language: str = "auto",
+        system_prompt: str = "",
+        models_dir: str | None = None,
+        last_model: str | None = None,
+        recent_files: tuple[str, ...] = (),
+        last_batch: LastBatch | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **generation_fields: object,
+    ) -> None:
+        """``generation_fields`` (``max_new_tokens=...``) change single fields of ``generation``;
+        an unknown name raises TypeError."""
+        unknown = set(generation_fields) - set(GENERATION_KEYS)
+        if unknown:
+            raise TypeError(f"Settings has no field {', '.join(sorted(unknown))}")
+        generation = generation or GenerationSettings()
+        if generation_fields:
+            generation = dataclasses.replace(generation, **generation_fields)  # type: ignore[arg-type]
+        values: dict[str, object] = {
+            "model": model if model is not None else _default_model_id(),
+            "device": device,
+            "dtype": dtype,
+            "weights": weights,
+            "generation": generation,
+            "preset_language": preset_language,
+            "ui_language": ui_language,
+            "system_prompt": system_prompt,
+            "models_dir": models_dir,
+            "last_model": last_model,
+            "recent_files": recent_files,
+            "last_batch": last_batch,
+            "extra": dict(extra) if extra is not None else {},
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    # The generation fields by their own names, as before they moved into ``generation``.
+    @property
+    def max_new_tokens(self) -> int:
+        return self.generation.max_new_tokens
+
+    @property
+    def greedy(self) -> bool:
+        return self.generation.greedy
+
+    @property
+    def temperature(self) -> float | None:
+        return self.generation.temperature
+
+    @property
+    def top_p(self) -> float | None:
+        return self.generation.top_p
+
+    @property
+    def top_k(self) -> int | None:
+        return self.generation.top_k
+
+    @property
+    def repetition_penalty(self) -> float | None:
+        return self.generation.repetition_penalty
+
+    @property
+    def max_image_tokens(self) -> int:
+        return self.generation.max_image_tokens
 
     def replace(self, **changes: Any) -> Settings:
-        """A copy with some fields changed (``dataclasses.replace``)."""
+        """A copy with some fields changed; generation fields may be named on their own."""
         return dataclasses.replace(self, **changes)
 
     def with_recent_file(self, path: str | os.PathLike[str]) -> Settings:
@@ -82,27 +194,29 @@ class Settings:
         rest = tuple(item for item in self.recent_files if item != entry)
         return self.replace(recent_files=(entry, *rest)[:MAX_RECENT_FILES])
 
+    def with_last_batch(self, options: BatchOptions, batch_size: int | None = None) -> Settings:
+        """A copy that remembers a batch job's options for the next batch dialog."""
+        return self.replace(last_batch=LastBatch(options, batch_size))
+
     def to_generation_settings(self) -> GenerationSettings:
-        """The generation parameters these settings describe."""
-        return GenerationSettings(
-            max_new_tokens=self.max_new_tokens,
-            greedy=self.greedy,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            top_k=self.top_k,
-            repetition_penalty=self.repetition_penalty,
-            max_image_tokens=self.max_image_tokens,
-        )
+        """The generation parameters these settings describe (:attr:`generation`)."""
+        return self.generation
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object written to the file: unknown keys first, then ours (ours win)."""
+        """The JSON object written to the file: unknown keys first, then ours (ours win).
+
+        The generation fields stay flat at the top level, where every version reads them.
+        """
         data: dict[str, Any] = dict(self.extra)
         data["version"] = SETTINGS_VERSION
         for item in dataclasses.fields(self):
-            if item.name == "extra":
+            if item.name in ("extra", "generation", "last_batch"):
                 continue
             value = getattr(self, item.name)
             data[item.name] = list(value) if isinstance(value, tuple) else value
+        for name in GENERATION_KEYS:
+            data[name] = getattr(self.generation, name)
+        data["last_batch"] = self.last_batch.to_dict() if self.last_batch is not None else None
         return data
 
     @classmethod
@@ -237,6 +351,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "models_dir": _optional_path,
     "last_model": _optional_path,
     "recent_files": _recent,
+    "last_batch": _optional(LastBatch.from_dict),
 }
 _KNOWN_KEYS = frozenset(_CHECKS) | {"version"}
 
