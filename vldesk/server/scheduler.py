@@ -126,6 +126,8 @@ class InferenceScheduler:
         #: and status lines.
         self.outcomes: collections.deque[str] = collections.deque(maxlen=256)
         self.load_error: str | None = None
+        #: The job being answered alone (None between answers and during batches).
+        self.current: Job | None = None
 
     @property
     def engine(self) -> Engine | None:
@@ -193,7 +195,9 @@ class InferenceScheduler:
             if not jobs:
                 continue
             if len(jobs) == 1:
+                self.current = jobs[0]
                 self._answer_one(jobs[0])
+                self.current = None
             else:
                 self._answer_batch(jobs)
 
