@@ -39,8 +39,8 @@ from vldesk.core.errors import VldeskError
 from vldesk.core.history import HistoryWriter
 from vldesk.core.images import IMAGE_EXTENSIONS
 from vldesk.core.inference.engine import Engine, LoadRequest, load_engine
-from vldesk.core.models.store import format_duration
 from vldesk.core.presets import LANGUAGES, get_preset, preset_names
+from vldesk.core.units import format_duration
 
 EXIT_FAILURES = 1
 EXIT_CANCELLED = 130

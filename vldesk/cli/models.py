@@ -27,10 +27,9 @@ from vldesk.core.models.store import (
     ModelStatus,
     ModelStore,
     folder_size,
-    format_bytes,
-    format_duration,
 )
 from vldesk.core.settings import Settings
+from vldesk.core.units import format_bytes, format_duration
 
 EXIT_INTERRUPTED = 130
 _FIT_WORDS = {
