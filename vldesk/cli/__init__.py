@@ -19,7 +19,7 @@ from vldesk.core.errors import VldeskError
 Handler = Callable[[argparse.Namespace], int]
 
 #: Top-level subcommands; anything else on the command line is handed to the GUI (image paths).
-COMMANDS = ("describe", "models", "batch", "bench")
+COMMANDS = ("describe", "models", "batch", "bench", "serve")
 #: Flags that ask for details on stderr, accepted before or after the command.
 VERBOSE_FLAGS = ("-v", "--verbose")
 
@@ -56,7 +56,7 @@ def unknown_command_message(word: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from vldesk.cli import batch, bench, describe, models
+    from vldesk.cli import batch, bench, describe, models, serve
 
     parser = argparse.ArgumentParser(
         prog="vldesk",
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.register(subparsers)
     batch.register(subparsers)
     bench.register(subparsers)
+    serve.register(subparsers)
     return parser
 
 
