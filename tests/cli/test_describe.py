@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 
 from tests.helpers import PROJECT_ROOT
+from tests.helpers.fake_engine import FakeEngineLoader
 from vldesk.cli import run_cli
 from vldesk.core.models.catalog import Family
-
-pytestmark = pytest.mark.model
+from vldesk.core.settings import Settings
 
 ROOT = PROJECT_ROOT
 QUICK = ["--max-new-tokens", "6", "--max-image-tokens", "16", "--quiet"]
@@ -28,6 +28,34 @@ def photo(tmp_path: Path) -> Path:
     image.paste((240, 200, 20), (10, 10, 50, 40))
     image.save(path, quality=90)
     return path
+
+
+def test_describe_loads_the_engine_it_was_asked_for_and_unloads_it(
+    photo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import vldesk.cli.describe
+
+    def resolve_model(model_ref: str, user_settings: Settings) -> Path:
+        return Path(model_ref).resolve()
+
+    loader = FakeEngineLoader()
+    monkeypatch.setattr(vldesk.cli.describe, "resolve_model", resolve_model)
+    monkeypatch.setattr(vldesk.cli.describe, "load_engine", loader)
+    model = tmp_path / "my-model"
+    model.mkdir()
+    args = ["describe", str(photo), "--model", str(model), "--device", "cpu", "--weights", "int8"]
+    assert run_cli([*args, "--prompt", "What colour?", "--json", *QUICK]) == 0
+    record = json.loads(capsys.readouterr().out)
+    (request,) = loader.requests
+    assert (request.model_dir, request.name) == (model.resolve(), "my-model")
+    assert (request.device, request.dtype, request.weights) == ("cpu", "auto", "int8")
+    (engine,) = loader.engines
+    assert engine.unloaded
+    assert record["answer"] == f"What colour? | {photo}"
+    assert record["model"] == "my-model"
 
 
 def test_streamed_answer_equals_the_json_answer(
