@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +80,8 @@ for count in itertools.count():
 """
 
 
-def test_kill_9_during_a_batch_write_leaves_every_photo_readable(
-    tmp_path: Path, exiftool: ExifTool
-) -> None:
-    photos = [make_photo(tmp_path / f"p{n}.jpg", (900, 700), noise=True) for n in range(8)]
+def _kill_during_a_write(photos: list[Path], fraction: float) -> None:
+    """Run the batch writer and SIGKILL it ``fraction`` of the way through one write."""
     writer = subprocess.Popen(
         [sys.executable, "-c", _WRITER, *map(str, photos)],
         cwd=ROOT,
@@ -92,24 +91,36 @@ def test_kill_9_during_a_batch_write_leaves_every_photo_readable(
     )
     try:
         assert writer.stdout is not None
-        # Let it go round the batch a few times, then kill it in the middle of a round.
-        for _ in range(len(photos) * 3 + 3):
+        times = []
+        for _ in range(len(photos) + 4):
             line = writer.stdout.readline()
             assert line, writer.stderr.read() if writer.stderr else "the writer stopped"
+            times.append(time.monotonic())
+        # Aim inside the next write (a kill at a line boundary would only ever hit its start).
+        per_write = (times[-1] - times[4]) / (len(times) - 5)
+        time.sleep(per_write * fraction)
         os.kill(writer.pid, signal.SIGKILL)
     finally:
         writer.kill()
         writer.wait()
     assert writer.returncode == -signal.SIGKILL
-    for photo in photos:
-        with Image.open(photo) as image:
-            image.load()
-        tags = exiftool(photo)
-        assert "ExifTool:Error" not in tags, tags
-        assert "ExifTool:Warning" not in tags, tags
-        stored = read_caption(photo)
-        assert stored is not None
-        assert stored.descriptions["x-default"].startswith("caption ")
-    # At most a hidden temporary file is left over, never a damaged photo.
+
+
+def test_kill_9_during_a_batch_write_leaves_every_photo_readable(
+    tmp_path: Path, exiftool: ExifTool
+) -> None:
+    photos = [make_photo(tmp_path / f"p{n}.jpg", (900, 700), noise=True) for n in range(6)]
+    for fraction in (0.15, 0.4, 0.65, 0.9):
+        _kill_during_a_write(photos, fraction)
+        for photo in photos:
+            with Image.open(photo) as image:
+                image.load()
+            tags = exiftool(photo)
+            assert "ExifTool:Error" not in tags, tags
+            assert "ExifTool:Warning" not in tags, tags
+            stored = read_caption(photo)
+            assert stored is not None
+            assert stored.descriptions["x-default"].startswith("caption ")
+    # At most hidden temporary files are left over, never a damaged photo.
     leftovers = {path.name for path in tmp_path.iterdir()} - {photo.name for photo in photos}
     assert all(name.startswith(".") and name.endswith(".tmp") for name in leftovers), leftovers
