@@ -13,7 +13,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vldesk import __version__
 from vldesk.core.generation import GenerationResult, StopReason
@@ -46,11 +45,6 @@ def create_app(config: ServerConfig, scheduler: InferenceScheduler) -> FastAPI:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
         return error_response(request.url.path, exc)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = "Unknown endpoint." if exc.status_code == 404 else str(exc.detail)
-        return error_response(request.url.path, ApiError(exc.status_code, message))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -189,6 +183,11 @@ def create_app(config: ServerConfig, scheduler: InferenceScheduler) -> FastAPI:
         if question.stream:
             return StreamingResponse(reply.stream(events(job)), media_type="application/x-ndjson")
         return JSONResponse(reply.whole(await final(job)))
+
+    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
+    async def unknown_endpoint(path: str) -> Response:
+        # Anything else, model files and history included, does not exist here.
+        raise ApiError(404, "Unknown endpoint.", code="unknown_url")
 
     return app
 
