@@ -13,6 +13,7 @@ from PIL import Image
 from vldesk.core.grounding import (
     Detection,
     ImageFrame,
+    boxes_from_answer,
     frame_for_image,
     parse_detections,
     to_original_pixels,
@@ -140,3 +141,19 @@ def test_an_unrotated_in_memory_image_uses_its_own_size() -> None:
     frame = frame_for_image(Family.QWEN3_VL, loaded, 64)
     assert frame.original_size == (640, 480)
     assert frame.model_size[0] * frame.model_size[1] <= 64 * 32 * 32
+
+
+def test_boxes_from_answer_is_parse_frame_and_map_in_one_call(tmp_path: Path) -> None:
+    stored = _shown_image().transpose(Image.Transpose.ROTATE_90)
+    path = tmp_path / "turned.png"
+    _save(path, stored, "PNG", orientation=6)
+    loaded = load_image(path)
+    model_image = fit_to_token_budget(loaded, FAMILY_TRAITS[Family.QWEN3_VL].patch_factor, 256)
+    boxes = boxes_from_answer(
+        _answer_for(Family.QWEN3_VL, model_image), Family.QWEN3_VL, loaded, 256
+    )
+    assert (boxes.file_name, boxes.size) == ("turned.png", SHOWN_SIZE)
+    (detection,) = boxes.detections
+    assert detection.label == "red"
+    assert detection.box is not None
+    _assert_close(detection.box, model_image.width)

@@ -1,5 +1,6 @@
 """Grounding: boxes and points in a model's answer, mapped to the photo's pixels and exported."""
 
+from vldesk.core.grounding.answers import boxes_from_answer
 from vldesk.core.grounding.coords import (
     CoordinateSystem,
     ImageFrame,
@@ -21,6 +22,7 @@ __all__ = [
     "Detection",
     "ImageBoxes",
     "ImageFrame",
+    "boxes_from_answer",
     "coco_document",
     "coordinate_system",
     "frame_for_image",
