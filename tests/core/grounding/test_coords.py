@@ -1,5 +1,4 @@
-"""A box given in the model's space lands on the right pixels of the photo, for every family,
-with budget-resized, EXIF-rotated and draft-decoded images."""
+"""A box in model space lands on the photo's pixels: every family, resized, EXIF-rotated."""
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""Map a model's box coordinates back to the pixels of the photo the person sees.
+"""Map a model's box coordinates back to the pixels of the photo the person sees."""
 
-The target frame is the *oriented original*: the file's full-resolution pixels after its EXIF
-orientation is applied (what :func:`vldesk.core.images.load_image` returns and any viewer
-shows), never the sensor's unrotated pixel grid.
-"""
+# The target frame is the *oriented original*: the file's full-resolution pixels after its EXIF
+# orientation is applied (what vldesk.core.images.load_image returns and any viewer shows), never
+# the sensor's unrotated pixel grid.
 
 from __future__ import annotations
 

@@ -1,10 +1,8 @@
-"""Write a caption, keywords and their provenance into XMP (sidecar or embedded), atomically.
+"""Write a caption, keywords and their provenance into XMP (sidecar or embedded), atomically."""
 
-Uses python-exiv2 (docs/metadata.md says why). Every write reads the whole file, lets exiv2
-rewrite the metadata in memory and replaces the file with :func:`atomic_write_bytes`, so a crash
-leaves the old file or the new one, never a mix, and exiv2 keeps every tag it is not asked to
-change.
-"""
+# python-exiv2 (docs/metadata.md says why) rewrites the metadata in memory; the file is then
+# replaced with atomic_write_bytes, so a crash leaves the old file or the new one, never a mix,
+# and libexiv2 keeps every tag it is not asked to change.
 
 from __future__ import annotations
 
