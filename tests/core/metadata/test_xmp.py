@@ -198,3 +198,25 @@ def test_a_format_that_cannot_hold_xmp_is_refused_unchanged(tmp_path: Path) -> N
     assert photo.read_bytes() == before
     # A sidecar works for any format.
     assert write_caption(photo, CAPTION, MetadataMode.SIDECAR).status is WriteStatus.WRITTEN
+
+
+def test_an_existing_sidecar_keeps_what_other_tools_wrote(
+    tmp_path: Path, exiftool: ExifTool
+) -> None:
+    photo = make_photo(tmp_path / "edited.jpg")
+    sidecar = sidecar_path(photo)
+    exiftool(sidecar, "-XMP-xmp:Rating=5", "-XMP-dc:Creator=Ann Example", write=True)
+    assert write_caption(photo, CAPTION, MetadataMode.SIDECAR).target == sidecar
+    tags = exiftool(sidecar)
+    assert tags["XMP-xmp:Rating"] == 5
+    assert tags["XMP-dc:Creator"] == ["Ann Example"]
+    assert tags["XMP-dc:Description"] == "A blue square on a table"
+
+
+@pytest.mark.parametrize("mode", list(MetadataMode))
+def test_a_missing_photo_is_an_error_not_a_stray_sidecar(
+    tmp_path: Path, mode: MetadataMode
+) -> None:
+    with pytest.raises(MetadataError, match="missing"):
+        write_caption(tmp_path / "missing.jpg", CAPTION, mode)
+    assert list(tmp_path.iterdir()) == []

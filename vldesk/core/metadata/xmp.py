@@ -152,6 +152,8 @@ class _Metadata:
     def __init__(self, content: bytes, source: Path) -> None:
         exiv2 = _exiv2()
         self.source = source
+        # libexiv2 reads from this buffer in place: it must live as long as the image.
+        self._content = content
         try:
             self.image = exiv2.ImageFactory.open(content)
             self.image.readMetadata()
@@ -340,6 +342,8 @@ def write_caption(
         atomic_write_bytes(path, metadata.data())
         return WriteResult(path, WriteStatus.WRITTEN, path)
 
+    if not path.is_file():
+        raise MetadataError(f"{path}: the photo does not exist, so it gets no sidecar")
     target = sidecar_path(path)
     if not overwrite_human:
         for source in _description_sources(path):
