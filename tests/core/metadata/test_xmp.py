@@ -220,3 +220,13 @@ def test_a_missing_photo_is_an_error_not_a_stray_sidecar(
     with pytest.raises(MetadataError, match="missing"):
         write_caption(tmp_path / "missing.jpg", CAPTION, mode)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_quotes_newlines_and_commas_survive(tmp_path: Path, exiftool: ExifTool) -> None:
+    photo = make_photo(tmp_path / "tricky.jpg")
+    text = 'He said "hi".\nA second line, with lang="fr" in it.'
+    write_caption(photo, Caption({"x-default": text}, ("salt, pepper",)), MetadataMode.EMBED)
+    stored = read_caption(photo)
+    assert stored is not None
+    assert (stored.descriptions, stored.keywords) == ({"x-default": text}, ("salt, pepper",))
+    assert exiftool(photo)["XMP-dc:Subject"] == ["salt, pepper"]  # one keyword, not two
