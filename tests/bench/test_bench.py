@@ -16,7 +16,7 @@ from vldesk.bench.runner import BenchOptions, run_bench
 from vldesk.bench.spec import PhaseSpec, median_of
 from vldesk.bench.synthetic import real_config
 from vldesk.bench.system import LoadMeter, peak_rss_bytes, rss_bytes
-from vldesk.core.inference.cpu.kernels import DecodeKernel
+from vldesk.core.inference.cpu.decode_forwards import DecodeKernel
 from vldesk.core.models.catalog import Family
 
 QUICK = {

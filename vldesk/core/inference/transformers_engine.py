@@ -27,8 +27,8 @@ from vldesk.core.generation import (
 from vldesk.core.images import fit_to_token_budget
 from vldesk.core.inference.batch_memory import MAX_BATCH, choose_batch_size
 from vldesk.core.inference.conversation_cache import IMAGE_INPUTS, ConversationCache, cache_keyword
+from vldesk.core.inference.cpu.decode_forwards import QUANTIZED_KERNELS
 from vldesk.core.inference.cpu.kernels import (
-    QUANTIZED_KERNELS,
     KernelChoice,
     loading_dtype,
 )

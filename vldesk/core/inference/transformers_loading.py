@@ -14,8 +14,8 @@ from vldesk.core.inference.cpu.attention import use_cpu_attention
 from vldesk.core.inference.cpu.kernels import (
     KernelChoice,
     install_decode_kernels,
-    use_patch_linear,
 )
+from vldesk.core.inference.cpu.patch_linear import use_patch_linear
 from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES, WeightFormat
 
 log = logging.getLogger(__name__)

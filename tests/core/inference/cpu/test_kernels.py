@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import mmap
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,16 +20,16 @@ from vldesk.core.models.catalog import Family, Precision
 
 torch = pytest.importorskip("torch")
 
+from vldesk.core.inference.cpu import decode_forwards, kernel_timing  # noqa: E402
 from vldesk.core.inference.cpu import kernels as cpu_kernels  # noqa: E402
+from vldesk.core.inference.cpu.decode_forwards import DecodeKernel, pack_for_onednn  # noqa: E402
+from vldesk.core.inference.cpu.decode_rows import decode_rows  # noqa: E402
+from vldesk.core.inference.cpu.kernel_timing import measure_kernels  # noqa: E402
 from vldesk.core.inference.cpu.kernels import (  # noqa: E402
     KERNEL_ENV,
-    DecodeKernel,
     KernelChoice,
     candidates,
     choose_kernels,
-    decode_rows,
-    measure_kernels,
-    pack_for_onednn,
 )
 
 pytestmark = pytest.mark.model
@@ -39,12 +40,16 @@ KERNELS = [LINEAR, MATVEC, ONEDNN]
 DTYPES = ["bfloat16", "float32"]
 #: A CPU on which every measured kernel is a candidate (choices that run no kernel).
 AMX = CpuCapabilities.at_level("amx")
-needs_onednn = pytest.mark.skipif(not cpu_kernels.onednn_built(), reason="no oneDNN in this torch")
+needs_onednn = pytest.mark.skipif(
+    not decode_forwards.onednn_built(), reason="no oneDNN in this torch"
+)
 
 
 def _needs(kernel: DecodeKernel, dtype: str) -> None:
     """Skip a kernel this CPU cannot run for ``dtype``, by the check the app chooses with."""
-    if kernel is DecodeKernel.ONEDNN and not cpu_kernels.onednn_available(getattr(torch, dtype)):
+    if kernel is DecodeKernel.ONEDNN and not decode_forwards.onednn_available(
+        getattr(torch, dtype)
+    ):
         pytest.skip(f"oneDNN cannot pack {dtype} weights here ({detect().describe()})")
 
 
@@ -60,7 +65,7 @@ def _layer(kernel: DecodeKernel, dtype: str, bias: bool, seed: int = 0) -> Any:
 
 def _forward(kernel: DecodeKernel, layer: Any, x: Any) -> Any:
     with torch.inference_mode():
-        return cpu_kernels._FORWARDS[kernel](layer, x)
+        return decode_forwards._FORWARDS[kernel](layer, x)
 
 
 @pytest.mark.parametrize("kernel", KERNELS, ids=lambda k: k.value)
@@ -96,9 +101,9 @@ def test_a_kernel_found_batch_invariant_is(kernel: DecodeKernel, dtype: str, bia
     measures: a kernel that passes its check passes this exhaustive one, on other data."""
     _needs(kernel, dtype)
     layer, _ = _layer(kernel, dtype, bias, seed=1)
-    forward = cpu_kernels._FORWARDS[kernel]
+    forward = decode_forwards._FORWARDS[kernel]
     with torch.inference_mode():
-        verdict = cpu_kernels._batch_invariant(forward, layer, getattr(torch, dtype))
+        verdict = kernel_timing._batch_invariant(forward, layer, getattr(torch, dtype))
     if not verdict:
         pytest.skip(f"{kernel.value} in {dtype} is not batch-invariant on this CPU")
     x = (torch.randn(16, 1, 256) * 3).to(getattr(torch, dtype))
@@ -119,8 +124,8 @@ def test_decode_rows_are_one_token_per_answer_up_to_sixteen() -> None:
 
 
 def test_batch_invariant_kernels_rank_first() -> None:
-    fast = cpu_kernels.KernelTiming(DecodeKernel.LINEAR, {1: 30.0}, batch_invariant=False)
-    slow = cpu_kernels.KernelTiming(DecodeKernel.MATVEC, {1: 10.0})
+    fast = kernel_timing.KernelTiming(DecodeKernel.LINEAR, {1: 30.0}, batch_invariant=False)
+    slow = kernel_timing.KernelTiming(DecodeKernel.MATVEC, {1: 10.0})
     assert sorted([fast, slow], key=lambda t: t.rank) == [slow, fast]
     assert "rows differ by batch size" in cpu_kernels._describe_timing(fast)
 
@@ -146,7 +151,7 @@ def test_a_kernel_that_fails_here_is_no_candidate(monkeypatch: pytest.MonkeyPatc
     def unsupported(_weight: Any) -> Any:
         raise NotImplementedError("no reorder for this CPU")
 
-    monkeypatch.setattr(cpu_kernels, "packed_weight", unsupported)
+    monkeypatch.setattr(kernel_timing, "packed_weight", unsupported)
     layers = [torch.nn.Linear(64, 64).to(torch.bfloat16) for _ in range(2)]
     measured = [DecodeKernel.LINEAR, DecodeKernel.MATVEC, DecodeKernel.ONEDNN]
     timings = measure_kernels(layers, measured, rows=(1,))
@@ -156,8 +161,8 @@ def test_a_kernel_that_fails_here_is_no_candidate(monkeypatch: pytest.MonkeyPatc
 def test_measuring_samples_only_the_first_layers() -> None:
     layers = [torch.nn.Linear(64, 64) for _ in range(10)]
     per_layer = 64 * 64 * 4
-    assert len(cpu_kernels._sample(layers, 3 * per_layer)) == 3
-    assert len(cpu_kernels._sample(layers, 100 * per_layer)) == 10
+    assert len(kernel_timing._sample(layers, 3 * per_layer)) == 3
+    assert len(kernel_timing._sample(layers, 100 * per_layer)) == 10
 
 
 def _tiny_tied_model() -> Any:
@@ -184,7 +189,7 @@ def test_the_fastest_measured_kernel_wins(monkeypatch: pytest.MonkeyPatch) -> No
 
     def fake_measure(layers: Any, kernels: Any, **_: Any) -> list[Any]:
         assert model.head not in layers  # the head (the whole vocabulary) is not sampled
-        return [cpu_kernels.KernelTiming(k, {1: rates[k], 4: rates[k]}) for k in kernels]
+        return [kernel_timing.KernelTiming(k, {1: rates[k], 4: rates[k]}) for k in kernels]
 
     monkeypatch.setattr(cpu_kernels, "measure_kernels", fake_measure)
     monkeypatch.delenv(KERNEL_ENV, raising=False)
@@ -208,7 +213,7 @@ def test_a_tied_head_outside_a_mapped_file_keeps_its_layout(
         cpu_kernels,
         "measure_kernels",
         lambda _layers, kernels, **_: [
-            cpu_kernels.KernelTiming(k, {1: rates[k], 4: rates[k]}) for k in kernels
+            kernel_timing.KernelTiming(k, {1: rates[k], 4: rates[k]}) for k in kernels
         ],
     )
     monkeypatch.delenv(KERNEL_ENV, raising=False)
@@ -270,14 +275,14 @@ def test_only_kernels_the_cpu_can_run_are_measured(
 ) -> None:
     """oneDNN packs bfloat16 only with AVX-512 or avx_ne_convert (an AMD Zen 3 CPU has
     neither), float32 everywhere, float16 nowhere this app uses it."""
-    if ONEDNN in measured and not cpu_kernels.onednn_built():
+    if ONEDNN in measured and not decode_forwards.onednn_built():
         measured = [LINEAR, MATVEC]  # this torch has no oneDNN at all
     model = _tiny_tied_model().to(getattr(torch, dtype))
     timed: list[list[DecodeKernel]] = []
 
     def fake_measure(_layers: Any, kernels: Any, **_: Any) -> list[Any]:
         timed.append(list(kernels))
-        return [cpu_kernels.KernelTiming(k, {1: 10.0, 4: 10.0}) for k in kernels]
+        return [kernel_timing.KernelTiming(k, {1: 10.0, 4: 10.0}) for k in kernels]
 
     monkeypatch.setattr(cpu_kernels, "measure_kernels", fake_measure)
     monkeypatch.delenv(KERNEL_ENV, raising=False)
@@ -295,7 +300,7 @@ def test_forcing_a_kernel_the_cpu_cannot_run_measures_instead(
         cpu_kernels,
         "measure_kernels",
         lambda _layers, kernels, **_: [
-            cpu_kernels.KernelTiming(k, {1: 10.0, 4: 10.0}) for k in kernels
+            kernel_timing.KernelTiming(k, {1: 10.0, 4: 10.0}) for k in kernels
         ],
     )
     monkeypatch.setenv(KERNEL_ENV, DecodeKernel.ONEDNN.value)
@@ -315,12 +320,12 @@ def test_the_check_says_what_onednn_really_packs_here(dtype: str) -> None:
     real = detect({name: value for name, value in os.environ.items() if name != CAPS_ENV})
     weight = torch.randn(96, 256).to(getattr(torch, dtype))
     try:
-        layer = SimpleNamespace(weight=cpu_kernels.packed_weight(weight), bias=None)
-        out = cpu_kernels.onednn_forward(layer, torch.randn(1, 1, 256).to(weight.dtype))
+        layer = SimpleNamespace(weight=decode_forwards.packed_weight(weight), bias=None)
+        out = decode_forwards.onednn_forward(layer, torch.randn(1, 1, 256).to(weight.dtype))
         packs = out.shape == (1, 1, 96)
     except RuntimeError:
         packs = False
-    assert cpu_kernels.onednn_available(weight.dtype, real) is packs
+    assert decode_forwards.onednn_available(weight.dtype, real) is packs
 
 
 @pytest.mark.parametrize("quantized", ["int8", "int4"])
@@ -352,21 +357,21 @@ def mapped_file(tmp_path: Path) -> Iterator[tuple[Any, mmap.mmap]]:
     mapping.close()
 
 
-@pytest.mark.skipif(not cpu_kernels.sys.platform.startswith("linux"), reason="Linux only")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
 def test_pages_of_a_mapped_weight_are_dropped_and_read_again(
     mapped_file: tuple[Any, mmap.mmap],
 ) -> None:
     tensor, _mapping = mapped_file
     expected = tensor.clone()
-    ranges = cpu_kernels.mapped_weight_files()
+    ranges = decode_forwards.mapped_weight_files()
     assert any(s <= tensor.data_ptr() and tensor.data_ptr() + tensor.nbytes <= e for s, e in ranges)
     # Only whole pages inside the tensor's bytes: here all but the partial ones at the ends.
     inner = tensor[10:-10]
-    assert cpu_kernels._drop_file_pages(inner.data_ptr(), inner.nbytes, ranges)
+    assert decode_forwards._drop_file_pages(inner.data_ptr(), inner.nbytes, ranges)
     assert torch.equal(tensor, expected)
     # Memory that is not a mapped weight file is never touched.
     other = torch.ones(4 * mmap.PAGESIZE)
-    assert not cpu_kernels._drop_file_pages(other.data_ptr(), other.nbytes, ranges)
+    assert not decode_forwards._drop_file_pages(other.data_ptr(), other.nbytes, ranges)
     assert torch.equal(other, torch.ones(4 * mmap.PAGESIZE))
 
 
@@ -395,7 +400,7 @@ def test_batched_answers_equal_single_ones_with_every_kernel(
         assert engine.cpu_kernels.kernel is kernel
         body = cpu_kernels.decoder_linears(engine.model)[0]
         with torch.inference_mode():
-            if not cpu_kernels._batch_invariant(body.forward.func, body, body.weight.dtype):
+            if not kernel_timing._batch_invariant(body.forward.func, body, body.weight.dtype):
                 pytest.skip(f"{kernel.value} in {dtype} is not batch-invariant on this CPU")
         settings = GenerationSettings(max_new_tokens=6, max_image_tokens=32)
         conversations = [Conversation().ask("What is this?", [p]) for p in distinct_pictures()]

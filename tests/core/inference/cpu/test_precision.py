@@ -186,7 +186,7 @@ def test_decode_kernels_are_installed_for_cpu_answers(tiny_model_dirs: dict[Fami
 def test_patch_embedding_as_linear_equals_the_convolution(dtype: str) -> None:
     import torch
 
-    from vldesk.core.inference.cpu.kernels import patch_as_linear
+    from vldesk.core.inference.cpu.patch_linear import patch_as_linear
 
     torch.manual_seed(2)
     conv = torch.nn.Conv3d(3, 32, kernel_size=(2, 16, 16), stride=(2, 16, 16))

@@ -15,8 +15,9 @@ from vldesk.core.models.catalog import Family
 
 torch = pytest.importorskip("torch")
 
+from vldesk.core.inference.cpu import kernel_timing  # noqa: E402
 from vldesk.core.inference.cpu import kernels as cpu_kernels  # noqa: E402
-from vldesk.core.inference.cpu.kernels import DecodeKernel  # noqa: E402
+from vldesk.core.inference.cpu.decode_forwards import DecodeKernel  # noqa: E402
 from vldesk.core.inference.cpu.quantized_weights import (  # noqa: E402
     FORWARDS,
     INT4_GROUP,
@@ -132,7 +133,7 @@ def test_the_quantized_kernels_give_a_row_the_same_bits_in_any_batch(
     layer = _layer(dtype=dtype)
     quantize_layer(layer, fmt)
     with torch.inference_mode():
-        assert cpu_kernels._batch_invariant(FORWARDS[fmt], layer, dtype)
+        assert kernel_timing._batch_invariant(FORWARDS[fmt], layer, dtype)
 
 
 @pytest.mark.parametrize("fmt", QUANTIZED)
@@ -177,7 +178,7 @@ def test_bfloat16_products_give_a_float32_row_the_same_bits_in_any_batch(
     layer = _layer()
     quantize_layer(layer, fmt, torch.bfloat16)
     with torch.inference_mode():
-        assert cpu_kernels._batch_invariant(FORWARDS[fmt], layer, torch.float32)
+        assert kernel_timing._batch_invariant(FORWARDS[fmt], layer, torch.float32)
 
 
 @_needs(WeightFormat.INT4)
