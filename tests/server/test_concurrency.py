@@ -201,3 +201,31 @@ def test_a_client_that_leaves_mid_stream_cancels_its_answer(start_server: StartS
     # The engine is free again: the next client gets the whole answer.
     reply = httpx.post(f"{server.url}/v1/chat/completions", json=chat_body("next", stream=False))
     assert reply.json()["choices"][0]["message"]["content"] == long_answer
+
+
+def test_a_client_that_leaves_before_a_whole_answer_cancels_it(start_server: StartServer) -> None:
+    import json
+    import socket
+
+    cancelled_in_time: list[bool] = []
+    server: Server
+
+    def hold_at_second_word(index: int) -> None:
+        if index == 1 and not cancelled_in_time:
+            job = server.scheduler.current
+            assert job is not None
+            cancelled_in_time.append(job.cancel.wait(HANG_S))
+
+    engine = FakeEngine(answer=" ".join(["word"] * 50), before_word=hold_at_second_word)
+    server = start_server(engine)
+    body = json.dumps(chat_body("whole", stream=False)).encode()
+    head = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=HANG_S) as connection:
+        connection.sendall(head + body)
+        assert wait_for(lambda: server.scheduler.current is not None)
+    # The connection is closed: the answer stops after the word being made.
+    assert wait_for(lambda: "cancelled" in server.scheduler.outcomes)
+    assert cancelled_in_time == [True]

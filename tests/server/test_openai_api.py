@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import openai
 import pytest
@@ -245,3 +247,16 @@ def test_cors_is_off_by_default(start_server: StartServer) -> None:
     server = start_server(FakeEngine())
     response = httpx.get(f"{server.url}/v1/models", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in response.headers
+
+
+def test_the_key_never_reaches_the_logs(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    server = start_server(FakeEngine(failures={"boom": RuntimeError("x")}), api_key=KEY)
+    with pytest.raises(openai.InternalServerError):
+        client(server).chat.completions.create(model="fake-model", messages=ask("boom"))
+    with pytest.raises(openai.AuthenticationError):
+        client(server, key=KEY + "-wrong").models.list()
+    assert caplog.records  # the failure was logged ...
+    assert KEY not in caplog.text  # ... without the key

@@ -79,8 +79,8 @@ def test_in_headless_chromium_an_uploaded_image_gets_a_streamed_answer(
         driver.get(f"{server.url}/")
         driver.find_element(By.ID, "file").send_keys(str(photo))
         wait.until(
-            lambda d: (
-                d.find_element(By.ID, "preview").get_attribute("src").startswith("data:image/png")
+            lambda d: (d.find_element(By.ID, "preview").get_attribute("src") or "").startswith(
+                "data:image/png"
             )
         )
         question = driver.find_element(By.ID, "question")

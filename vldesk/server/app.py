@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -139,7 +140,7 @@ def create_app(config: ServerConfig, scheduler: InferenceScheduler) -> FastAPI:
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache"},
             )
-        return JSONResponse(reply.whole(await final(job)))
+        return JSONResponse(reply.whole(await final(job, request)))
 
     @app.get("/api/version")
     async def ollama_version() -> dict[str, str]:
@@ -174,7 +175,7 @@ def create_app(config: ServerConfig, scheduler: InferenceScheduler) -> FastAPI:
         reply = OllamaReply(engine.name, chat=True)
         if question.stream:
             return StreamingResponse(reply.stream(events(job)), media_type="application/x-ndjson")
-        return JSONResponse(reply.whole(await final(job)))
+        return JSONResponse(reply.whole(await final(job, request)))
 
     @app.post("/api/generate")
     async def ollama_generate_endpoint(request: Request) -> Response:
@@ -182,7 +183,7 @@ def create_app(config: ServerConfig, scheduler: InferenceScheduler) -> FastAPI:
         reply = OllamaReply(engine.name, chat=False)
         if question.stream:
             return StreamingResponse(reply.stream(events(job)), media_type="application/x-ndjson")
-        return JSONResponse(reply.whole(await final(job)))
+        return JSONResponse(reply.whole(await final(job, request)))
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
     async def unknown_endpoint(path: str) -> Response:
@@ -209,12 +210,24 @@ async def events(job: Job) -> AsyncIterator[Event]:
         job.abandon()
 
 
-async def final(job: Job) -> Done:
-    async for event in events(job):
-        if isinstance(event, Failed):
-            raise event.error
-        if isinstance(event, Done):
-            return event
+async def final(job: Job, request: Request) -> Done:
+    """The whole answer; a client that disconnects while it waits cancels it."""
+
+    async def watch_for_departure() -> None:
+        # The body has been read: the next message is the client's disconnect.
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        job.abandon()
+
+    watcher = asyncio.ensure_future(watch_for_departure())
+    try:
+        async for event in events(job):
+            if isinstance(event, Failed):
+                raise event.error
+            if isinstance(event, Done):
+                return event
+    finally:
+        watcher.cancel()
     raise ApiError(500, "The answer ended without a result.")
 
 

@@ -173,6 +173,8 @@ class InferenceScheduler:
         """Answer no more; the job being answered is cancelled and the engine unloaded."""
         with self._ready:
             self._stopping = True
+            if self.current is not None:
+                self.current.cancel.set()
             pending = list(self._queue)
             self._queue.clear()
             self._ready.notify()
