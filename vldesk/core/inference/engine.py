@@ -155,7 +155,14 @@ EngineLoader = Callable[[LoadRequest], Engine]
 
 
 def load_engine(request: LoadRequest) -> Engine:
-    """Load the request's model folder in this process (torch is imported here)."""
+    """Load the request's model folder in this process: a folder holding a GGUF model runs on
+    llama.cpp (its projector is required), any other on transformers (torch is imported here)."""
+    from vldesk.core.inference.llamacpp.folder import holds_gguf
+
+    if holds_gguf(request.model_dir):
+        from vldesk.core.inference.llamacpp.engine import LlamaCppEngine
+
+        return LlamaCppEngine.load(request.model_dir, name=request.name, weights=request.weights)
     from vldesk.core.inference.transformers_engine import TransformersEngine
 
     return TransformersEngine.load(

@@ -1,0 +1,500 @@
+"""The llama.cpp CPU engine: a GGUF model and its vision projector behind the Engine protocol.
+
+llama-cpp-python is imported inside functions (the ``peer`` extra installs it): importing this
+module is cheap and needs neither llama.cpp nor torch.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import functools
+import gc
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vldesk.core.errors import GenerationError, ModelLoadError
+from vldesk.core.generation import (
+    Conversation,
+    GenerationResult,
+    GenerationSettings,
+    GenerationStats,
+    StopReason,
+)
+from vldesk.core.images import fit_to_token_budget
+from vldesk.core.inference.engine import (
+    Engine,
+    EngineCapabilities,
+    Placement,
+    TextCallback,
+    TokenCallback,
+)
+from vldesk.core.inference.llamacpp.decoding import TokenPicker
+from vldesk.core.inference.llamacpp.folder import (
+    ARCHITECTURES,
+    FILE_TYPES,
+    GgufFolder,
+    inspect_gguf_folder,
+)
+from vldesk.core.inference.llamacpp.prompt import (
+    IMAGE_PAD,
+    ImagePiece,
+    PromptRenderer,
+    read_chat_template,
+)
+from vldesk.core.inference.sampling import Sampling, read_sampling
+from vldesk.core.inference.thinking import ThinkFilter, strip_think
+from vldesk.core.models.catalog import FAMILY_TRAITS, Family
+
+log = logging.getLogger(__name__)
+
+#: The same stop tokens as the transformers engine (its ``STOP_TOKENS``).
+STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
+#: The context llama.cpp reserves (key/value memory grows with it); a longer prompt is an error.
+MAX_CONTEXT = 16384
+#: Tokens read per llama.cpp batch while reading the prompt (cancel is checked between them).
+READ_BATCH = 512
+
+
+@dataclass
+class _Prompt:
+    """A tokenized prompt: text token runs and llama.cpp image chunks, in reading order."""
+
+    parts: list[list[int] | Any]  # a list of token ids, or an mtmd image chunk
+    image_tokens: list[int]
+    chunk_lists: list[Any]  # mtmd chunk containers to free
+
+    def ids(self, image_pad: int) -> list[int]:
+        """The ids as the transformers path has them: one image pad per image token."""
+        ids: list[int] = []
+        image = iter(self.image_tokens)
+        for part in self.parts:
+            ids += part if isinstance(part, list) else [image_pad] * next(image)
+        return ids
+
+
+class LlamaCppEngine:
+    """A GGUF model answering on the CPU through llama.cpp. Not thread-safe: one owner thread.
+
+    Use :meth:`load`; :meth:`generate` answers; :meth:`unload` frees memory.
+    """
+
+    def __init__(self, llm: Any, mtmd: Any, folder: GgufFolder, threads: int) -> None:
+        self._llm: Any = llm
+        self._mtmd: Any = mtmd
+        self.folder = folder
+        self.threads = threads
+        metadata: dict[str, str] = dict(llm.metadata)
+        architecture = metadata.get("general.architecture", "")
+        family = ARCHITECTURES.get(architecture)
+        if family is None:
+            raise ModelLoadError(
+                f"Unsupported GGUF architecture '{architecture or 'unknown'}' in {folder.model}: "
+                "vldesk runs Qwen2.5-VL, Qwen3-VL and Qwen3.5 models."
+            )
+        self._family = family
+        file_type = metadata.get("general.file_type", "")
+        self.file_type = FILE_TYPES.get(int(file_type), f"type {file_type}") if file_type else ""
+        self._metadata = metadata
+        self._control = _control_tokens(llm)
+        template = read_chat_template(folder.path, metadata.get("tokenizer.chat_template"))
+        self._renderer = PromptRenderer(template, self._control)
+        self._thinking = FAMILY_TRAITS[family].thinking_template or self._renderer.thinking_switch
+        self._stop_ids = [self._control[token] for token in STOP_TOKENS if token in self._control]
+        self._image_pad = self._control.get(IMAGE_PAD, -1)
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: Path,
+        *,
+        name: str | None = None,
+        weights: str = "full",
+        threads: int | None = None,
+    ) -> LlamaCppEngine:
+        """Load the folder's GGUF model and projector, never from the network.
+
+        Raises:
+            ModelLoadError: files are missing, llama-cpp-python is not installed, or llama.cpp
+                cannot read them.
+        """
+        folder = inspect_gguf_folder(Path(model_dir), name, weights)
+        try:
+            import llama_cpp
+            from llama_cpp import mtmd_cpp
+        except ImportError:
+            raise ModelLoadError(
+                f"{folder.path} holds a GGUF model, which needs llama.cpp: "
+                "pip install 'vldesk[peer]' (llama-cpp-python)."
+            ) from None
+        if threads is None:
+            from vldesk.core.inference.device import _physical_cores
+
+            threads = _physical_cores()
+        log.info("loading %s with llama.cpp on %d threads", folder.model, threads)
+        try:
+            llm = llama_cpp.Llama(
+                model_path=str(folder.model),
+                n_ctx=MAX_CONTEXT,
+                n_batch=READ_BATCH,
+                n_ubatch=READ_BATCH,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=0,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelLoadError(f"llama.cpp could not load {folder.model.name}: {exc}") from exc
+        params = mtmd_cpp.mtmd_context_params_default()
+        params.use_gpu = False
+        params.n_threads = threads
+        params.print_timings = False
+        mtmd = mtmd_cpp.mtmd_init_from_file(str(folder.projector).encode(), llm.model, params)
+        if not mtmd:
+            llm.close()
+            raise ModelLoadError(f"llama.cpp could not load the projector {folder.projector.name}.")
+        return cls(llm, mtmd, folder, threads)
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def family(self) -> Family:
+        return self._family
+
+    @property
+    def placement(self) -> Placement:
+        return Placement(
+            backend="llama.cpp",
+            device="cpu",
+            kind="cpu",
+            dtype="",
+            weights=self.file_type or "GGUF",
+            reason=f"a GGUF model: llama.cpp on {self.threads} CPU threads",
+        )
+
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        # Conversations are answered one after another: no batched llama.cpp decode (yet).
+        return EngineCapabilities(
+            continues_conversation=False,
+            max_batch=1,
+            patch_factor=FAMILY_TRAITS[self._family].patch_factor,
+        )
+
+    @functools.cached_property
+    def recommended_sampling(self) -> Sampling:
+        """The folder's generation_config.json, else the sampling values inside the GGUF."""
+        found = read_sampling(self.folder.path)
+        if found is not None:
+            return found
+        keys = {
+            "temperature": "general.sampling.temp",
+            "top_p": "general.sampling.top_p",
+            "top_k": "general.sampling.top_k",
+            "repetition_penalty": "general.sampling.penalty_repeat",
+        }
+        values = {name: self._metadata[key] for name, key in keys.items() if key in self._metadata}
+        return Sampling.from_generation_config({k: float(v) for k, v in values.items()})
+
+    def describe(self) -> str:
+        return f"{self.placement.describe()} (llama.cpp)"
+
+    def sampling_figures(self, settings: GenerationSettings) -> dict[str, object]:
+        used: dict[str, object] = dict(settings.sampling(self.recommended_sampling).to_dict())
+        if settings.greedy:
+            used.update(temperature=None, top_p=None, top_k=None)
+        from_model = [
+            name
+            for name, value in used.items()
+            if value is not None and getattr(settings, name) is None
+        ]
+        return {"greedy": settings.greedy, **used, "from_model": from_model}
+
+    def batch_size_for(self, settings: GenerationSettings) -> int:
+        return 1
+
+    def figures(self) -> dict[str, object]:
+        import llama_cpp
+
+        return {
+            "name": self.name,
+            "path": str(self.folder.path),
+            "family": self._family.value,
+            "backend": "llama.cpp",
+            "llama_cpp_version": str(llama_cpp.__version__),
+            "device": "cpu",
+            "weights": self.file_type,
+            "model_file": self.folder.model.name,
+            "projector_file": self.folder.projector.name,
+            "threads": self.threads,
+            "context": self._llm.n_ctx() if self._llm is not None else 0,
+        }
+
+    def unload(self) -> None:
+        """Free the model, its context and the projector."""
+        if self._mtmd is not None:
+            from llama_cpp import mtmd_cpp
+
+            mtmd_cpp.mtmd_free(self._mtmd)
+            self._mtmd = None
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+        gc.collect()
+
+    # -----------------------------------------------------------------------------------------
+    # The prompt
+
+    def _tokenize(self, text: str, *, special: bool) -> list[int]:
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special))
+
+    @contextmanager
+    def _prompt(
+        self, conversation: Conversation, settings: GenerationSettings
+    ) -> Iterator[_Prompt]:
+        """The conversation tokenized: images resized to the budget with the family's patch
+        factor, as the transformers engine does, before llama.cpp's projector sees them."""
+        from llama_cpp import mtmd_cpp
+
+        if self._llm is None:
+            raise GenerationError("The model has been unloaded.")
+        factor = self.capabilities.patch_factor
+        images = conversation.images
+        prompt = _Prompt([], [], [])
+        try:
+            for piece in self._renderer.pieces(conversation):
+                if not isinstance(piece, ImagePiece):
+                    prompt.parts.append(self._tokenize(piece.text, special=piece.special))
+                    continue
+                fitted = fit_to_token_budget(images[piece.index], factor, settings.max_image_tokens)
+                chunks = self._image_chunks(fitted)
+                prompt.chunk_lists.append(chunks)
+                for index in range(mtmd_cpp.mtmd_input_chunks_size(chunks)):
+                    chunk = mtmd_cpp.mtmd_input_chunks_get(chunks, index)
+                    if (
+                        mtmd_cpp.mtmd_input_chunk_get_type(chunk)
+                        == mtmd_cpp.MTMD_INPUT_CHUNK_TYPE_TEXT
+                    ):
+                        count = ctypes.c_size_t()
+                        tokens = mtmd_cpp.mtmd_input_chunk_get_tokens_text(
+                            chunk, ctypes.byref(count)
+                        )
+                        prompt.parts.append([int(tokens[i]) for i in range(count.value)])
+                    else:
+                        prompt.parts.append(chunk)
+                        prompt.image_tokens.append(
+                            int(mtmd_cpp.mtmd_input_chunk_get_n_tokens(chunk))
+                        )
+            yield prompt
+        finally:
+            for chunks in prompt.chunk_lists:
+                mtmd_cpp.mtmd_input_chunks_free(chunks)
+
+    def _image_chunks(self, image: Any) -> Any:
+        """llama.cpp's chunks for one image: its vision start and end tokens around the image."""
+        from llama_cpp import mtmd_cpp
+
+        rgb = image.convert("RGB")
+        data = rgb.tobytes()
+        buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        bitmap = mtmd_cpp.mtmd_bitmap_init(rgb.width, rgb.height, buffer)
+        text = mtmd_cpp.mtmd_input_text()
+        marker = mtmd_cpp.mtmd_default_marker()
+        text.text, text.text_len = marker, len(marker)
+        text.add_special, text.parse_special = False, True
+        chunks = mtmd_cpp.mtmd_input_chunks_init()
+        bitmaps = (mtmd_cpp.mtmd_bitmap_p_ctypes * 1)(bitmap)
+        try:
+            code = mtmd_cpp.mtmd_tokenize(self._mtmd, chunks, ctypes.byref(text), bitmaps, 1)
+        finally:
+            mtmd_cpp.mtmd_bitmap_free(bitmap)
+        if code != 0:
+            mtmd_cpp.mtmd_input_chunks_free(chunks)
+            raise GenerationError(f"llama.cpp could not read the image (code {code}).")
+        return chunks
+
+    def prompt_token_ids(
+        self, conversation: Conversation, settings: GenerationSettings | None = None
+    ) -> list[int]:
+        """The prompt's token ids, one ``<|image_pad|>`` per image token (for comparisons)."""
+        with self._prompt(conversation, settings or GenerationSettings()) as prompt:
+            return prompt.ids(self._image_pad)
+
+    def _read(self, prompt: _Prompt, cancel: threading.Event) -> bool:
+        """Feed the prompt to llama.cpp from an empty cache; False when cancelled midway."""
+        import llama_cpp
+        from llama_cpp import mtmd_cpp
+
+        llm = self._llm
+        llm.reset()
+        llm._ctx.kv_cache_clear()
+        total = len(prompt.ids(self._image_pad))
+        if total >= llm.n_ctx():
+            raise GenerationError(
+                f"The question and images take {total} tokens; this model reads at most "
+                f"{llm.n_ctx()}. Use a smaller image budget or fewer images."
+            )
+        for part in prompt.parts:
+            if isinstance(part, list):
+                for start in range(0, len(part), READ_BATCH):
+                    if cancel.is_set():
+                        return False
+                    llm.eval(part[start : start + READ_BATCH])
+                continue
+            if cancel.is_set():
+                return False
+            # Qwen's M-RoPE: an image takes fewer positions than tokens; llama.cpp says how many.
+            position = llama_cpp.llama_pos(0)
+            code = mtmd_cpp.mtmd_helper_eval_chunk_single(
+                self._mtmd,
+                llm._ctx.ctx,
+                part,
+                llama_cpp.llama_pos(llm.n_tokens),
+                llama_cpp.llama_seq_id(0),
+                llm.n_batch,
+                False,
+                ctypes.byref(position),
+            )
+            if code != 0:
+                raise GenerationError(f"llama.cpp could not read the image (code {code}).")
+            llm.n_tokens = position.value
+        return True
+
+    def _logits(self) -> Any:
+        import llama_cpp
+        import numpy as np
+
+        pointer = llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self._llm.n_vocab(),))
+
+    # -----------------------------------------------------------------------------------------
+    # Answers
+
+    def generate(
+        self,
+        conversation: Conversation,
+        settings: GenerationSettings | None = None,
+        *,
+        on_text: TextCallback | None = None,
+        on_token: TokenCallback | None = None,
+        cancel: threading.Event | None = None,
+        reuse_cache: bool = True,
+    ) -> GenerationResult:
+        """Answer the last user turn, streaming text to ``on_text``; ``cancel`` is checked
+        between tokens. ``reuse_cache`` is accepted and ignored: every answer reads its prompt."""
+        if self._llm is None:
+            raise GenerationError("The model has been unloaded.")
+        settings = settings or GenerationSettings()
+        cancel = cancel or threading.Event()
+        started = time.perf_counter()
+        new_ids: list[int] = []
+        chunks: list[str] = []
+        think = ThinkFilter() if self._thinking else None
+
+        def emit(text: str) -> None:
+            shown = think.feed(text) if think is not None else text
+            if shown:
+                chunks.append(shown)
+                if on_text is not None:
+                    on_text(shown)
+
+        first_at: float | None = None
+        with self._prompt(conversation, settings) as prompt:
+            prompt_tokens = len(prompt.ids(self._image_pad))
+            image_tokens = sum(prompt.image_tokens)
+            if not cancel.is_set() and self._read(prompt, cancel):
+                picker = TokenPicker(
+                    settings,
+                    settings.sampling(self.recommended_sampling),
+                    self._stop_ids,
+                    history=prompt.ids(self._image_pad),
+                )
+                decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+                while len(new_ids) < settings.max_new_tokens and not cancel.is_set():
+                    token = picker.pick(self._logits())
+                    first_at = first_at or time.perf_counter()
+                    new_ids.append(token)
+                    if on_token is not None:
+                        on_token(len(new_ids))
+                    if token in self._stop_ids and not settings.ignore_eos:
+                        break
+                    # Control tokens come out empty, as transformers' skip_special_tokens.
+                    emit(decoder.decode(self._llm.detokenize([token], special=False)))
+                    if len(new_ids) < settings.max_new_tokens:
+                        self._llm.eval([token])
+                emit(decoder.decode(b"", final=True))
+        if think is not None:
+            emit(think.finish())
+        finished = time.perf_counter()
+        first = first_at or finished
+        stats = GenerationStats(
+            prompt_tokens=prompt_tokens,
+            image_tokens=image_tokens,
+            new_tokens=len(new_ids),
+            time_to_first_token_s=first - started,
+            decode_tokens_per_s=_rate(len(new_ids) - 1, finished - first),
+            total_s=finished - started,
+            device="cpu",
+            dtype=self.file_type,
+            model=self.name,
+            sampling=self.sampling_figures(settings),
+        )
+        text = "".join(chunks)
+        if self._thinking:
+            text = strip_think(text)
+        reason = self._stop_reason(new_ids, settings, cancel)
+        return GenerationResult(text.strip(), reason, stats, {"token_ids": new_ids})
+
+    def _stop_reason(
+        self, new_ids: list[int], settings: GenerationSettings, cancel: threading.Event
+    ) -> StopReason:
+        if cancel.is_set():
+            return StopReason.CANCELLED
+        if new_ids and new_ids[-1] in self._stop_ids and not settings.ignore_eos:
+            return StopReason.END_OF_TEXT
+        return StopReason.MAX_TOKENS
+
+    def generate_batch(
+        self,
+        conversations: Sequence[Conversation],
+        settings: GenerationSettings | None = None,
+        *,
+        cancel: threading.Event | None = None,
+    ) -> list[GenerationResult]:
+        """One answer after another (``capabilities.max_batch`` is 1)."""
+        cancel = cancel or threading.Event()
+        return [
+            self.generate(conversation, settings, cancel=cancel, reuse_cache=False)
+            for conversation in conversations
+        ]
+
+
+def _control_tokens(llm: Any) -> dict[str, int]:
+    """The vocabulary's control and user-defined tokens (what transformers calls added tokens)."""
+    import llama_cpp
+
+    vocab = llama_cpp.llama_model_get_vocab(llm.model)
+    wanted = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
+    found: dict[str, int] = {}
+    for token in range(llm.n_vocab()):
+        if llama_cpp.llama_vocab_get_attr(vocab, token) & wanted:
+            piece = llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+            found.setdefault(piece, token)
+    return found
+
+
+def _rate(count: int, seconds: float) -> float:
+    return count / seconds if count > 0 and seconds > 0 else 0.0
+
+
+def as_engine(engine: LlamaCppEngine) -> Engine:
+    """``engine`` typed as the protocol: mypy checks here that it is one."""
+    return engine
