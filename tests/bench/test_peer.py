@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from vldesk.bench.peer import INSTALL_HINT, format_comparison, llama_cpp_version, prompt_ids, ratio
+from vldesk.bench.llama_cpp import INSTALL_HINT, llama_cpp_version
+from vldesk.bench.peer import format_comparison, ratio
+from vldesk.bench.peer_measure import prompt_ids
 from vldesk.cli import run_cli
 
 
