@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import base64
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +15,7 @@ import httpx
 import openai
 import pytest
 
+from tests.helpers import PROJECT_ROOT
 from tests.server.conftest import png_bytes
 from vldesk.cli import build_parser, run_cli
 from vldesk.cli.serve import build_server, load_into
@@ -124,3 +130,50 @@ def test_the_ollama_api_and_the_key_with_a_real_model(served: tuple[Server, Engi
     assert reply.status_code == 200
     assert reply.json()["eval_count"] >= 1
     assert httpx.post(f"{server.url}/api/generate", json=body, timeout=120).status_code == 401
+
+
+def test_vldesk_serve_runs_until_interrupted(tiny_model_dirs: dict[Family, Path]) -> None:
+    """The real command in its own process: address first, 503 while loading, then answers."""
+    model = str(tiny_model_dirs[Family.QWEN3_VL])
+    env = {**os.environ, "VLDESK_API_KEY": ""}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vldesk",
+            "serve",
+            "--model",
+            model,
+            "--port",
+            "0",
+            "--device",
+            "cpu",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("Serving on http://127.0.0.1:")
+        url = first.split()[-1]
+        assert "No API key" in process.stdout.readline() + process.stdout.readline()
+        deadline = time.monotonic() + 300
+        while httpx.get(f"{url}/v1/models").json()["data"] == []:
+            assert time.monotonic() < deadline, "the model did not load"
+            assert process.poll() is None
+            time.sleep(0.2)
+        reply = openai.OpenAI(
+            base_url=f"{url}/v1", api_key="none", max_retries=0
+        ).chat.completions.create(
+            model=Path(model).name, messages=question("Describe.", png_bytes()), max_tokens=4
+        )
+        assert reply.choices[0].message.content is not None
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=60)
+    assert process.returncode == 0, errors
+    assert "ready on cpu" in errors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -106,5 +107,8 @@ def run(args: argparse.Namespace) -> int:
     threading.Thread(
         target=load_into, args=(server, request, load_engine), name="vldesk-load", daemon=True
     ).start()
-    server.run()
+    # Newer uvicorn re-raises the Ctrl+C it handled: stopping is the normal way out.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    print("Stopped.", file=sys.stderr)
     return 0
