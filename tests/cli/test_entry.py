@@ -39,7 +39,7 @@ def test_verbose_before_the_command_runs_the_cli(capsys: pytest.CaptureFixture[s
 
 
 @pytest.mark.parametrize(
-    ("word", "hint"), [("descibe", "Did you mean 'describe'?"), ("serve", ""), ("photo.jpg", "")]
+    ("word", "hint"), [("descibe", "Did you mean 'describe'?"), ("chat", ""), ("photo.jpg", "")]
 )
 def test_an_unknown_first_word_is_an_unknown_command_not_a_window(word: str, hint: str) -> None:
     """A typo, a command this version lacks or a missing file: a message and exit 2. The window
