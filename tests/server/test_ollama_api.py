@@ -81,3 +81,11 @@ def test_errors_are_ollama_shaped(start_server: StartServer) -> None:
     assert httpx.get(f"{server.url}/api/nothing-here", headers=headers).json() == {
         "error": "Unknown endpoint."
     }
+
+
+def test_an_empty_generate_only_checks_that_the_model_is_loaded(start_server: StartServer) -> None:
+    engine = FakeEngine()
+    server = start_server(engine)
+    reply = httpx.post(f"{server.url}/api/generate", json={"model": "fake-model"}).json()
+    assert (reply["done"], reply["done_reason"], reply["response"]) == (True, "load", "")
+    assert engine.asked == []

@@ -179,7 +179,17 @@ def create_app(config: ServerConfig, scheduler: InferenceScheduler) -> FastAPI:
 
     @app.post("/api/generate")
     async def ollama_generate_endpoint(request: Request) -> Response:
-        question, engine, job = await ask(request, ollama_generate, ollama=True)
+        authorize(request)
+        question = ollama_generate(await read_json(request), limits)
+        engine = engine_for(question.model, ollama=True)
+        turn = question.conversation.turns[-1]
+        if not turn.text and not turn.images:
+            # Ollama clients send an empty prompt to make sure the model is loaded: it is.
+            loaded = {"model": engine.name, "created_at": _now(), "response": ""}
+            return JSONResponse({**loaded, "done": True, "done_reason": "load"})
+        job = scheduler.submit(
+            question.conversation, question.settings, stream=question.stream, stops=question.stops
+        )
         reply = OllamaReply(engine.name, chat=False)
         if question.stream:
             return StreamingResponse(reply.stream(events(job)), media_type="application/x-ndjson")
