@@ -20,13 +20,12 @@ from vldesk.bench.synthetic import (
     Layout,
     build_model_folder,
     build_synthetic_model,
-    build_tokenizer,
     chat_template,
     real_config,
-    released_name,
     tiny_config,
-    transformers_name,
 )
+from vldesk.bench.synthetic_tokenizer import build_tokenizer
+from vldesk.bench.synthetic_weights import released_name, transformers_name
 from vldesk.core.models.catalog import FAMILY_TRAITS, Family, find_model
 
 MODEL_CLASSES = {

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import math
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import Enum
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from vldesk.bench.family_files import (
+    _FAMILY_FILES,
+    _LEGACY_IMAGE_PROCESSORS,
+)
+from vldesk.bench.synthetic_tokenizer import (
+    build_tokenizer,
+)
+from vldesk.bench.synthetic_weights import (
+    _read_weights,
+    _save_weights,
+    _write_json,
+    _write_released_weights,
+    text_config,
+    transformers_name,
+)
 from vldesk.core.models.catalog import FAMILY_TRAITS, Family, find_model
 
 log = logging.getLogger(__name__)
@@ -56,147 +69,6 @@ class Layout(str, Enum):
     LEGACY = "legacy"
 
 
-# Qwen's added tokens in their real order from <|endoftext|> (<|image_pad|> at +12, <think> at
-# +24). ``True`` marks special tokens; the tool, FIM and think tokens are ordinary added tokens
-# in the real tokenizers.
-_QWEN2_ADDED_TOKENS: tuple[tuple[str, bool], ...] = (
-    ("<|endoftext|>", True),
-    ("<|im_start|>", True),
-    ("<|im_end|>", True),
-    ("<|object_ref_start|>", True),
-    ("<|object_ref_end|>", True),
-    ("<|box_start|>", True),
-    ("<|box_end|>", True),
-    ("<|quad_start|>", True),
-    ("<|quad_end|>", True),
-    ("<|vision_start|>", True),
-    ("<|vision_end|>", True),
-    ("<|vision_pad|>", True),
-    ("<|image_pad|>", True),
-    ("<|video_pad|>", True),
-    ("<tool_call>", False),
-    ("</tool_call>", False),
-    ("<|fim_prefix|>", False),
-    ("<|fim_middle|>", False),
-    ("<|fim_suffix|>", False),
-    ("<|fim_pad|>", False),
-    ("<|repo_name|>", False),
-    ("<|file_sep|>", False),
-)
-# Qwen3 added these four; Qwen2.5-VL's tokenizer stops at <|file_sep|>.
-_QWEN3_ADDED_TOKENS = (
-    *_QWEN2_ADDED_TOKENS,
-    ("<tool_response>", False),
-    ("</tool_response>", False),
-    ("<think>", False),
-    ("</think>", False),
-)
-
-_CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
-_CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
-_HALF = [0.5, 0.5, 0.5]
-_WEIGHTS_INDEX = "model.safetensors.index.json"
-
-
-@dataclass(frozen=True)
-class _FamilyFiles:
-    """The non-weight files of a family's real model repository, for when no reference copy
-    of them is at hand (the benchmarks on a user's machine)."""
-
-    tokenizer_class: str
-    processor_class: str
-    added_tokens: tuple[tuple[str, bool], ...]
-    model_max_length: int
-    #: The contents of preprocessor_config.json, less the patch and merge sizes.
-    preprocessor: dict[str, Any]
-    #: video_preprocessor_config.json; ``None`` where the real repository has none.
-    video_preprocessor: dict[str, Any] | None
-    #: ``True``: chat_template.json (legacy, plus a copy in tokenizer_config.json), as in the
-    #: Qwen2.5-VL and Qwen3-VL repositories; ``False``: chat_template.jinja, as in Qwen3.5.
-    legacy_chat_template: bool
-    #: The tokenizer_class named in tokenizer_config.json, where the hub files name another class
-    #: than the one transformers uses (it substitutes its own for these model types).
-    hub_tokenizer_class: str | None = None
-
-
-_QWEN3_PREPROCESSOR = {
-    "size": {"longest_edge": 16777216, "shortest_edge": 65536},
-    "image_mean": _HALF,
-    "image_std": _HALF,
-    "image_processor_type": "Qwen2VLImageProcessorFast",
-}
-_QWEN3_VIDEO_PREPROCESSOR = {
-    "size": {"longest_edge": 25165824, "shortest_edge": 4096},
-    "image_mean": _HALF,
-    "image_std": _HALF,
-    "video_processor_type": "Qwen3VLVideoProcessor",
-}
-
-_FAMILY_FILES: dict[Family, _FamilyFiles] = {
-    Family.QWEN2_5_VL: _FamilyFiles(
-        tokenizer_class="Qwen2Tokenizer",
-        processor_class="Qwen2_5_VLProcessor",
-        added_tokens=_QWEN2_ADDED_TOKENS,
-        model_max_length=131072,
-        preprocessor={
-            "min_pixels": 3136,
-            "max_pixels": 12845056,
-            "image_mean": _CLIP_MEAN,
-            "image_std": _CLIP_STD,
-            "image_processor_type": "Qwen2VLImageProcessor",
-        },
-        video_preprocessor=None,
-        legacy_chat_template=True,
-    ),
-    Family.QWEN3_VL: _FamilyFiles(
-        tokenizer_class="Qwen2Tokenizer",
-        processor_class="Qwen3VLProcessor",
-        added_tokens=_QWEN3_ADDED_TOKENS,
-        model_max_length=262144,
-        preprocessor=_QWEN3_PREPROCESSOR,
-        video_preprocessor=_QWEN3_VIDEO_PREPROCESSOR,
-        legacy_chat_template=True,
-    ),
-    Family.QWEN3_5: _FamilyFiles(
-        tokenizer_class="Qwen3_5Tokenizer",
-        processor_class="Qwen3VLProcessor",
-        added_tokens=_QWEN3_ADDED_TOKENS,
-        model_max_length=262144,
-        preprocessor=_QWEN3_PREPROCESSOR,
-        video_preprocessor=_QWEN3_VIDEO_PREPROCESSOR,
-        legacy_chat_template=False,
-        # transformers lists qwen3_5 in MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS.
-        hub_tokenizer_class="Qwen2Tokenizer",
-    ),
-}
-
-#: The image processor class a transformers 4.50-4.57 save names, by family.
-_LEGACY_IMAGE_PROCESSORS: dict[Family, str] = {
-    Family.QWEN2_5_VL: "Qwen2_5_VLImageProcessor",
-    Family.QWEN3_VL: "Qwen2VLImageProcessorFast",
-    Family.QWEN3_5: "Qwen2VLImageProcessorFast",
-}
-
-# A little English and Chinese of the kind vldesk prompts and answers contain, so that BPE learns
-# merges for common words and the small tokenizer encodes typical text in few tokens.
-_CORPUS = """\
-Describe this image in detail. What is in the picture? Read the text in the image.
-The photo shows a cat sitting on a red sofa next to a window. There is a dog in the garden.
-A person is standing in front of a building. The sky is blue and the trees are green.
-Write a short caption for this image. List the objects you can see, one per line.
-This is a screenshot of a document with a table, a chart and some text.
-The image contains a street with cars, people walking and shops on both sides.
-Answer the question about the image. Is there any text? What colour is the car?
-You are a helpful assistant. Please answer in English. Please answer in Chinese.
-请详细描述这张图片。图片里有什么？请识别图片中的文字。
-这张照片里有一只猫坐在红色的沙发上，旁边是一扇窗户。花园里有一只狗。
-一个人站在一栋建筑物前面。天空是蓝色的，树是绿色的。
-请为这张图片写一个简短的标题。列出你能看到的物体，每行一个。
-这是一张文档的截图，里面有一个表格、一张图表和一些文字。
-图片中有一条街道，街上有汽车、行人和商店。请用中文回答。
-"""
-
-
 def chat_template(family: Family) -> str:
     """The family's real chat template, shipped as package data."""
     path = resources.files("vldesk") / "data" / "chat_templates" / f"{family.value}.jinja"
@@ -215,13 +87,6 @@ def reference_folder(root: Path, family: Family) -> Path | None:
     """``family``'s folder of real non-weight files under ``root``, if it is there."""
     folder = Path(root) / REFERENCE_FOLDERS[family]
     return folder if (folder / "config.json").is_file() else None
-
-
-def text_config(config: Mapping[str, Any]) -> Any:
-    """The text part of a config.json: nested in ``text_config``, or flat (Qwen2.5-VL as
-    released)."""
-    nested = config.get("text_config")
-    return nested if isinstance(nested, Mapping) else config
 
 
 def tiny_config(family: Family, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -301,70 +166,6 @@ def tiny_config(family: Family, base: Mapping[str, Any] | None = None) -> dict[s
 # ----------------------------------------------------------------------------------------------
 
 
-def _train_bpe(vocab_size: int, split_regex: str) -> tuple[dict[str, int], list[tuple[str, str]]]:
-    """A byte-level BPE trained on the embedded corpus with the tokenizer class's pre-tokenizer."""
-    from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, trainers
-    from tokenizers.models import BPE
-
-    bpe = Tokenizer(BPE())
-    bpe.normalizer = normalizers.NFC()
-    bpe.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(split_regex), behavior="isolated", invert=False),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        min_frequency=1,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    bpe.train_from_iterator(_CORPUS.splitlines(), trainer)
-    model = json.loads(bpe.to_str())["model"]
-    return dict(model["vocab"]), [(a, b) for a, b in model["merges"]]
-
-
-def build_tokenizer(family: Family, *, vocab_size: int = 768) -> Any:
-    """The family's real tokenizer class over a small byte-level BPE, with Qwen's added tokens
-    right after it (ids from ``vocab_size``; :func:`write_tokenizer` gives them the real ids)."""
-    import transformers
-    from tokenizers import AddedToken
-
-    files = _FAMILY_FILES[family]
-    tokenizer_class = getattr(transformers, files.tokenizer_class)
-    # Qwen2's and Qwen3.5's classes split text with different regexes: train with the class's own.
-    split_regex = importlib.import_module(tokenizer_class.__module__).PRETOKENIZE_REGEX
-    vocab, merges = _train_bpe(vocab_size, split_regex)
-    tokenizer = tokenizer_class(
-        vocab=vocab,
-        merges=merges,
-        unk_token=None,
-        eos_token="<|endoftext|>",
-        pad_token="<|endoftext|>",
-        model_max_length=files.model_max_length,
-        errors="replace",
-        clean_up_tokenization_spaces=False,
-        split_special_tokens=False,
-    )
-    # One at a time, so each gets the next id whether or not the class added it already.
-    for content, special in files.added_tokens:
-        if content not in tokenizer.get_vocab():
-            token = AddedToken(content, special=special, normalized=False)
-            tokenizer.add_tokens([token], special_tokens=special)
-    # The chat turn ends with <|im_end|>: the real tokenizers name it as their eos.
-    tokenizer.eos_token = "<|im_end|>"
-    start = tokenizer.convert_tokens_to_ids(files.added_tokens[0][0])
-    for offset, (content, _) in enumerate(files.added_tokens):
-        if tokenizer.convert_tokens_to_ids(content) != start + offset:
-            raise RuntimeError(f"{content} did not get the next id after <|endoftext|>")
-    return tokenizer
-
-
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def _read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -410,113 +211,6 @@ def write_tokenizer(family: Family, out_dir: Path, *, real_ids: bool = True) -> 
 # ----------------------------------------------------------------------------------------------
 # Weights
 # ----------------------------------------------------------------------------------------------
-
-
-def transformers_name(name: str) -> str:
-    """A tensor's name as transformers 5 keeps it (``model.language_model.*``,
-    ``model.visual.*``), from the released Qwen2.5-VL names (``model.*``, ``visual.*``)."""
-    if name.startswith("visual."):
-        return "model." + name
-    if name.startswith("model.") and not name.startswith(
-        ("model.language_model.", "model.visual.")
-    ):
-        return "model.language_model." + name.removeprefix("model.")
-    return name
-
-
-def released_name(family: Family, name: str) -> str:
-    """A tensor's name in the family's released checkpoints: Qwen2.5-VL keeps the names of
-    transformers 4.49 (``model.layers.*``, ``visual.*``), the newer families transformers 5's."""
-    name = transformers_name(name)
-    if family is not Family.QWEN2_5_VL:
-        return name
-    if name.startswith("model.language_model."):
-        return "model." + name.removeprefix("model.language_model.")
-    if name.startswith("model.visual."):
-        return name.removeprefix("model.")
-    return name
-
-
-def _save_weights(tensors: Mapping[str, Any], out_dir: Path, shards: int) -> None:
-    """Write safetensors files as ``save_pretrained`` names them: one ``model.safetensors``, or
-    ``shards`` files split by size with a ``model.safetensors.index.json``."""
-    from safetensors.torch import save_file
-
-    names = sorted(tensors)
-    sizes = {name: tensors[name].numel() * tensors[name].element_size() for name in names}
-    if shards <= 1:
-        save_file(
-            {n: tensors[n] for n in names}, str(out_dir / "model.safetensors"), {"format": "pt"}
-        )
-        return
-    total = sum(sizes.values())
-    groups: list[list[str]] = [[] for _ in range(shards)]
-    done = 0
-    for name in names:
-        groups[min(shards - 1, done * shards // total)].append(name)
-        done += sizes[name]
-    weight_map = {}
-    for number, group in enumerate(groups, start=1):
-        file = f"model-{number:05d}-of-{shards:05d}.safetensors"
-        save_file({n: tensors[n] for n in group}, str(out_dir / file), {"format": "pt"})
-        weight_map.update(dict.fromkeys(group, file))
-    _write_json(
-        out_dir / _WEIGHTS_INDEX, {"metadata": {"total_size": total}, "weight_map": weight_map}
-    )
-
-
-def _read_weights(folder: Path) -> dict[str, Any]:
-    from safetensors.torch import load_file
-
-    tensors: dict[str, Any] = {}
-    for file in sorted(folder.glob("*.safetensors")):
-        tensors.update(load_file(str(file)))
-    return tensors
-
-
-def _mtp_tensors(model: Any, config: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    """Qwen3.5's multi-token-prediction layer, as the real checkpoints carry it (transformers
-    does not load it): a full-attention decoder layer, a 2h -> h projection and three norms."""
-    import torch
-
-    text = text_config(config)
-    layers = int(text.get("mtp_num_hidden_layers") or 0)
-    if not layers:
-        return {}
-    hidden = int(text["hidden_size"])
-    kinds = list(text.get("layer_types") or [])
-    full = kinds.index("full_attention") if "full_attention" in kinds else 0
-    prefix = f"model.language_model.layers.{full}."
-    shapes = {
-        name.removeprefix(prefix): tuple(tensor.shape)
-        for name, tensor in model.state_dict().items()
-        if name.startswith(prefix)
-    }
-    generator = torch.Generator().manual_seed(seed)
-    tensors: dict[str, Any] = {}
-    for layer in range(layers):
-        for name, shape in shapes.items():
-            tensors[f"mtp.layers.{layer}.{name}"] = torch.randn(shape, generator=generator)
-    tensors["mtp.fc.weight"] = torch.randn((hidden, 2 * hidden), generator=generator)
-    for norm in ("norm", "pre_fc_norm_embedding", "pre_fc_norm_hidden"):
-        tensors[f"mtp.{norm}.weight"] = torch.ones(hidden)
-    return {name: (tensor * 0.02).to(torch.bfloat16) for name, tensor in tensors.items()}
-
-
-def _write_released_weights(
-    family: Family, model: Any, config: Mapping[str, Any], out_dir: Path, seed: int
-) -> None:
-    """The weights as the released checkpoints lay them out (see :func:`released_name`); tied
-    output weights are stored once, as the embedding."""
-    tied = bool(config.get("tie_word_embeddings") or text_config(config).get("tie_word_embeddings"))
-    tensors = {
-        released_name(family, name): tensor.contiguous()
-        for name, tensor in model.state_dict().items()
-        if not (tied and name == "lm_head.weight")
-    }
-    if family is Family.QWEN3_5:
-        tensors.update(_mtp_tensors(model, config, seed))
-    _save_weights(tensors, out_dir, shards=2 if family is Family.QWEN2_5_VL else 1)
 
 
 # ----------------------------------------------------------------------------------------------
