@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import signal
@@ -92,6 +93,40 @@ def test_greedy_answers_through_the_server_equal_the_engine_alone(
     assert streamed.strip() == alone.text
     assert reply.usage is not None
     assert reply.usage.completion_tokens == alone.stats.new_tokens
+
+
+def test_requests_that_arrive_together_get_what_each_gets_alone(
+    served: tuple[Server, Engine],
+) -> None:
+    """Unstreamed requests that wait together are batched; greedy answers stay each one's own."""
+    server, engine = served
+    prompts = ["Describe.", "What colour is it?", "Count the shapes."]
+    images = [png_bytes((64, 48), (200, 40, 40)), png_bytes((48, 64), (20, 200, 40)), png_bytes()]
+    url = f"{server.url}/v1/chat/completions"
+    headers = {"Authorization": "Bearer secret-key"}
+
+    async def together() -> list[str]:
+        async with httpx.AsyncClient(timeout=300, headers=headers) as client:
+            replies = await asyncio.gather(
+                *(
+                    client.post(
+                        url,
+                        json={"model": engine.name, "max_tokens": 6, "messages": question(p, i)},
+                    )
+                    for p, i in zip(prompts, images, strict=True)
+                )
+            )
+        return [r.json()["choices"][0]["message"]["content"] for r in replies]
+
+    answers = asyncio.run(together())
+    alone = [
+        engine.generate(
+            Conversation().ask(p, [load_image_bytes(i, "image 1")]),
+            GenerationSettings(max_new_tokens=6),
+        ).text
+        for p, i in zip(prompts, images, strict=True)
+    ]
+    assert answers == alone
 
 
 def test_user_text_cannot_inject_control_tokens_through_the_server(
