@@ -23,7 +23,7 @@ from vldesk.core.generation import GenerationSettings
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.controllers.batch import BatchState
 from vldesk.gui.dialogs.batch_dialog import BatchDialog
-from vldesk.gui.workers.inference import CHUNK_INTERVAL_S, ProgressThrottle
+from vldesk.gui.workers.throttle import CHUNK_INTERVAL_S, ProgressThrottle
 
 GOOD = ("a.png", "b.png", "c.jpg", "d.png", "e.png")
 #: Tokens per caption in the pause/cancel test: long enough to act while one is written.
@@ -162,7 +162,7 @@ def long_captions(app: DesktopApp, monkeypatch: pytest.MonkeyPatch) -> None:
     """Captions that always run to their token limit, so a batch takes a while."""
     base = app.chat.generation_settings()
     long = GenerationSettings(**{**base.to_dict(), "ignore_eos": True})
-    monkeypatch.setattr(app, "generation_settings", lambda preset_tokens=None: long)
+    monkeypatch.setattr(app.chat, "generation_settings", lambda preset_tokens=None: long)
 
 
 def test_pause_resume_cancel_then_resume_the_job(

@@ -30,7 +30,7 @@ def endless(app: DesktopApp, monkeypatch: pytest.MonkeyPatch) -> None:
     """Make answers run until stopped (random tiny models may otherwise end early)."""
     base = app.chat.generation_settings()
     settings = GenerationSettings(**{**base.to_dict(), "max_new_tokens": LONG, "ignore_eos": True})
-    monkeypatch.setattr(app, "generation_settings", lambda preset_tokens=None: settings)
+    monkeypatch.setattr(app.chat, "generation_settings", lambda preset_tokens=None: settings)
 
 
 def test_preset_streams_then_follow_up_continues(

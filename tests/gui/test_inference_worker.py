@@ -18,14 +18,9 @@ from vldesk.core.images import LoadedImage
 from vldesk.core.inference.engine import LoadRequest, load_engine
 from vldesk.core.inference.transformers_engine import TransformersEngine
 from vldesk.core.models.catalog import Family
-from vldesk.gui.workers.inference import (
-    CHUNK_INTERVAL_S,
-    Failure,
-    FailureKind,
-    InferenceClient,
-    ModelLoadedInfo,
-    StreamBatcher,
-)
+from vldesk.gui.workers.inference import Failure, FailureKind, ModelLoadedInfo
+from vldesk.gui.workers.inference_client import InferenceClient
+from vldesk.gui.workers.throttle import CHUNK_INTERVAL_S, StreamBatcher
 
 # Seeded: sampled answers of random weights are arbitrary token soup; an unseeded run once (in
 # ~15 full-suite runs) failed test_each_family_loads_and_streams[qwen3_5] in a way that could not

@@ -30,7 +30,7 @@ from vldesk.gui.main_window import MainWindow
 from vldesk.gui.session import ChatSession
 from vldesk.gui.widgets.message_banner import Level
 from vldesk.gui.workers.download import DownloadWorker
-from vldesk.gui.workers.inference import InferenceClient
+from vldesk.gui.workers.inference_client import InferenceClient
 
 log = logging.getLogger(__name__)
 

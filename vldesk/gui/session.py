@@ -13,7 +13,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings, Turn
 from vldesk.core.images import LoadedImage
-from vldesk.gui.workers.inference import Failure, InferenceClient
+from vldesk.gui.workers.inference import Failure
+from vldesk.gui.workers.inference_client import InferenceClient
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ from vldesk.core.batch import (
     BatchProgress,
     BatchSummary,
 )
-from vldesk.gui.workers.inference import Failure, InferenceClient
+from vldesk.gui.workers.inference import Failure
+from vldesk.gui.workers.inference_client import InferenceClient
 
 log = logging.getLogger(__name__)
 

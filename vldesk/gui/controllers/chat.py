@@ -17,7 +17,8 @@ from vldesk.gui.main_window import MainWindow
 from vldesk.gui.model_choice import no_model_text
 from vldesk.gui.session import ChatSession
 from vldesk.gui.widgets.message_banner import BannerAction, Level
-from vldesk.gui.workers.inference import Failure, FailureKind, InferenceClient
+from vldesk.gui.workers.inference import Failure, FailureKind
+from vldesk.gui.workers.inference_client import InferenceClient
 
 #: The smallest image budget a retry after running out of memory goes down to.
 MIN_RETRY_IMAGE_TOKENS = 64

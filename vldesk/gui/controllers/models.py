@@ -22,7 +22,8 @@ from vldesk.gui.main_window import MainWindow
 from vldesk.gui.model_choice import menu_ref, model_entries, no_model_text
 from vldesk.gui.widgets.message_banner import Level
 from vldesk.gui.workers.download import DownloadWorker
-from vldesk.gui.workers.inference import InferenceClient, ModelLoadedInfo
+from vldesk.gui.workers.inference import ModelLoadedInfo
+from vldesk.gui.workers.inference_client import InferenceClient
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import itertools
 import logging
 import sys
 import threading
@@ -13,7 +12,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from vldesk.core.batch import (
     BatchControl,
@@ -27,14 +26,9 @@ from vldesk.core.errors import OutOfMemoryError, VldeskError
 from vldesk.core.generation import Conversation, GenerationSettings, StopReason
 from vldesk.core.history import HistoryStore
 from vldesk.core.inference.engine import Engine, EngineLoader, LoadRequest, load_engine
+from vldesk.gui.workers.throttle import Clock, ProgressThrottle, StreamBatcher
 
 log = logging.getLogger(__name__)
-
-#: Streamed text is gathered and sent to the GUI thread at most this often.
-CHUNK_INTERVAL_S = 0.03
-
-#: Seconds from an arbitrary start; :func:`time.monotonic` outside tests.
-Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -102,90 +96,6 @@ class BatchRequest:
     batch_size: int | None = None
     #: The history database the captions are saved to (opened on the worker's thread).
     history_db: Path | None = None
-
-
-#: Batch events that only move figures forward: the latest one stands for those before it.
-_COALESCED = frozenset(
-    {
-        BatchEventKind.CAPTION_TEXT,
-        BatchEventKind.IMAGE_DONE,
-        BatchEventKind.IMAGE_SKIPPED,
-        BatchEventKind.CHECKPOINT,
-    }
-)
-
-
-class ProgressThrottle:
-    """Passes batch events on at most every :data:`CHUNK_INTERVAL_S`, except the ones that
-    matter each time (failures, warnings, pauses, the start and end of a batch), which go at
-    once after the latest held-back event. A folder of many skipped images or a fast stream of
-    caption text then never floods the GUI thread."""
-
-    def __init__(
-        self, send: Callable[[BatchProgress], None], clock: Clock = time.monotonic
-    ) -> None:
-        self._send = send
-        self._clock = clock
-        self._held: BatchProgress | None = None
-        self._last: float | None = None
-
-    def __call__(self, event: BatchProgress) -> None:
-        now = self._clock()
-        recent = self._last is not None and now - self._last < CHUNK_INTERVAL_S
-        if event.kind in _COALESCED and recent:
-            self._held = event
-            return
-        if event.kind not in _COALESCED:
-            self.flush()
-        self._held = None
-        self._last = now
-        self._send(event)
-
-    def flush(self) -> None:
-        if self._held is not None:
-            held, self._held = self._held, None
-            self._last = self._clock()
-            self._send(held)
-
-
-class StreamBatcher:
-    """Gathers an answer's streamed text and token count and sends them on at most every
-    :data:`CHUNK_INTERVAL_S` (a token at a time would flood the GUI thread); :meth:`flush`
-    sends what is left."""
-
-    def __init__(
-        self,
-        send_text: Callable[[str], None],
-        send_count: Callable[[int], None],
-        clock: Clock = time.monotonic,
-    ) -> None:
-        self._send_text = send_text
-        self._send_count = send_count
-        self._clock = clock
-        self._pending: list[str] = []
-        self._tokens = 0
-        self._last = clock()
-
-    def add_text(self, text: str) -> None:
-        self._pending.append(text)
-        self._flush_if_due()
-
-    def set_tokens(self, count: int) -> None:
-        # Also flushes when the streamer holds text back (it waits for a word to end), so the
-        # token count keeps moving.
-        self._tokens = count
-        self._flush_if_due()
-
-    def _flush_if_due(self) -> None:
-        if self._clock() - self._last >= CHUNK_INTERVAL_S:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._pending:
-            self._send_text("".join(self._pending))
-            self._pending.clear()
-        self._send_count(self._tokens)
-        self._last = self._clock()
 
 
 def memory_in_use(device: str) -> int | None:
@@ -450,201 +360,3 @@ class InferenceWorker(QObject):
         thread = self.thread()
         if thread is not None:
             thread.quit()
-
-
-#: The worker's signals that :class:`InferenceClient` passes on to the GUI thread.
-_RE_EXPORTED = (
-    "model_loading",
-    "model_loaded",
-    "model_failed",
-    "model_unloaded",
-    "text_chunk",
-    "token_count",
-    "finished",
-    "failed",
-    "batch_progress",
-    "batch_finished",
-    "batch_failed",
-    "read_ahead_finished",
-)
-
-
-class InferenceClient(QObject):
-    """The GUI thread's handle on the worker: starts its thread, sends requests, cancels them.
-
-    Requests cross as queued signals carrying plain data; cancelling sets the request's
-    ``threading.Event`` directly, so it works while the worker is busy in ``generate``.
-    The worker's signals are re-exported here, delivered in the GUI thread (see
-    :class:`InferenceWorker` for what each carries); callers connect to these.
-    """
-
-    model_loading = Signal(str)
-    model_loaded = Signal(object)
-    model_failed = Signal(str)
-    model_unloaded = Signal()
-    text_chunk = Signal(int, str)
-    token_count = Signal(int, int)
-    finished = Signal(int, object)
-    failed = Signal(int, object)
-    batch_progress = Signal(int, object)
-    batch_finished = Signal(int, object)
-    batch_failed = Signal(int, object)
-    read_ahead_finished = Signal(int, bool)
-
-    _load_requested = Signal(object)
-    _unload_requested = Signal()
-    _generate_requested = Signal(object)
-    _read_ahead_requested = Signal(object)
-    _batch_requested = Signal(object)
-    _shutdown_requested = Signal()
-
-    def __init__(
-        self,
-        parent: QObject | None = None,
-        *,
-        load_engine: EngineLoader = load_engine,
-        clock: Clock = time.monotonic,
-    ) -> None:
-        super().__init__(parent)
-        self._ids = itertools.count(1)
-        self._cancels: dict[int, threading.Event] = {}
-        self._read_aheads: set[int] = set()
-        self._batches: dict[int, BatchControl] = {}
-        #: Loads asked for that have not reported back (loaded or failed) yet.
-        self._loads_pending = 0
-        self._shutdown_sent = False
-        self._thread = QThread()
-        self._thread.setObjectName("vldesk-inference")
-        #: Lives in the inference thread; callers use this client's signals, not the worker's
-        #: (vldesk/gui/launch.py still reads it, until it moves to them).
-        self.worker = InferenceWorker(load_engine, clock)
-        self.worker.moveToThread(self._thread)
-        # Bookkeeping first: the app's slots, connected later, then see it up to date.
-        self.model_loaded.connect(self._on_load_ended)
-        self.model_failed.connect(self._on_load_ended)
-        self.finished.connect(self._forget)
-        self.failed.connect(self._forget)
-        self.read_ahead_finished.connect(self._forget)
-        self.batch_finished.connect(self._forget_batch)
-        self.batch_failed.connect(self._forget_batch)
-        for name in _RE_EXPORTED:
-            getattr(self.worker, name).connect(getattr(self, name))
-        self._load_requested.connect(self.worker.load_model)
-        self._unload_requested.connect(self.worker.unload_model)
-        self._generate_requested.connect(self.worker.generate)
-        self._read_ahead_requested.connect(self.worker.read_ahead)
-        self._batch_requested.connect(self.worker.run_batch)
-        self._shutdown_requested.connect(self.worker.shut_down)
-        self._thread.start()
-
-    @property
-    def worker_thread(self) -> QThread:
-        return self._thread
-
-    def load_model(self, request: LoadRequest) -> None:
-        """Unload any current model and load this one (after requests already queued)."""
-        self.cancel_all()
-        self._loads_pending += 1
-        self._load_requested.emit(request)
-
-    @property
-    def loading(self) -> bool:
-        """A model load was asked for and has not reported back yet."""
-        return self._loads_pending > 0
-
-    @Slot()
-    def _on_load_ended(self) -> None:
-        self._loads_pending = max(0, self._loads_pending - 1)
-
-    def unload_model(self) -> None:
-        self.cancel_all()
-        self._unload_requested.emit()
-
-    def generate(self, conversation: Conversation, settings: GenerationSettings) -> int:
-        """Queue an answer; returns its request id (used by every signal about it)."""
-        return self._queue(self._generate_requested, conversation, settings)
-
-    def read_ahead(self, conversation: Conversation, settings: GenerationSettings) -> int:
-        """Queue reading ``conversation``'s image and prompt ahead of the question (see
-        :meth:`InferenceWorker.read_ahead`); returns its id for :meth:`cancel`."""
-        request_id = self._queue(self._read_ahead_requested, conversation, settings)
-        self._read_aheads.add(request_id)
-        return request_id
-
-    def _queue(
-        self, requested: SignalInstance, conversation: Conversation, settings: GenerationSettings
-    ) -> int:
-        """Send a :class:`GenerateRequest` with a new id and cancel event through ``requested``."""
-        request_id = next(self._ids)
-        cancel = threading.Event()
-        self._cancels[request_id] = cancel
-        requested.emit(GenerateRequest(request_id, conversation, settings, cancel))
-        return request_id
-
-    def run_batch(
-        self,
-        options: BatchOptions,
-        control: BatchControl,
-        *,
-        resume: bool = False,
-        retry_failed: bool = False,
-        batch_size: int | None = None,
-        history_db: Path | None = None,
-    ) -> int:
-        """Queue a folder batch on the worker's thread (after requests already queued); returns
-        its request id. ``control`` pauses, resumes and cancels it from this thread."""
-        for reading in list(self._read_aheads):
-            self.cancel(reading)  # the batch is queued behind it: no head start to wait for
-        request_id = next(self._ids)
-        self._batches[request_id] = control
-        self._batch_requested.emit(
-            BatchRequest(request_id, options, control, resume, retry_failed, batch_size, history_db)
-        )
-        return request_id
-
-    def cancel(self, request_id: int) -> None:
-        event = self._cancels.get(request_id)
-        if event is not None:
-            event.set()
-
-    def cancel_all(self) -> None:
-        for event in self._cancels.values():
-            event.set()
-
-    @Slot(int)
-    def _forget(self, request_id: int) -> None:
-        self._cancels.pop(request_id, None)
-        self._read_aheads.discard(request_id)
-
-    @Slot(int)
-    def _forget_batch(self, request_id: int) -> None:
-        self._batches.pop(request_id, None)
-
-    def shut_down(self) -> None:
-        """Stop generation and batches, free the model and end the thread (safe to call twice).
-
-        Waits for the thread to end, except while a model loads: reading weights cannot be
-        interrupted, so the thread then ends by itself when the load returns (throwing the
-        model away) and closing the window does not wait for it (:meth:`wait_until_stopped`
-        does, once the window is gone)."""
-        if not self._thread.isRunning():
-            return
-        self.worker.stopping.set()
-        self.cancel_all()
-        for control in self._batches.values():
-            control.cancel()  # the job stays resumable
-        if not self._shutdown_sent:
-            self._shutdown_sent = True
-            self._shutdown_requested.emit()
-        if self.loading:
-            log.info("a model is still loading: the inference thread ends when the load returns")
-            return
-        self.wait_until_stopped(60_000)
-
-    def wait_until_stopped(self, timeout_ms: int | None = None) -> bool:
-        """After :meth:`shut_down`: wait for the thread to end (``None``: however long a load
-        still takes). False if it was still running at the timeout."""
-        stopped = self._thread.wait() if timeout_ms is None else self._thread.wait(timeout_ms)
-        if not stopped:
-            log.error("the inference thread did not stop within %s ms", timeout_ms)
-        return bool(stopped)
