@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,7 +14,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from tests.helpers.fake_engine import FakeEngine
+from tests.helpers.fake_engine import FakeEngine, FakeEngineLoader
+from tests.helpers.fake_modelscope import model_files
 from vldesk.core.errors import OutOfMemoryError
 from vldesk.core.generation import (
     Conversation,
@@ -29,6 +31,20 @@ from vldesk.gui.app import DesktopApp
 SAMPLING = {"greedy": False, "temperature": 1.0, "top_p": 1.0, "top_k": 0}
 
 AppFactory = Callable[..., DesktopApp]
+
+
+def _offset_emit_refcount_bug(references: int = 1_000_000) -> None:
+    """PySide6 6.12.0 hands back the bool of every ``SignalInstance.emit`` without a reference
+    of its own, so each emit from Python costs True or False one reference, and a test process
+    that emits enough dies at exit ("bool_dealloc: deallocating True or False"). References
+    that are never given back (a list would give its back at exit) keep both alive for a
+    session. Drop this once PySide6 is fixed."""
+    for value in (True, False):
+        for _ in range(references):
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(value))
+
+
+_offset_emit_refcount_bug()
 
 #: The offscreen platform cannot apply window size hints and says so; real platforms can.
 OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints"
@@ -79,6 +95,27 @@ def tiny_dir(tiny_model_dirs: dict[Family, Path]) -> Path:
 def ready_app(make_app: AppFactory, tiny_dir: Path, qtbot: QtBot) -> DesktopApp:
     """An app whose tiny model has finished loading."""
     app = make_app(tiny_dir, **SAMPLING)
+    wait_for_model(qtbot, app)
+    return app
+
+
+@pytest.fixture
+def fake_model_dir(tmp_path: Path) -> Path:
+    """A model folder that passes the store's checks, with stand-in weights: for apps whose
+    engine is a :class:`FakeEngine` (nothing reads the weights)."""
+    folder = tmp_path / "fake-qwen3-vl"
+    for name, data in model_files(extras=False).items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.fixture
+def fake_app(make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot) -> DesktopApp:
+    """An app whose model, a :class:`FakeEngine` on the CPU, is loaded: it answers every
+    question with "A red square." at once, without torch."""
+    loader = FakeEngineLoader(make=lambda request: EngineStandIn(request, device="cpu"))
+    app = make_app(fake_model_dir, engine_loader=loader)
     wait_for_model(qtbot, app)
     return app
 

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import (
     AppFactory,
+    EngineStandIn,
     drop_files,
     make_image,
     open_image,
@@ -42,9 +43,9 @@ def test_no_model_installed_says_how_to_get_one(make_app: AppFactory, qtbot: QtB
 
 
 def test_non_image_and_corrupt_files_give_clear_messages(
-    ready_app: DesktopApp, qtbot: QtBot, tmp_path: Path
+    fake_app: DesktopApp, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    app = ready_app
+    app = fake_app
     viewport = app.window.viewer.viewport()
     notes = tmp_path / "notes.txt"
     notes.write_text("not a picture", encoding="utf-8")
@@ -73,7 +74,7 @@ def test_non_image_and_corrupt_files_give_clear_messages(
 
 
 def test_huge_image_is_refused_clearly(
-    ready_app: DesktopApp, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake_app: DesktopApp, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from vldesk.core import images
 
@@ -84,18 +85,18 @@ def test_huge_image_is_refused_clearly(
         return original(path, max_pixels=10_000)
 
     monkeypatch.setattr("vldesk.gui.workers.image_loader.load_image", small_limit)
-    drop_files(ready_app.window, [make_image(tmp_path / "big.png", (200, 100))])
-    qtbot.waitUntil(lambda: "too large" in banner_text(ready_app), timeout=10_000)
+    drop_files(fake_app.window, [make_image(tmp_path / "big.png", (200, 100))])
+    qtbot.waitUntil(lambda: "too large" in banner_text(fake_app), timeout=10_000)
 
 
 def test_a_folder_opens_its_images_and_arrows_step_through(
-    ready_app: DesktopApp, qtbot: QtBot, tmp_path: Path
+    fake_app: DesktopApp, qtbot: QtBot, tmp_path: Path
 ) -> None:
     folder = tmp_path / "album"
     for name in ("img10.png", "img2.png", "img1.png"):
         make_image(folder / name)
     (folder / "readme.txt").write_text("x", encoding="utf-8")
-    app = ready_app
+    app = fake_app
     drop_files(app.window.viewer.viewport(), [folder])
     qtbot.waitUntil(lambda: app.session.image is not None, timeout=10_000)
     assert app.session.image is not None
@@ -175,20 +176,20 @@ def test_switching_models_from_the_menu(
 
 
 def test_out_of_memory_offers_a_retry_with_a_smaller_image_budget(
-    ready_app: DesktopApp, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake_app: DesktopApp, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = ready_app
+    app = fake_app
     open_image(qtbot, app, make_image(tmp_path / "a.png"))
-    original = TransformersEngine.generate
+    original = EngineStandIn.generate
     budgets: list[int] = []
 
-    def out_of_memory(self: TransformersEngine, conversation, settings=None, **kwargs):  # type: ignore[no-untyped-def]
+    def out_of_memory(self: EngineStandIn, conversation, settings=None, **kwargs):  # type: ignore[no-untyped-def]
         budgets.append(settings.max_image_tokens)
         if len(budgets) == 1:
             raise OutOfMemoryError("Out of memory while answering on cpu.")
         return original(self, conversation, settings, **kwargs)
 
-    monkeypatch.setattr(TransformersEngine, "generate", out_of_memory)
+    monkeypatch.setattr(EngineStandIn, "generate", out_of_memory)
     assert app.chat.ask("Describe it.")
     qtbot.waitUntil(lambda: "Out of memory" in banner_text(app), timeout=10_000)
     wait_idle(qtbot, app)

@@ -118,9 +118,9 @@ def test_panel_emits_open_delete_and_export(store: HistoryStore, qtbot: QtBot) -
 
 
 def test_deleting_from_the_app_removes_the_entry(
-    make_app: AppFactory, tiny_dir: Path, qtbot: QtBot, tmp_path: Path
+    fake_app: DesktopApp, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    app = make_app(tiny_dir)
+    app = fake_app
     wait_for_model(qtbot, app)
     from tests.gui.conftest import open_image, wait_idle
 
@@ -218,11 +218,11 @@ def test_deleting_history_after_a_yes_removes_the_entries(
 
 
 def test_entry_whose_image_is_gone_shows_the_thumbnail(
-    make_app: AppFactory, tiny_dir: Path, qtbot: QtBot, tmp_path: Path
+    fake_app: DesktopApp, qtbot: QtBot, tmp_path: Path
 ) -> None:
     from tests.gui.conftest import open_image, wait_idle
 
-    app = make_app(tiny_dir)
+    app = fake_app
     wait_for_model(qtbot, app)
     image = make_image(tmp_path / "gone.png")
     open_image(qtbot, app, image)

@@ -8,13 +8,14 @@ from PySide6.QtCore import QObject, Slot
 from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import AppFactory, make_image, open_image, wait_for_model
+from tests.helpers.fake_engine import FakeEngineLoader
 from vldesk.gui.app import DesktopApp
 
 
 def test_loading_the_model_is_visible_until_it_is_ready(
-    make_app: AppFactory, tiny_dir: Path, qtbot: QtBot
+    make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot
 ) -> None:
-    app = make_app(tiny_dir, start=False)
+    app = make_app(fake_model_dir, start=False, engine_loader=FakeEngineLoader())
     seen: dict[str, object] = {}
 
     class Probe(QObject):
@@ -40,9 +41,9 @@ def test_loading_the_model_is_visible_until_it_is_ready(
 
 
 def test_the_hint_in_the_answer_pane_says_what_to_do_next(
-    ready_app: DesktopApp, qtbot: QtBot, tmp_path: Path
+    fake_app: DesktopApp, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    app = ready_app
+    app = fake_app
     browser = app.window.answer_view.browser
     assert "Open an image" in browser.toPlainText()
     open_image(qtbot, app, make_image(tmp_path / "photo.png"))

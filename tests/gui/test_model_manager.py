@@ -74,8 +74,8 @@ def test_first_run_opens_the_manager_and_the_chosen_model_is_loaded_and_remember
 
 
 @pytest.mark.qt_log_ignore(OFFSCREEN_NOISE, "This plugin does not support raise")
-def test_manage_models_from_the_menu(ready_app: DesktopApp, qtbot: QtBot) -> None:
-    app = ready_app
+def test_manage_models_from_the_menu(fake_app: DesktopApp, qtbot: QtBot) -> None:
+    app = fake_app
     window = app.window
     assert shown_dialogs(app, ModelDialog) == []  # a model loads: no first-run dialog
     action = window.manage_models_action

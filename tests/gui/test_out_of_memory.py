@@ -15,8 +15,7 @@ from tests.gui.conftest import (
     open_image,
     wait_for_model,
 )
-from vldesk.core.inference.engine import LoadRequest, load_engine
-from vldesk.core.inference.transformers_engine import TransformersEngine
+from vldesk.core.inference.engine import LoadRequest
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.widgets.message_banner import Level
 
@@ -25,17 +24,17 @@ QUESTION = "What is in the corner?"
 
 class SmallGpuMachine:
     """An engine loader: a GPU too small for any question unless the CPU is asked for, where
-    the real tiny model loads. Its lists are filled on the worker thread and read after the
-    signal that follows."""
+    the model answers. Its lists are filled on the worker thread and read after the signal
+    that follows."""
 
     def __init__(self) -> None:
         self.requests: list[LoadRequest] = []
         self.gpus: list[EngineStandIn] = []
 
-    def __call__(self, request: LoadRequest) -> TransformersEngine | EngineStandIn:
+    def __call__(self, request: LoadRequest) -> EngineStandIn:
         self.requests.append(request)
         if request.device == "cpu":
-            return load_engine(request)
+            return EngineStandIn(request, device="cpu")
         self.gpus.append(EngineStandIn(request, answer=None))
         return self.gpus[-1]
 
@@ -50,10 +49,10 @@ def ask_until_out_of_memory(qtbot: QtBot, app: DesktopApp, tmp_path: Path) -> No
 
 
 def test_retry_on_the_cpu_after_running_out_of_memory_on_a_gpu(
-    make_app: AppFactory, tiny_dir: Path, qtbot: QtBot, tmp_path: Path
+    make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot, tmp_path: Path
 ) -> None:
     machine = SmallGpuMachine()
-    app = make_app(tiny_dir, engine_loader=machine, max_image_tokens=256, **SAMPLING)
+    app = make_app(fake_model_dir, engine_loader=machine, max_image_tokens=256, **SAMPLING)
     wait_for_model(qtbot, app)
     assert "cuda:0" in app.window.status_panel.device_label.text()
     ask_until_out_of_memory(qtbot, app, tmp_path)
@@ -79,10 +78,10 @@ def test_retry_on_the_cpu_after_running_out_of_memory_on_a_gpu(
 
 
 def test_retry_with_a_smaller_image_budget_stays_on_the_gpu(
-    make_app: AppFactory, tiny_dir: Path, qtbot: QtBot, tmp_path: Path
+    make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot, tmp_path: Path
 ) -> None:
     machine = SmallGpuMachine()
-    app = make_app(tiny_dir, engine_loader=machine, max_image_tokens=256, **SAMPLING)
+    app = make_app(fake_model_dir, engine_loader=machine, max_image_tokens=256, **SAMPLING)
     wait_for_model(qtbot, app)
     ask_until_out_of_memory(qtbot, app, tmp_path)
     buttons = {button.text(): button for button in app.window.banner.action_buttons}
@@ -99,12 +98,12 @@ def test_retry_with_a_smaller_image_budget_stays_on_the_gpu(
 
 
 def test_on_the_cpu_there_is_no_cpu_to_retry_on(
-    make_app: AppFactory, tiny_dir: Path, qtbot: QtBot, tmp_path: Path
+    make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot, tmp_path: Path
 ) -> None:
     def small_cpu(request: LoadRequest) -> EngineStandIn:
         return EngineStandIn(request, device="cpu", answer=None)
 
-    app = make_app(tiny_dir, engine_loader=small_cpu, max_image_tokens=64, **SAMPLING)
+    app = make_app(fake_model_dir, engine_loader=small_cpu, max_image_tokens=64, **SAMPLING)
     wait_for_model(qtbot, app)
     ask_until_out_of_memory(qtbot, app, tmp_path)
     # The budget is already the smallest a retry goes down to: nothing to offer but the text.

@@ -84,12 +84,15 @@ def test_window_shows_before_torch_and_the_model_is_remembered(tiny_dir: Path) -
     assert "loaded qwen3_vl" in log_text
 
 
-def test_start_remembers_the_last_model(make_app: AppFactory, tiny_dir: Path, qtbot: QtBot) -> None:
+def test_start_remembers_the_last_model(
+    make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot
+) -> None:
     from tests.gui.conftest import wait_for_model
+    from tests.helpers.fake_engine import FakeEngineLoader
 
-    app = make_app(tiny_dir)
+    app = make_app(fake_model_dir, engine_loader=FakeEngineLoader())
     wait_for_model(qtbot, app)
-    assert load_settings(app.paths.settings_file).last_model == str(tiny_dir)
+    assert load_settings(app.paths.settings_file).last_model == str(fake_model_dir)
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ from PySide6.QtGui import QGuiApplication, QImage, QWheelEvent
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit, QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import AppFactory, make_image, open_image, wait_for_model, wait_idle
+from tests.gui.conftest import AppFactory, make_image, open_image, wait_idle
 from vldesk.core.presets import PRESETS
 from vldesk.core.settings import Settings
+from vldesk.gui.app import DesktopApp
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
 from vldesk.gui.widgets.answer_view import AnswerView
 from vldesk.gui.widgets.image_viewer import ImageViewer
@@ -276,12 +277,9 @@ def test_every_control_has_an_accessible_name(make_app: AppFactory) -> None:
 
 
 def test_export_the_answer_and_copy_the_conversation(
-    make_app: AppFactory, tiny_dir: Path, qtbot: QtBot, tmp_path: Path
+    fake_app: DesktopApp, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    from tests.gui.conftest import SAMPLING
-
-    app = make_app(tiny_dir, **SAMPLING)
-    wait_for_model(qtbot, app)
+    app = fake_app
     assert not app.window.export_answer_action.isEnabled()
     open_image(qtbot, app, make_image(tmp_path / "pic.png"))
     assert app.chat.ask_preset("brief")
@@ -294,7 +292,7 @@ def test_export_the_answer_and_copy_the_conversation(
     text = target.read_text(encoding="utf-8")
     assert "> Shorter?" in text
     assert "Describe this image" not in text  # only the last exchange
-    assert "**Model:** `qwen3_vl`" in text
+    assert "**Model:** `fake-qwen3-vl`" in text
     app.window.copy_conversation_action.trigger()
     copied = QGuiApplication.clipboard().text()
     assert "> Describe this image in one or two sentences." in copied
