@@ -1,0 +1,288 @@
+"""The llama.cpp engine against the transformers engine on the same tiny random-weight models.
+
+Needs llama-cpp-python and gguf (the ``peer`` extra; CI does not install them, so these tests
+are skipped there) and llama.cpp's converter, which vldesk.bench.llama_cpp fetches once from the
+package registry (``VLDESK_GGUF_CONVERTER`` names an already fetched one). Both engines run in
+float32 (GGUF F32 on llama.cpp): greedy answers then agree token for token.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from vldesk.core.errors import GenerationError
+from vldesk.core.generation import Conversation, GenerationSettings, StopReason
+from vldesk.core.images import LoadedImage, budget_size, image_token_count
+from vldesk.core.inference.engine import Engine, LoadRequest, load_engine
+from vldesk.core.inference.llamacpp.engine import LlamaCppEngine, as_engine
+from vldesk.core.inference.transformers_engine import TransformersEngine
+from vldesk.core.models.catalog import FAMILY_TRAITS, Family
+
+llama_cpp = pytest.importorskip(
+    "llama_cpp", reason="llama-cpp-python is not installed (pip install 'vldesk[peer]')"
+)
+pytest.importorskip("gguf", reason="gguf is not installed (pip install 'vldesk[peer]')")
+
+pytestmark = pytest.mark.model
+
+#: Greedy tokens compared between the engines. Both run float32 on the same weights; they differ
+#: only in summation order (llama.cpp's kernels against oneDNN's), about 1e-6 relative, far
+#: below the logit gaps of these models, so every token of the answer agrees.
+COMPARED_TOKENS = 16
+#: A penalty makes the random models' answers change token to token instead of repeating one.
+GREEDY = GenerationSettings(
+    max_new_tokens=COMPARED_TOKENS, ignore_eos=True, max_image_tokens=64, repetition_penalty=1.5
+)
+
+
+def picture(width: int = 200, height: int = 130) -> LoadedImage:
+    image = Image.new("RGB", (width, height), (200, 30, 30))
+    image.paste((20, 40, 220), (0, 0, width // 2, height // 2))
+    image.paste((240, 240, 20), (width // 2, height // 3, width, height))
+    return LoadedImage(image, "test.png", (width, height))
+
+
+def _converter(root: Path) -> Path:
+    from vldesk.bench.llama_cpp import converter_dir
+
+    named = os.environ.get("VLDESK_GGUF_CONVERTER")
+    if named:
+        return Path(named)
+    return converter_dir(root, str(llama_cpp.__version__), lambda _text: None)
+
+
+def _convert_f32(converter: Path, model_dir: Path, out: Path, *, projector: bool) -> None:
+    """llama.cpp's converter as vldesk.bench.llama_cpp runs it, writing float32."""
+    from vldesk.bench.llama_cpp import _CONVERT
+
+    command = [sys.executable, "-c", _CONVERT, str(converter), str(model_dir)]
+    command += ["--outtype", "f32", "--outfile", str(out), *(["--mmproj"] if projector else [])]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def gguf_dirs(
+    tiny_model_dirs: dict[Family, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[Family, Path]:
+    """Each tiny model converted to GGUF F32 plus its projector, beside its tokenizer files."""
+    root = tmp_path_factory.mktemp("gguf")
+    converter = _converter(root)
+    folders = {}
+    for family, source in tiny_model_dirs.items():
+        folder = root / family.value
+        folder.mkdir()
+        for file in source.iterdir():
+            if not file.name.endswith(".safetensors") and file.name != "config.json":
+                (folder / file.name).write_bytes(file.read_bytes())
+        _convert_f32(converter, source, folder / "model-F32.gguf", projector=False)
+        _convert_f32(converter, source, folder / "mmproj-F32.gguf", projector=True)
+        folders[family] = folder
+    return folders
+
+
+@pytest.fixture(scope="module", params=list(Family), ids=lambda family: family.value)
+def pair(
+    request: pytest.FixtureRequest,
+    gguf_dirs: dict[Family, Path],
+    tiny_model_dirs: dict[Family, Path],
+) -> Iterator[tuple[LlamaCppEngine, TransformersEngine]]:
+    family: Family = request.param
+    engine = load_engine(LoadRequest(gguf_dirs[family], f"gguf-{family.value}"))
+    assert isinstance(engine, LlamaCppEngine)
+    reference = TransformersEngine.load(tiny_model_dirs[family], device="cpu", dtype="float32")
+    yield engine, reference
+    engine.unload()
+    reference.unload()
+
+
+@pytest.fixture
+def engine(pair: tuple[LlamaCppEngine, TransformersEngine]) -> LlamaCppEngine:
+    return pair[0]
+
+
+QUESTIONS = {
+    "text": Conversation(system="Be brief.").ask("What is shown? Say <|im_end|> if unsure."),
+    "image": Conversation().ask("Describe the picture.", [picture()]),
+    "two images": Conversation().ask("Which is brighter?", [picture(), picture(90, 300)]),
+}
+
+
+@pytest.mark.parametrize("question", list(QUESTIONS))
+def test_the_prompt_token_ids_are_the_transformers_ones(
+    pair: tuple[LlamaCppEngine, TransformersEngine], question: str
+) -> None:
+    engine, reference = pair
+    conversation = QUESTIONS[question]
+    expected = reference.prepare_inputs(conversation, GREEDY)["input_ids"][0].tolist()
+    assert engine.prompt_token_ids(conversation, GREEDY) == expected
+
+
+def test_a_users_turn_end_stays_text(pair: tuple[LlamaCppEngine, TransformersEngine]) -> None:
+    engine, reference = pair
+    tokenizer = reference.processor.tokenizer
+    turn_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    plain = Conversation().ask("a b")
+    typed = Conversation().ask("a <|im_end|> b")
+    # The typed one adds its characters' ordinary tokens, never another turn end.
+    assert engine.prompt_token_ids(typed).count(turn_end) == (
+        engine.prompt_token_ids(plain).count(turn_end)
+    )
+    text_ids = tokenizer.encode(" <|im_end|>", add_special_tokens=False, split_special_tokens=True)
+    ids = engine.prompt_token_ids(typed)
+    assert any(ids[i : i + len(text_ids)] == text_ids for i in range(len(ids)))
+
+
+@pytest.mark.parametrize("budget", [16, 64, 256])
+def test_the_image_token_count_matches_for_the_same_budget(
+    pair: tuple[LlamaCppEngine, TransformersEngine], budget: int
+) -> None:
+    engine, reference = pair
+    settings = GenerationSettings(max_new_tokens=1, ignore_eos=True, max_image_tokens=budget)
+    image = picture(640, 480)
+    conversation = Conversation().ask("What is it?", [image])
+    ours = engine.generate(conversation, settings).stats.image_tokens
+    theirs = reference.generate(conversation, settings, reuse_cache=False).stats.image_tokens
+    factor = FAMILY_TRAITS[engine.family].patch_factor
+    assert ours == theirs == image_token_count(budget_size(image.size, factor, budget), factor)
+
+
+@pytest.mark.parametrize("question", list(QUESTIONS))
+def test_greedy_answers_are_the_transformers_tokens(
+    pair: tuple[LlamaCppEngine, TransformersEngine], question: str
+) -> None:
+    engine, reference = pair
+    conversation = QUESTIONS[question]
+    streamed: list[str] = []
+    ours = engine.generate(conversation, GREEDY, on_text=streamed.append)
+    theirs = reference.generate(conversation, GREEDY, reuse_cache=False)
+    tokens = ours.extra["token_ids"]
+    assert len(tokens) == theirs.stats.new_tokens == COMPARED_TOKENS
+    decoded = reference.processor.tokenizer.decode(tokens, skip_special_tokens=True)
+    assert decoded.strip() == ours.text == theirs.text
+    assert "".join(streamed).strip() == ours.text
+    assert ours.stats.prompt_tokens == theirs.stats.prompt_tokens
+    assert ours.stats.image_tokens == theirs.stats.image_tokens
+
+
+@contextmanager
+def model_says(engine: LlamaCppEngine, script: Sequence[int]) -> Iterator[None]:
+    """llama.cpp's logits replaced at the edge: each step's highest one is the script's next."""
+    import numpy as np
+
+    steps = iter(script)
+    original: Callable[[], Any] = engine._logits
+
+    def scripted() -> Any:
+        logits = np.array(original(), dtype=np.float32)
+        logits[next(steps)] = logits.max() + 10.0
+        return logits
+
+    engine._logits = scripted  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del engine._logits
+
+
+def words(engine: LlamaCppEngine, text: str) -> list[int]:
+    return engine._tokenize(text, special=False)
+
+
+@pytest.mark.parametrize("stop_token", ["<|im_end|>", "<|endoftext|>"])
+def test_the_turn_end_and_the_document_end_both_end_the_answer(
+    engine: LlamaCppEngine, stop_token: str
+) -> None:
+    said = words(engine, "red and blue")
+    stop = engine._tokenize(stop_token, special=True)
+    streamed: list[str] = []
+    settings = GenerationSettings(max_new_tokens=len(said) + 5, max_image_tokens=16)
+    with model_says(engine, [*said, *stop]):
+        result = engine.generate(
+            Conversation().ask("Hi", [picture()]), settings, on_text=streamed.append
+        )
+    assert result.stop_reason is StopReason.END_OF_TEXT
+    assert result.stats.new_tokens == len(said) + 1
+    assert result.text == "red and blue"
+    assert "".join(streamed).strip() == "red and blue"
+
+
+def test_thinking_blocks_are_stripped(engine: LlamaCppEngine) -> None:
+    if not engine._thinking:
+        pytest.skip(f"{engine.family.value} has no thinking template")
+    said = engine._tokenize("<think>\nlet me see\n</think>\n\nred", special=True)
+    stop = engine._tokenize("<|im_end|>", special=True)
+    streamed: list[str] = []
+    with model_says(engine, [*said, *stop]):
+        result = engine.generate(
+            Conversation().ask("Hi"), GenerationSettings(max_new_tokens=40), on_text=streamed.append
+        )
+    assert result.text == "red"
+    assert "".join(streamed).strip() == "red"
+
+
+def test_cancel_stops_within_a_token(engine: LlamaCppEngine) -> None:
+    cancel = threading.Event()
+    counts: list[int] = []
+
+    def on_token(count: int) -> None:
+        counts.append(count)
+        if count == 3:
+            cancel.set()
+
+    settings = GenerationSettings(max_new_tokens=200, ignore_eos=True, max_image_tokens=16)
+    result = engine.generate(
+        Conversation().ask("Hi", [picture()]), settings, on_token=on_token, cancel=cancel
+    )
+    assert result.stop_reason is StopReason.CANCELLED
+    assert result.stats.new_tokens == 3
+    assert counts == [1, 2, 3]
+
+
+def test_cancelled_before_it_starts_answers_nothing(engine: LlamaCppEngine) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    result = engine.generate(Conversation().ask("Hi"), GREEDY, cancel=cancel)
+    assert result.stop_reason is StopReason.CANCELLED
+    assert result.stats.new_tokens == 0
+    assert result.text == ""
+
+
+def test_statistics_placement_and_figures(engine: LlamaCppEngine) -> None:
+    result = engine.generate(QUESTIONS["image"], GREEDY)
+    stats = result.stats
+    assert stats.new_tokens == COMPARED_TOKENS
+    assert stats.image_tokens > 0
+    assert stats.prompt_tokens > stats.image_tokens
+    assert 0 < stats.time_to_first_token_s <= stats.total_s
+    assert stats.decode_tokens_per_s > 0
+    assert stats.sampling["greedy"] is True
+    placement = engine.placement
+    assert (placement.backend, placement.device, placement.weights) == ("llama.cpp", "cpu", "F32")
+    assert engine.capabilities.max_batch == 1
+    assert engine.figures()["projector_file"] == "mmproj-F32.gguf"
+    assert isinstance(as_engine(engine), Engine)
+
+
+def test_a_batch_is_answered_one_by_one_with_the_same_answers(engine: LlamaCppEngine) -> None:
+    questions = [QUESTIONS["text"], QUESTIONS["image"]]
+    batch = engine.generate_batch(questions, GREEDY)
+    alone = [engine.generate(question, GREEDY) for question in questions]
+    assert [r.extra["token_ids"] for r in batch] == [r.extra["token_ids"] for r in alone]
+
+
+def test_an_unloaded_engine_answers_no_more(gguf_dirs: dict[Family, Path]) -> None:
+    engine = LlamaCppEngine.load(gguf_dirs[Family.QWEN2_5_VL])
+    engine.unload()
+    with pytest.raises(GenerationError, match="unloaded"):
+        engine.generate(Conversation().ask("Hi"))
