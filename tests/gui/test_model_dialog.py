@@ -113,11 +113,11 @@ def test_a_fallback_to_the_other_modelscope_site_stays_in_view(
     qtbot: QtBot, dialog: ModelDialog, hub: FakeModelScope, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.core.models.test_downloads import free_port
-    from vldesk.core.models import modelscope_adapter
+    from vldesk.core.models import hub_sites, modelscope_adapter
 
     dead = f"http://127.0.0.1:{free_port()}"
     monkeypatch.delenv("VLDESK_MODELSCOPE_ENDPOINT")
-    monkeypatch.setattr(downloads, "OFFICIAL_SITES", (dead, hub.endpoint))
+    monkeypatch.setattr(hub_sites, "OFFICIAL_SITES", (dead, hub.endpoint))
     # The client's retry pauses on the dead site are not waited (its budget stays real).
     owner = modelscope_adapter.retry_pause_owner()
     monkeypatch.setattr(owner, "sleep", lambda control, _seconds: control.check())

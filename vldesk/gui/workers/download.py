@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from PySide6.QtCore import QObject, Signal
 
 from vldesk.core.errors import DownloadCancelled, VldeskError
 from vldesk.core.models.catalog import ModelSpec
-from vldesk.core.models.downloads import DownloadProgress, download_model
+from vldesk.core.models.downloads import download_model
 from vldesk.core.models.store import ModelStore
 
 log = logging.getLogger(__name__)
-
-#: Progress reaches the GUI at most this often; the hub client reports far more often.
-PROGRESS_INTERVAL_S = 0.1
 
 
 class DownloadWorker(QObject):
     """Downloads one catalog model at a time; the window stays responsive throughout.
 
     Signals (emitted from the download thread, delivered queued to the GUI thread):
-        progress(DownloadProgress): a throttled snapshot.
+        progress(DownloadProgress): a snapshot, as often as the download reports one (its
+            tracker throttles them to a few a second; notices and the end always come).
         finished(str, str): model id and its folder, once complete and verified.
         failed(str, str): model id and a message for the user; partial files are kept.
         cancelled(str): model id; partial files are kept for a resume.
@@ -86,20 +83,9 @@ class DownloadWorker(QObject):
         ended: threading.Event,
         endpoint: str | None,
     ) -> None:
-        last_sent = 0.0
-
-        def report(snapshot: DownloadProgress) -> None:
-            nonlocal last_sent
-            now = time.monotonic()
-            # A notice (another ModelScope site is used, ...) is said once: never throttled.
-            due = now - last_sent >= PROGRESS_INTERVAL_S or snapshot.fraction >= 1.0
-            if due or snapshot.notice:
-                last_sent = now
-                self.progress.emit(snapshot)
-
         try:
             folder = download_model(
-                spec, self._store, on_progress=report, cancel=cancel, endpoint=endpoint
+                spec, self._store, on_progress=self.progress.emit, cancel=cancel, endpoint=endpoint
             )
         except DownloadCancelled:
             ended.set()
