@@ -46,6 +46,8 @@ class ModelController(QObject):
 
     Signals:
         state_changed(ModelState): loading started, the model is ready, failed or unloaded.
+            LOADING comes twice per load: when it is asked for, and when the worker starts it
+            (the old model is gone from then on).
     """
 
     state_changed = Signal(object)
