@@ -26,6 +26,9 @@ class Server:
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind((config.host.strip("[]"), config.port))
         self.port: int = self.socket.getsockname()[1]
+        # Listen at once: a client that comes before uvicorn has started waits instead of being
+        # refused (the address is printed before the server runs).
+        self.socket.listen(128)
         uvicorn_config = uvicorn.Config(
             create_app(config, self.scheduler),
             log_level=logging.WARNING,
