@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -455,3 +456,19 @@ class TestBrokenModelFolders:
             (broken / name).unlink(missing_ok=True)
         with pytest.raises(ModelLoadError, match="could not be loaded"):
             TransformersEngine.load(broken, device="cpu")
+
+
+def test_figures_give_the_sizes_the_bench_needs(engine: TransformersEngine) -> None:
+    figures = engine.figures()
+    model = engine.model
+    assert figures["parameters"] == sum(p.numel() for p in model.parameters())
+    assert figures["weights_bytes"] == sum(p.numel() * p.element_size() for p in model.parameters())
+    # A decode step reads the text decoder and the head, not the vision tower.
+    per_token: Any = figures["decode_bytes_per_token"]
+    assert 0 < per_token < sum(p.numel() * p.element_size() for p in model.parameters())
+    text = model.config.get_text_config()
+    sizes: Any = figures["config_sizes"]
+    assert sizes["text"]["hidden_size"] == text.hidden_size
+    assert sizes["vision"]["hidden_size"] == model.config.vision_config.hidden_size
+    assert figures["dtype_bytes"] == engine.choice.dtype.bytes_per_param
+    json.dumps(figures)

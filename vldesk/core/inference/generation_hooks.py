@@ -1,4 +1,4 @@
-"""Hooks into generate: streaming text, cancelling, suppressing tokens, timing steps."""
+"""What generate is given: its config, and hooks that stream, cancel, suppress and time."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from vldesk.core.inference.engine import (
-    TextCallback,
-    TokenCallback,
-)
+from vldesk.core.generation import GenerationSettings
+from vldesk.core.inference.engine import TextCallback, TokenCallback
 from vldesk.core.inference.prompt_interrupt import PromptInterrupt
+from vldesk.core.inference.sampling import Sampling
 from vldesk.core.inference.thinking import ThinkFilter
 
 
-class _CancelCriteria:
+class CancelCriteria:
     """A transformers StoppingCriteria that stops every sequence once ``event`` is set."""
 
     def __init__(self, event: threading.Event) -> None:
@@ -29,7 +28,7 @@ class _CancelCriteria:
         )
 
 
-def _make_streamer(
+def make_streamer(
     tokenizer: Any,
     on_text: TextCallback,
     think_filter: ThinkFilter | None,
@@ -65,7 +64,7 @@ def _make_streamer(
     return CallbackStreamer()
 
 
-class _SuppressTokens:
+class SuppressTokens:
     """A logits processor that makes ``token_ids`` impossible (``ignore_eos``)."""
 
     def __init__(self, token_ids: Sequence[int]) -> None:
@@ -76,7 +75,7 @@ class _SuppressTokens:
         return scores
 
 
-class _StepClock:
+class StepClock:
     """A StoppingCriteria that never stops; it notes when the first new token was produced,
     which also ends the prompt's between-layer checks (:class:`PromptInterrupt`)."""
 
@@ -91,3 +90,31 @@ class _StepClock:
             self.first_step_at = time.perf_counter()
             self.interrupt.prompt_read()
         return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
+def generation_config(
+    settings: GenerationSettings,
+    recommended: Sampling,
+    stop_ids: list[int],
+    pad_id: int,
+    static_cache: bool,
+) -> Any:
+    """A fresh GenerationConfig: the settings' values, the model's recommended sampling where
+    a setting is ``None``, and nothing else from the model's own generation config."""
+    from transformers import GenerationConfig
+
+    sampling = not settings.greedy
+    used = settings.sampling(recommended)
+    # Unset (None) fields are filled from the model's generation_config.json (sampling values),
+    # which makes transformers warn under greedy decoding: greedy gets the neutral values.
+    return GenerationConfig(
+        max_new_tokens=settings.max_new_tokens,
+        do_sample=sampling,
+        temperature=used.temperature if sampling else 1.0,
+        top_p=used.top_p if sampling else 1.0,
+        top_k=used.top_k if sampling else 50,
+        repetition_penalty=used.repetition_penalty,
+        eos_token_id=stop_ids,
+        pad_token_id=pad_id,
+        cache_implementation="static" if static_cache else None,
+    )

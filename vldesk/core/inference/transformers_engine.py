@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vldesk.core.errors import GenerationError, ModelLoadError, OutOfMemoryError
+from vldesk.core.errors import GenerationError, OutOfMemoryError
 from vldesk.core.generation import (
     Conversation,
     GenerationResult,
@@ -24,55 +24,31 @@ from vldesk.core.generation import (
     GenerationStats,
     StopReason,
 )
-from vldesk.core.images import fit_to_token_budget
 from vldesk.core.inference.batch_memory import MAX_BATCH, choose_batch_size
+from vldesk.core.inference.chat_messages import chat_messages
 from vldesk.core.inference.conversation_cache import IMAGE_INPUTS, ConversationCache, cache_keyword
 from vldesk.core.inference.cpu.decode_forwards import QUANTIZED_KERNELS
-from vldesk.core.inference.cpu.kernels import (
-    KernelChoice,
-    loading_dtype,
-)
-from vldesk.core.inference.cpu.process import (
-    _keep_freed_memory,
-    _release_freed_memory,
-    _set_cpu_threads,
-)
+from vldesk.core.inference.cpu.kernels import KernelChoice
+from vldesk.core.inference.cpu.process import release_freed_memory
 from vldesk.core.inference.cpu.quantized_weights import WeightFormat
-from vldesk.core.inference.device import DeviceChoice, HardwareProbe, choose_device
-from vldesk.core.inference.engine import (
-    EngineCapabilities,
-    Placement,
-    TextCallback,
-    TokenCallback,
-)
+from vldesk.core.inference.device import DeviceChoice, HardwareProbe
+from vldesk.core.inference.engine import EngineCapabilities, Placement, TextCallback, TokenCallback
 from vldesk.core.inference.generation_hooks import (
-    _CancelCriteria,
-    _make_streamer,
-    _StepClock,
-    _SuppressTokens,
+    CancelCriteria,
+    StepClock,
+    SuppressTokens,
+    generation_config,
+    make_streamer,
 )
-from vldesk.core.inference.memory import (
-    _peak_memory,
-)
+from vldesk.core.inference.memory import peak_memory
 from vldesk.core.inference.memory_errors import is_out_of_memory
-from vldesk.core.inference.model_folder import (
-    ModelInfo,
-    inspect_model_folder,
-)
+from vldesk.core.inference.model_figures import config_sizes, decode_bytes_per_token, weight_figures
+from vldesk.core.inference.model_folder import ModelInfo
 from vldesk.core.inference.prompt_interrupt import PromptInterrupt, PromptInterrupted
 from vldesk.core.inference.sampling import Sampling, read_sampling
 from vldesk.core.inference.thinking import ThinkFilter, strip_think
-from vldesk.core.inference.transformers_loading import (
-    _free_device_memory,
-    _offline_environment,
-    _route_transformers_logging,
-    _short,
-    _use_cpu_kernels,
-    _weight_format,
-)
-from vldesk.core.models.catalog import (
-    Family,
-)
+from vldesk.core.inference.transformers_loading import free_device_memory, load_model, short_error
+from vldesk.core.models.catalog import Family
 
 log = logging.getLogger(__name__)
 
@@ -155,66 +131,10 @@ class TransformersEngine:
             DeviceError: the requested device or precision is not available.
             OutOfMemoryError: the weights do not fit in memory.
         """
-        info = inspect_model_folder(Path(model_dir), name)
-        probe = probe if probe is not None else HardwareProbe.detect()
-        choice = choose_device(device, dtype, probe)
-        wanted_weights = _weight_format(weights)
-        if wanted_weights is not WeightFormat.FULL and choice.kind != "cpu":
-            log.info("%s weights apply on the CPU only: %s keeps its own", weights, choice.device)
-        _offline_environment()
-        from vldesk.core.inference.processor_loading import load_processor, torchvision_usable
-
-        # transformers imports torchvision inside its image code whenever it is installed, so a
-        # broken one must be ruled out before the model classes are resolved.
-        torchvision_usable()
-        import torch
-        from transformers import AutoModelForImageTextToText
-
-        _route_transformers_logging()
-        if choice.kind == "cpu":
-            _set_cpu_threads(probe.physical_cores)
-            _keep_freed_memory()
-
-        attention = "sdpa"
-        if choice.kind == "cuda":
-            try:
-                import flash_attn  # noqa: F401
-
-                attention = "flash_attention_2"
-            except ImportError:
-                pass
-        log.info("loading %s on %s with %s attention", info.path, choice.describe(), attention)
-        dtype = getattr(torch, choice.dtype.value)
-        # Quantized weights are made from the mapped file's bfloat16 one layer at a time where
-        # they multiply in bfloat16, never from a whole float32 copy (13.5 GB for the 2B model).
-        load_dtype = loading_dtype(wanted_weights, dtype) if choice.kind == "cpu" else dtype
-        try:
-            model = AutoModelForImageTextToText.from_pretrained(
-                info.path,
-                local_files_only=True,
-                use_safetensors=True,
-                trust_remote_code=False,
-                dtype=load_dtype,
-                attn_implementation=attention,
-                device_map=choice.device if choice.kind != "cpu" else None,
-            )
-            model.eval()
-            cpu_kernels = None
-            if choice.kind == "cpu":
-                converted_to = dtype if load_dtype != dtype else None
-                cpu_kernels = _use_cpu_kernels(model, wanted_weights, converted_to)
-            processor = load_processor(info.path)
-        except Exception as exc:
-            if is_out_of_memory(exc):
-                _free_device_memory()
-                raise OutOfMemoryError(
-                    f"Not enough memory to load {info.name} on {choice.device} in "
-                    f"{choice.dtype.value}. Try a smaller model or another device."
-                ) from exc
-            raise ModelLoadError(
-                f"The model in {info.path} could not be loaded: {_short(exc)}"
-            ) from exc
-        return cls(model, processor, info, choice, cpu_kernels)
+        loaded = load_model(
+            Path(model_dir), device=device, dtype=dtype, name=name, probe=probe, weights=weights
+        )
+        return cls(loaded.model, loaded.processor, loaded.info, loaded.choice, loaded.cpu_kernels)
 
     @property
     def name(self) -> str:
@@ -254,7 +174,17 @@ class TransformersEngine:
         return choose_batch_size(self._model.config, self.choice.device, dtype_bytes, settings)
 
     def figures(self) -> dict[str, object]:
-        """The model's folder, family, placement and CPU kernels, JSON-safe."""
+        """The model's folder, family, placement, CPU kernels and sizes, JSON-safe: weights
+        (``parameters``, ``weights_bytes``), ``decode_bytes_per_token`` and ``config_sizes``."""
+        kernels = self.cpu_kernels
+        sizes: dict[str, object] = {}
+        if self._model is not None:  # an unloaded engine still names itself
+            tied = kernels is not None and kernels.tied_head_packed
+            sizes = {
+                **weight_figures(self._model, tied_head_packed=tied),
+                "decode_bytes_per_token": decode_bytes_per_token(self._model),
+                "config_sizes": config_sizes(self._model.config),
+            }
         return {
             "name": self.name,
             "path": str(self.info.path),
@@ -262,9 +192,11 @@ class TransformersEngine:
             "backend": "transformers",
             "device": self.choice.device,
             "dtype": self.choice.dtype.value,
+            "dtype_bytes": self.choice.dtype.bytes_per_param,
             "weights": self.weights.value,
             "device_reason": self.choice.reason,
-            "cpu_kernels": self.cpu_kernels.to_dict() if self.cpu_kernels else None,
+            "cpu_kernels": kernels.to_dict() if kernels else None,
+            **sizes,
         }
 
     @property
@@ -293,30 +225,7 @@ class TransformersEngine:
         if self._conversation_cache is not None:
             self._conversation_cache.clear()
         gc.collect()
-        _free_device_memory()
-
-    def build_messages(
-        self, conversation: Conversation, settings: GenerationSettings
-    ) -> list[dict[str, Any]]:
-        """Chat messages in the processor's format. Images go in as PIL objects, never strings,
-        so no path or URL from the user can reach transformers' image fetcher."""
-        factor = self.info.traits.patch_factor
-        messages: list[dict[str, Any]] = []
-        if conversation.system:
-            messages.append(
-                {"role": "system", "content": [{"type": "text", "text": conversation.system}]}
-            )
-        for turn in conversation.turns:
-            content: list[dict[str, Any]] = [
-                {
-                    "type": "image",
-                    "image": fit_to_token_budget(image, factor, settings.max_image_tokens),
-                }
-                for image in turn.images
-            ]
-            content.append({"type": "text", "text": turn.text})
-            messages.append({"role": turn.role, "content": content})
-        return messages
+        free_device_memory()
 
     def prepare_inputs(self, conversation: Conversation, settings: GenerationSettings) -> Any:
         """Tokenize with the model's own chat template; control tokens in user text stay text."""
@@ -334,7 +243,7 @@ class TransformersEngine:
         template_kwargs: dict[str, Any] = {}
         if self._template_has_thinking:
             template_kwargs["enable_thinking"] = False
-        messages = [self.build_messages(c, settings) for c in conversations]
+        messages = [chat_messages(c, settings, factor) for c in conversations]
         inputs = self._processor.apply_chat_template(
             messages if len(messages) > 1 else messages[0],
             add_generation_prompt=True,
@@ -369,33 +278,12 @@ class TransformersEngine:
         ]
         return {"greedy": settings.greedy, **used, "from_model": from_model}
 
-    def _generation_config(self, settings: GenerationSettings) -> Any:
-        """A fresh GenerationConfig: the settings' values, the model's recommended sampling where
-        a setting is ``None``, and nothing else from the model's own generation config."""
-        from transformers import GenerationConfig
-
-        sampling = not settings.greedy
-        used = settings.sampling(self.recommended_sampling)
-        # Unset (None) fields are filled from the model's generation_config.json (sampling values),
-        # which makes transformers warn under greedy decoding: greedy gets the neutral values.
-        return GenerationConfig(
-            max_new_tokens=settings.max_new_tokens,
-            do_sample=sampling,
-            temperature=used.temperature if sampling else 1.0,
-            top_p=used.top_p if sampling else 1.0,
-            top_k=used.top_k if sampling else 50,
-            repetition_penalty=used.repetition_penalty,
-            eos_token_id=self._stop_ids,
-            pad_token_id=self._pad_id,
-            cache_implementation="static" if self._static_cache else None,
-        )
-
     def _run_generate(
         self,
         inputs: Any,
         settings: GenerationSettings,
         cancel: threading.Event,
-        clock: _StepClock | None = None,
+        clock: StepClock | None = None,
         **extra: Any,
     ) -> Any:
         """``model.generate`` with cancel support, mapping failures to user-facing errors;
@@ -405,17 +293,23 @@ class TransformersEngine:
 
         if not settings.greedy and settings.seed is not None:
             torch.manual_seed(settings.seed)
-        clock = clock or _StepClock(self._interrupt)
-        criteria = StoppingCriteriaList([clock, _CancelCriteria(cancel)])
+        clock = clock or StepClock(self._interrupt)
+        criteria = StoppingCriteriaList([clock, CancelCriteria(cancel)])
         if settings.ignore_eos:
             # Not ``min_new_tokens``: its processors rebuild a vocabulary-sized mask each step
             # (about 10 % of a CPU decode step), which would skew fixed-length timings.
-            extra["logits_processor"] = LogitsProcessorList([_SuppressTokens(self._stop_ids)])
+            extra["logits_processor"] = LogitsProcessorList([SuppressTokens(self._stop_ids)])
         try:
             with torch.inference_mode(), self._interrupt.watching(cancel):
                 return self._model.generate(
                     **inputs,
-                    generation_config=self._generation_config(settings),
+                    generation_config=generation_config(
+                        settings,
+                        self.recommended_sampling,
+                        self._stop_ids,
+                        self._pad_id,
+                        self._static_cache,
+                    ),
                     stopping_criteria=criteria,
                     **extra,
                 )
@@ -423,15 +317,15 @@ class TransformersEngine:
             raise  # the callers answer "stopped, no words"
         except Exception as exc:
             if is_out_of_memory(exc):
-                _free_device_memory()
+                free_device_memory()
                 raise OutOfMemoryError(
                     f"Out of memory while answering on {self.choice.device}. Try a smaller "
                     "image budget, fewer images, or another device."
                 ) from exc
-            raise GenerationError(f"Generation failed: {_short(exc)}") from exc
+            raise GenerationError(f"Generation failed: {short_error(exc)}") from exc
         finally:
             if self.choice.kind == "cpu":
-                _release_freed_memory()
+                release_freed_memory()
 
     def _stop_reason(
         self, new_ids: list[int], settings: GenerationSettings, cancel: threading.Event
@@ -446,7 +340,7 @@ class TransformersEngine:
         return GenerationStats(
             device=self.choice.device,
             dtype=self.choice.dtype.value,
-            peak_memory_bytes=_peak_memory(self.choice.device),
+            peak_memory_bytes=peak_memory(self.choice.device),
             model=self.name,
             **figures,
         )
@@ -491,7 +385,7 @@ class TransformersEngine:
             if on_text is not None:
                 on_text(text)
 
-        streamer = _make_streamer(
+        streamer = make_streamer(
             self._processor.tokenizer, collect, ThinkFilter() if thinking else None, on_token
         )
         output_ids = input_ids  # no new tokens, unless generation runs
@@ -552,7 +446,7 @@ class TransformersEngine:
         inputs = self.prepare_batch(conversations, settings)
         input_ids = inputs["input_ids"]
         width = int(input_ids.shape[1])
-        clock = _StepClock(self._interrupt)
+        clock = StepClock(self._interrupt)
         output_ids = input_ids  # no new tokens, unless generation runs
         if not cancel.is_set():
             with contextlib.suppress(PromptInterrupted):  # stopped while reading the prompts

@@ -6,17 +6,20 @@ import gc
 import logging
 import os
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from vldesk.core.errors import DeviceError
+from vldesk.core.errors import DeviceError, ModelLoadError, OutOfMemoryError
 from vldesk.core.inference.cpu import linear_attention
 from vldesk.core.inference.cpu.attention import use_cpu_attention
-from vldesk.core.inference.cpu.kernels import (
-    KernelChoice,
-    install_decode_kernels,
-)
+from vldesk.core.inference.cpu.kernels import KernelChoice, install_decode_kernels, loading_dtype
 from vldesk.core.inference.cpu.patch_linear import use_patch_linear
+from vldesk.core.inference.cpu.process import keep_freed_memory, set_cpu_threads
 from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES, WeightFormat
+from vldesk.core.inference.device import DeviceChoice, HardwareProbe, choose_device
+from vldesk.core.inference.memory_errors import is_out_of_memory
+from vldesk.core.inference.model_folder import ModelInfo, inspect_model_folder
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,7 @@ def _weight_format(value: str | WeightFormat | None) -> WeightFormat:
         raise DeviceError(f"Unknown weights '{value}': choose one of {choices}.") from None
 
 
-def _free_device_memory() -> None:
+def free_device_memory() -> None:
     if "torch" not in sys.modules:
         return
     import torch
@@ -72,8 +75,92 @@ def _free_device_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
     """The first line of an exception's message, for a one-line user error."""
     text = str(exc).strip().splitlines()
     first = text[0] if text else type(exc).__name__
     return first if len(first) <= 300 else first[:297] + "..."
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """What :func:`load_model` read: the model, its processor, and where and how it runs."""
+
+    model: Any
+    processor: Any
+    info: ModelInfo
+    choice: DeviceChoice
+    #: The decode kernels measured and installed on CPU (None elsewhere).
+    cpu_kernels: KernelChoice | None
+
+
+def load_model(
+    model_dir: Path,
+    *,
+    device: str | None,
+    dtype: str | None,
+    name: str | None,
+    probe: HardwareProbe | None,
+    weights: str | WeightFormat | None,
+) -> LoadedModel:
+    """Load weights and processor from a local folder (see ``TransformersEngine.load``)."""
+    info = inspect_model_folder(Path(model_dir), name)
+    probe = probe if probe is not None else HardwareProbe.detect()
+    choice = choose_device(device, dtype, probe)
+    wanted_weights = _weight_format(weights)
+    if wanted_weights is not WeightFormat.FULL and choice.kind != "cpu":
+        log.info("%s weights apply on the CPU only: %s keeps its own", weights, choice.device)
+    _offline_environment()
+    from vldesk.core.inference.processor_loading import load_processor, torchvision_usable
+
+    # transformers imports torchvision inside its image code whenever it is installed, so a
+    # broken one must be ruled out before the model classes are resolved.
+    torchvision_usable()
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    _route_transformers_logging()
+    if choice.kind == "cpu":
+        set_cpu_threads(probe.physical_cores)
+        keep_freed_memory()
+
+    attention = "sdpa"
+    if choice.kind == "cuda":
+        try:
+            import flash_attn  # noqa: F401
+
+            attention = "flash_attention_2"
+        except ImportError:
+            pass
+    log.info("loading %s on %s with %s attention", info.path, choice.describe(), attention)
+    dtype = getattr(torch, choice.dtype.value)
+    # Quantized weights are made from the mapped file's bfloat16 one layer at a time where
+    # they multiply in bfloat16, never from a whole float32 copy (13.5 GB for the 2B model).
+    load_dtype = loading_dtype(wanted_weights, dtype) if choice.kind == "cpu" else dtype
+    try:
+        model = AutoModelForImageTextToText.from_pretrained(
+            info.path,
+            local_files_only=True,
+            use_safetensors=True,
+            trust_remote_code=False,
+            dtype=load_dtype,
+            attn_implementation=attention,
+            device_map=choice.device if choice.kind != "cpu" else None,
+        )
+        model.eval()
+        cpu_kernels = None
+        if choice.kind == "cpu":
+            converted_to = dtype if load_dtype != dtype else None
+            cpu_kernels = _use_cpu_kernels(model, wanted_weights, converted_to)
+        processor = load_processor(info.path)
+    except Exception as exc:
+        if is_out_of_memory(exc):
+            free_device_memory()
+            raise OutOfMemoryError(
+                f"Not enough memory to load {info.name} on {choice.device} in "
+                f"{choice.dtype.value}. Try a smaller model or another device."
+            ) from exc
+        raise ModelLoadError(
+            f"The model in {info.path} could not be loaded: {short_error(exc)}"
+        ) from exc
+    return LoadedModel(model, processor, info, choice, cpu_kernels)

@@ -65,7 +65,7 @@ def _layer(kernel: DecodeKernel, dtype: str, bias: bool, seed: int = 0) -> Any:
 
 def _forward(kernel: DecodeKernel, layer: Any, x: Any) -> Any:
     with torch.inference_mode():
-        return decode_forwards._FORWARDS[kernel](layer, x)
+        return decode_forwards.FORWARDS[kernel](layer, x)
 
 
 @pytest.mark.parametrize("kernel", KERNELS, ids=lambda k: k.value)
@@ -101,7 +101,7 @@ def test_a_kernel_found_batch_invariant_is(kernel: DecodeKernel, dtype: str, bia
     measures: a kernel that passes its check passes this exhaustive one, on other data."""
     _needs(kernel, dtype)
     layer, _ = _layer(kernel, dtype, bias, seed=1)
-    forward = decode_forwards._FORWARDS[kernel]
+    forward = decode_forwards.FORWARDS[kernel]
     with torch.inference_mode():
         verdict = kernel_timing._batch_invariant(forward, layer, getattr(torch, dtype))
     if not verdict:
@@ -367,11 +367,11 @@ def test_pages_of_a_mapped_weight_are_dropped_and_read_again(
     assert any(s <= tensor.data_ptr() and tensor.data_ptr() + tensor.nbytes <= e for s, e in ranges)
     # Only whole pages inside the tensor's bytes: here all but the partial ones at the ends.
     inner = tensor[10:-10]
-    assert decode_forwards._drop_file_pages(inner.data_ptr(), inner.nbytes, ranges)
+    assert decode_forwards.drop_file_pages(inner.data_ptr(), inner.nbytes, ranges)
     assert torch.equal(tensor, expected)
     # Memory that is not a mapped weight file is never touched.
     other = torch.ones(4 * mmap.PAGESIZE)
-    assert not decode_forwards._drop_file_pages(other.data_ptr(), other.nbytes, ranges)
+    assert not decode_forwards.drop_file_pages(other.data_ptr(), other.nbytes, ranges)
     assert torch.equal(other, torch.ones(4 * mmap.PAGESIZE))
 
 

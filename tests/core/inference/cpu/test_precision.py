@@ -221,10 +221,10 @@ def test_every_family_gets_its_patch_embedding_as_linear(
 
 def test_ignore_eos_suppresses_the_stop_tokens_cheaply() -> None:
     torch = pytest.importorskip("torch")
-    from vldesk.core.inference.generation_hooks import _SuppressTokens
+    from vldesk.core.inference.generation_hooks import SuppressTokens
 
     scores = torch.zeros(2, 10)
-    out = _SuppressTokens([3, 7])(torch.zeros(2, 4, dtype=torch.long), scores)
+    out = SuppressTokens([3, 7])(torch.zeros(2, 4, dtype=torch.long), scores)
     assert torch.isinf(out[:, [3, 7]]).all()
     assert (out[:, [0, 1, 2, 4, 5, 6, 8, 9]] == 0).all()
 

@@ -317,7 +317,7 @@ def test_float32_engines_quantize_from_the_file_with_the_same_numbers(
     """A float32 engine quantizes from the file's bfloat16 weights, one layer at a time, instead
     of a whole float32 copy: the quantized values, scales and logits are those the copy gave
     (the copy holds the same values), and everything else runs in float32."""
-    from vldesk.core.inference import transformers_engine as engine_module
+    from vldesk.core.inference import transformers_loading as loading_module
     from vldesk.core.inference.transformers_engine import TransformersEngine
 
     assert cpu_kernels.loading_dtype(fmt, torch.float32) == torch.bfloat16
@@ -349,7 +349,7 @@ def test_float32_engines_quantize_from_the_file_with_the_same_numbers(
         ours, our_logits = quantized_state(from_file)
     finally:
         from_file.unload()
-    monkeypatch.setattr(engine_module, "loading_dtype", lambda _weights, dtype: dtype)
+    monkeypatch.setattr(loading_module, "loading_dtype", lambda _weights, dtype: dtype)
     from_copy = TransformersEngine.load(folder, device="cpu", dtype="float32", weights=fmt.value)
     try:
         theirs, their_logits = quantized_state(from_copy)

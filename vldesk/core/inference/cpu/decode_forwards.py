@@ -12,10 +12,7 @@ from typing import Any
 from vldesk.core.inference.cpu import capabilities as cpu_capabilities
 from vldesk.core.inference.cpu.capabilities import CpuCapabilities
 from vldesk.core.inference.cpu.decode_rows import decode_rows
-from vldesk.core.inference.cpu.quantized_weights import (
-    int4_forward,
-    int8_forward,
-)
+from vldesk.core.inference.cpu.quantized_weights import int4_forward, int8_forward
 
 #: A single decode row is multiplied as this many identical rows (see :func:`_padded`).
 PADDED_ROWS = 4
@@ -91,7 +88,7 @@ def onednn_forward(module: Any, x: Any) -> Any:
     return torch.ops.mkldnn._linear_pointwise(x, module.weight, module.bias, "none", [], "")
 
 
-_FORWARDS: dict[DecodeKernel, Callable[[Any, Any], Any]] = {
+FORWARDS: dict[DecodeKernel, Callable[[Any, Any], Any]] = {
     DecodeKernel.LINEAR: linear_forward,
     DecodeKernel.MATVEC: matvec_forward,
     DecodeKernel.ONEDNN: onednn_forward,
@@ -134,7 +131,7 @@ def pack_for_onednn(module: Any, mapped: Sequence[tuple[int, int]] = ()) -> None
 
     old = module.weight
     module.weight = torch.nn.Parameter(packed_weight(old), requires_grad=False)
-    _drop_file_pages(old.data_ptr(), old.nbytes, mapped)
+    drop_file_pages(old.data_ptr(), old.nbytes, mapped)
 
 
 #: madvise(2) advice: drop the pages; a private file mapping reads them from the file again.
@@ -163,16 +160,16 @@ def mapped_weight_files() -> list[tuple[int, int]]:
     return ranges
 
 
-def _inside(address: int, size: int, mapped: Sequence[tuple[int, int]]) -> bool:
+def within_mapping(address: int, size: int, mapped: Sequence[tuple[int, int]]) -> bool:
     """Whether ``[address, address + size)`` lies wholly inside one of the ``mapped`` ranges."""
     return any(start <= address and address + size <= end for start, end in mapped)
 
 
-def _drop_file_pages(address: int, size: int, mapped: Sequence[tuple[int, int]]) -> bool:
+def drop_file_pages(address: int, size: int, mapped: Sequence[tuple[int, int]]) -> bool:
     """Drop the whole pages of ``[address, address + size)`` from this process's memory, if the
     range lies inside a mapped weight file; returns whether it did. Only pages wholly inside
     the range are touched: a neighbouring tensor's bytes never are."""
-    if size <= 0 or not _inside(address, size, mapped):
+    if size <= 0 or not within_mapping(address, size, mapped):
         return False
     page = mmap.PAGESIZE
     first = -(-address // page) * page

@@ -9,11 +9,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from vldesk.core.inference.cpu.decode_forwards import (
-    _FORWARDS,
-    DecodeKernel,
-    packed_weight,
-)
+from vldesk.core.inference.cpu.decode_forwards import FORWARDS, DecodeKernel, packed_weight
 from vldesk.core.inference.cpu.decode_rows import SMALL_ROWS
 
 log = logging.getLogger(__name__)
@@ -115,7 +111,7 @@ def _time_kernel(
             )
             for layer in sample
         ]
-    forward = _FORWARDS[kernel]
+    forward = FORWARDS[kernel]
     rates = {count: size / _best_seconds(forward, modules, inputs, count) / 1e9 for count in rows}
     widest = max(modules, key=lambda module: module.in_features)
     invariant = all(_batch_invariant(forward, m, dtype) for m in (modules[0], widest))

@@ -29,19 +29,16 @@ from typing import Any
 from vldesk.core.inference.cpu import capabilities as cpu_capabilities
 from vldesk.core.inference.cpu.capabilities import CpuCapabilities
 from vldesk.core.inference.cpu.decode_forwards import (
-    _FORWARDS,
+    FORWARDS,
     QUANTIZED_KERNELS,
     DecodeKernel,
-    _drop_file_pages,
-    _inside,
+    drop_file_pages,
     mapped_weight_files,
     onednn_available,
     pack_for_onednn,
+    within_mapping,
 )
-from vldesk.core.inference.cpu.kernel_timing import (
-    KernelTiming,
-    measure_kernels,
-)
+from vldesk.core.inference.cpu.kernel_timing import KernelTiming, measure_kernels
 from vldesk.core.inference.cpu.quantized_weights import (
     WeightFormat,
     available,
@@ -167,7 +164,7 @@ def choose_kernels(
 
     head = model.get_output_embeddings()
     tied = head is not None and _head_is_tied(model)
-    head_packable = not tied or _inside(head.weight.data_ptr(), head.weight.nbytes, mapped)
+    head_packable = not tied or within_mapping(head.weight.data_ptr(), head.weight.nbytes, mapped)
     caps = caps if caps is not None else cpu_capabilities.detect()
     dtype = layers[0].weight.dtype if layers else None
     kernels = candidates(dtype, caps) if layers else [DecodeKernel.LINEAR]
@@ -237,7 +234,7 @@ def install_decode_kernels(
             except (RuntimeError, NotImplementedError) as exc:  # the model still runs
                 log.warning("could not reorder a %s weight: %s", tuple(layer.weight.shape), exc)
                 kernel = DecodeKernel.LINEAR
-        layer.forward = functools.partial(_FORWARDS[kernel], layer)
+        layer.forward = functools.partial(FORWARDS[kernel], layer)
     log.info("CPU decode kernels for %d linear layers: %s", len(layers), choice.describe())
     return choice
 
@@ -271,7 +268,7 @@ def convert_unquantized(model: Any, dtype: Any) -> int:
                 address, size = tensor.data_ptr(), tensor.nbytes
                 tensor.data = tensor.data.to(dtype)
                 converted += size
-                _drop_file_pages(address, size, mapped)
+                drop_file_pages(address, size, mapped)
     return converted
 
 
@@ -304,12 +301,12 @@ def _install_quantized(
         if fmt is not WeightFormat.FULL:
             old = layer.weight
             quantize_layer(layer, fmt, products[fmt])
-            _drop_file_pages(old.data_ptr(), old.nbytes, mapped)
+            drop_file_pages(old.data_ptr(), old.nbytes, mapped)
             del old
         counts[kernel] = counts.get(kernel, 0) + 1
         if layer is head:
             head_kernel = kernel
-        layer.forward = functools.partial(_FORWARDS[kernel], layer)
+        layer.forward = functools.partial(FORWARDS[kernel], layer)
     log.info(
         "%s weights: %s of %d decoder linear layers (output head %s); decode products in %s",
         weights.value,

@@ -32,12 +32,12 @@ def _glibc() -> Any:
     return libc
 
 
-def _keep_freed_memory() -> bool:
+def keep_freed_memory() -> bool:
     """glibc: serve large blocks from the heap and keep freed memory there while a model runs.
 
     By default glibc maps every block above 32 MB afresh and unmaps it when freed, so each
     large activation costs page faults and zeroing: batched prefill spent about a fifth of its
-    time there (docs/performance.md). :func:`_release_freed_memory` hands the memory back after
+    time there (docs/performance.md). :func:`release_freed_memory` hands the memory back after
     each answer. Returns whether the setting was applied.
     """
     libc = _glibc()
@@ -47,14 +47,14 @@ def _keep_freed_memory() -> bool:
     return bool(libc.mallopt(_M_MMAP_THRESHOLD, _INT_MAX)) and trim
 
 
-def _release_freed_memory() -> None:
+def release_freed_memory() -> None:
     """Give the heap's free memory back to the system (glibc), so an idle app stays small."""
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)
 
 
-def _set_cpu_threads(cores: int) -> None:
+def set_cpu_threads(cores: int) -> None:
     """One torch thread per physical core: hyper-threads share the core's matrix units and
     only add synchronisation (the process-wide setting; the GUI thread does no tensor work)."""
     import torch
