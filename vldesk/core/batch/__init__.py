@@ -26,7 +26,7 @@ from vldesk.core.batch.journal import (
     find_job,
     list_jobs,
 )
-from vldesk.core.batch.options import BatchOptions, CaptionMode, ReportPaths
+from vldesk.core.batch.options import BatchOptions, BoxFormat, CaptionMode, ReportPaths
 from vldesk.core.batch.runner import BatchRunner
 from vldesk.core.batch.scan import ScanResult, scan_images
 
@@ -38,6 +38,7 @@ __all__ = [
     "BatchProgress",
     "BatchRunner",
     "BatchSummary",
+    "BoxFormat",
     "CaptionMode",
     "CaptionWrite",
     "ImageResult",

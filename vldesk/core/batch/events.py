@@ -104,6 +104,11 @@ class BatchSummary:
     reports: tuple[Path, ...] = ()
     #: Problems that did not stop the job (unreadable subfolders, history or report errors).
     warnings: tuple[str, ...] = ()
+    #: ``(image, note)`` for captioned images whose photo metadata was not written: a person's
+    #: description kept, or a write that failed (the caption file is there either way).
+    metadata_notes: tuple[tuple[str, str], ...] = ()
+    #: The boxes export (the COCO file or the YOLO folder), when the job has one.
+    exports: tuple[Path, ...] = ()
 
     @property
     def done(self) -> int:

@@ -111,6 +111,13 @@ class ImageResult:
     batch_size: int = 1
     stats: dict[str, Any] | None = None
     write: CaptionWrite | None = None
+    #: The boxes in the answer, in the original's pixels: ``{"size": [w, h], "detections":
+    #: [{"label", "box", "point"}]}`` (jobs with ``--boxes``; kept so a resumed job exports all).
+    boxes: dict[str, Any] | None = None
+    #: The photo metadata step: a :class:`~vldesk.core.metadata.WriteStatus` value or
+    #: ``"failed"``, and what to tell the user; set by the job's ``xmp`` record.
+    xmp: str | None = None
+    xmp_note: str | None = None
     #: Position in the journal, set when recorded; ``applied`` and ``history`` records refer to it.
     seq: int = -1
     at: float = field(default_factory=time.time)
@@ -145,6 +152,7 @@ class ImageResult:
             "stats": self.stats,
             "write": self.write.to_record() if self.write is not None else None,
             "at": self.at,
+            **({"boxes": self.boxes} if self.boxes is not None else {}),
         }
 
     @classmethod
@@ -161,6 +169,7 @@ class ImageResult:
             batch_size=int(data.get("batch_size") or 1),
             stats=data.get("stats"),
             write=CaptionWrite.from_record(write) if isinstance(write, Mapping) else None,
+            boxes=data["boxes"] if isinstance(data.get("boxes"), dict) else None,
             seq=int(data["seq"]),
             at=float(data.get("at") or 0.0),
         )
@@ -173,6 +182,8 @@ class JobState:
     results: dict[str, ImageResult] = field(default_factory=dict)
     applied: set[int] = field(default_factory=set)
     in_history: set[int] = field(default_factory=set)
+    #: Results whose photo metadata step is over (written, skipped or failed).
+    xmp_done: set[int] = field(default_factory=set)
     sessions: int = 0
     finished: bool = False
     next_seq: int = 0
@@ -192,6 +203,15 @@ class JobState:
             self.applied.add(int(record["seq"]))
         elif kind == "history":
             self.in_history.add(int(record["seq"]))
+        elif kind == "xmp":
+            seq = int(record["seq"])
+            self.xmp_done.add(seq)
+            current = self.results.get(str(record["image"]))
+            if current is not None and current.seq == seq:
+                note = record.get("note")
+                self.results[current.image] = replace(
+                    current, xmp=str(record["status"]), xmp_note=str(note) if note else None
+                )
         elif kind == "session":
             self.sessions += 1
             self.finished = False
@@ -202,6 +222,17 @@ class JobState:
         """Results whose caption file change may not have happened (a crash came between)."""
         return [
             r for r in self.results.values() if r.write is not None and r.seq not in self.applied
+        ]
+
+    def pending_xmp(self) -> list[ImageResult]:
+        """Captions on disk whose photo metadata step may not have happened (or finished)."""
+        return [
+            r
+            for r in self.results.values()
+            if r.status is ImageStatus.CAPTIONED
+            and r.write is not None
+            and r.seq in self.applied
+            and r.seq not in self.xmp_done
         ]
 
     def count(self, status: ImageStatus) -> int:

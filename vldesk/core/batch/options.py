@@ -13,6 +13,7 @@ from typing import Any
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import GenerationSettings
 from vldesk.core.images import IMAGE_EXTENSIONS
+from vldesk.core.metadata import MetadataMode
 
 DEFAULT_CAPTION_EXTENSION = ".txt"
 #: Characters a caption extension may hold besides letters and digits (".caption", ".en-us").
@@ -28,6 +29,20 @@ class CaptionMode(str, Enum):
     OVERWRITE = "overwrite"
     #: Add the new caption at its end, on a new line.
     APPEND = "append"
+
+
+class BoxFormat(str, Enum):
+    """How the boxes found in the answers are exported at the end of a job."""
+
+    #: One COCO detection JSON for the whole folder.
+    COCO = "coco"
+    #: One YOLO ``.txt`` per image plus ``classes.txt``, in a folder of their own.
+    YOLO = "yolo"
+
+
+#: Where the boxes go without ``boxes_out``, inside the job's folder. YOLO files have the
+#: images' names with ``.txt``, so beside the images they would clash with caption files.
+DEFAULT_BOXES_OUT = {BoxFormat.COCO: "boxes.coco.json", BoxFormat.YOLO: "labels"}
 
 
 @dataclass(frozen=True)
@@ -84,10 +99,26 @@ class BatchOptions:
     prefix: str = ""
     suffix: str = ""
     reports: ReportPaths = field(default_factory=ReportPaths)
+    #: Also write each new caption, with its provenance, into the photo's XMP.
+    xmp: MetadataMode | None = None
+    #: Replace a description a person wrote (else such images are reported and left alone).
+    xmp_overwrite: bool = False
+    #: Parse the boxes in each answer and export them at the end of the job.
+    boxes: BoxFormat | None = None
+    #: The COCO file or YOLO folder; ``None``: :data:`DEFAULT_BOXES_OUT` in the job's folder.
+    boxes_out: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.prompt.strip():
             raise VldeskError("The prompt is empty.")
+        if self.xmp_overwrite and self.xmp is None:
+            raise VldeskError("Overwriting photo descriptions needs --xmp sidecar or embed.")
+        if self.boxes_out is not None and self.boxes is None:
+            raise VldeskError("A place for the boxes needs --boxes coco or yolo.")
+        object.__setattr__(self, "xmp", None if self.xmp is None else MetadataMode(self.xmp))
+        object.__setattr__(self, "boxes", None if self.boxes is None else BoxFormat(self.boxes))
+        if self.boxes_out is not None:
+            object.__setattr__(self, "boxes_out", Path(os.path.abspath(self.boxes_out)))
         object.__setattr__(self, "folder", Path(os.path.abspath(self.folder)))
         object.__setattr__(self, "types", normalize_types(self.types))
         object.__setattr__(self, "caption_extension", check_extension(self.caption_extension))
@@ -107,6 +138,9 @@ class BatchOptions:
             "mode": self.mode.value,
             "prefix": self.prefix,
             "suffix": self.suffix,
+            # Only when asked for, so jobs made before these options keep their ids.
+            **({"xmp": self.xmp.value, "xmp_overwrite": self.xmp_overwrite} if self.xmp else {}),
+            **({"boxes": self.boxes.value} if self.boxes else {}),
         }
 
     def job_id(self) -> str:
@@ -114,7 +148,11 @@ class BatchOptions:
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.identity(), "reports": self.reports.to_dict()}
+        return {
+            **self.identity(),
+            "reports": self.reports.to_dict(),
+            "boxes_out": _str_or_none(self.boxes_out),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BatchOptions:
@@ -133,6 +171,10 @@ class BatchOptions:
                 prefix=str(data.get("prefix", "")),
                 suffix=str(data.get("suffix", "")),
                 reports=ReportPaths.from_dict(data.get("reports")),
+                xmp=MetadataMode(data["xmp"]) if data.get("xmp") else None,
+                xmp_overwrite=bool(data.get("xmp_overwrite", False)),
+                boxes=BoxFormat(data["boxes"]) if data.get("boxes") else None,
+                boxes_out=_path_or_none(data.get("boxes_out")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise VldeskError(f"The batch job's settings cannot be read ({exc}).") from None
@@ -140,6 +182,12 @@ class BatchOptions:
     def caption_file(self, image: Path) -> Path:
         """The caption file of an image: the same name with the caption extension."""
         return image.with_suffix(self.caption_extension)
+
+    def boxes_target(self) -> Path | None:
+        """The COCO file or YOLO folder the boxes are exported to; ``None`` without boxes."""
+        if self.boxes is None:
+            return None
+        return self.boxes_out or self.folder / DEFAULT_BOXES_OUT[self.boxes]
 
     def caption_text(self, caption: str) -> str:
         """What goes into the caption file for one caption (without the final newline)."""

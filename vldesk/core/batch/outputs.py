@@ -44,6 +44,8 @@ CSV_COLUMNS = (
     "new_tokens",
     "settings",
     "path",
+    "xmp",
+    "xmp_note",
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -182,6 +184,10 @@ def report_row(options: BatchOptions, result: ImageResult) -> dict[str, Any]:
         "settings": options.settings.to_dict(),
         "path": str(options.folder / result.image),
         "stats": result.stats,
+        # The photo metadata step (jobs with --xmp): written, skipped-human or failed, and why.
+        "xmp": result.xmp,
+        "xmp_note": result.xmp_note,
+        "boxes": len(result.boxes.get("detections", ())) if result.boxes is not None else None,
     }
 
 
@@ -216,6 +222,8 @@ def render_markdown(options: BatchOptions, results: Iterable[ImageResult]) -> st
     ]
     for r in rows:
         text = (r.error or "") if r.status is ImageStatus.FAILED else r.caption
+        if r.xmp_note:
+            text = f"{text}\n({r.xmp_note})"
         seconds = f"{r.seconds:.2f}" if r.seconds is not None else ""
         lines.append(f"| {_md(r.image)} | {r.status.value} | {_md(text)} | {seconds} |")
     return "\n".join(lines) + "\n"

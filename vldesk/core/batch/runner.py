@@ -34,6 +34,14 @@ from vldesk.core.batch.outputs import (
     save_to_history,
     write_reports,
 )
+from vldesk.core.batch.photo_outputs import (
+    XMP_FAILED,
+    XMP_WRITTEN,
+    boxes_record,
+    export_boxes,
+    write_xmp,
+    xmp_target,
+)
 from vldesk.core.batch.prefetch import POLL_S, PrefetchedImage, Prefetcher
 from vldesk.core.batch.scan import no_images_message, scan_images
 from vldesk.core.batch.settle import results_without_model
@@ -104,6 +112,7 @@ class BatchRunner:
         self._counts = dict.fromkeys(ImageStatus, 0)
         self._last_checkpoint = 0.0
         self._reports: tuple[Path, ...] = ()
+        self._exports: tuple[Path, ...] = ()
         self._prefetcher: Prefetcher | None = None
 
     # -- the run ------------------------------------------------------------------------------
@@ -120,6 +129,7 @@ class BatchRunner:
         """
         self._clock = SessionClock()
         self._warnings = []
+        self._exports = ()
         self._counts = dict.fromkeys(ImageStatus, 0)
         self.job.record({"kind": "session", "retry_failed": retry_failed})
         self._finish_pending_writes()
@@ -147,6 +157,7 @@ class BatchRunner:
         cancelled = cancelled or self.control.cancelled
         if not cancelled and self._done >= self._total:
             self.job.record({"kind": "finished"})
+        self._export_boxes()
         self._checkpoint(final=True)
         self._emit(BatchEventKind.CANCELLED if cancelled else BatchEventKind.FINISHED)
         return self._summary(cancelled)
@@ -328,6 +339,16 @@ class BatchRunner:
             )
             self._record_failure(failed)
             return
+        boxes = None
+        if self.options.boxes is not None and item.loaded is not None:
+            # The family's coordinate convention at the budget this image was sent with.
+            budget = self.options.settings.max_image_tokens
+            try:
+                boxes = boxes_record(
+                    generated.text, self.engine.family, item.loaded, budget, item.image
+                )
+            except (ValueError, VldeskError) as exc:
+                log.warning("no boxes for %s: %s", item.image, exc)
         try:
             write = plan_write(self.options, item.image, generated.text)
         except VldeskError as exc:
@@ -350,6 +371,7 @@ class BatchRunner:
             batch_size=batch_size,
             stats=stats,
             write=write,
+            boxes=boxes,
         )
         # The journal first: if the process dies after this line, resuming finishes the write.
         (recorded,) = self.job.record_results(result)
@@ -364,8 +386,9 @@ class BatchRunner:
             self._record_failure(_write_failure(result, exc))
             return
         self.job.record({"kind": "applied", "seq": result.seq})
+        self._write_xmp(result)
         self._save_history(result, thumbnail)
-        self._after_record(result)
+        self._after_record(self.job.state.results.get(result.image, result))
 
     def _record_failure(self, failed: ImageResult) -> None:
         (recorded,) = self.job.record_results(failed)
@@ -401,6 +424,19 @@ class BatchRunner:
             self.job.record({"kind": "applied", "seq": result.seq})
             # History is written only after "applied", so it cannot have happened yet.
             self._save_history(result, None)
+        for result in self.job.state.pending_xmp():
+            self._write_xmp(result, after_crash=True)
+
+    def _write_xmp(self, result: ImageResult, *, after_crash: bool = False) -> None:
+        """The caption into the photo's XMP (when asked), journaled as done either way."""
+        if self.options.xmp is None:
+            return
+        if after_crash:
+            remove_stale_temporaries(xmp_target(self.options, result.image))
+        record = write_xmp(self.options, result)
+        self.job.record(record)
+        if record["status"] == XMP_FAILED:
+            self._emit(BatchEventKind.WARNING, image=result.image, error=record["note"])
 
     def _save_history(self, result: ImageResult, loaded: LoadedImage | None) -> None:
         if self._history is None or result.seq in self.job.state.in_history:
@@ -415,6 +451,19 @@ class BatchRunner:
             self._emit(BatchEventKind.WARNING, image=result.image, error=message)
             return
         self.job.record({"kind": "history", "seq": result.seq, "conversation": conversation})
+
+    def _export_boxes(self) -> None:
+        """Export the boxes of every captioned image of the job, this session's and earlier."""
+        if self.options.boxes is None:
+            return
+        try:
+            written = export_boxes(self.options, iter_results(self.job.state, self._order))
+        except (WriteError, OSError) as exc:
+            message = f"The boxes could not be exported: {exc}"
+            self._warnings.append(message)
+            self._emit(BatchEventKind.WARNING, error=message)
+            return
+        self._exports = tuple(written)
 
     def _checkpoint(self, *, final: bool = False) -> None:
         """Regenerate the reports from the journal (atomically, so never half-written)."""
@@ -475,6 +524,11 @@ class BatchRunner:
             for r in iter_results(self.job.state, self._order)
             if r.status is ImageStatus.FAILED and r.image in order
         )
+        metadata_notes = tuple(
+            (r.image, r.xmp_note or "")
+            for r in iter_results(self.job.state, self._order)
+            if r.xmp not in (None, XMP_WRITTEN) and r.image in order
+        )
         return BatchSummary(
             job_id=self.job.job_id,
             total=self._total,
@@ -486,6 +540,8 @@ class BatchRunner:
             failures=failures,
             reports=self._reports,
             warnings=tuple(self._warnings),
+            metadata_notes=metadata_notes,
+            exports=self._exports,
         )
 
 
