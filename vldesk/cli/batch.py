@@ -30,6 +30,7 @@ from vldesk.core.batch import (
     BatchProgress,
     BatchRunner,
     BatchSummary,
+    BoxFormat,
     CaptionMode,
     ReportPaths,
     find_job,
@@ -39,6 +40,7 @@ from vldesk.core.errors import VldeskError
 from vldesk.core.history import HistoryWriter
 from vldesk.core.images import IMAGE_EXTENSIONS
 from vldesk.core.inference.engine import Engine, LoadRequest, load_engine
+from vldesk.core.metadata import MetadataMode
 from vldesk.core.presets import LANGUAGES, get_preset, preset_names
 from vldesk.core.units import format_duration
 
@@ -86,6 +88,31 @@ def register(subparsers: Subcommands) -> None:
     )
     out.add_argument("--prefix", default="", help="text put before every caption, as given")
     out.add_argument("--suffix", default="", help="text put after every caption, as given")
+
+    photo = parser.add_argument_group("photo metadata and boxes")
+    photo.add_argument(
+        "--xmp",
+        choices=[m.value for m in MetadataMode],
+        help="also write each new caption into the photo's XMP, with the model, prompt and date "
+        "(marked machine-made, not reviewed): a photo.jpg.xmp sidecar, or embedded in the file",
+    )
+    photo.add_argument(
+        "--xmp-overwrite",
+        action="store_true",
+        help="replace a description a person wrote (default: keep it and report the image)",
+    )
+    photo.add_argument(
+        "--boxes",
+        choices=[f.value for f in BoxFormat],
+        help="export the boxes in the answers (e.g. with --preset find) as one COCO JSON or "
+        "YOLO txt files, in original image pixels",
+    )
+    photo.add_argument(
+        "--boxes-out",
+        type=Path,
+        metavar="PATH",
+        help="the COCO file or YOLO folder (default: boxes.coco.json or labels/ in FOLDER)",
+    )
 
     reports = parser.add_argument_group("reports (one row per image, failures included)")
     reports.add_argument("--jsonl", type=Path, metavar="FILE", help="write a JSON Lines report")
@@ -162,6 +189,10 @@ def run(args: argparse.Namespace) -> int:
         prefix=args.prefix,
         suffix=args.suffix,
         reports=ReportPaths(args.jsonl, args.csv, args.md),
+        xmp=MetadataMode(args.xmp) if args.xmp else None,
+        xmp_overwrite=args.xmp_overwrite,
+        boxes=BoxFormat(args.boxes) if args.boxes else None,
+        boxes_out=args.boxes_out,
     )
     if not options.folder.is_dir():
         raise VldeskError(f"The folder {options.folder} does not exist.")
@@ -290,6 +321,11 @@ def _report(summary: BatchSummary, show: _ProgressPrinter) -> int:
     show.status(f"Done: {counts} in {format_duration(summary.elapsed_s)}.")
     if summary.reports:
         show.status("Reports: " + ", ".join(str(p) for p in summary.reports))
+    if summary.exports:
+        show.status("Boxes: " + ", ".join(str(p) for p in summary.exports))
+    for image, note in summary.metadata_notes:
+        # Not failures: each caption file is written; only its photo metadata is not.
+        show.warning(f"{image}: {note}")
     if summary.failed:
         show.status("Run the same command with --retry-failed to try the failed images again.")
         return EXIT_FAILURES
