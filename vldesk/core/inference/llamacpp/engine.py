@@ -151,6 +151,12 @@ class LlamaCppEngine:
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"llama.cpp could not load {folder.model.name}: {exc}") from exc
+        # The projector logs every image to stderr unless routed through llama-cpp-python's
+        # logger, which Llama(verbose=False) has set to errors only.
+        from llama_cpp._logger import llama_log_callback
+
+        mtmd_cpp.mtmd_log_set(llama_log_callback, ctypes.c_void_p(0))
+        mtmd_cpp.mtmd_helper_log_set(llama_log_callback, ctypes.c_void_p(0))
         params = mtmd_cpp.mtmd_context_params_default()
         params.use_gpu = False
         params.n_threads = threads
