@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ from vldesk.core.inference.llamacpp.folder import (
     GgufFolder,
     inspect_gguf_folder,
 )
+from vldesk.core.inference.llamacpp.mtmd import TokenizedPrompt, control_tokens, image_chunks
 from vldesk.core.inference.llamacpp.prompt import (
     IMAGE_PAD,
     ImagePiece,
@@ -60,23 +60,6 @@ STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
 MAX_CONTEXT = 16384
 #: Tokens read per llama.cpp batch while reading the prompt (cancel is checked between them).
 READ_BATCH = 512
-
-
-@dataclass
-class _Prompt:
-    """A tokenized prompt: text token runs and llama.cpp image chunks, in reading order."""
-
-    parts: list[list[int] | Any]  # a list of token ids, or an mtmd image chunk
-    image_tokens: list[int]
-    chunk_lists: list[Any]  # mtmd chunk containers to free
-
-    def ids(self, image_pad: int) -> list[int]:
-        """The ids as the transformers path has them: one image pad per image token."""
-        ids: list[int] = []
-        image = iter(self.image_tokens)
-        for part in self.parts:
-            ids += part if isinstance(part, list) else [image_pad] * next(image)
-        return ids
 
 
 class LlamaCppEngine:
@@ -102,7 +85,7 @@ class LlamaCppEngine:
         file_type = metadata.get("general.file_type", "")
         self.file_type = FILE_TYPES.get(int(file_type), f"type {file_type}") if file_type else ""
         self._metadata = metadata
-        self._control = _control_tokens(llm)
+        self._control = control_tokens(llm)
         template = read_chat_template(folder.path, metadata.get("tokenizer.chat_template"))
         self._renderer = PromptRenderer(template, self._control)
         self._thinking = FAMILY_TRAITS[family].thinking_template or self._renderer.thinking_switch
@@ -165,7 +148,12 @@ class LlamaCppEngine:
         if not mtmd:
             llm.close()
             raise ModelLoadError(f"llama.cpp could not load the projector {folder.projector.name}.")
-        return cls(llm, mtmd, folder, threads)
+        try:
+            return cls(llm, mtmd, folder, threads)
+        except ModelLoadError:
+            mtmd_cpp.mtmd_free(mtmd)
+            llm.close()
+            raise
 
     @property
     def name(self) -> str:
@@ -265,7 +253,7 @@ class LlamaCppEngine:
     @contextmanager
     def _prompt(
         self, conversation: Conversation, settings: GenerationSettings
-    ) -> Iterator[_Prompt]:
+    ) -> Iterator[TokenizedPrompt]:
         """The conversation tokenized: images resized to the budget with the family's patch
         factor, as the transformers engine does, before llama.cpp's projector sees them."""
         from llama_cpp import mtmd_cpp
@@ -274,14 +262,14 @@ class LlamaCppEngine:
             raise GenerationError("The model has been unloaded.")
         factor = self.capabilities.patch_factor
         images = conversation.images
-        prompt = _Prompt([], [], [])
+        prompt = TokenizedPrompt([], [], [])
         try:
             for piece in self._renderer.pieces(conversation):
                 if not isinstance(piece, ImagePiece):
                     prompt.parts.append(self._tokenize(piece.text, special=piece.special))
                     continue
                 fitted = fit_to_token_budget(images[piece.index], factor, settings.max_image_tokens)
-                chunks = self._image_chunks(fitted)
+                chunks = image_chunks(self._mtmd, fitted)
                 prompt.chunk_lists.append(chunks)
                 for index in range(mtmd_cpp.mtmd_input_chunks_size(chunks)):
                     chunk = mtmd_cpp.mtmd_input_chunks_get(chunks, index)
@@ -304,29 +292,6 @@ class LlamaCppEngine:
             for chunks in prompt.chunk_lists:
                 mtmd_cpp.mtmd_input_chunks_free(chunks)
 
-    def _image_chunks(self, image: Any) -> Any:
-        """llama.cpp's chunks for one image: its vision start and end tokens around the image."""
-        from llama_cpp import mtmd_cpp
-
-        rgb = image.convert("RGB")
-        data = rgb.tobytes()
-        buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-        bitmap = mtmd_cpp.mtmd_bitmap_init(rgb.width, rgb.height, buffer)
-        text = mtmd_cpp.mtmd_input_text()
-        marker = mtmd_cpp.mtmd_default_marker()
-        text.text, text.text_len = marker, len(marker)
-        text.add_special, text.parse_special = False, True
-        chunks = mtmd_cpp.mtmd_input_chunks_init()
-        bitmaps = (mtmd_cpp.mtmd_bitmap_p_ctypes * 1)(bitmap)
-        try:
-            code = mtmd_cpp.mtmd_tokenize(self._mtmd, chunks, ctypes.byref(text), bitmaps, 1)
-        finally:
-            mtmd_cpp.mtmd_bitmap_free(bitmap)
-        if code != 0:
-            mtmd_cpp.mtmd_input_chunks_free(chunks)
-            raise GenerationError(f"llama.cpp could not read the image (code {code}).")
-        return chunks
-
     def prompt_token_ids(
         self, conversation: Conversation, settings: GenerationSettings | None = None
     ) -> list[int]:
@@ -334,7 +299,7 @@ class LlamaCppEngine:
         with self._prompt(conversation, settings or GenerationSettings()) as prompt:
             return prompt.ids(self._image_pad)
 
-    def _read(self, prompt: _Prompt, cancel: threading.Event) -> bool:
+    def _read(self, prompt: TokenizedPrompt, cancel: threading.Event) -> bool:
         """Feed the prompt to llama.cpp from an empty cache; False when cancelled midway."""
         import llama_cpp
         from llama_cpp import mtmd_cpp
@@ -481,20 +446,6 @@ class LlamaCppEngine:
             self.generate(conversation, settings, cancel=cancel, reuse_cache=False)
             for conversation in conversations
         ]
-
-
-def _control_tokens(llm: Any) -> dict[str, int]:
-    """The vocabulary's control and user-defined tokens (what transformers calls added tokens)."""
-    import llama_cpp
-
-    vocab = llama_cpp.llama_model_get_vocab(llm.model)
-    wanted = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
-    found: dict[str, int] = {}
-    for token in range(llm.n_vocab()):
-        if llama_cpp.llama_vocab_get_attr(vocab, token) & wanted:
-            piece = llm.detokenize([token], special=True).decode("utf-8", errors="replace")
-            found.setdefault(piece, token)
-    return found
 
 
 def _rate(count: int, seconds: float) -> float:
