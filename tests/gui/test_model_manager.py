@@ -14,8 +14,8 @@ from tests.helpers.fake_modelscope import FakeModelScope, model_files
 from tests.helpers.netguard import no_network
 from vldesk.core.models import downloads
 from vldesk.core.models.catalog import Precision, default_model
-from vldesk.core.models.store import format_bytes
 from vldesk.core.settings import load_settings
+from vldesk.core.units import format_bytes
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.dialogs.model_dialog import ModelDialog
 from vldesk.gui.workers.inference import ModelLoadedInfo

@@ -10,7 +10,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog
 
 from vldesk.core.images import IMAGE_EXTENSIONS
-from vldesk.core.models.store import format_bytes
+from vldesk.core.units import format_bytes
 from vldesk.gui.controllers.preferences import Preferences
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.navigation import ImageSequence

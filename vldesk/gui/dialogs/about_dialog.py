@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from vldesk import __version__
-from vldesk.core.models.store import folder_size, format_bytes
+from vldesk.core.models.store import folder_size
 from vldesk.core.paths import AppPaths
+from vldesk.core.units import format_bytes
 from vldesk.core.versions import component_versions
 
 

@@ -24,7 +24,8 @@ from vldesk.core.errors import VldeskError
 from vldesk.core.models.catalog import Precision
 from vldesk.core.models.downloads import DownloadProgress
 from vldesk.core.models.machine import Fit, total_memory_bytes
-from vldesk.core.models.store import InstallState, ModelStore, format_bytes, format_duration
+from vldesk.core.models.store import InstallState, ModelStore
+from vldesk.core.units import format_bytes, format_duration
 from vldesk.gui.models.catalog_model import CatalogModel, ModelRow, collect_rows, hint_text
 from vldesk.gui.workers.download import DownloadWorker
 

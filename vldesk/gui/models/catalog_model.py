@@ -16,7 +16,8 @@ from PySide6.QtCore import (
 
 from vldesk.core.models.catalog import CATALOG, ModelSpec, Precision
 from vldesk.core.models.machine import Fit, FitHint, fit_hint
-from vldesk.core.models.store import InstallState, ModelStore, format_bytes
+from vldesk.core.models.store import InstallState, ModelStore
+from vldesk.core.units import format_bytes
 from vldesk.gui.i18n import mark_translatable
 
 Index = QModelIndex | QPersistentModelIndex

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from vldesk.core.batch import BatchEventKind, BatchProgress, BatchSummary
-from vldesk.core.models.store import format_duration
+from vldesk.core.units import format_duration
 from vldesk.gui.controllers.batch import BatchPlan, BatchState
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 
-from vldesk.core.models.store import format_bytes
+from vldesk.core.units import format_bytes
 
 
 class StatusPanel(QWidget):
