@@ -92,7 +92,7 @@ _QWEN3_VIDEO_PREPROCESSOR = {
 }
 
 
-_FAMILY_FILES: dict[Family, _FamilyFiles] = {
+FAMILY_FILES: dict[Family, _FamilyFiles] = {
     Family.QWEN2_5_VL: _FamilyFiles(
         tokenizer_class="Qwen2Tokenizer",
         processor_class="Qwen2_5_VLProcessor",
@@ -132,7 +132,7 @@ _FAMILY_FILES: dict[Family, _FamilyFiles] = {
 
 
 #: The image processor class a transformers 4.50-4.57 save names, by family.
-_LEGACY_IMAGE_PROCESSORS: dict[Family, str] = {
+LEGACY_IMAGE_PROCESSORS: dict[Family, str] = {
     Family.QWEN2_5_VL: "Qwen2_5_VLImageProcessor",
     Family.QWEN3_VL: "Qwen2VLImageProcessorFast",
     Family.QWEN3_5: "Qwen2VLImageProcessorFast",

@@ -13,20 +13,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from vldesk.bench.family_files import (
-    _FAMILY_FILES,
-    _LEGACY_IMAGE_PROCESSORS,
-)
-from vldesk.bench.synthetic_tokenizer import (
-    build_tokenizer,
-)
+from vldesk.bench.family_files import FAMILY_FILES, LEGACY_IMAGE_PROCESSORS
+from vldesk.bench.synthetic_tokenizer import build_tokenizer
 from vldesk.bench.synthetic_weights import (
-    _read_weights,
-    _save_weights,
-    _write_json,
-    _write_released_weights,
+    read_weights,
+    save_weights,
     text_config,
     transformers_name,
+    write_json,
+    write_released_weights,
 )
 from vldesk.core.models.catalog import FAMILY_TRAITS, Family, find_model
 
@@ -181,7 +176,7 @@ def write_tokenizer(family: Family, out_dir: Path, *, real_ids: bool = True) -> 
     """
     from transformers import AutoTokenizer
 
-    files = _FAMILY_FILES[family]
+    files = FAMILY_FILES[family]
     build_tokenizer(family).save_pretrained(out_dir)
     tokenizer_json = _read_json(out_dir / "tokenizer.json")
     vocab = tokenizer_json["model"]["vocab"]
@@ -200,7 +195,7 @@ def write_tokenizer(family: Family, out_dir: Path, *, real_ids: bool = True) -> 
     }
     if files.hub_tokenizer_class is not None:
         config["tokenizer_class"] = files.hub_tokenizer_class
-    _write_json(out_dir / "tokenizer_config.json", config)
+    write_json(out_dir / "tokenizer_config.json", config)
     tokenizer = AutoTokenizer.from_pretrained(out_dir, local_files_only=True)
     for offset, (content, _) in enumerate(files.added_tokens):
         if tokenizer.convert_tokens_to_ids(content) != first + offset:
@@ -227,15 +222,15 @@ def _write_own_files(family: Family, out_dir: Path, *, real_ids: bool) -> Any:
     """The non-weight files of a real repository, self-built: the tokenizer (see
     :func:`write_tokenizer`), the processor configs, the chat template and a generation config
     with the catalog's sampling. Returns the tokenizer."""
-    files = _FAMILY_FILES[family]
+    files = FAMILY_FILES[family]
     template = chat_template(family)
     tokenizer = write_tokenizer(family, out_dir, real_ids=real_ids)
     if files.legacy_chat_template:
         # The real repositories keep a copy in tokenizer_config.json.
         tokenizer_config = _read_json(out_dir / "tokenizer_config.json")
         tokenizer_config["chat_template"] = template
-        _write_json(out_dir / "tokenizer_config.json", tokenizer_config)
-        _write_json(out_dir / "chat_template.json", {"chat_template": template})
+        write_json(out_dir / "tokenizer_config.json", tokenizer_config)
+        write_json(out_dir / "chat_template.json", {"chat_template": template})
     else:
         (out_dir / "chat_template.jinja").write_text(template, encoding="utf-8")
     sizes = {
@@ -244,10 +239,10 @@ def _write_own_files(family: Family, out_dir: Path, *, real_ids: bool) -> Any:
         "merge_size": FAMILY_TRAITS[family].spatial_merge_size,
     }
     processor = {"processor_class": files.processor_class}
-    _write_json(out_dir / "preprocessor_config.json", {**files.preprocessor, **sizes, **processor})
+    write_json(out_dir / "preprocessor_config.json", {**files.preprocessor, **sizes, **processor})
     if files.video_preprocessor is not None:
         video = {**files.video_preprocessor, **sizes, **processor}
-        _write_json(out_dir / "video_preprocessor_config.json", video)
+        write_json(out_dir / "video_preprocessor_config.json", video)
     spec = find_model(f"Qwen/{REAL_MODEL_NAMES[family]}")
     sampling = spec.sampling.to_dict() if spec is not None else {}
     end_of_text, end_of_turn = tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_end|>"])
@@ -258,7 +253,7 @@ def _write_own_files(family: Family, out_dir: Path, *, real_ids: bool) -> Any:
         "eos_token_id": [end_of_turn, end_of_text],
         **sampling,
     }
-    _write_json(out_dir / "generation_config.json", generation)
+    write_json(out_dir / "generation_config.json", generation)
     return tokenizer
 
 
@@ -336,7 +331,7 @@ def build_model_folder(
     out_dir.mkdir(parents=True, exist_ok=True)
     # transformers picks the tokenizer class by the model type: config.json comes first (it is
     # written again below, with the vocabulary size fitted).
-    _write_json(out_dir / "config.json", config)
+    write_json(out_dir / "config.json", config)
     config_dict: dict[str, Any] = json.loads(json.dumps(config))  # a deep copy, plain JSON
     compact = reference is None and not text_config(config_dict).get("vocab_size")
     if reference is not None:
@@ -353,13 +348,13 @@ def build_model_folder(
     )
 
     # Read the real-layout config the way a download is read, so transformers' conversions run.
-    _write_json(out_dir / "config.json", config_dict)
+    write_json(out_dir / "config.json", config_dict)
     model_config = AutoConfig.from_pretrained(out_dir, local_files_only=True)
     with torch.random.fork_rng(devices=[]):  # leave the caller's random state alone
         torch.manual_seed(seed)
         model = AutoModelForImageTextToText.from_config(model_config, dtype=torch.float32)
     model.to(torch.bfloat16)  # the real checkpoints are bfloat16
-    _write_released_weights(family, model, config_dict, out_dir, seed)
+    write_released_weights(family, model, config_dict, out_dir, seed)
     log.info("built a %s model with random weights in %s", family.value, out_dir)
     return out_dir
 
@@ -392,22 +387,22 @@ def _save_like_transformers_4(family: Family, source: Path, out_dir: Path) -> No
     AutoTokenizer.from_pretrained(source, local_files_only=True).save_pretrained(out_dir)
     tokenizer_config = _read_json(out_dir / "tokenizer_config.json")
     template = tokenizer_config.pop("chat_template", None)
-    _write_json(out_dir / "tokenizer_config.json", tokenizer_config)
+    write_json(out_dir / "tokenizer_config.json", tokenizer_config)
     if (source / "chat_template.jinja").is_file():
         template = (source / "chat_template.jinja").read_text(encoding="utf-8")
     elif (source / "chat_template.json").is_file():
         template = _read_json(source / "chat_template.json")["chat_template"]
     (out_dir / "chat_template.jinja").write_text(str(template), encoding="utf-8")
     preprocessor = _read_json(source / "preprocessor_config.json")
-    preprocessor["image_processor_type"] = _LEGACY_IMAGE_PROCESSORS[family]
-    _write_json(out_dir / "preprocessor_config.json", preprocessor)
+    preprocessor["image_processor_type"] = LEGACY_IMAGE_PROCESSORS[family]
+    write_json(out_dir / "preprocessor_config.json", preprocessor)
     # transformers saves what it loaded: no multi-token-prediction layer.
     tensors = {
         transformers_name(name): tensor
-        for name, tensor in _read_weights(source).items()
+        for name, tensor in read_weights(source).items()
         if not name.startswith("mtp.")
     }
-    _save_weights(tensors, out_dir, shards=1)
+    save_weights(tensors, out_dir, shards=1)
 
 
 def resave(family: Family, source: Path, out_dir: Path, layout: Layout) -> Path:

@@ -6,9 +6,7 @@ import importlib
 import json
 from typing import Any
 
-from vldesk.bench.family_files import (
-    _FAMILY_FILES,
-)
+from vldesk.bench.family_files import FAMILY_FILES
 from vldesk.core.models.catalog import Family
 
 # A little English and Chinese of the kind vldesk prompts and answers contain, so that BPE learns
@@ -61,7 +59,7 @@ def build_tokenizer(family: Family, *, vocab_size: int = 768) -> Any:
     import transformers
     from tokenizers import AddedToken
 
-    files = _FAMILY_FILES[family]
+    files = FAMILY_FILES[family]
     tokenizer_class = getattr(transformers, files.tokenizer_class)
     # Qwen2's and Qwen3.5's classes split text with different regexes: train with the class's own.
     split_regex = importlib.import_module(tokenizer_class.__module__).PRETOKENIZE_REGEX

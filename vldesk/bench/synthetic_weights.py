@@ -19,7 +19,7 @@ def text_config(config: Mapping[str, Any]) -> Any:
     return nested if isinstance(nested, Mapping) else config
 
 
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -48,7 +48,7 @@ def released_name(family: Family, name: str) -> str:
     return name
 
 
-def _save_weights(tensors: Mapping[str, Any], out_dir: Path, shards: int) -> None:
+def save_weights(tensors: Mapping[str, Any], out_dir: Path, shards: int) -> None:
     """Write safetensors files as ``save_pretrained`` names them: one ``model.safetensors``, or
     ``shards`` files split by size with a ``model.safetensors.index.json``."""
     from safetensors.torch import save_file
@@ -71,12 +71,12 @@ def _save_weights(tensors: Mapping[str, Any], out_dir: Path, shards: int) -> Non
         file = f"model-{number:05d}-of-{shards:05d}.safetensors"
         save_file({n: tensors[n] for n in group}, str(out_dir / file), {"format": "pt"})
         weight_map.update(dict.fromkeys(group, file))
-    _write_json(
+    write_json(
         out_dir / _WEIGHTS_INDEX, {"metadata": {"total_size": total}, "weight_map": weight_map}
     )
 
 
-def _read_weights(folder: Path) -> dict[str, Any]:
+def read_weights(folder: Path) -> dict[str, Any]:
     from safetensors.torch import load_file
 
     tensors: dict[str, Any] = {}
@@ -114,7 +114,7 @@ def _mtp_tensors(model: Any, config: Mapping[str, Any], seed: int) -> dict[str, 
     return {name: (tensor * 0.02).to(torch.bfloat16) for name, tensor in tensors.items()}
 
 
-def _write_released_weights(
+def write_released_weights(
     family: Family, model: Any, config: Mapping[str, Any], out_dir: Path, seed: int
 ) -> None:
     """The weights as the released checkpoints lay them out (see :func:`released_name`); tied
@@ -127,4 +127,4 @@ def _write_released_weights(
     }
     if family is Family.QWEN3_5:
         tensors.update(_mtp_tensors(model, config, seed))
-    _save_weights(tensors, out_dir, shards=2 if family is Family.QWEN2_5_VL else 1)
+    save_weights(tensors, out_dir, shards=2 if family is Family.QWEN2_5_VL else 1)

@@ -42,7 +42,7 @@ from vldesk.core.errors import (
 )
 from vldesk.core.models import downloads, hub_sites, modelscope_adapter
 from vldesk.core.models.catalog import Family, find_model
-from vldesk.core.models.download_progress import DownloadProgress, _Tracker
+from vldesk.core.models.download_progress import DownloadProgress, ProgressTracker
 from vldesk.core.models.downloads import download_model, remote_model_spec
 from vldesk.core.models.folder_check import validate_model_folder
 from vldesk.core.models.hub_sites import hub_endpoint, hub_endpoints
@@ -996,7 +996,7 @@ def test_resumed_bytes_count_as_done_but_not_as_speed(tmp_path: Path) -> None:
     remote = select_files([{"Path": "model.safetensors", "Size": 1000, "Sha256": "a" * 64}])
     (tmp_path / "model.safetensors.incomplete").write_bytes(b"x" * 600)
     seen: list[DownloadProgress] = []
-    tracker = _Tracker("m", tmp_path, remote, seen.append, clock=lambda: now[0])
+    tracker = ProgressTracker("m", tmp_path, remote, seen.append, clock=lambda: now[0])
     assert tracker.snapshot().bytes_done == 600
     tracker.start_file("model.safetensors")
     tracker.add("model.safetensors", 600)  # the client re-reports what is on disk

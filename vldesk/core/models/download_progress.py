@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from vldesk.core.models import modelscope_adapter as client
-from vldesk.core.models.remote_files import (
-    RemoteFile,
-)
+from vldesk.core.models.remote_files import RemoteFile
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +52,11 @@ class DownloadProgress:
 ProgressCallback = Callable[[DownloadProgress], None]
 
 
-class _Cancelled(BaseException):
+class HookCancelled(BaseException):
     """Raised inside the client's progress hook: a BaseException so the client does not retry."""
 
 
-def _bytes_on_disk(folder: Path, remote: RemoteFile) -> int:
+def bytes_on_disk(folder: Path, remote: RemoteFile) -> int:
     """What a file already has locally: all of it if complete, else what its partials keep."""
     with contextlib.suppress(OSError):
         if (folder / remote.path).stat().st_size == remote.size:
@@ -66,7 +64,7 @@ def _bytes_on_disk(folder: Path, remote: RemoteFile) -> int:
     return min(client.partial_files(folder, remote.path, remote.size).resumable_bytes, remote.size)
 
 
-class _Tracker:
+class ProgressTracker:
     """Adds up per-file byte counts from the client's hooks into one throttled progress stream."""
 
     def __init__(
@@ -81,7 +79,7 @@ class _Tracker:
         self.folder = folder
         self._files = {f.path: f for f in files}
         self._sizes = {f.path: f.size for f in files}
-        self._done = {f.path: _bytes_on_disk(folder, f) for f in files}
+        self._done = {f.path: bytes_on_disk(folder, f) for f in files}
         self._finished: set[str] = set()
         #: Bytes a resumed file re-reports from disk before new ones arrive; not counted as speed.
         self._credit: dict[str, int] = {}
@@ -175,13 +173,15 @@ class _Tracker:
                 now = self._clock()
                 self._last_emit = now
                 progress = self._snapshot(now, phase)
-            _call_progress(self._on_progress, progress, self)
+            call_progress(self._on_progress, progress, self)
         finally:
             self._emit_lock.release()
 
 
-def _call_progress(
-    callback: ProgressCallback | None, progress: DownloadProgress, tracker: _Tracker | None = None
+def call_progress(
+    callback: ProgressCallback | None,
+    progress: DownloadProgress,
+    tracker: ProgressTracker | None = None,
 ) -> None:
     # A broken progress display must not break (or, raised in a hook, retry) the download.
     if callback is None:
@@ -195,7 +195,7 @@ def _call_progress(
             tracker._callback_failed = True
 
 
-def _hook_class(tracker: _Tracker, stop: threading.Event) -> type[client.ProgressHook]:
+def hook_class(tracker: ProgressTracker, stop: threading.Event) -> type[client.ProgressHook]:
     """A progress-hook class for the hub client, which instantiates it once per file."""
 
     class _Hook(client.ProgressHook):
@@ -206,7 +206,7 @@ def _hook_class(tracker: _Tracker, stop: threading.Event) -> type[client.Progres
         def update(self, size: int) -> None:
             # Called on the client's worker threads; raising here is how a download is stopped.
             if stop.is_set():
-                raise _Cancelled
+                raise HookCancelled
             tracker.add(self.filename, size)
 
     return _Hook

@@ -9,11 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from vldesk.core.errors import (
-    DiskSpaceError,
-    DownloadCancelled,
-    DownloadError,
-)
+from vldesk.core.errors import DiskSpaceError, DownloadCancelled, DownloadError
 from vldesk.core.models import modelscope_adapter as client
 from vldesk.core.models.catalog import (
     Family,
@@ -23,39 +19,26 @@ from vldesk.core.models.catalog import (
     find_model,
     spec_for_repository,
 )
-from vldesk.core.models.download_progress import (
-    DownloadProgress as DownloadProgress,
-)
+from vldesk.core.models.download_progress import DownloadProgress as DownloadProgress
 from vldesk.core.models.download_progress import (
     ProgressCallback,
-    _bytes_on_disk,
-    _call_progress,
-    _Tracker,
+    ProgressTracker,
+    bytes_on_disk,
+    call_progress,
 )
-from vldesk.core.models.fetcher import (
-    _Fetcher,
-)
+from vldesk.core.models.fetcher import Fetcher
 from vldesk.core.models.files import format_bytes, utc_now
-from vldesk.core.models.hub_calls import (
-    _cancellable,
-    _locate,
-    _Located,
-    _translate,
-)
-from vldesk.core.models.hub_sites import (
-    hub_endpoints,
-)
+from vldesk.core.models.hub_calls import LocatedRepo, cancellable, locate, translate_error
+from vldesk.core.models.hub_sites import hub_endpoints
 from vldesk.core.models.manifest import Manifest, ManifestFile
 from vldesk.core.models.partials import (
-    _clean_partials,
-    _complete,
-    _prepare_partials,
-    _read_json_file,
-    _sha256_of,
+    clean_partials,
+    is_complete,
+    prepare_partials,
+    read_json_file,
+    sha256_of,
 )
-from vldesk.core.models.remote_files import (
-    RemoteFile,
-)
+from vldesk.core.models.remote_files import RemoteFile
 from vldesk.core.models.store import ModelStore
 
 log = logging.getLogger(__name__)
@@ -128,7 +111,7 @@ def check_architecture(config: Any, model_id: str, expected: Family | None = Non
 
 
 def _fetch_config(
-    located: _Located,
+    located: LocatedRepo,
     spec: ModelSpec,
     store: ModelStore,
     folder: Path | None,
@@ -145,14 +128,14 @@ def _fetch_config(
             f"ModelScope lists no config.json for {spec.id}, so vldesk cannot tell what model "
             "it is."
         )
-    if folder is not None and _complete(folder / "config.json", remote):
-        return _read_json_file(folder / "config.json"), None
+    if folder is not None and is_complete(folder / "config.json", remote):
+        return read_json_file(folder / "config.json"), None
     scratch = store.hub_cache_dir / "config-check" / spec.folder_name
     shutil.rmtree(scratch, ignore_errors=True)
     revision = located.revision(spec)
     try:
         scratch.mkdir(parents=True, exist_ok=True)
-        path = _cancellable(
+        path = cancellable(
             lambda: located.site.download_file(
                 spec.id,
                 "config.json",
@@ -175,8 +158,8 @@ def _fetch_config(
         if client.error_kind(exc) == "not_found" and revision != spec.revision:
             located.unpin(revision, spec)
             return _fetch_config(located, spec, store, folder, cancel)
-        raise _translate(exc, spec, located.site.endpoint, scratch, remote, revision) from exc
-    return _read_json_file(path), path
+        raise translate_error(exc, spec, located.site.endpoint, scratch, remote, revision) from exc
+    return read_json_file(path), path
 
 
 # ----------------------------------------------------------------------------------------------
@@ -253,7 +236,7 @@ def remote_model_spec(
         revision=revision,
         summary="Downloaded from ModelScope by its id.",
     )
-    located = _locate(probe, store, hub_endpoints(endpoint), cancel, None)
+    located = locate(probe, store, hub_endpoints(endpoint), cancel, None)
     _check_listing(probe, located.files)
     config, fetched = _fetch_config(located, probe, store, None, cancel)
     check_architecture(config, probe.id)
@@ -315,23 +298,23 @@ def download_model(
         and store.is_installed(spec)
     ):
         log.info("%s is already installed in %s", spec.id, folder)
-        _call_progress(on_progress, _finished_progress(spec, manifest))
+        call_progress(on_progress, _finished_progress(spec, manifest))
         return folder
 
     endpoints = hub_endpoints(endpoint)
     _hub()
     if cancel.is_set():
         raise DownloadCancelled(f"The download of {spec.display_name} was cancelled.")
-    _call_progress(
+    call_progress(
         on_progress,
         DownloadProgress(spec.id, "listing", 0, 0, 0.0, None, None, 0, 0),
     )
-    located = _locate(spec, store, endpoints, cancel, on_progress)
+    located = locate(spec, store, endpoints, cancel, on_progress)
     files = located.files
     _check_listing(spec, files)
     address = located.site.endpoint
 
-    needed = sum(f.size for f in files) - sum(_bytes_on_disk(folder, f) for f in files)
+    needed = sum(f.size for f in files) - sum(bytes_on_disk(folder, f) for f in files)
     _check_disk_space(store, spec, needed)
     # Before anything in the folder changes: a refused model leaves an installed one as it was.
     config, fetched = _fetch_config(located, spec, store, folder, cancel)
@@ -344,12 +327,12 @@ def download_model(
         if fetched is not None:
             os.replace(fetched, folder / "config.json")
             shutil.rmtree(fetched.parent, ignore_errors=True)
-        unknown_origin = _prepare_partials(folder, files)
+        unknown_origin = prepare_partials(folder, files)
     except OSError as exc:
-        raise _translate(exc, spec, address, folder, None) from exc
+        raise translate_error(exc, spec, address, folder, None) from exc
 
-    tracker = _Tracker(spec.id, folder, files, on_progress)
-    _Fetcher(located, spec, store, folder, tracker, cancel, unknown_origin).run(files, max_workers)
+    tracker = ProgressTracker(spec.id, folder, files, on_progress)
+    Fetcher(located, spec, store, folder, tracker, cancel, unknown_origin).run(files, max_workers)
 
     recorded = []
     for remote in files:
@@ -361,7 +344,7 @@ def download_model(
                 "again to repair it."
             )
         # The client verified listed hashes; a file the hub gave none for is hashed for the record.
-        sha = remote.sha256 or _sha256_of(target)
+        sha = remote.sha256 or sha256_of(target)
         recorded.append(ManifestFile(remote.path, size, sha))
     result = Manifest(
         model_id=spec.id,
@@ -372,7 +355,7 @@ def download_model(
         files=tuple(recorded),
     )
     store.write_manifest(spec, result)
-    _clean_partials(folder, files)
+    clean_partials(folder, files)
     tracker.emit(force=True, phase="done")
     log.info(
         "downloaded %s at commit %s from %s (%s) into %s",

@@ -7,43 +7,33 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from vldesk.core.errors import (
-    DownloadCancelled,
-)
+from vldesk.core.errors import DownloadCancelled
 from vldesk.core.models import modelscope_adapter as client
-from vldesk.core.models.catalog import (
-    ModelSpec,
-)
+from vldesk.core.models.catalog import ModelSpec
 from vldesk.core.models.download_progress import (
     PROGRESS_INTERVAL_S,
-    _bytes_on_disk,
-    _hook_class,
-    _Tracker,
+    ProgressTracker,
+    bytes_on_disk,
+    hook_class,
 )
 from vldesk.core.models.files import format_bytes
-from vldesk.core.models.hub_calls import (
-    _is_abort,
-    _Located,
-    _translate,
-)
-from vldesk.core.models.remote_files import (
-    RemoteFile,
-)
+from vldesk.core.models.hub_calls import LocatedRepo, is_abort, translate_error
+from vldesk.core.models.remote_files import RemoteFile
 from vldesk.core.models.store import ModelStore
 
 log = logging.getLogger(__name__)
 
 
-class _Fetcher:
+class Fetcher:
     """Fetches the files on a small thread pool; the first failure (or a cancel) stops them all."""
 
     def __init__(
         self,
-        located: _Located,
+        located: LocatedRepo,
         spec: ModelSpec,
         store: ModelStore,
         folder: Path,
-        tracker: _Tracker,
+        tracker: ProgressTracker,
         cancel: threading.Event,
         unknown_origin: set[str],
     ) -> None:
@@ -55,12 +45,12 @@ class _Fetcher:
         self.cancel = cancel
         self.unknown_origin = unknown_origin
         self.stop = threading.Event()
-        self.hook = _hook_class(tracker, self.stop)
+        self.hook = hook_class(tracker, self.stop)
 
     def fetch(self, remote: RemoteFile) -> None:
         hash_retried = False
         while True:
-            before = _bytes_on_disk(self.folder, remote)
+            before = bytes_on_disk(self.folder, remote)
             revision = self.located.revision(self.spec)
             try:
                 self.located.site.download_file(
@@ -80,7 +70,7 @@ class _Fetcher:
                 if self.stop.is_set():
                     raise
                 kind = client.error_kind(exc)
-                if kind == "deadline" and _bytes_on_disk(self.folder, remote) > before:
+                if kind == "deadline" and bytes_on_disk(self.folder, remote) > before:
                     # The client's per-file time budget ran out on a slow line: go on while it
                     # moves.
                     log.info("time budget for %s ran out; resuming it", remote.path)
@@ -121,7 +111,7 @@ class _Fetcher:
                     self.stop.set()
                 for future in done:
                     exc = future.exception()
-                    if exc is None or (self.stop.is_set() and _is_abort(exc)):
+                    if exc is None or (self.stop.is_set() and is_abort(exc)):
                         continue
                     if first_error is None:
                         first_error = (futures[future], self.located.revision(self.spec), exc)
@@ -140,6 +130,6 @@ class _Fetcher:
             )
         if first_error is not None:
             remote, revision, exc = first_error
-            raise _translate(
+            raise translate_error(
                 exc, self.spec, self.located.site.endpoint, self.folder, remote, revision
             ) from exc

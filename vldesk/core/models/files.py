@@ -32,7 +32,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
     """The parsed file, or ``None`` when it is missing or unreadable."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))

@@ -7,14 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vldesk.core.errors import ModelLoadError
-from vldesk.core.models.catalog import (
-    Family,
-    UnsupportedModel,
-    check_config,
-)
-from vldesk.core.models.files import (
-    _read_json,
-)
+from vldesk.core.models.catalog import Family, UnsupportedModel, check_config
+from vldesk.core.models.files import read_json
 
 #: The suffix modelscope_hub gives a file while it is being downloaded.
 PARTIAL_SUFFIX = ".incomplete"
@@ -110,7 +104,7 @@ def _check_weights(path: Path) -> tuple[list[str], int]:
     problems: list[str] = []
     index_file = path / _WEIGHTS_INDEX
     if index_file.is_file():
-        index = _read_json(index_file)
+        index = read_json(index_file)
         weight_map = index.get("weight_map") if isinstance(index, dict) else None
         if not isinstance(weight_map, dict) or not weight_map:
             return [f"{_WEIGHTS_INDEX} cannot be read or lists no weights."], 0
@@ -173,14 +167,14 @@ def _has_chat_template(path: Path) -> bool:
     if (path / "chat_template.jinja").is_file() or (path / "chat_template.json").is_file():
         return True
     for name in ("tokenizer_config.json", PROCESSOR_CONFIG):
-        data = _read_json(path / name)
+        data = read_json(path / name)
         if isinstance(data, dict) and data.get("chat_template"):
             return True
     return False
 
 
 def _unreadable(path: Path) -> bool:
-    return path.is_file() and not isinstance(_read_json(path), dict)
+    return path.is_file() and not isinstance(read_json(path), dict)
 
 
 def _tokenizer_problems(path: Path) -> list[str]:
@@ -210,7 +204,7 @@ def _image_processor_problems(path: Path) -> list[str]:
     """The image processor settings, where transformers looks for them: an ``image_processor``
     entry in processor_config.json (transformers 5's save_pretrained), else
     preprocessor_config.json (the released models, and transformers 4)."""
-    processor = _read_json(path / PROCESSOR_CONFIG)
+    processor = read_json(path / PROCESSOR_CONFIG)
     if isinstance(processor, dict) and isinstance(processor.get("image_processor"), dict):
         return []
     if _unreadable(path / PROCESSOR_CONFIG):
@@ -247,7 +241,7 @@ def validate_model_folder(path: Path) -> FolderCheck:
     if not config_file.is_file():
         problems.append("There is no config.json, so it is not a Hugging Face or ModelScope model.")
     else:
-        config = _read_json(config_file)
+        config = read_json(config_file)
         if not isinstance(config, dict):
             problems.append("Its config.json cannot be read.")
         else:

@@ -21,21 +21,15 @@ from vldesk.core.errors import (
     VldeskError,
 )
 from vldesk.core.models import modelscope_adapter as client
-from vldesk.core.models.catalog import (
-    ModelSpec,
-)
+from vldesk.core.models.catalog import ModelSpec
 from vldesk.core.models.download_progress import (
     PROGRESS_INTERVAL_S,
     DownloadProgress,
+    HookCancelled,
     ProgressCallback,
-    _call_progress,
-    _Cancelled,
+    call_progress,
 )
-from vldesk.core.models.remote_files import (
-    RemoteFile,
-    listing_commit,
-    select_files,
-)
+from vldesk.core.models.remote_files import RemoteFile, listing_commit, select_files
 from vldesk.core.models.store import ModelStore
 
 log = logging.getLogger(__name__)
@@ -43,11 +37,11 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
-def _is_abort(exc: BaseException) -> bool:
-    return isinstance(exc, _Cancelled) or client.error_kind(exc) == "cancelled"
+def is_abort(exc: BaseException) -> bool:
+    return isinstance(exc, HookCancelled) or client.error_kind(exc) == "cancelled"
 
 
-def _cancellable(work: Callable[[], _T], cancel: threading.Event, cancelled: str) -> _T:
+def cancellable(work: Callable[[], _T], cancel: threading.Event, cancelled: str) -> _T:
     """Run ``work`` on a helper thread so that ``cancel`` answers at once, even mid-connect."""
     result: dict[str, Any] = {}
 
@@ -88,7 +82,7 @@ def _site_problem(exc: BaseException) -> str:
     return client.first_line(exc)
 
 
-def _translate(
+def translate_error(
     exc: BaseException,
     spec: ModelSpec,
     endpoint: str,
@@ -163,7 +157,7 @@ def _translate(
 
 
 @dataclass
-class _Located:
+class LocatedRepo:
     site: client.HubSite
     files: list[RemoteFile]
     #: The commit every file is fetched at; None when the listing names none.
@@ -189,20 +183,20 @@ class _Located:
         )
 
 
-def _locate(
+def locate(
     spec: ModelSpec,
     store: ModelStore,
     endpoints: tuple[str, ...],
     cancel: threading.Event,
     on_progress: ProgressCallback | None,
-) -> _Located:
+) -> LocatedRepo:
     """List the repo on the first site that answers; say so when it is not the first one."""
     token = os.environ.get("MODELSCOPE_API_TOKEN", "")
     failures: list[tuple[str, BaseException]] = []
     for index, endpoint in enumerate(endpoints):
         site = client.HubSite(endpoint, store.hub_cache_dir, token)
         try:
-            entries = _cancellable(
+            entries = cancellable(
                 functools.partial(site.list_files, spec.id, spec.revision, cancel),
                 cancel,
                 f"The download of {spec.display_name} was cancelled before it started.",
@@ -211,7 +205,7 @@ def _locate(
             raise
         except Exception as exc:
             if client.error_kind(exc) not in ("network", "server", "not_found"):
-                raise _translate(exc, spec, endpoint, store.folder_for(spec), None) from exc
+                raise translate_error(exc, spec, endpoint, store.folder_for(spec), None) from exc
             failures.append((endpoint, exc))
             if index + 1 < len(endpoints):
                 notice = (
@@ -219,14 +213,14 @@ def _locate(
                     f"{endpoints[index + 1]} instead."
                 )
                 log.warning("%s", notice)
-                _call_progress(
+                call_progress(
                     on_progress,
                     DownloadProgress(spec.id, "listing", 0, 0, 0.0, None, None, 0, 0, notice),
                 )
             continue
         if not entries:
             raise _no_revision(site, spec, cancel)
-        return _Located(site, select_files(entries), listing_commit(entries))
+        return LocatedRepo(site, select_files(entries), listing_commit(entries))
     raise _all_sites_failed(spec, store.folder_for(spec), failures)
 
 
@@ -235,7 +229,7 @@ def _all_sites_failed(
 ) -> VldeskError:
     endpoint, exc = failures[-1]
     if len(failures) == 1:
-        return _translate(exc, spec, endpoint, folder, None)
+        return translate_error(exc, spec, endpoint, folder, None)
     kinds = {client.error_kind(e) for _, e in failures}
     sites = " or ".join(endpoint for endpoint, _ in failures)
     if kinds == {"not_found"}:
@@ -250,7 +244,7 @@ def _all_sites_failed(
 def _no_revision(site: client.HubSite, spec: ModelSpec, cancel: threading.Event) -> VldeskError:
     """Say why a listing came back empty: the service answers an unknown revision that way."""
     try:
-        known = _cancellable(
+        known = cancellable(
             lambda: site.revisions(spec.id, cancel), cancel, "The download was cancelled."
         )
     except DownloadCancelled:

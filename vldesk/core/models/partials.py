@@ -10,9 +10,7 @@ from typing import Any
 
 from vldesk.core.models import modelscope_adapter as client
 from vldesk.core.models.files import write_json_atomic
-from vldesk.core.models.remote_files import (
-    RemoteFile,
-)
+from vldesk.core.models.remote_files import RemoteFile
 
 log = logging.getLogger(__name__)
 
@@ -21,19 +19,19 @@ log = logging.getLogger(__name__)
 PARTIALS_NAME = ".vldesk-partials.json"
 
 
-def _read_json_file(path: Path) -> Any:
+def read_json_file(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
 
 
-def _complete(path: Path, remote: RemoteFile) -> bool:
+def is_complete(path: Path, remote: RemoteFile) -> bool:
     """``path`` holds exactly the file the listing describes."""
     try:
         if path.stat().st_size != remote.size:
             return False
-        return remote.sha256 is None or _sha256_of(path) == remote.sha256
+        return remote.sha256 is None or sha256_of(path) == remote.sha256
     except OSError:
         return False
 
@@ -42,7 +40,7 @@ def _identity(remote: RemoteFile) -> dict[str, Any]:
     return {"size": remote.size, "sha256": remote.sha256}
 
 
-def _prepare_partials(folder: Path, files: list[RemoteFile]) -> set[str]:
+def prepare_partials(folder: Path, files: list[RemoteFile]) -> set[str]:
     """Drop partial files nothing can resume; return the files resumed from an unknown origin.
 
     A partial recorded for other content (the file changed on ModelScope since) would only fail
@@ -50,7 +48,7 @@ def _prepare_partials(folder: Path, files: list[RemoteFile]) -> set[str]:
     is resumed, and its file is the one to blame if the hash fails. Then every file about to be
     fetched is recorded, before the client writes a byte of it.
     """
-    recorded_data = _read_json_file(folder / PARTIALS_NAME)
+    recorded_data = read_json_file(folder / PARTIALS_NAME)
     recorded = recorded_data.get("files", {}) if isinstance(recorded_data, dict) else {}
     unknown: set[str] = set()
     for remote in files:
@@ -79,14 +77,14 @@ def _prepare_partials(folder: Path, files: list[RemoteFile]) -> set[str]:
     return unknown
 
 
-def _clean_partials(folder: Path, files: list[RemoteFile]) -> None:
+def clean_partials(folder: Path, files: list[RemoteFile]) -> None:
     """After a complete download nothing partial is left behind, whatever mode wrote it."""
     for remote in files:
         client.remove_files(client.partial_files(folder, remote.path, remote.size).all)
     (folder / PARTIALS_NAME).unlink(missing_ok=True)
 
 
-def _sha256_of(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(8 * 1024 * 1024):

@@ -19,26 +19,12 @@ from vldesk.core.models.catalog import (
     find_model,
     spec_for_repository,
 )
-from vldesk.core.models.files import (
-    _read_json,
-    utc_now,
-    write_json_atomic,
-)
-from vldesk.core.models.files import (
-    folder_size as folder_size,
-)
-from vldesk.core.models.files import (
-    format_bytes as format_bytes,
-)
-from vldesk.core.models.files import (
-    format_duration as format_duration,
-)
-from vldesk.core.models.folder_check import (
-    validate_model_folder as validate_model_folder,
-)
-from vldesk.core.models.manifest import (
-    Manifest,
-)
+from vldesk.core.models.files import folder_size as folder_size
+from vldesk.core.models.files import format_bytes as format_bytes
+from vldesk.core.models.files import format_duration as format_duration
+from vldesk.core.models.files import read_json, utc_now, write_json_atomic
+from vldesk.core.models.folder_check import validate_model_folder as validate_model_folder
+from vldesk.core.models.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +116,7 @@ class ModelStore:
         return self.models_dir / ".hub"
 
     def read_manifest(self, spec: ModelSpec) -> Manifest | None:
-        manifest = Manifest.from_json(_read_json(self.manifest_path(spec)))
+        manifest = Manifest.from_json(read_json(self.manifest_path(spec)))
         if manifest is None or manifest.model_id.lower() != spec.id.lower():
             return None
         return manifest
@@ -182,14 +168,14 @@ class ModelStore:
         except OSError:
             return found
         for folder in folders:
-            manifest = Manifest.from_json(_read_json(folder / MANIFEST_NAME))
+            manifest = Manifest.from_json(read_json(folder / MANIFEST_NAME))
             if manifest is None or find_model(manifest.model_id) is not None:
                 continue
             weights = sum(f.size for f in manifest.files if f.path.endswith(".safetensors"))
             try:
                 spec = spec_for_repository(
                     manifest.model_id,
-                    _read_json(folder / "config.json"),
+                    read_json(folder / "config.json"),
                     revision=manifest.revision,
                     weights_bytes=weights,
                     download_bytes=manifest.total_bytes,
@@ -231,7 +217,7 @@ class ModelStore:
         return self.models_dir / IMPORTED_NAME
 
     def imported(self) -> list[ImportedModel]:
-        data = _read_json(self.imported_registry)
+        data = read_json(self.imported_registry)
         entries = data.get("models") if isinstance(data, dict) else None
         result: list[ImportedModel] = []
         for entry in entries if isinstance(entries, list) else []:
