@@ -41,6 +41,10 @@ class ServerBusyError(EndpointError):
         self.retry_after_s = retry_after_s
 
 
+class AnswerFailedError(EndpointError):
+    """The server is up but failed this answer, saying why (a 5xx with an error message)."""
+
+
 class ApiKeyRefusedError(EndpointError):
     """The server refused the API key (401/403)."""
 
@@ -204,8 +208,8 @@ def _status_error(where: str, response: httpx.Response) -> GenerationError:
     except (ValueError, UnicodeDecodeError):
         said = ""
     detail = f": {said}" if said else ""
-    if status == 429:
-        return ServerBusyError(f"{where} is busy (429){detail}", _retry_after(response))
+    if status == 429 or (status == 503 and "retry-after" in response.headers):
+        return ServerBusyError(f"{where} is busy ({status}){detail}", _retry_after(response))
     if status in (401, 403):
         return ApiKeyRefusedError(
             f"{where} refused the API key ({status}): give the right one with --api-key or "
@@ -217,6 +221,8 @@ def _status_error(where: str, response: httpx.Response) -> GenerationError:
         return EndpointError(f"{where} redirects elsewhere ({status}); give the final address.")
     if status == 404 and not said:
         return MalformedReplyError(f"{where} has no OpenAI API there (404); is the URL right?")
+    if status >= 500 and said and status not in (502, 503, 504):
+        return AnswerFailedError(f"{where} failed the answer ({status}){detail}")
     return EndpointError(f"{where} failed the request ({status}){detail}")
 
 

@@ -21,6 +21,7 @@ from vldesk.core.inference.engine import (
     TokenCallback,
 )
 from vldesk.core.inference.remote.endpoint import (
+    AnswerFailedError,
     Connection,
     Endpoint,
     EndpointError,
@@ -437,7 +438,7 @@ class EndpointPool:
 
 def _server_failed(error: Exception) -> bool:
     """The server, not the request, is at fault (another server may answer it)."""
-    if isinstance(error, ServerBusyError):
+    if isinstance(error, (ServerBusyError, AnswerFailedError)):
         return False
     if isinstance(error, (EndpointError, MalformedReplyError)):
         return True
