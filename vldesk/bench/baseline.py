@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from vldesk.bench.spec import PhaseSpec, rate
-from vldesk.bench.system import LoadMeter, peak_rss_bytes, rss_bytes, wait_for_quiet
+from vldesk.bench.system import LoadMeter, wait_for_quiet
+from vldesk.core.inference.memory import peak_resident_bytes, resident_bytes
 
 
 class _Clock:
@@ -96,7 +97,7 @@ def run_baseline(spec: PhaseSpec) -> dict[str, Any]:
     # Imported before the runtime's memory is measured: the model classes' code is runtime.
     from transformers import AutoModelForImageTextToText, AutoProcessor  # noqa: F401
 
-    rss_before = rss_bytes()
+    rss_before = resident_bytes()
     load_start = time.perf_counter()
     model, processor, device = _load(spec)
     ready = time.time()
@@ -129,5 +130,5 @@ def run_baseline(spec: PhaseSpec) -> dict[str, Any]:
         "photo": first,
         "other_load_before": quiet,
         "other_load": load,
-        "peak_rss_bytes": peak_rss_bytes(),
+        "peak_rss_bytes": peak_resident_bytes(),
     }

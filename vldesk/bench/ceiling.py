@@ -71,24 +71,6 @@ def measure_matmul(size: int = 2048, repeats: int = 5) -> dict[str, float]:
     return rates
 
 
-def decode_bytes_per_token(model: Any) -> int:
-    """Bytes of weights one decode step reads: every text-decoder weight and the output head
-    (the vision tower is not used, and an untied input embedding reads one row only)."""
-    head = model.get_output_embeddings()
-    head_weight = head.weight if head is not None else None
-    embedding = model.get_input_embeddings().weight
-    seen: set[int] = set()
-    total = 0
-    for name, param in model.named_parameters(remove_duplicate=False):
-        if "visual" in name.split(".") or id(param) in seen:
-            continue
-        if param is embedding and param is not head_weight:
-            continue
-        seen.add(id(param))
-        total += param.numel() * param.element_size()
-    return total
-
-
 def decode_ceiling(bytes_per_token: int, read_gbs: float) -> float:
     """Tokens per second if each step only had to read the weights once at ``read_gbs``."""
     return read_gbs * GB / bytes_per_token if bytes_per_token else 0.0

@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 #: The target: peak memory at most this many times the weights, plus the image activations.
 WEIGHTS_FACTOR = 1.3
 
 
-def _get(config: Any, name: str, default: int = 0) -> int:
-    value = getattr(config, name, None)
-    return int(value) if isinstance(value, (int, float)) else default
+def _get(sizes: Mapping[str, int], name: str, default: int = 0) -> int:
+    return int(sizes.get(name, default))
 
 
-def activation_bytes(config: Any, image_tokens: int, prompt_tokens: int, dtype_bytes: int) -> int:
+def activation_bytes(
+    sizes: Mapping[str, Mapping[str, int]], image_tokens: int, prompt_tokens: int, dtype_bytes: int
+) -> int:
     """An estimate of the largest set of live activations while one image is read.
 
-    Vision tower, per block: the patch states, q/k/v, the attention output and the MLP
-    intermediate (SDPA never forms the full attention matrix). Text prefill: the residual
-    stream, q/k/v, the MLP gate/up/intermediate, the KV cache of every layer and the deepstack
-    features. Whichever of the two is larger, plus the KV cache, which stays.
+    ``sizes`` are the engine's ``config_sizes`` figure: the text decoder's (``text``) and the
+    vision tower's (``vision``). Vision tower, per block: the patch states, q/k/v, the attention
+    output and the MLP intermediate (SDPA never forms the full attention matrix). Text prefill:
+    the residual stream, q/k/v, the MLP gate/up/intermediate, the KV cache of every layer and the
+    deepstack features. Whichever of the two is larger, plus the KV cache, which stays.
     """
-    text = config.get_text_config() if hasattr(config, "get_text_config") else config
-    vision = getattr(config, "vision_config", None)
+    text = sizes.get("text", {})
+    vision = sizes.get("vision")
     hidden = _get(text, "hidden_size")
     inter = _get(text, "intermediate_size")
     layers = _get(text, "num_hidden_layers")
@@ -38,8 +41,7 @@ def activation_bytes(config: Any, image_tokens: int, prompt_tokens: int, dtype_b
         vision_hidden = _get(vision, "hidden_size")
         vision_inter = _get(vision, "intermediate_size")
         vision_live = patches * (6 * vision_hidden + vision_inter) * dtype_bytes
-        deepstack = len(getattr(vision, "deepstack_visual_indexes", None) or [])
-        text_live += deepstack * image_tokens * hidden * dtype_bytes
+        text_live += _get(vision, "deepstack_layers") * image_tokens * hidden * dtype_bytes
     return kv_cache + max(text_live, vision_live)
 
 

@@ -5,71 +5,66 @@ from __future__ import annotations
 import itertools
 import statistics
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from vldesk.bench.memory import activation_bytes, memory_check
 from vldesk.bench.spec import PhaseSpec, median_of, rate
-from vldesk.bench.system import LoadMeter, peak_rss_bytes, rss_bytes, wait_for_quiet
+from vldesk.bench.system import LoadMeter, wait_for_quiet
 from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.images import LoadedImage, fit_to_token_budget, load_image
+from vldesk.core.inference.engine import Engine
+from vldesk.core.inference.memory import peak_resident_bytes, resident_bytes
 
 
-def _load_engine(spec: PhaseSpec) -> tuple[Any, dict[str, Any]]:
+def _load_engine(spec: PhaseSpec) -> tuple[Engine, dict[str, Any]]:
     """Load the engine as the app does and describe it."""
     import torch
 
     # Imported before the runtime's memory is measured: the model classes' code is runtime.
     from transformers import AutoModelForImageTextToText, AutoProcessor  # noqa: F401
 
-    from vldesk.bench.ceiling import decode_bytes_per_token
-    from vldesk.core.inference.transformers_engine import TransformersEngine
+    from vldesk.core.inference.engine import LoadRequest, load_engine
 
-    rss_before = rss_bytes()
+    rss_before = resident_bytes()
     start = time.perf_counter()
-    engine = TransformersEngine.load(
-        spec.model_dir,
+    request = LoadRequest(
+        model_dir=Path(spec.model_dir),
+        name=spec.model_name,
         device=spec.device,
         dtype=spec.dtype,
-        name=spec.model_name,
         weights=spec.weights,
     )
+    engine = load_engine(request)
     ready = time.time()
-    model = engine.model
-    params = list(model.parameters())
-    if engine.cpu_kernels is not None and engine.cpu_kernels.tied_head_packed:
-        # The packed head is the tied embeddings' weight in another layout, not more weights.
-        head = model.get_output_embeddings().weight
-        params = [p for p in params if p is not head]
+    placement, figures = engine.placement, engine.figures()
     info: dict[str, Any] = {
-        "device": engine.choice.device,
-        "dtype": engine.choice.dtype.value,
-        "weights": engine.weights.value,
-        "device_reason": engine.choice.reason,
+        "device": placement.device,
+        "dtype": placement.dtype,
+        "weights": placement.weights,
+        "device_reason": placement.reason,
         "threads": torch.get_num_threads(),
         "load_s": time.perf_counter() - start,
         "start_to_ready_s": ready - spec.started_at if spec.started_at else None,
-        "params": sum(p.numel() for p in params),
+        "params": figures.get("parameters"),
         # Quantized layers keep scales (and int4 its values a second time) beside the weight.
-        "weights_bytes": sum(
-            p.numel() * p.element_size() for p in [*params, *_weight_buffers(model)]
-        ),
-        "decode_bytes_per_token": decode_bytes_per_token(model),
-        "cpu_kernels": engine.cpu_kernels.to_dict() if engine.cpu_kernels else None,
+        "weights_bytes": figures.get("weights_bytes"),
+        "decode_bytes_per_token": figures.get("decode_bytes_per_token"),
+        "cpu_kernels": figures.get("cpu_kernels"),
         "rss_before_load_bytes": rss_before,
-        "rss_ready_bytes": rss_bytes(),
+        "rss_ready_bytes": resident_bytes(),
     }
     return engine, info
 
 
-def _weight_buffers(model: Any) -> list[Any]:
-    """Buffers that hold a layer's weights in another form (``weight_scale``,
-    ``weight_nibbles`` ... of :mod:`vldesk.core.inference.cpu.quantized_weights`)."""
-    return [
-        buffer
-        for name, buffer in model.named_buffers()
-        if name.rsplit(".", 1)[-1].startswith("weight_")
-    ]
+def _activations(engine: Engine, image_tokens: int, prompt_tokens: int) -> int | None:
+    """The activation estimate from the engine's config sizes; ``None`` where it gives none."""
+    figures = engine.figures()
+    sizes, dtype_bytes = figures.get("config_sizes"), figures.get("dtype_bytes")
+    if not isinstance(sizes, Mapping) or not isinstance(dtype_bytes, int):
+        return None
+    return activation_bytes(sizes, image_tokens, prompt_tokens, dtype_bytes)
 
 
 def _prepared(path: Path, factor: int, max_tokens: int) -> LoadedImage:
@@ -84,7 +79,7 @@ FOLLOW_UP_PROMPT = "What is in the top left corner?"
 
 
 def _one_answer(
-    engine: Any,
+    engine: Engine,
     image: LoadedImage,
     spec: PhaseSpec,
     *,
@@ -130,7 +125,7 @@ def run_interactive(spec: PhaseSpec) -> dict[str, Any]:
     from PIL import Image
 
     engine, info = _load_engine(spec)
-    factor = engine.info.traits.patch_factor
+    factor = engine.capabilities.patch_factor
     warm = Image.new("RGB", (64, 64), (120, 90, 60))
     # The first call builds kernels and caches; the measured calls are the second and later.
     warm_settings = GenerationSettings(max_new_tokens=2, ignore_eos=True)
@@ -138,7 +133,7 @@ def run_interactive(spec: PhaseSpec) -> dict[str, Any]:
     warm_image = LoadedImage(warm, "warm-up", warm.size)
     engine.generate(Conversation().ask("Hi", [warm_image]), warm_settings)
     info["warm_up_s"] = time.perf_counter() - warm_start
-    info["rss_warm_bytes"] = rss_bytes()
+    info["rss_warm_bytes"] = resident_bytes()
     cases: dict[str, str | None] = {
         "photo": spec.photos[0] if spec.photos else None,
         "square_1024": spec.square_image,
@@ -168,18 +163,16 @@ def run_interactive(spec: PhaseSpec) -> dict[str, Any]:
             results["photo_follow_up"], _answer = _one_answer(
                 engine, image, spec, conversation=asked.ask(FOLLOW_UP_PROMPT), keep_cache=True
             )
-    peak = peak_rss_bytes()
+    peak = peak_resident_bytes()
     largest = max(results.values(), key=lambda r: r["image_tokens"], default=None)
     if largest is not None and peak is not None and info["rss_before_load_bytes"] is not None:
-        activations = activation_bytes(
-            engine.model.config,
-            int(largest["image_tokens"]),
-            int(largest["prompt_tokens"]) + spec.new_tokens,
-            engine.choice.dtype.bytes_per_param,
+        activations = _activations(
+            engine, int(largest["image_tokens"]), int(largest["prompt_tokens"]) + spec.new_tokens
         )
-        info["memory"] = memory_check(
-            info["weights_bytes"], activations, peak - info["rss_before_load_bytes"]
-        )
+        if activations is not None and isinstance(info["weights_bytes"], int):
+            info["memory"] = memory_check(
+                info["weights_bytes"], activations, peak - info["rss_before_load_bytes"]
+            )
     engine.unload()
     # The bandwidth right after decoding, in the same process (after the peak was read): on a
     # shared machine the decode ceiling must come from the same conditions as the decode.
@@ -201,7 +194,7 @@ def run_batch(spec: PhaseSpec) -> dict[str, Any]:
     from vldesk.core.batch.runner import BatchEventKind, BatchProgress, BatchRunner
 
     engine, info = _load_engine(spec)
-    factor = engine.info.traits.patch_factor
+    factor = engine.capabilities.patch_factor
     settings = GenerationSettings(
         max_new_tokens=spec.caption_tokens, ignore_eos=True, max_image_tokens=spec.max_image_tokens
     )
@@ -262,5 +255,5 @@ def run_batch(spec: PhaseSpec) -> dict[str, Any]:
         "failures": failures,
         "other_load_before": quiet,
         "other_load": load,
-        "peak_rss_bytes": peak_rss_bytes(),
+        "peak_rss_bytes": peak_resident_bytes(),
     }

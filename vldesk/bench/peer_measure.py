@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vldesk.core.errors import VldeskError
+from vldesk.core.inference.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def _steps_rate(stamps: Sequence[float]) -> float:
 def measure_llama_cpp(spec: PeerSpec) -> dict[str, Any]:
     import llama_cpp
 
-    from vldesk.bench.system import peak_rss_bytes
+    from vldesk.core.inference.memory import peak_resident_bytes
 
     threads = spec.threads or os.cpu_count() or 1
     started = time.perf_counter()
@@ -82,7 +83,7 @@ def measure_llama_cpp(spec: PeerSpec) -> dict[str, Any]:
     figures["decode_cached_tokens_per_s"] = decode(spec.new_tokens)
     if spec.mmproj and spec.square_image:
         figures.update(_llama_cpp_image(llm, spec, threads))
-    figures["peak_rss_bytes"] = peak_rss_bytes()
+    figures["peak_rss_bytes"] = peak_resident_bytes()
     return figures
 
 
@@ -138,7 +139,7 @@ def _llama_cpp_image(llm: Any, spec: PeerSpec, threads: int) -> dict[str, Any]:
     return figures
 
 
-def _text_of(engine: Any, tokens: int) -> Any:
+def _text_of(engine: Engine, tokens: int) -> Any:
     """A question whose prompt (chat template included) is about ``tokens`` tokens long."""
     from vldesk.core.generation import Conversation, GenerationSettings
 
@@ -158,13 +159,15 @@ def _text_of(engine: Any, tokens: int) -> Any:
         "river",
         "banks",
     ]
-    settings = GenerationSettings()
+    # One new token: the answer's figures count the prompt the chat template made.
+    settings = GenerationSettings(max_new_tokens=1, ignore_eos=True)
 
     def conversation(count: int) -> Any:
         return Conversation().ask(" ".join(words[i % len(words)] for i in range(count)))
 
     def length(count: int) -> int:
-        return int(engine.prepare_inputs(conversation(count), settings)["input_ids"].shape[1])
+        answer = engine.generate(conversation(count), settings, reuse_cache=False)
+        return answer.stats.prompt_tokens
 
     guess = tokens
     for _ in range(3):  # words are not tokens one to one: two corrections get close
@@ -175,19 +178,21 @@ def _text_of(engine: Any, tokens: int) -> Any:
 def measure_vldesk(spec: PeerSpec) -> dict[str, Any]:
     import torch
 
-    from vldesk.bench.system import peak_rss_bytes
     from vldesk.core.generation import Conversation, GenerationSettings
     from vldesk.core.images import load_image
-    from vldesk.core.inference.transformers_engine import TransformersEngine
+    from vldesk.core.inference.engine import LoadRequest, load_engine
+    from vldesk.core.inference.memory import peak_resident_bytes
 
     if spec.threads:
         torch.set_num_threads(spec.threads)
     started = time.perf_counter()
-    engine = TransformersEngine.load(Path(spec.model_dir), device="cpu", weights=spec.weights)
+    model_dir = Path(spec.model_dir)
+    request = LoadRequest(model_dir, name=model_dir.name, device="cpu", weights=spec.weights)
+    engine = load_engine(request)
     figures: dict[str, Any] = {
         "load_s": time.perf_counter() - started,
         "threads": torch.get_num_threads(),
-        "dtype": engine.choice.dtype.value,
+        "dtype": engine.placement.dtype,
     }
     settings = GenerationSettings(max_new_tokens=spec.new_tokens, ignore_eos=True)
 
@@ -216,5 +221,5 @@ def measure_vldesk(spec: PeerSpec) -> dict[str, Any]:
         )
         figures["image_tokens"] = answer.stats.image_tokens
         figures["image_first_token_s"] = answer.stats.time_to_first_token_s
-    figures["peak_rss_bytes"] = peak_rss_bytes()
+    figures["peak_rss_bytes"] = peak_resident_bytes()
     return figures

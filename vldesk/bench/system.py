@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -68,37 +67,6 @@ def wait_for_quiet(limit: float = 0.1, timeout: float = 30.0) -> float | None:
     while load is not None and load > limit and time.monotonic() < deadline:
         load = other_load(0.3)
     return load
-
-
-def peak_rss_bytes() -> int | None:
-    """This process's peak resident memory since it started.
-
-    Linux's ``VmHWM`` belongs to the process image; ``ru_maxrss`` survives ``exec`` and would
-    report a parent's peak in a worker, so it is only the fallback (macOS).
-    """
-    if sys.platform == "win32":
-        return None
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)
-
-
-def rss_bytes() -> int | None:
-    """This process's resident memory now (Linux), else ``None``."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            pages = int(statm.read().split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def _cpu_model() -> str:
