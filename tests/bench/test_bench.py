@@ -15,8 +15,10 @@ from vldesk.bench.report import format_table, summarize
 from vldesk.bench.runner import BenchOptions, run_bench
 from vldesk.bench.spec import PhaseSpec, median_of
 from vldesk.bench.synthetic import real_config
-from vldesk.bench.system import LoadMeter, peak_rss_bytes, rss_bytes
+from vldesk.bench.system import LoadMeter
 from vldesk.core.inference.cpu.decode_forwards import DecodeKernel
+from vldesk.core.inference.memory import peak_resident_bytes, resident_bytes
+from vldesk.core.inference.model_figures import config_sizes
 from vldesk.core.models.catalog import Family
 
 QUICK = {
@@ -297,8 +299,16 @@ def test_activation_estimate_grows_with_the_image() -> None:
         def get_text_config(self) -> Any:
             return self
 
-    small = activation_bytes(Config(), 256, 300, 2)
-    large = activation_bytes(Config(), 1024, 1100, 2)
+    sizes = config_sizes(Config())
+    assert sizes["text"]["num_key_value_heads"] == 8
+    assert sizes["vision"] == {
+        "hidden_size": 1024,
+        "intermediate_size": 4096,
+        "spatial_merge_size": 2,
+        "deepstack_layers": 0,
+    }
+    small = activation_bytes(sizes, 256, 300, 2)
+    large = activation_bytes(sizes, 1024, 1100, 2)
     assert 0 < small < large < 2 * 1024**3
 
 
@@ -309,6 +319,6 @@ def test_median_of_runs_and_system_readings() -> None:
     sum(range(10000))
     load = meter.stop()
     assert load is None or 0.0 <= load <= 1.0
-    rss, peak = rss_bytes(), peak_rss_bytes()
+    rss, peak = resident_bytes(), peak_resident_bytes()
     if rss is not None and peak is not None:
         assert peak >= rss > 0
