@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -16,15 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from tests.core.batch.jobs import lively_model_dir, picture
+from tests.core.metadata.conftest import ExifTool, exiftool
+from tests.core.metadata.images import make_photo
 from tests.helpers import PROJECT_ROOT
-from tests.helpers.fake_engine import FakeEngineLoader
+from tests.helpers.fake_engine import FakeEngine, FakeEngineLoader
 from vldesk.cli import run_cli
+from vldesk.core.inference.engine import LoadRequest
 from vldesk.core.models.catalog import Family
 from vldesk.core.settings import Settings
 
 ROOT = PROJECT_ROOT
+__all__ = ["exiftool"]  # the fixture, shared with tests/core/metadata
 SIZES = ((64, 64), (96, 64), (64, 96))
 
 
@@ -295,3 +301,98 @@ def test_the_progress_bar_fits_the_terminal() -> None:
     assert _fit("abc", 10) == "abc"
     assert _fit("ab猫猫", 5) == "ab猫"
     assert _fit("猫" * 50, 9) == "猫" * 4
+
+
+NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def grounding_engine(request: LoadRequest) -> FakeEngine:
+    """Answers each image with one box on Qwen3-VL's 0-1000 grid: its left half."""
+    answer = '```json\n[{"bbox_2d": [0, 0, 500, 1000], "label": "cat"}]\n```'
+    return FakeEngine(name=request.name, family=Family.QWEN3_VL, answer=answer)
+
+
+def test_batch_cli_writes_xmp_and_boxes_and_reports_a_persons_description(
+    tmp_path: Path,
+    fake_models: FakeEngineLoader,
+    capsys: pytest.CaptureFixture[str],
+    exiftool: ExifTool,
+) -> None:
+    fake_models.make = grounding_engine
+    model_dir = tmp_path / "my-model"
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.jpg", "person.jpg"):
+        make_photo(folder / name, size=(80, 60))
+    exiftool(folder / "person.jpg", "-XMP-dc:Description=Written by me", write=True)
+    args = base_args(folder, model_dir, "--preset", "find", "--xmp", "sidecar", "--boxes", "coco")
+    args.remove("--prompt")
+    args.remove("Describe this image.")
+    args[args.index("8")] = "200"  # the whole JSON answer
+    assert run_cli([*args, "--no-history"]) == 0  # a kept description is no failure
+    err = capsys.readouterr().err
+    assert "Done: 2 captioned, 0 failed, 0 skipped of 2 images" in err
+    assert "person.jpg: Photo metadata left alone" in err
+    assert f"Boxes: {folder / 'boxes.coco.json'}" in err
+    tags = exiftool(folder / "a.jpg.xmp")
+    assert tags["XMP-dc:Description"].startswith("```json")
+    assert tags["XMP-vldesk:Model"] == str(model_dir.resolve())
+    assert not (folder / "person.jpg.xmp").exists()
+    coco = json.loads((folder / "boxes.coco.json").read_text("utf-8"))
+    assert [a["bbox"] for a in coco["annotations"]] == [[0.0, 0.0, 40.0, 60.0]] * 2
+    # The result of each step is in the journal (and so in the job a --resume continues).
+    steps = {r["image"]: r["status"] for r in journal_records() if r["kind"] == "xmp"}
+    assert steps == {"a.jpg": "written", "person.jpg": "skipped-human"}
+
+    # --xmp-overwrite: only makes sense with --xmp, and is refused before loading a model.
+    requests = len(fake_models.requests)
+    assert run_cli([*base_args(folder, model_dir), "--xmp-overwrite"]) == 1
+    assert "needs --xmp" in capsys.readouterr().err
+    assert len(fake_models.requests) == requests
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_kill_9_during_an_xmp_batch_then_resume_writes_each_photo_once_and_keeps_it_readable(
+    tmp_path: Path, model_dir: Path, exiftool: ExifTool
+) -> None:
+    """A real tiny model (it cannot ground, but its captions go into the photos' own XMP)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    names = [f"p{i:02d}.{('jpg', 'png')[i % 2]}" for i in range(12)]
+    for index, name in enumerate(names):
+        make_photo(folder / name, size=SIZES[index % len(SIZES)], noise=True)
+    args = base_args(folder, model_dir, "--xmp", "embed", "--batch-size", "1")
+    args += ["--jsonl", str(tmp_path / "r.jsonl")]
+
+    process = _start(args)
+    deadline = time.monotonic() + 120
+    while count("xmp") < 3:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            out, err = process.communicate()
+            pytest.fail(f"vldesk batch ended or stalled ({process.returncode}):\n{out}\n{err}")
+        time.sleep(0.005)
+    process.kill()
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    assert count("xmp") < len(names)
+
+    assert run_cli([*args, "--resume"]) == 0
+    records = journal_records()
+    # Each photo: one caption, one metadata step, never repeated by the resume.
+    assert Counter(r["image"] for r in records if r["kind"] == "result") == Counter(names)
+    steps = [r for r in records if r["kind"] == "xmp"]
+    assert Counter(r["image"] for r in steps) == Counter(names)
+    assert {r["status"] for r in steps} == {"written"}
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text("utf-8").splitlines()]
+    for row in rows:
+        photo = folder / row["image"]
+        with Image.open(photo) as image:
+            image.load()  # every photo readable
+        tags = exiftool(photo)
+        # Tiny-model captions hold control characters that XML (so XMP) cannot.
+        assert tags["XMP-dc:Description"] == NOT_XML.sub("", row["caption"]).strip()
+        assert tags["XMP-vldesk:Reviewed"] in (False, "False")
+        assert tags["IFD0:Make"] == "TestCam"
+        assert photo.with_suffix(".txt").read_text("utf-8") == row["caption"] + "\n"
+    assert not list(folder.glob(".*.tmp"))

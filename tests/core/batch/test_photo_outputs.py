@@ -14,7 +14,7 @@ from tests.core.batch.jobs import options_for, result_records, run_job
 from tests.core.metadata.conftest import ExifTool, exiftool
 from tests.core.metadata.images import make_photo
 from tests.helpers.fake_engine import FakeEngine
-from vldesk.core.batch import BatchEventKind, BoxFormat, ImageStatus, ReportPaths
+from vldesk.core.batch import BatchEventKind, BoxFormat, CaptionMode, ImageStatus, ReportPaths
 from vldesk.core.batch.journal import read_journal
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import Conversation, GenerationSettings
@@ -272,3 +272,22 @@ def test_images_skipped_for_an_existing_caption_get_no_xmp(
     assert all(
         r["status"] == ImageStatus.SKIPPED.value for r in result_records(tmp_path / "jobs", options)
     )
+
+
+def test_a_caption_with_characters_xml_cannot_hold_stays_vldesks_own(
+    tmp_path: Path, exiftool: ExifTool
+) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    make_photo(folder / "a.png")
+    jobs = tmp_path / "jobs"
+    engine = FakeEngine(name="lively", answer="A cat\x01 on a mat\x1f")
+    options = options_for(folder, xmp=MetadataMode.EMBED)
+    run_job(engine, options, jobs_dir=jobs)
+    assert exiftool(folder / "a.png")["XMP-dc:Description"] == "A cat on a mat"
+    # A second job replaces it: the text stored is the text whose digest marks it as vldesk's.
+    again = options_for(folder, xmp=MetadataMode.EMBED, mode=CaptionMode.OVERWRITE)
+    engine = FakeEngine(name="lively", answer="A dog")
+    summary, _, _ = run_job(engine, again, jobs_dir=jobs)
+    assert summary.metadata_notes == ()
+    assert exiftool(folder / "a.png")["XMP-dc:Description"] == "A dog"

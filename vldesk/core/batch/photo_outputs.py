@@ -2,11 +2,13 @@
 
 # The XMP step runs after the caption file is on disk and is journaled on its own ("xmp"
 # records): a crash before that record makes a resumed job write the XMP again, which is safe
-# because the caption's date is the result's journaled time, so the second write is identical
-# and vldesk recognises its own (unreviewed, digest-matching) description as replaceable.
+# because the caption's date is the result's journaled time, so the second write sets the same
+# tags to the same values, and vldesk recognises its own (unreviewed, digest-matching)
+# description as replaceable rather than a person's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +26,15 @@ from vldesk.core.models.catalog import Family
 #: The ``status`` of an ``xmp`` record whose write failed (the caption file is kept).
 XMP_FAILED = "failed"
 XMP_WRITTEN = WriteStatus.WRITTEN.value
+#: What XML 1.0 cannot hold. exiv2 would store a space instead, so the text read back would no
+#: longer match the digest of what was written, and vldesk's own caption would pass for a
+#: person's (never replaced again, even by a resume).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xmp_text(caption: str) -> str:
+    """``caption`` as XMP can store it: characters XML forbids removed."""
+    return _NOT_XML.sub("", caption).strip()
 
 
 def xmp_target(options: BatchOptions, image: str) -> Path:
@@ -39,7 +50,7 @@ def write_xmp(options: BatchOptions, result: ImageResult) -> dict[str, Any]:
     """
     assert options.xmp is not None
     caption = Caption(
-        descriptions={"x-default": result.caption},
+        descriptions={"x-default": xmp_text(result.caption)},
         model=result.model or options.model,
         prompt=options.prompt,
         # The journaled time, not now: writing again after a crash gives the same bytes.
