@@ -26,13 +26,14 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import (
-    SAMPLING,
     AppFactory,
+    EngineStandIn,
     make_image,
     open_image,
     wait_for_model,
     wait_idle,
 )
+from tests.helpers.fake_engine import FakeEngineLoader
 from tools.i18n_catalog import (
     Catalog,
     catalog_file,
@@ -204,18 +205,21 @@ def has_chinese(text: str) -> bool:
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_the_window_and_dialogs_show_only_the_interface_language(
-    language: str, make_app: AppFactory, tiny_dir: Path, qtbot: QtBot, tmp_path: Path
+    language: str, make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot, tmp_path: Path
 ) -> None:
     """After an answer (whose figures and messages are set as it runs), every text on the
     window, the settings and the about dialog is in the interface language."""
     installed = i18n.install_translators(qt_app(), language)
     try:
-        app = make_app(tiny_dir, preset_language=language, max_new_tokens=24, **SAMPLING)
+        loader = FakeEngineLoader(make=lambda request: EngineStandIn(request, device="cpu"))
+        app = make_app(fake_model_dir, engine_loader=loader, preset_language=language)
         wait_for_model(qtbot, app)
         open_image(qtbot, app, make_image(tmp_path / "street.png", (640, 420)))
         app.chat.ask_preset("alt")
         wait_idle(qtbot, app)
-        settings = SettingsDialog(app.settings, [("Qwen3-VL tiny", str(tiny_dir))], app.window)
+        settings = SettingsDialog(
+            app.settings, [("Qwen3-VL tiny", str(fake_model_dir))], app.window
+        )
         qtbot.addWidget(settings)
         settings.show()
         about = AboutDialog(app.paths, app.window)
