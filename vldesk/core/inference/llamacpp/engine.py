@@ -26,7 +26,7 @@ from vldesk.core.generation import (
     GenerationStats,
     StopReason,
 )
-from vldesk.core.images import fit_to_token_budget
+from vldesk.core.images import MIN_IMAGE_TOKENS, fit_to_token_budget
 from vldesk.core.inference.engine import (
     Engine,
     EngineCapabilities,
@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
 #: The context llama.cpp reserves (key/value memory grows with it); a longer prompt is an error.
 MAX_CONTEXT = 16384
+#: The most tokens one image may take (far above any budget the app offers).
+MAX_IMAGE_TOKENS = 16384
 #: Tokens read per llama.cpp batch while reading the prompt (cancel is checked between them).
 READ_BATCH = 512
 
@@ -144,6 +146,10 @@ class LlamaCppEngine:
         params.use_gpu = False
         params.n_threads = threads
         params.print_timings = False
+        # vldesk has already fitted each image to the user's budget: the projector's own limits
+        # (8 to 4,096 tokens for Qwen) must not resize it again.
+        params.image_min_tokens = MIN_IMAGE_TOKENS
+        params.image_max_tokens = MAX_IMAGE_TOKENS
         mtmd = mtmd_cpp.mtmd_init_from_file(str(folder.projector).encode(), llm.model, params)
         if not mtmd:
             llm.close()
