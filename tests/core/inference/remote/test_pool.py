@@ -1,0 +1,199 @@
+"""EndpointPool over several real ``vldesk serve`` servers (one killed mid-batch, one full and
+answering 429) and a stand-in that answers garbage: every image answered once, in order."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.core.inference.remote.servers import (
+    MODEL,
+    ServerProcess,
+    completion,
+    garbage,
+    shade_image,
+    slow_engine,
+    stand_in,
+)
+from tests.helpers.fake_engine import FakeEngine
+from tests.server.conftest import StartServer
+from vldesk.core.errors import GenerationError
+from vldesk.core.generation import Conversation, GenerationSettings
+from vldesk.core.images import load_image
+from vldesk.core.inference.remote import Endpoint, EndpointPool
+from vldesk.core.inference.remote.pool import PROBE_DELAY_S
+from vldesk.server.config import Limits
+
+SETTINGS = GenerationSettings(max_new_tokens=16, max_image_tokens=16)
+
+
+def conversations(folder: Path, count: int, question: str = "Which shade?") -> list[Conversation]:
+    asked = []
+    for shade in range(count):
+        path = folder / f"{shade:02d}.png"
+        shade_image(path, shade)
+        asked.append(Conversation().ask(question, [load_image(path)]))
+    return asked
+
+
+def expected(count: int) -> list[str]:
+    return [f"shade {shade}" for shade in range(count)]
+
+
+def connect(*urls: str, concurrency: int = 3) -> EndpointPool:
+    pool, _ = EndpointPool.connect([Endpoint.parse(u) for u in urls], concurrency=concurrency)
+    return pool
+
+
+@pytest.fixture
+def process_server() -> Iterator[list[ServerProcess]]:
+    started: list[ServerProcess] = []
+    yield started
+    for server in started:
+        server.kill()
+
+
+def test_a_batch_fans_out_over_servers_and_comes_back_in_order(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    first, second = slow_engine(0.01), slow_engine(0.01)
+    pool = connect(start_server(first).url, start_server(second).url, concurrency=3)
+    assert pool.batch_size_for(SETTINGS) == 6
+    asked = conversations(tmp_path, 12)
+    results = pool.generate_batch(asked, SETTINGS)
+    assert [r.text for r in results] == expected(12)
+    assert first.asked
+    assert second.asked
+    assert len(first.asked) + len(second.asked) == 12  # each image asked once
+    assert pool.placement.backend == "remote"
+    pool.unload()
+
+
+def test_a_server_killed_mid_batch_leaves_its_images_to_the_others(
+    start_server: StartServer, process_server: list[ServerProcess], tmp_path: Path
+) -> None:
+    doomed = ServerProcess(delay_s=0.3)
+    process_server.append(doomed)
+    survivor = slow_engine(0.02)
+    pool = connect(doomed.url, start_server(survivor).url, concurrency=2)
+    asked = conversations(tmp_path, 10)
+
+    def kill_once_the_batch_runs() -> None:
+        deadline = time.monotonic() + 60
+        while len(survivor.asked) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        doomed.kill()
+
+    killer = threading.Thread(target=kill_once_the_batch_runs)
+    killer.start()
+    results = pool.generate_batch(asked, SETTINGS)
+    killer.join()
+    assert [r.text for r in results] == expected(10)
+    assert len(survivor.asked) >= 8  # the dead one answered at most its first two
+    servers = pool.figures()["servers"]
+    assert isinstance(servers, list)
+    assert servers[0]["alive"] is False
+    pool.unload()
+
+
+def test_a_server_answering_garbage_is_taken_out_and_its_images_go_elsewhere(
+    start_server: StartServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = slow_engine(0.01)
+    with stand_in(garbage) as bad:
+        pool = connect(bad.url, start_server(good).url, concurrency=2)
+        with caplog.at_level(logging.WARNING):
+            results = pool.generate_batch(conversations(tmp_path, 8), SETTINGS)
+        assert bad.chats >= 1
+    assert [r.text for r in results] == expected(8)
+    assert len(good.asked) == 8
+    assert any("out of the rotation" in r.getMessage() for r in caplog.records)
+    pool.unload()
+
+
+def test_a_full_server_answers_429_and_the_pool_backs_off_then_finishes(
+    start_server: StartServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = slow_engine(0.02)
+    server = start_server(engine, limits=Limits(queue=1, retry_after_s=1))
+    pool = connect(server.url, concurrency=4)
+    with caplog.at_level(logging.INFO, logger="vldesk.core.inference.remote"):
+        results = pool.generate_batch(conversations(tmp_path, 8), SETTINGS)
+    assert [r.text for r in results] == expected(8)
+    assert len(engine.asked) == 8  # a refused request never reached the model
+    assert any("busy (429)" in r.getMessage() for r in caplog.records)
+    pool.unload()
+
+
+def test_a_dead_server_is_probed_back_into_the_rotation(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    def broken_once(count: int) -> tuple[int, dict[str, str], bytes]:
+        if count == 1:
+            return garbage(count)
+        return 200, {"Content-Type": "application/json"}, completion("shade 0")
+
+    # Every image is shade 0: what the stand-in answers when it answers.
+    same_shade = [conversations(tmp_path, 1)[0] for _ in range(6)]
+    with stand_in(broken_once) as flaky:
+        pool = connect(flaky.url, start_server(slow_engine(0.01)).url, concurrency=2)
+        first = pool.generate_batch(same_shade, SETTINGS)
+        servers = pool.figures()["servers"]
+        assert isinstance(servers, list)
+        assert servers[0]["alive"] is False
+        time.sleep(PROBE_DELAY_S * 1.5)  # past the first probe's time
+        chats = flaky.chats
+        second = pool.generate_batch(same_shade, SETTINGS)
+        assert flaky.chats > chats  # it answered again after the probe
+    assert [r.text for r in first] == ["shade 0"] * 6
+    assert [r.text for r in second] == ["shade 0"] * 6
+    servers = pool.figures()["servers"]
+    assert isinstance(servers, list)
+    assert servers[0]["alive"] is True
+    pool.unload()
+
+
+def test_an_image_fails_only_after_every_server_failed_it_and_no_image_is_asked_twice(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    poison = "Which shade? (poison)"
+    engines = [
+        slow_engine(0.0, failures={poison: GenerationError("The prompt is too long.")})
+        for _ in range(2)
+    ]
+    pool = connect(*(start_server(e).url for e in engines), concurrency=2)
+    asked = conversations(tmp_path, 5)
+    (tmp_path / "poison").mkdir()
+    (bad,) = conversations(tmp_path / "poison", 1, poison)
+    batch = [*asked[:2], bad, *asked[2:]]
+    with pytest.raises(GenerationError, match="too long"):
+        pool.generate_batch(batch, SETTINGS)
+    assert sum(len(e.asked) for e in engines) == 5 + 2  # the poison image on both servers
+    # The caller's one-by-one retry gets the answers the batch already had, without asking.
+    texts = [pool.generate(c, SETTINGS).text for c in asked]
+    assert texts == expected(5)
+    with pytest.raises(GenerationError, match="too long"):
+        pool.generate(bad, SETTINGS)
+    assert sum(len(e.asked) for e in engines) == 7
+    # Both servers stay in the rotation: they failed an answer, not themselves.
+    servers = pool.figures()["servers"]
+    assert isinstance(servers, list)
+    assert all(s["alive"] for s in servers)
+    pool.unload()
+
+
+def test_no_server_answering_or_servers_disagreeing_on_the_model_are_errors(
+    start_server: StartServer,
+) -> None:
+    with stand_in(garbage) as bad:
+        url = bad.url
+    with pytest.raises(GenerationError, match="No server answered"):
+        connect(url)
+    one, other = start_server(FakeEngine(name=MODEL)), start_server(FakeEngine(name="other"))
+    with pytest.raises(GenerationError, match="does not serve"):
+        connect(one.url, other.url)
