@@ -191,6 +191,7 @@ def test_a_missing_xcb_library_is_named_with_its_package(
 ) -> None:
     _pretend_missing(monkeypatch, "xcb-cursor")
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setenv("DISPLAY", "localhost:10.0")  # a display Qt could reach (SSH forwarding)
     monkeypatch.delitem(sys.modules, "vldesk.gui.launch", raising=False)
     assert main([]) == 1
     message = capsys.readouterr().err
@@ -205,8 +206,10 @@ def test_a_missing_xcb_library_is_named_with_its_package(
 def test_xcb_libraries_are_only_needed_for_xcb(monkeypatch: pytest.MonkeyPatch) -> None:
     _pretend_missing(monkeypatch, "xcb-cursor", "xcb-icccm")
     for platform in ("offscreen", "wayland", "vnc"):
-        assert system_libs.startup_problem([], {"QT_QPA_PLATFORM": platform}) is None
-    problem = system_libs.startup_problem(["-platform", "xcb"], {})
+        assert (
+            system_libs.startup_problem([], {"QT_QPA_PLATFORM": platform, "DISPLAY": ":0"}) is None
+        )
+    problem = system_libs.startup_problem(["-platform", "xcb"], {"DISPLAY": "host:0"})
     assert problem is not None
     assert "sudo apt install libxcb-cursor0 libxcb-icccm4\n" in problem
     assert system_libs.startup_problem([], {"VLDESK_SKIP_LIBRARY_CHECK": "1"}) is None
@@ -224,7 +227,7 @@ def test_a_library_the_cache_misses_but_the_loader_finds_is_fine(
 ) -> None:
     _pretend_missing(monkeypatch, "xcb-cursor")
     monkeypatch.setattr(system_libs, "_loadable", lambda soname: soname == "libxcb-cursor.so.0")
-    assert system_libs.startup_problem([], {"QT_QPA_PLATFORM": "xcb"}) is None
+    assert system_libs.startup_problem([], {"QT_QPA_PLATFORM": "xcb", "DISPLAY": "host:0"}) is None
 
 
 def test_libraries_inside_an_app_bundle_count(
@@ -234,7 +237,7 @@ def test_libraries_inside_an_app_bundle_count(
     (tmp_path / "libxcb-cursor.so.0").write_bytes(b"")
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
-    assert system_libs.startup_problem([], {"QT_QPA_PLATFORM": "xcb"}) is None
+    assert system_libs.startup_problem([], {"QT_QPA_PLATFORM": "xcb", "DISPLAY": "host:0"}) is None
 
 
 @pytest.mark.parametrize(
