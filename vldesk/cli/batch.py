@@ -17,6 +17,8 @@ from typing import TextIO
 from vldesk.cli.options import (
     Subcommands,
     add_generation_arguments,
+    add_server_arguments,
+    connect_servers,
     generation_settings,
     load_request,
     positive_int,
@@ -145,6 +147,7 @@ def register(subparsers: Subcommands) -> None:
         help="images per model call (default: chosen from free memory; 1 streams each caption)",
     )
     add_generation_arguments(gen, length_help="caption length limit")
+    add_server_arguments(parser.add_argument_group("servers (instead of a local model)"))
     parser.add_argument(
         "--no-history", action="store_true", help="do not save the captions to the history"
     )
@@ -173,8 +176,10 @@ def run(args: argparse.Namespace) -> int:
         preset = get_preset(args.preset)
         question, preset_tokens = preset.prompt(args.lang), preset.max_new_tokens
     settings = generation_settings(args, preset_tokens, user_settings.to_generation_settings())
+    # Servers are asked for their model first: the job is named after the model they serve.
+    remote = connect_servers(args) if args.server else None
     model_ref = args.model or user_settings.model
-    model_id, model_name = _model_identity(model_ref)
+    model_id, model_name = (remote.name,) * 2 if remote else _model_identity(model_ref)
     types = tuple(args.types.split(",")) if args.types else IMAGE_EXTENSIONS
     options = BatchOptions(
         folder=args.folder,
@@ -205,6 +210,8 @@ def run(args: argparse.Namespace) -> int:
     # Settle which job this is before spending seconds on loading the model.
     job = _open_job(args, options)
     try:
+        if remote is not None:
+            return _run_job(args, job, remote)
         model_dir = resolve_model(model_ref, user_settings)
         return _run_job(args, job, load_request(args, model_dir, model_name, user_settings))
     finally:
@@ -229,11 +236,15 @@ def _open_job(args: argparse.Namespace, options: BatchOptions) -> BatchJob:
 def _run_job(
     args: argparse.Namespace,
     job: BatchJob,
-    request: LoadRequest,
+    request: LoadRequest | Engine,
 ) -> int:
+    """Run ``job`` on the model ``request`` loads, or on an engine already connected."""
     show = _ProgressPrinter(sys.stderr, quiet=args.quiet)
-    show.status(f"Loading {request.name} ...")
-    engine: Engine = load_engine(request)
+    if isinstance(request, LoadRequest):
+        show.status(f"Loading {request.name} ...")
+        engine: Engine = load_engine(request)
+    else:
+        engine = request
     try:
         show.status(f"Running on {engine.describe()}")
         with _history(args, show) as history:

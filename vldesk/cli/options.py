@@ -16,11 +16,16 @@ from vldesk.core.settings import Settings
 
 if TYPE_CHECKING:
     from vldesk.cli import _CommandParser
+    from vldesk.core.inference.remote import EndpointPool
 
 #: What ``add_subparsers`` returns: each command module registers its parser on it.
 Subcommands: TypeAlias = "argparse._SubParsersAction[_CommandParser]"
 #: A parser or an argument group of one.
 ArgumentContainer: TypeAlias = argparse._ActionsContainer
+
+
+#: Environment variable that holds the servers' API key when ``--api-key`` is not given.
+API_KEY_ENV = "VLDESK_API_KEY"
 
 
 def positive_int(text: str) -> int:
@@ -101,3 +106,59 @@ def load_request(
         dtype=args.dtype or user_settings.dtype,
         weights=args.weights or user_settings.weights,
     )
+
+
+def add_server_arguments(group: ArgumentContainer) -> None:
+    """``--server`` (repeatable), ``--api-key``, ``--concurrency`` and ``--model-family``."""
+    from vldesk.core.models.catalog import Family
+
+    group.add_argument(
+        "--server",
+        action="append",
+        metavar="URL",
+        help="answer on an OpenAI-compatible server (vLLM, SGLang, llama.cpp, another vldesk) "
+        "instead of a local model, e.g. http://127.0.0.1:8000/v1; repeat for several servers; "
+        "--model then picks among the models it serves",
+    )
+    group.add_argument(
+        "--api-key",
+        help=f"the servers' API key (default: the {API_KEY_ENV} environment variable); "
+        "a server's own key can be in its URL (https://:KEY@host/v1)",
+    )
+    group.add_argument(
+        "--concurrency",
+        type=positive_int,
+        help="requests in flight per server (default 4; lowered while a server answers 429)",
+    )
+    group.add_argument(
+        "--model-family",
+        choices=[family.value for family in Family],
+        help="the served model's family where its name does not say (image sizes, coordinates)",
+    )
+
+
+def connect_servers(args: argparse.Namespace) -> EndpointPool:
+    """The pool of ``--server`` endpoints; warnings (plain http to another computer, a server
+    that does not answer yet) go to stderr. The key is never printed.
+
+    Raises:
+        VldeskError: a URL is not one, or no server answers.
+    """
+    import os
+    import sys
+
+    from vldesk.core.inference.remote import Endpoint, EndpointPool
+    from vldesk.core.models.catalog import Family
+
+    key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    endpoints = [Endpoint.parse(url, api_key=key) for url in args.server]
+    warnings = [w for w in (e.plain_http_warning() for e in endpoints) if w]
+    pool, unanswered = EndpointPool.connect(
+        endpoints,
+        concurrency=args.concurrency,
+        model=args.model,
+        family=Family(args.model_family) if args.model_family else None,
+    )
+    for warning in [*warnings, *unanswered]:
+        print(f"vldesk: warning: {warning}", file=sys.stderr)
+    return pool

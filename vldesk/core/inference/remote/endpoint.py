@@ -74,9 +74,8 @@ class Endpoint:
         parts = urlsplit(text.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise VldeskError(f"'{_without_userinfo(text)}' is not an http:// or https:// URL.")
-        key = api_key
-        if parts.password and key is None:
-            key = parts.password
+        # A key in the URL is that server's own; ``api_key`` is for the others.
+        key = parts.password or api_key
         path = parts.path.rstrip("/")
         if not path.endswith("/v1"):
             path += "/v1"
