@@ -7,12 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vldesk.core.errors import ModelLoadError
-from vldesk.core.models.catalog import (
-    FAMILY_TRAITS,
-    Family,
-    FamilyTraits,
-    family_of_model_type,
-)
+from vldesk.core.models.catalog import FAMILY_TRAITS, Family, FamilyTraits, family_of_model_type
 
 
 @dataclass(frozen=True)

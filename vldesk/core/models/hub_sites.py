@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlparse
 
-from vldesk.core.errors import (
-    DownloadError,
-)
+from vldesk.core.errors import DownloadError
 
 #: vldesk's own setting for the ModelScope address; then the client's standard ones.
 ENDPOINT_ENV = "VLDESK_MODELSCOPE_ENDPOINT"
