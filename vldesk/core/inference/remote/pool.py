@@ -356,7 +356,7 @@ class EndpointPool:
             server.limit = max(1, server.limit - 1)
             server.successes = 0
             task.busy_count += 1
-            log.info("%s; %d at a time from now on", error, server.limit)
+            log.warning("%s; %d at a time from now on", error, server.limit)
             if task.busy_count <= BUSY_RETRIES * len(self._servers):
                 return
         elif _server_failed(error):
@@ -364,17 +364,21 @@ class EndpointPool:
         task.failed_on.add(index)
 
     def _succeeded(self, server: _Server) -> None:
+        server.probe_delay = PROBE_DELAY_S
         server.successes += 1
         if server.limit < server.ceiling and server.successes >= server.limit:
             server.limit += 1
             server.successes = 0
 
     def _take_out(self, server: _Server, why: str) -> None:
-        if server.alive:
-            log.warning("%s is out of the rotation: %s", server.display, why)
-        server.alive = False
         server.last_error = why
+        if not server.alive:
+            return  # another answer in flight found it dead first
+        log.warning("%s is out of the rotation: %s", server.display, why)
+        server.alive = False
+        # Each time it falls out without an answer in between, it waits twice as long.
         server.next_probe = time.monotonic() + server.probe_delay
+        server.probe_delay = min(server.probe_delay * 2, MAX_PROBE_DELAY_S)
 
     def _start_probes(
         self,
@@ -415,11 +419,10 @@ class EndpointPool:
         if error is None:
             log.warning("%s is back in the rotation", server.display)
             server.alive = True
-            server.probe_delay = PROBE_DELAY_S
-            server.successes = 0
+            server.successes = 0  # the probe delay stays up until an answer: no quick flapping
             return
-        server.probe_delay = min(server.probe_delay * 2, MAX_PROBE_DELAY_S)
         server.next_probe = time.monotonic() + server.probe_delay
+        server.probe_delay = min(server.probe_delay * 2, MAX_PROBE_DELAY_S)
 
     def _settle(
         self,

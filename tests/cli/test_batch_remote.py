@@ -1,0 +1,191 @@
+"""``vldesk batch --server``: a folder captioned through several real ``vldesk serve`` servers
+(one killed mid-batch, one answering 429, a stand-in answering garbage), kill -9 of the client
+and ``--resume``, and the API key kept out of every file and log."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_batch import count, journal_records
+from tests.core.inference.remote.servers import (
+    ServerProcess,
+    garbage,
+    shade_image,
+    slow_engine,
+    stand_in,
+)
+from tests.helpers import PROJECT_ROOT
+from tests.server.conftest import StartServer, start_server
+from vldesk.cli import run_cli
+from vldesk.server.config import Limits
+
+__all__ = ["start_server"]
+
+KEY = "sk-remote-test-0123456789abcdef"
+
+
+def shade_folder(folder: Path, count_: int) -> list[str]:
+    folder.mkdir(parents=True)
+    names = [f"img{shade:02d}.png" for shade in range(count_)]
+    for shade, name in enumerate(names):
+        shade_image(folder / name, shade)
+    return names
+
+
+def remote_args(
+    folder: Path, reports: Path, *servers: str, extra: tuple[str, ...] = ()
+) -> list[str]:
+    args = ["batch", str(folder), "--prompt", "Which shade?", "--max-image-tokens", "16"]
+    for url in servers:
+        args += ["--server", url]
+    return [
+        *args,
+        "--jsonl",
+        str(reports / "r.jsonl"),
+        "--csv",
+        str(reports / "r.csv"),
+        "--md",
+        str(reports / "r.md"),
+        *extra,
+    ]
+
+
+def assert_each_image_captioned_once(folder: Path, reports: Path, names: list[str]) -> None:
+    """One result per image in the journal, its caption file and report rows agreeing."""
+    results = Counter(r["image"] for r in journal_records() if r["kind"] == "result")
+    assert results == Counter(names)
+    for shade, name in enumerate(names):
+        assert (folder / name).with_suffix(".txt").read_text("utf-8") == f"shade {shade}\n"
+    rows = [json.loads(line) for line in (reports / "r.jsonl").read_text("utf-8").splitlines()]
+    assert sorted(r["image"] for r in rows) == names
+    assert all(r["status"] == "captioned" for r in rows)
+    assert {r["image"]: r["caption"] for r in rows} == {
+        name: f"shade {shade}" for shade, name in enumerate(names)
+    }
+    with open(reports / "r.csv", encoding="utf-8-sig", newline="") as handle:
+        assert sorted(r["image"] for r in csv.DictReader(handle)) == names
+
+
+def test_a_folder_through_three_servers_one_killed_one_busy_one_garbage(
+    start_server: StartServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    folder, reports = tmp_path / "photos", tmp_path / "reports"
+    names = shade_folder(folder, 18)
+    busy_engine = slow_engine(0.03)
+    busy = start_server(busy_engine, limits=Limits(queue=1, retry_after_s=1))
+    doomed = ServerProcess(delay_s=0.2)
+    try:
+
+        def kill_mid_batch() -> None:
+            deadline = time.monotonic() + 120
+            while count("applied") < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            doomed.kill()
+
+        killer = threading.Thread(target=kill_mid_batch)
+        killer.start()
+        with stand_in(garbage) as rubbish, caplog.at_level(logging.INFO):
+            servers = (busy.url, doomed.url, rubbish.url)
+            code = run_cli(remote_args(folder, reports, *servers, extra=("--concurrency", "3")))
+        killer.join()
+    finally:
+        doomed.kill()
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert f"Done: {len(names)} captioned, 0 failed" in err
+    assert "Running on Qwen/Qwen3-VL-2B-Instruct on 3 servers" in err
+    assert_each_image_captioned_once(folder, reports, names)
+    assert busy_engine.asked  # the busy server did its share
+    said = [r.getMessage() for r in caplog.records]
+    assert any("busy (429)" in line for line in said)
+    for gone in (doomed.url, rubbish.url):
+        assert any(line.startswith(f"{gone} is out of the rotation") for line in said), gone
+    records = [r for r in journal_records() if r["kind"] == "result"]
+    assert {r["model"] for r in records} == {"Qwen/Qwen3-VL-2B-Instruct"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_kill_9_of_the_client_then_resume_against_the_servers(
+    start_server: StartServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, reports = tmp_path / "photos", tmp_path / "reports"
+    names = shade_folder(folder, 16)
+    engines = [slow_engine(0.05), slow_engine(0.05)]
+    servers = [start_server(engine).url for engine in engines]
+    args = remote_args(folder, reports, *servers, extra=("--concurrency", "2"))
+    client = subprocess.Popen(
+        [sys.executable, "-m", "vldesk", *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while count("applied") < 3:
+        if client.poll() is not None or time.monotonic() > deadline:
+            client.kill()
+            out, err = client.communicate()
+            pytest.fail(f"vldesk batch made no progress ({client.returncode}):\n{out}\n{err}")
+        time.sleep(0.005)
+    client.kill()
+    client.communicate(timeout=60)
+    assert client.returncode == -signal.SIGKILL
+    assert count("finished") == 0
+    assert count("applied") < len(names)
+
+    assert run_cli([*args, "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "Resuming:" in err
+    assert f"Done: {len(names)} captioned, 0 failed, 0 skipped of {len(names)} images" in err
+    assert_each_image_captioned_once(folder, reports, names)
+    assert count("finished") == 1
+
+
+def test_the_api_key_reaches_no_file_report_history_or_log(
+    start_server: StartServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder, reports = tmp_path / "photos", tmp_path / "reports"
+    names = shade_folder(folder, 4)
+    server = start_server(slow_engine(0.0), api_key=KEY)
+    # A wrong key is a clear error, not a traceback.
+    wrong = remote_args(folder, reports, server.url, extra=("--api-key", "not-the-key"))
+    assert run_cli(wrong) == 1
+    err = capsys.readouterr().err
+    assert "refused the API key" in err
+    assert "Traceback" not in err
+    # The key from the environment, with every log on.
+    monkeypatch.setenv("VLDESK_API_KEY", KEY)
+    with caplog.at_level(logging.DEBUG):
+        assert run_cli([*remote_args(folder, reports, server.url), "--verbose"]) == 0
+    out, err = capsys.readouterr()
+    assert_each_image_captioned_once(folder, reports, names)
+    assert KEY not in out + err
+    assert KEY not in caplog.text
+    assert all(KEY not in r.getMessage() for r in caplog.records)
+    home = Path(os.environ["VLDESK_HOME"])
+    assert (home / "data" / "jobs").is_dir()
+    for root in (home, reports, folder):
+        for path in root.rglob("*"):
+            if path.is_file():
+                assert KEY.encode() not in path.read_bytes(), path
