@@ -436,7 +436,8 @@ class BatchRunner:
         record = write_xmp(self.options, result)
         self.job.record(record)
         if record["status"] == XMP_FAILED:
-            self._emit(BatchEventKind.WARNING, image=result.image, error=record["note"])
+            message = f"{result.image}: {record['note']}"
+            self._emit(BatchEventKind.WARNING, image=result.image, error=message)
 
     def _save_history(self, result: ImageResult, loaded: LoadedImage | None) -> None:
         if self._history is None or result.seq in self.job.state.in_history:
