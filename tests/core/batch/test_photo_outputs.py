@@ -291,3 +291,20 @@ def test_a_caption_with_characters_xml_cannot_hold_stays_vldesks_own(
     summary, _, _ = run_job(engine, again, jobs_dir=jobs)
     assert summary.metadata_notes == ()
     assert exiftool(folder / "a.png")["XMP-dc:Description"] == "A dog"
+
+
+def test_boxes_of_an_exif_rotated_photo_land_on_its_upright_pixels(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    # Stored 120x60 landscape, EXIF orientation 6: shown (and answered about) as 60x120.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (120, 60), (200, 30, 30)).save(folder / "turned.jpg", exif=exif.tobytes())
+    settings = GenerationSettings(max_new_tokens=100, max_image_tokens=32)
+    options = options_for(folder, boxes=BoxFormat.COCO, model="fake", settings=settings)
+    answer = grounding_answer({"turned.jpg": [0, 500, 1000, 1000]})  # the lower half, upright
+    run_job(FakeEngine(family=Family.QWEN3_VL, answer=answer), options, jobs_dir=tmp_path / "j")
+    coco = json.loads((folder / "boxes.coco.json").read_text("utf-8"))
+    ((image,), (annotation,)) = coco["images"], coco["annotations"]
+    assert (image["width"], image["height"]) == (60, 120)
+    assert annotation["bbox"] == [0.0, 60.0, 60.0, 60.0]
