@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -22,6 +23,8 @@ from vldesk.core.images import LoadedImage
 from vldesk.core.metadata import Caption, WriteStatus, sidecar_path, write_caption
 from vldesk.core.metadata.xmp import MetadataMode
 from vldesk.core.models.catalog import Family
+
+log = logging.getLogger(__name__)
 
 #: The ``status`` of an ``xmp`` record whose write failed (the caption file is kept).
 XMP_FAILED = "failed"
@@ -79,9 +82,14 @@ def write_xmp(options: BatchOptions, result: ImageResult) -> dict[str, Any]:
 
 def boxes_record(
     answer: str, family: Family, loaded: LoadedImage, max_image_tokens: int, image: str
-) -> dict[str, Any]:
-    """The boxes of ``answer`` mapped onto the original, as kept in the journal."""
-    found = boxes_from_answer(answer, family, loaded, max_image_tokens, image)
+) -> dict[str, Any] | None:
+    """The boxes of ``answer`` mapped onto the original, as kept in the journal; ``None`` (the
+    image is left out of the export, its caption kept) when its frame cannot be worked out."""
+    try:
+        found = boxes_from_answer(answer, family, loaded, max_image_tokens, image)
+    except (ValueError, VldeskError) as exc:
+        log.warning("no boxes for %s: %s", image, exc)
+        return None
     return {
         "size": list(found.size),
         "detections": [

@@ -343,12 +343,9 @@ class BatchRunner:
         if self.options.boxes is not None and item.loaded is not None:
             # The family's coordinate convention at the budget this image was sent with.
             budget = self.options.settings.max_image_tokens
-            try:
-                boxes = boxes_record(
-                    generated.text, self.engine.family, item.loaded, budget, item.image
-                )
-            except (ValueError, VldeskError) as exc:
-                log.warning("no boxes for %s: %s", item.image, exc)
+            boxes = boxes_record(
+                generated.text, self.engine.family, item.loaded, budget, item.image
+            )
         try:
             write = plan_write(self.options, item.image, generated.text)
         except VldeskError as exc:
