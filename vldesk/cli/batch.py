@@ -17,10 +17,12 @@ from typing import TextIO
 from vldesk.cli.options import (
     Subcommands,
     add_generation_arguments,
+    add_offline_arguments,
     add_server_arguments,
     connect_servers,
     generation_settings,
     load_request,
+    open_results,
     positive_int,
     resolve_model,
 )
@@ -148,6 +150,7 @@ def register(subparsers: Subcommands) -> None:
     )
     add_generation_arguments(gen, length_help="caption length limit")
     add_server_arguments(parser.add_argument_group("servers (instead of a local model)"))
+    add_offline_arguments(parser.add_argument_group("offline batch (vllm run-batch, Ray Data)"))
     parser.add_argument(
         "--no-history", action="store_true", help="do not save the captions to the history"
     )
@@ -177,7 +180,11 @@ def run(args: argparse.Namespace) -> int:
         question, preset_tokens = preset.prompt(args.lang), preset.max_new_tokens
     settings = generation_settings(args, preset_tokens, user_settings.to_generation_settings())
     # Servers are asked for their model first: the job is named after the model they serve.
-    remote = connect_servers(args) if args.server else None
+    remote: Engine | None = None
+    if args.server:
+        remote = connect_servers(args)
+    elif args.import_results:
+        remote = open_results(args)
     model_ref = args.model or user_settings.model
     model_id, model_name = (remote.name,) * 2 if remote else _model_identity(model_ref)
     types = tuple(args.types.split(",")) if args.types else IMAGE_EXTENSIONS
@@ -207,6 +214,8 @@ def run(args: argparse.Namespace) -> int:
         hint = "" if options.recursive else " Add --recursive to include subfolders."
         raise VldeskError(message + hint)
 
+    if args.export_requests:
+        return _export_requests(args, options, model_name)
     # Settle which job this is before spending seconds on loading the model.
     job = _open_job(args, options)
     try:
@@ -216,6 +225,32 @@ def run(args: argparse.Namespace) -> int:
         return _run_job(args, job, load_request(args, model_dir, model_name, user_settings))
     finally:
         job.close()
+
+
+def _export_requests(args: argparse.Namespace, options: BatchOptions, model: str) -> int:
+    from vldesk.core.inference.remote.offline import export_requests
+    from vldesk.core.models.catalog import Family
+
+    images = scan_images(options.folder, recursive=options.recursive, types=options.types).images
+    written, unreadable = export_requests(
+        options.folder,
+        images,
+        args.export_requests,
+        model=model,
+        prompt=options.prompt,
+        system=options.system,
+        settings=options.settings,
+        family=Family(args.model_family) if args.model_family else None,
+    )
+    for image, why in unreadable:
+        print(f"vldesk: failed: {image}: {why}", file=sys.stderr)
+    if not args.quiet:
+        print(
+            f"{written} requests for {model} written to {args.export_requests}. After the batch "
+            f"has run: vldesk batch {options.folder} ... --import-results RESULTS.jsonl",
+            file=sys.stderr,
+        )
+    return EXIT_FAILURES if unreadable else 0
 
 
 def _open_job(args: argparse.Namespace, options: BatchOptions) -> BatchJob:

@@ -17,6 +17,7 @@ from vldesk.core.settings import Settings
 if TYPE_CHECKING:
     from vldesk.cli import _CommandParser
     from vldesk.core.inference.remote import EndpointPool
+    from vldesk.core.inference.remote.offline import ResultsEngine
 
 #: What ``add_subparsers`` returns: each command module registers its parser on it.
 Subcommands: TypeAlias = "argparse._SubParsersAction[_CommandParser]"
@@ -162,3 +163,34 @@ def connect_servers(args: argparse.Namespace) -> EndpointPool:
     for warning in [*warnings, *unanswered]:
         print(f"vldesk: warning: {warning}", file=sys.stderr)
     return pool
+
+
+def add_offline_arguments(group: ArgumentContainer) -> None:
+    """``--export-requests`` and ``--import-results`` (OpenAI Batch files)."""
+    group.add_argument(
+        "--export-requests",
+        type=Path,
+        metavar="FILE",
+        help="write an OpenAI Batch request per image (resized, inlined) to FILE for vllm "
+        "run-batch or Ray Data, instead of captioning; --model names the served model",
+    )
+    group.add_argument(
+        "--import-results",
+        type=Path,
+        metavar="FILE",
+        help="caption the folder from the results FILE of such a batch (journal, caption "
+        "files and reports as usual)",
+    )
+
+
+def open_results(args: argparse.Namespace) -> ResultsEngine:
+    """The engine that answers from ``--import-results``.
+
+    Raises:
+        VldeskError: the file cannot be read or is not a batch results file.
+    """
+    from vldesk.core.inference.remote.offline import ResultsEngine
+    from vldesk.core.models.catalog import Family
+
+    family = Family(args.model_family) if args.model_family else None
+    return ResultsEngine.load(args.import_results, args.folder, model=args.model, family=family)
