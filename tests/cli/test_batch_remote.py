@@ -20,6 +20,7 @@ import pytest
 
 from tests.cli.test_batch import count, journal_records
 from tests.core.inference.remote.servers import (
+    MODEL,
     ServerProcess,
     garbage,
     shade_image,
@@ -189,3 +190,59 @@ def test_the_api_key_reaches_no_file_report_history_or_log(
         for path in root.rglob("*"):
             if path.is_file():
                 assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_export_requests_a_run_batch_then_import_results_gives_the_local_captions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import vldesk.cli.batch
+
+    folder, reports = tmp_path / "photos", tmp_path / "reports"
+    names = shade_folder(folder, 6)
+    shade_image(folder / "wide.png", 3, size=(1600, 1200))
+    (folder / "broken.png").write_bytes(b"not an image")
+    common = ["batch", str(folder), "--prompt", "Which shade?", "--max-image-tokens", "16"]
+
+    # The local batch, on the same engine a run-batch applies.
+    local = tmp_path / "local"
+    local.mkdir()
+    monkeypatch.setattr(vldesk.cli.batch, "resolve_model", lambda ref, settings: local)
+    monkeypatch.setattr(vldesk.cli.batch, "load_engine", lambda request: slow_engine(0.0))
+    assert run_cli([*common, "--model", MODEL, "--ext", ".local"]) == 1  # broken.png
+    capsys.readouterr()
+
+    requests, results = tmp_path / "requests.jsonl", tmp_path / "results.jsonl"
+    assert run_cli([*common, "--model", MODEL, "--export-requests", str(requests)]) == 1
+    assert "broken.png" in capsys.readouterr().err
+    lines = [json.loads(line) for line in requests.read_text("utf-8").splitlines()]
+    assert sorted(line["custom_id"] for line in lines) == sorted([*names, "wide.png"])
+    wide = next(line for line in lines if line["custom_id"] == "wide.png")
+    assert wide["body"]["model"] == MODEL
+    url = wide["body"]["messages"][0]["content"][0]["image_url"]["url"]
+    assert url.startswith("data:image/jpeg;base64,")
+    assert len(url) < 10_000  # resized to the 16-token budget, not the 1600x1200 original
+    assert not list(tmp_path.rglob("*.tmp"))
+
+    subprocess.run(
+        [sys.executable, "-m", "tests.cli.fake_run_batch", "-i", str(requests), "-o", str(results)],
+        cwd=PROJECT_ROOT,
+        check=True,
+        timeout=120,
+    )
+    imported = [*common, "--import-results", str(results), "--jsonl", str(reports / "r.jsonl")]
+    assert run_cli(imported) == 1  # broken.png fails here as in the local batch
+    err = capsys.readouterr().err
+    assert "Done: 7 captioned, 1 failed" in err
+    for name in [*names, "wide.png"]:
+        local_caption = (folder / name).with_suffix(".local").read_text("utf-8")
+        assert (folder / name).with_suffix(".txt").read_text("utf-8") == local_caption, name
+    rows = [json.loads(line) for line in (reports / "r.jsonl").read_text("utf-8").splitlines()]
+    assert Counter(r["status"] for r in rows) == Counter(captioned=7, failed=1)
+    # The same journal: importing again resumes nothing and captions nothing twice.
+    assert run_cli([*imported, "--resume"]) == 1
+    assert "Resuming: 8 of 8 images already done." in capsys.readouterr().err
+    # Two jobs (local and imported); each has one result per image.
+    for journal in (Path(os.environ["VLDESK_HOME"]) / "data" / "jobs").glob("*/journal.jsonl"):
+        records = [json.loads(line) for line in journal.read_text("utf-8").splitlines()]
+        per_image = Counter(r["image"] for r in records if r["kind"] == "result")
+        assert per_image == Counter([*names, "wide.png", "broken.png"]), journal
