@@ -15,7 +15,7 @@ from vldesk.core.generation import Conversation, GenerationSettings
 from vldesk.core.images import LoadedImage, fit_to_token_budget
 from vldesk.core.models.catalog import Family
 
-#: Alpha-carrying modes go over the wire as PNG (JPEG has no alpha); everything else as JPEG.
+#: Images with (or decoded from) these modes go over the wire as PNG; everything else as JPEG.
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 JPEG_QUALITY = 90
 
@@ -54,7 +54,8 @@ def image_data_url(loaded: LoadedImage, factor: int, max_tokens: int) -> str:
     """The image resized to the token budget on this side, as a base64 ``data:`` URL."""
     image = fit_to_token_budget(loaded, factor, max_tokens)
     buffer = io.BytesIO()
-    if image.mode in _ALPHA_MODES:
+    # An image that had alpha (a logo, a screenshot) stays lossless; photos go as JPEG.
+    if image.mode in _ALPHA_MODES or loaded.original_mode in _ALPHA_MODES:
         image.save(buffer, format="PNG")
         mime = "image/png"
     else:
