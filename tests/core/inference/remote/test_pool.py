@@ -23,7 +23,7 @@ from tests.core.inference.remote.servers import (
 from tests.helpers.fake_engine import FakeEngine
 from tests.server.conftest import StartServer
 from vldesk.core.errors import GenerationError
-from vldesk.core.generation import Conversation, GenerationSettings
+from vldesk.core.generation import Conversation, GenerationSettings, StopReason
 from vldesk.core.images import load_image
 from vldesk.core.inference.remote import Endpoint, EndpointPool
 from vldesk.core.inference.remote.pool import PROBE_DELAY_S
@@ -197,3 +197,33 @@ def test_no_server_answering_or_servers_disagreeing_on_the_model_are_errors(
     one, other = start_server(FakeEngine(name=MODEL)), start_server(FakeEngine(name="other"))
     with pytest.raises(GenerationError, match="does not serve"):
         connect(one.url, other.url)
+
+
+def test_a_streamed_answer_moves_to_another_server_when_one_answers_garbage(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    good = slow_engine(0.0)
+    with stand_in(garbage) as bad:
+        pool = connect(bad.url, start_server(good).url, concurrency=1)
+        assert pool.batch_size_for(SETTINGS) == 2
+        (asked,) = conversations(tmp_path, 1)
+        pieces: list[str] = []
+        result = pool.generate(asked, SETTINGS, on_text=pieces.append)
+        assert bad.chats == 1  # tried first (as much room as the other), garbage
+    assert result.text == "shade 0"
+    assert "".join(pieces) == "shade 0"
+    assert pool.batch_size_for(SETTINGS) == 1  # the garbage server is out
+    pool.unload()
+
+
+def test_cancel_returns_the_batch_as_cancelled(start_server: StartServer, tmp_path: Path) -> None:
+    engine = slow_engine(0.2)
+    pool = connect(start_server(engine).url, concurrency=2)
+    cancel = threading.Event()
+    started = threading.Timer(0.3, cancel.set)
+    started.start()
+    results = pool.generate_batch(conversations(tmp_path, 6), SETTINGS, cancel=cancel)
+    started.join()
+    assert [r.stop_reason for r in results] == [StopReason.CANCELLED] * 6
+    assert len(engine.asked) < 6  # the rest were never sent
+    pool.unload()

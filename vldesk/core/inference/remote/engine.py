@@ -31,6 +31,7 @@ from vldesk.core.inference.remote.endpoint import (
     ServerBusyError,
 )
 from vldesk.core.inference.remote.wire import (
+    MalformedReplyError,
     Reply,
     chat_request,
     family_from_model_name,
@@ -232,8 +233,10 @@ class RemoteEngine:
         pieces: list[str] = []
         finish: str | None = None
         prompt_tokens = completion_tokens = None
+        events = 0
         with self.connection.stream_lines("chat/completions", body) as lines:
             for event in sse_events(lines):
+                events += 1
                 if cancel is not None and cancel.is_set():
                     # Leaving the block closes the request: the server stops the answer.
                     return _cancelled(self, settings, conversation, started, "".join(pieces))
@@ -252,6 +255,8 @@ class RemoteEngine:
                     on_token(len(pieces))
         if cancel is not None and cancel.is_set():
             return _cancelled(self, settings, conversation, started, "".join(pieces))
+        if not events:
+            raise MalformedReplyError("The server's answer is not an event stream.")
         reply = Reply("".join(pieces), finish, prompt_tokens, completion_tokens)
         return self._result(reply, settings, conversation, started, first_at)
 
