@@ -168,19 +168,23 @@ def test_the_api_key_reaches_no_file_report_history_or_log(
 ) -> None:
     folder, reports = tmp_path / "photos", tmp_path / "reports"
     names = shade_folder(folder, 4)
-    server = start_server(slow_engine(0.0), api_key=KEY)
+    served = slow_engine(0.0)
+    server = start_server(served, api_key=KEY)
     # A wrong key is a clear error, not a traceback.
     wrong = remote_args(folder, reports, server.url, extra=("--api-key", "not-the-key"))
     assert run_cli(wrong) == 1
     err = capsys.readouterr().err
     assert "refused the API key" in err
     assert "Traceback" not in err
-    # The key from the environment, with every log on.
+    # The key from the environment, with every log on; one image at a time (streamed).
     monkeypatch.setenv("VLDESK_API_KEY", KEY)
+    streamed = remote_args(folder, reports, server.url, extra=("--batch-size", "1", "--verbose"))
     with caplog.at_level(logging.DEBUG):
-        assert run_cli([*remote_args(folder, reports, server.url), "--verbose"]) == 0
+        assert run_cli(streamed) == 0
     out, err = capsys.readouterr()
     assert_each_image_captioned_once(folder, reports, names)
+    assert len(served.asked) == len(names)
+    assert not served.batches  # each answer was streamed on its own
     assert KEY not in out + err
     assert KEY not in caplog.text
     assert all(KEY not in r.getMessage() for r in caplog.records)
