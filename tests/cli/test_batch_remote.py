@@ -28,6 +28,7 @@ from tests.core.inference.remote.servers import (
     stand_in,
 )
 from tests.helpers import PROJECT_ROOT
+from tests.helpers.netguard import no_network
 from tests.server.conftest import StartServer, start_server
 from vldesk.cli import run_cli
 from vldesk.server.config import Limits
@@ -250,3 +251,21 @@ def test_export_requests_a_run_batch_then_import_results_gives_the_local_caption
         records = [json.loads(line) for line in journal.read_text("utf-8").splitlines()]
         per_image = Counter(r["image"] for r in records if r["kind"] == "result")
         assert per_image == Counter([*names, "wide.png", "broken.png"]), journal
+
+
+def test_plain_http_to_another_computer_is_warned_about_before_connecting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "photos"
+    shade_folder(folder, 1)
+    args = remote_args(folder, tmp_path, "http://192.0.2.7:8000/v1", extra=("--api-key", KEY))
+    with no_network(monkeypatch) as attempts:
+        assert run_cli(args) == 1
+    err = capsys.readouterr().err
+    assert "http://192.0.2.7:8000/v1 is plain http:// to another computer" in err
+    assert "the images and the API key cross the network unencrypted" in err
+    assert "No server answered" in err
+    assert "Traceback" not in err
+    assert KEY not in err
+    assert attempts  # it did try (and the guard refused)
+    assert not journal_records()  # no job without a server

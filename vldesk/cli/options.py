@@ -153,14 +153,16 @@ def connect_servers(args: argparse.Namespace) -> EndpointPool:
 
     key = args.api_key or os.environ.get(API_KEY_ENV) or None
     endpoints = [Endpoint.parse(url, api_key=key) for url in args.server]
-    warnings = [w for w in (e.plain_http_warning() for e in endpoints) if w]
+    for warning in (e.plain_http_warning() for e in endpoints):
+        if warning:
+            print(f"vldesk: warning: {warning}", file=sys.stderr)
     pool, unanswered = EndpointPool.connect(
         endpoints,
         concurrency=args.concurrency,
         model=args.model,
         family=Family(args.model_family) if args.model_family else None,
     )
-    for warning in [*warnings, *unanswered]:
+    for warning in unanswered:
         print(f"vldesk: warning: {warning}", file=sys.stderr)
     return pool
 
