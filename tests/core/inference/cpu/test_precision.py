@@ -305,12 +305,16 @@ def test_large_blocks_stay_with_a_loaded_model_and_go_back_after_an_answer(
 def test_static_cache_is_gpu_only(
     tiny_model_dirs: dict[Family, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from vldesk.core.inference.generation_hooks import generation_config
     from vldesk.core.inference.transformers_engine import STATIC_CACHE_ENV, TransformersEngine
 
     monkeypatch.setenv(STATIC_CACHE_ENV, "1")
     engine = TransformersEngine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu")
     try:
-        config = engine._generation_config(GenerationSettings())
+        sampling = engine.recommended_sampling
+        config = generation_config(
+            GenerationSettings(), sampling, engine._stop_ids, engine._pad_id, engine._static_cache
+        )
         assert config.cache_implementation is None
     finally:
         engine.unload()
