@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,19 +31,6 @@ SAMPLING = {"greedy": False, "temperature": 1.0, "top_p": 1.0, "top_k": 0}
 
 AppFactory = Callable[..., DesktopApp]
 
-
-def _offset_emit_refcount_bug(references: int = 1_000_000) -> None:
-    """PySide6 6.12.0 hands back the bool of every ``SignalInstance.emit`` without a reference
-    of its own, so each emit from Python costs True or False one reference, and a test process
-    that emits enough dies at exit ("bool_dealloc: deallocating True or False"). References
-    that are never given back (a list would give its back at exit) keep both alive for a
-    session. Drop this once PySide6 is fixed."""
-    for value in (True, False):
-        for _ in range(references):
-            ctypes.pythonapi.Py_IncRef(ctypes.py_object(value))
-
-
-_offset_emit_refcount_bug()
 
 #: The offscreen platform cannot apply window size hints and says so; real platforms can.
 OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints"
@@ -142,7 +128,7 @@ def drop_files(target: QWidget, paths: list[Path]) -> None:
     action = Qt.DropAction.CopyAction
     buttons = Qt.MouseButton.LeftButton
     modifiers = Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(QPointF(center), action, mime, buttons, modifiers)
+    enter = QDragEnterEvent(center, action, mime, buttons, modifiers)
     QApplication.sendEvent(target, enter)
     assert enter.isAccepted()
     drop = QDropEvent(QPointF(center), action, mime, buttons, modifiers)
