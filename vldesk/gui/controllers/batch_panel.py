@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, Slot
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from vldesk.core.batch import BatchOptions, BatchProgress, BatchSummary
 from vldesk.core.errors import VldeskError
 from vldesk.core.presets import PRESETS
+from vldesk.core.settings import LastBatch
 from vldesk.gui.controllers.batch import BatchController, BatchPlan, BatchState
 from vldesk.gui.controllers.chat import ChatController
 from vldesk.gui.controllers.history import HistoryController
@@ -21,6 +23,12 @@ from vldesk.gui.dialogs.batch_dialog import BatchDialog
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.widgets.message_banner import Level
 
+log = logging.getLogger(__name__)
+
+#: Where versions before the settings file's ``last_batch`` kept it, in window.ini.
+_LEGACY_OPTIONS_KEY = "batch/options"
+_LEGACY_SIZE_KEY = "batch/batch_size"
+
 
 def _tr(text: str) -> str:
     return QCoreApplication.translate("DesktopApp", text)
@@ -29,7 +37,8 @@ def _tr(text: str) -> str:
 class BatchPanel(QObject):
     """Starts batches from File → Describe Folder and follows the :class:`BatchController`.
 
-    ``stored`` keeps the latest batch's options, to start the next one from.
+    The latest batch's options are kept in the settings file, to start the next one from;
+    ``legacy`` is the window.ini where earlier versions kept them: read once, then removed.
     """
 
     def __init__(
@@ -41,7 +50,7 @@ class BatchPanel(QObject):
         history: HistoryController,
         preferences: Preferences,
         window: MainWindow,
-        stored: QSettings,
+        legacy: QSettings,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -52,7 +61,7 @@ class BatchPanel(QObject):
         self._history = history
         self._preferences = preferences
         self._window = window
-        self._stored = stored
+        self._move_legacy_options(legacy)
         self._dialog: BatchDialog | None = None
         #: The app is closing: the end of the batch is not announced.
         self.closing = False
@@ -124,9 +133,7 @@ class BatchPanel(QObject):
         plan = dialog.plan if dialog is not None else None
         if plan is None:
             return
-        stored = self._stored
-        stored.setValue("batch/options", json.dumps(plan.options.to_dict(), ensure_ascii=False))
-        stored.setValue("batch/batch_size", plan.batch_size or 0)
+        self._preferences.remember(last_batch=LastBatch(plan.options, plan.batch_size))
         self._batch.start(plan)
 
     @Slot(int)
@@ -135,13 +142,27 @@ class BatchPanel(QObject):
 
     def _last_batch(self) -> tuple[BatchOptions | None, int | None]:
         """The options and batch size of the latest batch started here, to start from."""
-        stored = self._stored
-        try:
-            options = BatchOptions.from_dict(json.loads(str(stored.value("batch/options", ""))))
-            batch_size = int(str(stored.value("batch/batch_size", 0)))
-        except (VldeskError, ValueError, TypeError, AttributeError):
+        last = self._preferences.settings.last_batch
+        if last is None:
             return None, None
-        return options, batch_size or None
+        return last.options, last.batch_size
+
+    def _move_legacy_options(self, legacy: QSettings) -> None:
+        """Earlier versions kept the last batch in window.ini: move it to the settings file."""
+        if not legacy.contains(_LEGACY_OPTIONS_KEY):
+            return
+        if self._preferences.settings.last_batch is None:
+            try:
+                options = BatchOptions.from_dict(
+                    json.loads(str(legacy.value(_LEGACY_OPTIONS_KEY, "")))
+                )
+                batch_size = int(str(legacy.value(_LEGACY_SIZE_KEY, 0))) or None
+                self._preferences.remember(last_batch=LastBatch(options, batch_size))
+            except (VldeskError, ValueError, TypeError, AttributeError) as exc:
+                log.info("ignoring the last batch options in window.ini: %s", exc)
+        legacy.remove(_LEGACY_OPTIONS_KEY)
+        legacy.remove(_LEGACY_SIZE_KEY)
+        legacy.sync()
 
     def _same_model(self) -> bool:
         plan = self._batch.plan
