@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from tests.helpers import PROJECT_ROOT
-from vldesk.core import history
+from vldesk.core import history, history_schema
 from vldesk.core.errors import HistoryError, VldeskError
 from vldesk.core.export import export_entries, render_markdown
 from vldesk.core.history import HistoryStore, make_thumbnail
@@ -37,7 +37,7 @@ def store(
 ) -> Iterator[HistoryStore]:
     """A store with the FTS5 index, and one as built by an SQLite without FTS5 (LIKE search)."""
     if request.param == "like":
-        monkeypatch.setattr(history, "_fts5_trigram_available", lambda conn: False)
+        monkeypatch.setattr(history_schema, "fts5_trigram_available", lambda conn: False)
     opened = HistoryStore(db_path)
     assert opened.has_fts == (request.param == "fts")
     yield opened
@@ -495,7 +495,7 @@ def test_fts_history_on_an_sqlite_without_fts5(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     HistoryStore(db_path).close()
-    monkeypatch.setattr(history, "_fts5_trigram_available", lambda conn: False)
+    monkeypatch.setattr(history_schema, "fts5_trigram_available", lambda conn: False)
     with pytest.raises(HistoryError, match="needs SQLite full-text search"):
         HistoryStore(db_path)
 

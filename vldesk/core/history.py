@@ -2,183 +2,45 @@
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import os
 import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from PIL import Image
 
+from vldesk.core import history_schema
 from vldesk.core.errors import HistoryError
 from vldesk.core.export import ExportEntry
-from vldesk.core.images import to_rgb
+from vldesk.core.history_records import (
+    PREVIEW_CHARS,
+    THUMBNAIL_SIZE,
+    ConversationSummary,
+    HistoryWriter,
+    StoredConversation,
+    StoredMessage,
+    from_json,
+    from_timestamp,
+    make_thumbnail,
+    search_words,
+    shorten,
+    to_json,
+)
+from vldesk.core.history_schema import MIGRATIONS, SCHEMA_VERSION
 
 logger = logging.getLogger(__name__)
 
-#: The schema this code writes; ``MIGRATIONS[n]`` takes a database from version n to n + 1.
-SCHEMA_VERSION = 1
-#: Longest side of the stored thumbnail, in pixels.
-THUMBNAIL_SIZE = 256
-THUMBNAIL_QUALITY = 80
 #: Wait this long for another connection's write lock before reporting the history as busy.
 BUSY_TIMEOUT_MS = 5000
-#: Characters of the first prompt / last answer kept in list summaries.
-PREVIEW_CHARS = 200
 #: The trigram tokenizer needs at least 3 characters; shorter search words use LIKE.
 _TRIGRAM = 3
 ROLES = ("user", "assistant", "system")
-
-
-class HistoryWriter(Protocol):
-    """The part of :class:`HistoryStore` that chat sessions and batch jobs write with."""
-
-    def start_conversation(
-        self,
-        image_path: str | os.PathLike[str] | None,
-        thumbnail_image: Image.Image | None,
-        model: str,
-    ) -> int: ...
-
-    def add_message(
-        self,
-        conversation_id: int,
-        role: str,
-        text: str,
-        *,
-        model: str | None = None,
-        settings: Mapping[str, Any] | None = None,
-        stats: Mapping[str, Any] | None = None,
-    ) -> int: ...
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    """One prompt or answer as saved."""
-
-    id: int
-    conversation_id: int
-    role: str
-    text: str
-    model: str
-    settings: dict[str, Any]
-    stats: dict[str, Any] | None
-    created: datetime
-
-
-@dataclass(frozen=True)
-class ConversationSummary:
-    """A row of the history list: enough to show it without loading every message."""
-
-    id: int
-    image_path: str | None
-    model: str
-    created: datetime
-    updated: datetime
-    #: The first prompt and the last answer, shortened to :data:`PREVIEW_CHARS`.
-    title: str
-    preview: str
-    message_count: int
-    #: A JPEG, longest side at most :data:`THUMBNAIL_SIZE`; ``None`` when none was stored.
-    thumbnail: bytes | None
-
-
-@dataclass(frozen=True)
-class StoredConversation:
-    """A conversation with all its messages, oldest first."""
-
-    id: int
-    image_path: str | None
-    model: str
-    created: datetime
-    updated: datetime
-    thumbnail: bytes | None
-    messages: tuple[StoredMessage, ...]
-
-
-def make_thumbnail(image: Image.Image, size: int = THUMBNAIL_SIZE) -> bytes:
-    """A small JPEG of ``image`` (any mode; transparency on white), longest side <= ``size``."""
-    thumb = to_rgb(image).copy()
-    thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    thumb.save(buffer, "JPEG", quality=THUMBNAIL_QUALITY, optimize=True)
-    return buffer.getvalue()
-
-
-# --- schema and migrations ----------------------------------------------------------------------
-
-
-def _fts5_trigram_available(conn: sqlite3.Connection) -> bool:
-    try:
-        conn.execute("CREATE VIRTUAL TABLE temp.fts_probe USING fts5(x, tokenize='trigram')")
-    except sqlite3.OperationalError:
-        return False
-    conn.execute("DROP TABLE temp.fts_probe")
-    return True
-
-
-_SCHEMA_1 = (
-    """CREATE TABLE conversations (
-        id INTEGER PRIMARY KEY,
-        image_path TEXT,
-        thumbnail BLOB,
-        model TEXT NOT NULL DEFAULT '',
-        created REAL NOT NULL,
-        updated REAL NOT NULL
-    )""",
-    "CREATE INDEX conversations_by_updated ON conversations (updated DESC, id DESC)",
-    """CREATE TABLE messages (
-        id INTEGER PRIMARY KEY,
-        conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
-        role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'system')),
-        text TEXT NOT NULL,
-        model TEXT NOT NULL DEFAULT '',
-        settings TEXT NOT NULL DEFAULT '{}',
-        stats TEXT,
-        created REAL NOT NULL
-    )""",
-    "CREATE INDEX messages_by_conversation ON messages (conversation_id, id)",
-)
-# External-content FTS kept in step by triggers, inside the same transaction as each write.
-_FTS_1 = (
-    """CREATE VIRTUAL TABLE messages_fts USING fts5(
-        text, content='messages', content_rowid='id', tokenize='trigram'
-    )""",
-    """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-        INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
-    END""",
-    """CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
-    END""",
-    """CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
-        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
-        INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
-    END""",
-)
-
-
-def _migrate_0_to_1(conn: sqlite3.Connection) -> None:
-    # Statement by statement: executescript() would COMMIT the migration's transaction early.
-    for statement in _SCHEMA_1:
-        conn.execute(statement)
-    # Trigram FTS finds substrings, so Chinese (no spaces between words) is searchable too.
-    # Builds without FTS5 get no index; search then falls back to LIKE.
-    if _fts5_trigram_available(conn):
-        for statement in _FTS_1:
-            conn.execute(statement)
-
-
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_0_to_1,)
-assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
 # --- the store ----------------------------------------------------------------------------------
@@ -227,7 +89,7 @@ class HistoryStore:
             logger.warning("History %s: WAL not available (journal_mode=%s).", self.path, mode)
         self._migrate(conn)
         has_fts = self._table_exists(conn, "messages_fts")
-        if has_fts and not _fts5_trigram_available(conn):
+        if has_fts and not history_schema.fts5_trigram_available(conn):
             # Made where FTS5 existed; its triggers would make every write fail here.
             raise HistoryError(
                 f"The history file {self.path} needs SQLite full-text search (FTS5 with "
@@ -403,8 +265,8 @@ class HistoryStore:
                     role,
                     text,
                     model or "",
-                    _to_json(settings or {}),
-                    _to_json(stats) if stats is not None else None,
+                    to_json(settings or {}),
+                    to_json(stats) if stats is not None else None,
                     now,
                 ),
             )
@@ -426,7 +288,7 @@ class HistoryStore:
             else:
                 conn.execute(
                     "UPDATE messages SET text = ?, stats = ? WHERE id = ?",
-                    (text, _to_json(stats), message_id),
+                    (text, to_json(stats), message_id),
                 )
             self._touch(conn, int(row[0]), now)
 
@@ -473,10 +335,10 @@ class HistoryStore:
                 id=row[0],
                 image_path=row[1],
                 model=row[2],
-                created=_from_timestamp(row[3]),
-                updated=_from_timestamp(row[4]),
-                title=_shorten(row[6] or ""),
-                preview=_shorten(row[7] or ""),
+                created=from_timestamp(row[3]),
+                updated=from_timestamp(row[4]),
+                title=shorten(row[6] or ""),
+                preview=shorten(row[7] or ""),
                 message_count=row[8],
                 thumbnail=row[5],
             )
@@ -500,7 +362,7 @@ class HistoryStore:
         The user's text is never SQL or FTS syntax: each word goes in as a bound parameter,
         quoted as an FTS phrase (``"`` doubled) or as a LIKE pattern (``%``/``_`` escaped).
         """
-        words = _search_words(query)
+        words = search_words(query)
         if not words:
             return "", []
         conditions, params = [], []
@@ -542,9 +404,9 @@ class HistoryStore:
                 role=m[2],
                 text=m[3],
                 model=m[4],
-                settings=_from_json(m[5]) or {},
-                stats=_from_json(m[6]),
-                created=_from_timestamp(m[7]),
+                settings=from_json(m[5]) or {},
+                stats=from_json(m[6]),
+                created=from_timestamp(m[7]),
             )
             for m in message_rows
         )
@@ -552,8 +414,8 @@ class HistoryStore:
             id=row[0],
             image_path=row[1],
             model=row[2],
-            created=_from_timestamp(row[3]),
-            updated=_from_timestamp(row[4]),
+            created=from_timestamp(row[3]),
+            updated=from_timestamp(row[4]),
             thumbnail=row[5],
             messages=messages,
         )
@@ -593,39 +455,17 @@ def _rowid(cursor: sqlite3.Cursor) -> int:
     return int(cursor.lastrowid)
 
 
-def _search_words(query: str | None) -> list[str]:
-    """Words of a search, with "quoted phrases" kept whole; quotes themselves are not searched."""
-    if not query or not query.strip():
-        return []
-    words = []
-    for phrase, word in re.findall(r'"([^"]*)"|(\S+)', query):
-        # A stray quote (an unfinished phrase) is not part of the word.
-        text = phrase.strip() if phrase else word.strip('"')
-        if text:
-            words.append(text)
-    return list(dict.fromkeys(words))
-
-
-def _to_json(value: Mapping[str, Any]) -> str:
-    # default=str: enums, paths and the like become readable text instead of an error.
-    return json.dumps(dict(value), ensure_ascii=False, default=str)
-
-
-def _from_json(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _from_timestamp(seconds: float) -> datetime:
-    """Stored UTC seconds as an aware datetime in the local time zone."""
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).astimezone()
-
-
-def _shorten(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "MIGRATIONS",
+    "PREVIEW_CHARS",
+    "ROLES",
+    "SCHEMA_VERSION",
+    "THUMBNAIL_SIZE",
+    "ConversationSummary",
+    "HistoryStore",
+    "HistoryWriter",
+    "StoredConversation",
+    "StoredMessage",
+    "make_thumbnail",
+]

@@ -24,7 +24,7 @@ from vldesk.core.atomic import atomic_write_bytes, atomic_write_text
 from vldesk.core.batch.journal import CaptionWrite, ImageResult, ImageStatus, WriteOp
 from vldesk.core.batch.options import BatchOptions, CaptionMode
 from vldesk.core.errors import ImageLoadError, VldeskError, WriteError
-from vldesk.core.history import HistoryWriter
+from vldesk.core.history_records import HistoryWriter
 from vldesk.core.images import LoadedImage, load_image
 
 #: An existing caption shown in the reports for a skipped image is cut to this many characters.

@@ -53,7 +53,7 @@ from vldesk.core.errors import (
     WriteError,
 )
 from vldesk.core.generation import Conversation, GenerationResult, StopReason
-from vldesk.core.history import HistoryWriter
+from vldesk.core.history_records import HistoryWriter
 from vldesk.core.images import LoadedImage
 from vldesk.core.inference.engine import Engine
 
