@@ -16,17 +16,14 @@ from vldesk.core.batch.events import (
 )
 from vldesk.core.batch.journal import (
     BatchJob,
-    CaptionWrite,
-    ImageResult,
-    ImageStatus,
     JobSummary,
-    WriteOp,
     default_jobs_dir,
     delete_job,
     find_job,
     list_jobs,
 )
 from vldesk.core.batch.options import BatchOptions, BoxFormat, CaptionMode, ReportPaths
+from vldesk.core.batch.records import CaptionWrite, ImageResult, ImageStatus, WriteOp
 from vldesk.core.batch.runner import BatchRunner
 from vldesk.core.batch.scan import ScanResult, scan_images
 

@@ -21,8 +21,8 @@ from typing import Any
 from PIL import Image
 
 from vldesk.core.atomic import atomic_write_bytes, atomic_write_text
-from vldesk.core.batch.journal import CaptionWrite, ImageResult, ImageStatus, WriteOp
 from vldesk.core.batch.options import BatchOptions, CaptionMode
+from vldesk.core.batch.records import CaptionWrite, ImageResult, ImageStatus, WriteOp
 from vldesk.core.errors import ImageLoadError, VldeskError, WriteError
 from vldesk.core.history_records import HistoryWriter
 from vldesk.core.images import LoadedImage, load_image

@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vldesk.core.batch.journal import ImageResult, ImageStatus
 from vldesk.core.batch.options import BatchOptions, BoxFormat
+from vldesk.core.batch.records import ImageResult, ImageStatus
 from vldesk.core.errors import VldeskError
 from vldesk.core.grounding import Detection, ImageBoxes, boxes_from_answer, write_coco, write_yolo
 from vldesk.core.images import LoadedImage

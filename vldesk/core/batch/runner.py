@@ -19,12 +19,7 @@ from vldesk.core.batch.events import (
     ProgressCallback,
     SessionClock,
 )
-from vldesk.core.batch.journal import (
-    BatchJob,
-    ImageResult,
-    ImageStatus,
-    iter_results,
-)
+from vldesk.core.batch.journal import BatchJob
 from vldesk.core.batch.options import BatchOptions
 from vldesk.core.batch.outputs import (
     CaptionChangedError,
@@ -43,6 +38,7 @@ from vldesk.core.batch.photo_outputs import (
     xmp_target,
 )
 from vldesk.core.batch.prefetch import POLL_S, PrefetchedImage, Prefetcher
+from vldesk.core.batch.records import ImageResult, ImageStatus, iter_results
 from vldesk.core.batch.scan import no_images_message, scan_images
 from vldesk.core.batch.settle import results_without_model
 from vldesk.core.errors import (

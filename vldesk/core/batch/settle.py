@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 
-from vldesk.core.batch.journal import ImageResult, ImageStatus, JobState
 from vldesk.core.batch.options import BatchOptions, CaptionMode
 from vldesk.core.batch.outputs import caption_relpath, read_existing_caption
+from vldesk.core.batch.records import ImageResult, ImageStatus, JobState
 
 
 def results_without_model(
