@@ -35,7 +35,6 @@ from vldesk.gui.workers.inference_client import InferenceClient
 log = logging.getLogger(__name__)
 
 #: How long closing the app waits for a cancelled download to stop (its thread is a daemon).
-DOWNLOAD_STOP_S = 5.0
 
 
 def _tr(text: str) -> str:
@@ -183,14 +182,13 @@ class DesktopApp(QObject):
         self.models.closing = self.batch_panel.closing = True
         self._save_layout()
         self.preferences.remember(system_prompt=self.window.prompt_panel.system_prompt())
-        self.downloads.cancel()  # partial files are kept: the next download resumes them
         self.inference.shut_down()  # cancels a folder batch too; it stays resumable
         # The stopped answer's result is still queued for this thread: deliver it now, so
         # what was on screen is saved to history before it closes.
         QCoreApplication.sendPostedEvents()
-        self.images.wait_for_done()
-        if not self.downloads.wait(DOWNLOAD_STOP_S):
-            log.warning("the download did not stop within %s s", DOWNLOAD_STOP_S)
+        # Each waits a bounded time: a decode or read that cannot be interrupted is left behind.
+        self.downloads.shut_down()  # partial files are kept: the next download resumes them
+        self.images.shut_down()
         self.history.close()
 
     def wait_for_background_work(self) -> None:

@@ -207,6 +207,6 @@ class HistoryController(QObject):
             self._window.statusBar().showMessage(_tr("Copied to the clipboard."), 3000)
 
     def close(self) -> None:
-        self.model.wait_for_thumbnails()
+        self.model.stop_thumbnails()
         if self.store is not None:
             self.store.close()

@@ -190,5 +190,6 @@ class ImageController(QObject):
             path = str(action.data())
             action.triggered.connect(lambda _checked=False, path=path: self.open_paths([path]))
 
-    def wait_for_done(self) -> None:
-        self.loader.wait_for_done()
+    def shut_down(self) -> None:
+        """Closing: drop pending images; waits a bounded time for decodes already running."""
+        self.loader.shut_down()

@@ -118,6 +118,10 @@ class HistoryListModel(QAbstractListModel):
         """Block until queued thumbnails are decoded (shutdown and tests)."""
         return self._decoder.wait_for_done(msecs)
 
+    def stop_thumbnails(self) -> None:
+        """Closing: drop queued thumbnails; waits a bounded time for the one being decoded."""
+        self._decoder.shut_down()
+
     # -- access ------------------------------------------------------------------------------
 
     def summary(self, row: int) -> ConversationSummary:

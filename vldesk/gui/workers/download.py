@@ -11,6 +11,7 @@ from vldesk.core.errors import DownloadCancelled, VldeskError
 from vldesk.core.models.catalog import ModelSpec
 from vldesk.core.models.downloads import download_model
 from vldesk.core.models.store import ModelStore
+from vldesk.gui.workers.background import BackgroundRunner
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +35,16 @@ class DownloadWorker(QObject):
     def __init__(self, store: ModelStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._store = store
-        self._thread: threading.Thread | None = None
+        self._runner = BackgroundRunner("model download")
         self._cancel = threading.Event()
         #: Set just before the last signal: its slots already see the worker as idle.
         self._ended = threading.Event()
+        self._ended.set()
         self._model_id: str | None = None
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and not self._ended.is_set()
+        return self._runner.busy and not self._ended.is_set()
 
     @property
     def model_id(self) -> str | None:
@@ -51,18 +53,15 @@ class DownloadWorker(QObject):
 
     def start(self, spec: ModelSpec, *, endpoint: str | None = None) -> bool:
         """Start downloading ``spec``; ``False`` (and nothing started) if one is running."""
-        if self.busy:
+        if self.busy or self._runner.stopping.is_set():
             return False
-        self._cancel = threading.Event()
-        self._ended = threading.Event()
+        ended = self._ended = threading.Event()
         self._model_id = spec.id
-        self._thread = threading.Thread(
-            target=self._run,
-            args=(spec, self._cancel, self._ended, endpoint),
-            name=f"download {spec.id}",
-            daemon=True,
-        )
-        self._thread.start()
+
+        def run(cancel: threading.Event) -> None:
+            self._download(spec, cancel, ended, endpoint)
+
+        self._cancel = self._runner.start(run)
         return True
 
     def cancel(self) -> None:
@@ -70,19 +69,22 @@ class DownloadWorker(QObject):
         self._cancel.set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the download thread ends (shutdown and tests); ``True`` when it has."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        return not self.busy
+        """Block until the download thread ends (tests); ``True`` when it has."""
+        return self._runner.wait(timeout)
 
-    def _run(
+    def shut_down(self, timeout: float | None = None) -> bool:
+        """Closing: cancel (partial files are kept: the next download resumes them) and wait
+        a bounded time for the download to notice."""
+        return self._runner.shut_down([self._cancel], timeout)
+
+    def _download(
         self,
         spec: ModelSpec,
         cancel: threading.Event,
         ended: threading.Event,
         endpoint: str | None,
     ) -> None:
+        """In the download thread: run the core download and report how it ended."""
         try:
             folder = download_model(
                 spec, self._store, on_progress=self.progress.emit, cancel=cancel, endpoint=endpoint

@@ -1,18 +1,20 @@
-"""Decode images on a thread pool, producing the model's RGB image and a QImage for display."""
+"""Decode images on background threads, producing the model's RGB image and a QImage for display."""
 
 from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QBuffer, QIODevice, QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QBuffer, QIODevice, QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from vldesk.core.errors import VldeskError
 from vldesk.core.images import LoadedImage, load_image, load_image_bytes
+from vldesk.gui.workers.background import BackgroundRunner
 
 log = logging.getLogger(__name__)
 
@@ -77,42 +79,8 @@ def decode(request_id: int, path: Path | None, pasted: QImage | None = None) -> 
     return DecodedImage(request_id, loaded, display, preview, thumbnail, path, file_size)
 
 
-class _Relay(QObject):
-    """Lives in the GUI thread; runnables emit through it, so delivery is queued there."""
-
-    done = Signal(object)
-    error = Signal(int, str, str)
-
-
-class _DecodeJob(QRunnable):
-    def __init__(
-        self, relay: _Relay, request_id: int, path: Path | None, pasted: QImage | None
-    ) -> None:
-        super().__init__()
-        self._relay = relay
-        self._request_id = request_id
-        self._path = path
-        self._pasted = pasted
-
-    def run(self) -> None:
-        source = str(self._path) if self._path is not None else "pasted image"
-        try:
-            result = decode(self._request_id, self._path, self._pasted)
-        except VldeskError as exc:
-            self._relay.error.emit(self._request_id, source, str(exc))
-        except MemoryError:
-            self._relay.error.emit(
-                self._request_id, source, f"{source}: not enough memory to open this image"
-            )
-        except Exception as exc:
-            log.exception("decoding %s failed", source)
-            self._relay.error.emit(self._request_id, source, f"{source}: {exc}")
-        else:
-            self._relay.done.emit(result)
-
-
 class ImageLoader(QObject):
-    """Decodes one image at a time off the GUI thread; a newer request replaces a queued one.
+    """Decodes images off the GUI thread, two at a time; a newer request replaces the others.
 
     Signals:
         loaded(DecodedImage): the latest request finished.
@@ -121,18 +89,19 @@ class ImageLoader(QObject):
 
     loaded = Signal(object)
     failed = Signal(int, str, str)
+    # Sent from the decoding threads; queued to this object's slots in the GUI thread.
+    _decoded = Signal(object)
+    _not_decoded = Signal(int, str, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(2)
+        self._runner = BackgroundRunner("image decoding", max_parallel=2)
         self._ids = itertools.count(1)
         self._latest = 0
-        # Jobs are not auto-deleted: Python keeps them alive until their result arrives.
-        self._jobs: dict[int, _DecodeJob] = {}
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._on_done)
-        self._relay.error.connect(self._on_error)
+        #: The cancel event of each request not delivered yet.
+        self._pending: dict[int, threading.Event] = {}
+        self._decoded.connect(self._on_done)
+        self._not_decoded.connect(self._on_error)
 
     def load_file(self, path: Path) -> int:
         return self._start(Path(path), None)
@@ -145,28 +114,59 @@ class ImageLoader(QObject):
         return self._latest
 
     def _start(self, path: Path | None, pasted: QImage | None) -> int:
-        for request_id, job in list(self._jobs.items()):
-            if self._pool.tryTake(job):  # superseded before it started: skip it
-                del self._jobs[request_id]
-        self._latest = next(self._ids)
-        job = _DecodeJob(self._relay, self._latest, path, pasted)
-        job.setAutoDelete(False)
-        self._jobs[self._latest] = job
-        self._pool.start(job)
-        return self._latest
+        for cancel in self._pending.values():
+            cancel.set()  # superseded: skipped if not started yet, its result dropped if it was
+        request_id = self._latest = next(self._ids)
+
+        def run(cancel: threading.Event) -> None:
+            self._decode(request_id, path, pasted, cancel)
+
+        self._pending[request_id] = self._runner.start(run)
+        return request_id
+
+    def _decode(
+        self, request_id: int, path: Path | None, pasted: QImage | None, cancel: threading.Event
+    ) -> None:
+        """In a decoding thread: decode, then report unless cancelled meanwhile."""
+        source = str(path) if path is not None else "pasted image"
+        try:
+            result = decode(request_id, path, pasted)
+        except VldeskError as exc:
+            message = str(exc)
+        except MemoryError:
+            message = f"{source}: not enough memory to open this image"
+        except Exception as exc:
+            log.exception("decoding %s failed", source)
+            message = f"{source}: {exc}"
+        else:
+            if not cancel.is_set():
+                self._decoded.emit(result)
+            return
+        if not cancel.is_set():
+            self._not_decoded.emit(request_id, source, message)
 
     @Slot(object)
     def _on_done(self, result: DecodedImage) -> None:
-        self._jobs.pop(result.request_id, None)
+        self._pending.pop(result.request_id, None)
         if result.request_id == self._latest:
             self.loaded.emit(result)
 
     @Slot(int, str, str)
     def _on_error(self, request_id: int, source: str, message: str) -> None:
-        self._jobs.pop(request_id, None)
+        self._pending.pop(request_id, None)
         if request_id == self._latest:
             self.failed.emit(request_id, source, message)
 
+    @property
+    def busy(self) -> bool:
+        return self._runner.busy
+
     def wait_for_done(self, msecs: int = 30_000) -> bool:
-        """Block until running decodes end (shutdown and tests)."""
-        return bool(self._pool.waitForDone(msecs))
+        """Block until running decodes end, at most ``msecs`` (tests)."""
+        return self._runner.wait(msecs / 1000)
+
+    def shut_down(self, timeout: float | None = None) -> bool:
+        """Closing: drop pending results and wait a bounded time for running decodes."""
+        cancels = list(self._pending.values())
+        self._pending.clear()
+        return self._runner.shut_down(cancels, timeout)
