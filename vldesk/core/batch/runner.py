@@ -21,36 +21,16 @@ from vldesk.core.batch.events import (
 )
 from vldesk.core.batch.journal import BatchJob
 from vldesk.core.batch.options import BatchOptions
-from vldesk.core.batch.outputs import (
-    CaptionChangedError,
-    apply_write,
-    plan_write,
-    remove_stale_temporaries,
-    save_to_history,
-    write_reports,
-)
-from vldesk.core.batch.photo_outputs import (
-    XMP_FAILED,
-    XMP_WRITTEN,
-    boxes_record,
-    export_boxes,
-    write_xmp,
-    xmp_target,
-)
+from vldesk.core.batch.outputs import write_reports
+from vldesk.core.batch.photo_outputs import XMP_WRITTEN, export_boxes
 from vldesk.core.batch.prefetch import POLL_S, PrefetchedImage, Prefetcher
+from vldesk.core.batch.recorder import EMPTY_ANSWER, ImageRecorder
 from vldesk.core.batch.records import ImageResult, ImageStatus, iter_results
 from vldesk.core.batch.scan import no_images_message, scan_images
 from vldesk.core.batch.settle import results_without_model
-from vldesk.core.errors import (
-    GenerationError,
-    HistoryError,
-    OutOfMemoryError,
-    VldeskError,
-    WriteError,
-)
+from vldesk.core.errors import GenerationError, OutOfMemoryError, WriteError
 from vldesk.core.generation import Conversation, GenerationResult, StopReason
 from vldesk.core.history_records import HistoryWriter
-from vldesk.core.images import LoadedImage
 from vldesk.core.inference.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -59,8 +39,6 @@ log = logging.getLogger(__name__)
 CHECKPOINT_SECONDS = 15.0
 #: Skip records are journaled this many to a write (each write is one fsync).
 SKIP_CHUNK = 500
-#: Why an image whose answer is empty or only whitespace failed.
-EMPTY_ANSWER = "The model gave an empty answer."
 
 
 class BatchRunner:
@@ -96,7 +74,6 @@ class BatchRunner:
         self.options: BatchOptions = job.options
         self.control = control or BatchControl()
         self._on_progress = on_progress
-        self._history = history
         self._requested_batch = batch_size
         self._checkpoint_seconds = checkpoint_seconds
         self.batch_size = batch_size or 1
@@ -110,6 +87,14 @@ class BatchRunner:
         self._reports: tuple[Path, ...] = ()
         self._exports: tuple[Path, ...] = ()
         self._prefetcher: Prefetcher | None = None
+        self._recorder = ImageRecorder(
+            engine,
+            job,
+            history=history,
+            emit=self._emit,
+            on_recorded=self._count,
+            warnings=self._warnings,
+        )
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -124,11 +109,11 @@ class BatchRunner:
             VldeskError: the folder cannot be read.
         """
         self._clock = SessionClock()
-        self._warnings = []
+        self._warnings.clear()  # the recorder appends to this list
         self._exports = ()
         self._counts = dict.fromkeys(ImageStatus, 0)
         self.job.record({"kind": "session", "retry_failed": retry_failed})
-        self._finish_pending_writes()
+        self._recorder.finish_pending_writes()
         scan = scan_images(
             self.options.folder, recursive=self.options.recursive, types=self.options.types
         )
@@ -224,7 +209,7 @@ class BatchRunner:
                     self._clock.first_batch_at = time.monotonic()
                 failed = [item for item in batch if item.loaded is None]
                 for item in failed:
-                    self._finish(item, None, error=item.error)
+                    self._recorder.finish(item, None, error=item.error)
                 ready = [item for item in batch if item.loaded is not None]
                 if ready and not self._run_batch(ready):
                     return True
@@ -258,7 +243,7 @@ class BatchRunner:
             results = self._generate(batch)
         except OutOfMemoryError as exc:
             if len(batch) == 1:
-                self._finish(batch[0], None, error=str(exc))
+                self._recorder.finish(batch[0], None, error=str(exc))
                 return True
             # Halve the batch for the rest of the job and try these images again.
             self.batch_size = max(1, len(batch) // 2)
@@ -273,7 +258,7 @@ class BatchRunner:
             return self._run_batch(batch[:half]) and self._run_batch(batch[half:])
         except GenerationError as exc:
             if len(batch) == 1:
-                self._finish(batch[0], None, error=str(exc))
+                self._recorder.finish(batch[0], None, error=str(exc))
                 return True
             # Find the image that breaks the batch: one by one.
             log.info("batch failed (%s); retrying its images one by one", exc)
@@ -282,7 +267,7 @@ class BatchRunner:
             return False  # unfinished captions are dropped: these images run again on resume
         self._clock.processed += len(batch)
         for item, result in zip(batch, results, strict=True):
-            self._finish(item, result)
+            self._recorder.finish(item, result)
         return True
 
     def _generate(self, batch: list[PrefetchedImage]) -> list[GenerationResult]:
@@ -317,134 +302,12 @@ class BatchRunner:
             self.options.prompt, [item.loaded]
         )
 
-    # -- recording ----------------------------------------------------------------------------
-
-    def _finish(
-        self, item: PrefetchedImage, generated: GenerationResult | None, *, error: str | None = None
-    ) -> None:
-        """Journal one image's outcome, then write its caption file, then history."""
-        if generated is None:
-            self._record_failure(ImageResult.failure(item.image, error, model=self.engine.name))
-            return
-        batch_size = int(generated.extra.get("batch_size", 1))
-        stats = generated.stats.to_dict()
-        if not generated.text.strip():
-            # Whitespace is no caption: a near-empty caption file would pass for success.
-            failed = ImageResult.failure(
-                item.image, EMPTY_ANSWER, model=self.engine.name, stats=stats
-            )
-            self._record_failure(failed)
-            return
-        boxes = None
-        if self.options.boxes is not None and item.loaded is not None:
-            # The family's coordinate convention at the budget this image was sent with.
-            budget = self.options.settings.max_image_tokens
-            boxes = boxes_record(
-                generated.text, self.engine.family, item.loaded, budget, item.image
-            )
-        try:
-            write = plan_write(self.options, item.image, generated.text)
-        except VldeskError as exc:
-            failed = ImageResult.failure(
-                item.image,
-                str(exc),
-                model=self.engine.name,
-                caption=generated.text,
-                stats=stats,
-            )
-            self._record_failure(failed)
-            return
-        result = ImageResult(
-            item.image,
-            ImageStatus.CAPTIONED,
-            caption=generated.text,
-            model=self.engine.name,
-            stop_reason=generated.stop_reason.value,
-            seconds=generated.stats.total_s / max(batch_size, 1),
-            batch_size=batch_size,
-            stats=stats,
-            write=write,
-            boxes=boxes,
-        )
-        # The journal first: if the process dies after this line, resuming finishes the write.
-        (recorded,) = self.job.record_results(result)
-        self._apply(recorded, item.loaded)
-
-    def _apply(self, result: ImageResult, thumbnail: LoadedImage | None) -> None:
-        """Write the journaled caption to its file; a failure supersedes the result."""
-        assert result.write is not None
-        try:
-            apply_write(self.options.folder, result.write)
-        except (WriteError, CaptionChangedError) as exc:
-            self._record_failure(_write_failure(result, exc))
-            return
-        self.job.record({"kind": "applied", "seq": result.seq})
-        self._write_xmp(result)
-        self._save_history(result, thumbnail)
-        self._after_record(self.job.state.results.get(result.image, result))
-
-    def _record_failure(self, failed: ImageResult) -> None:
-        (recorded,) = self.job.record_results(failed)
-        self._after_record(recorded)
-
-    def _after_record(self, result: ImageResult) -> None:
-        self._count(result)
-        if result.status is ImageStatus.FAILED:
-            self._emit(BatchEventKind.IMAGE_FAILED, image=result.image, error=result.error)
-        else:
-            self._emit(BatchEventKind.IMAGE_DONE, image=result.image, caption=result.caption)
+    # -- counts and reports -------------------------------------------------------------------
 
     def _count(self, result: ImageResult) -> None:
         # Each queued image gets exactly one final result per session.
         self._counts[result.status] += 1
         self._done += 1
-
-    def _finish_pending_writes(self) -> None:
-        """Clean up after a crash: temporary files of interrupted atomic writes, and caption
-        writes that were journaled but may not have reached the disk."""
-        reports = self.options.reports
-        for report in (reports.jsonl, reports.csv, reports.markdown):
-            if report is not None:
-                remove_stale_temporaries(report)
-        for result in self.job.state.pending_writes():
-            assert result.write is not None
-            remove_stale_temporaries(self.options.folder / result.write.file)
-            try:
-                apply_write(self.options.folder, result.write)
-            except (WriteError, CaptionChangedError) as exc:
-                self.job.record_results(_write_failure(result, exc))
-                continue
-            self.job.record({"kind": "applied", "seq": result.seq})
-            # History is written only after "applied", so it cannot have happened yet.
-            self._save_history(result, None)
-        for result in self.job.state.pending_xmp():
-            self._write_xmp(result, after_crash=True)
-
-    def _write_xmp(self, result: ImageResult, *, after_crash: bool = False) -> None:
-        """The caption into the photo's XMP (when asked), journaled as done either way."""
-        if self.options.xmp is None:
-            return
-        if after_crash:
-            remove_stale_temporaries(xmp_target(self.options, result.image))
-        record = write_xmp(self.options, result)
-        self.job.record(record)
-        if record["status"] == XMP_FAILED:
-            message = f"{result.image}: {record['note']}"
-            self._emit(BatchEventKind.WARNING, image=result.image, error=message)
-
-    def _save_history(self, result: ImageResult, loaded: LoadedImage | None) -> None:
-        if self._history is None or result.seq in self.job.state.in_history:
-            return
-        try:
-            conversation = save_to_history(self._history, self.options, result, loaded)
-        except HistoryError as exc:
-            # Captions matter more than history: warn once and carry on without it.
-            self._history = None
-            message = f"Captions are no longer saved to the history: {exc}"
-            self._warnings.append(message)
-            self._emit(BatchEventKind.WARNING, image=result.image, error=message)
-            return
-        self.job.record({"kind": "history", "seq": result.seq, "conversation": conversation})
 
     def _export_boxes(self) -> None:
         """Export the boxes of every captioned image of the job, this session's and earlier."""
@@ -539,14 +402,8 @@ class BatchRunner:
         )
 
 
-def _write_failure(result: ImageResult, exc: Exception) -> ImageResult:
-    """``result``'s caption could not be written to its file."""
-    return ImageResult.failure(
-        result.image, str(exc), model=result.model, caption=result.caption, stats=result.stats
-    )
-
-
 __all__ = [
+    "EMPTY_ANSWER",
     "BatchControl",
     "BatchEventKind",
     "BatchProgress",
