@@ -83,12 +83,12 @@ class HistoryStore:
         """Check, configure and migrate the file; True when search has the FTS5 index."""
         conn = self._connection()
         # Read first: a damaged or foreign file fails here, before anything is written.
-        self._schema_version(conn)
+        history_schema.schema_version(conn, self.path)
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":  # e.g. a network share; still works, less concurrent
             logger.warning("History %s: WAL not available (journal_mode=%s).", self.path, mode)
         self._migrate(conn)
-        has_fts = self._table_exists(conn, "messages_fts")
+        has_fts = history_schema.table_exists(conn, "messages_fts")
         if has_fts and not history_schema.fts5_trigram_available(conn):
             # Made where FTS5 existed; its triggers would make every write fail here.
             raise HistoryError(
@@ -167,30 +167,9 @@ class HistoryStore:
             return f"Could not open the history file {self.path}."
         return f"Could not {action} in the history ({exc})."
 
-    @staticmethod
-    def _table_exists(conn: sqlite3.Connection, name: str) -> bool:
-        row = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone()
-        return row is not None
-
-    def _schema_version(self, conn: sqlite3.Connection) -> int:
-        if not self._table_exists(conn, "schema_version"):
-            # Tables but no version table: not ours (or damaged); don't touch it.
-            user_tables = conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-                "AND name NOT LIKE 'sqlite_%'"
-            ).fetchone()[0]
-            if user_tables:
-                raise HistoryError(
-                    f"The file {self.path} is an SQLite database but not a vldesk history; it "
-                    "was left as it is."
-                )
-            return 0
-        row = conn.execute("SELECT version FROM schema_version").fetchone()
-        return int(row[0]) if row else 0
-
     def _migrate(self, conn: sqlite3.Connection) -> None:
         with self._write():
-            version = self._schema_version(conn)
+            version = history_schema.schema_version(conn, self.path)
             if version > SCHEMA_VERSION:
                 raise HistoryError(
                     f"The history file {self.path} was made by a newer version of vldesk "

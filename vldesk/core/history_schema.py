@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
+
+from vldesk.core.errors import HistoryError
 
 #: The schema this code writes; ``MIGRATIONS[n]`` takes a database from version n to n + 1.
 SCHEMA_VERSION = 1
@@ -71,3 +74,25 @@ def _migrate_0_to_1(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_0_to_1,)
 assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def table_exists(conn: sqlite3.Connection, name: str) -> bool:
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone()
+    return row is not None
+
+
+def schema_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The schema of the history file at ``path``: 0 when it is new (empty)."""
+    if not table_exists(conn, "schema_version"):
+        # Tables but no version table: not ours (or damaged); don't touch it.
+        user_tables = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchone()[0]
+        if user_tables:
+            raise HistoryError(
+                f"The file {path} is an SQLite database but not a vldesk history; it "
+                "was left as it is."
+            )
+        return 0
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
