@@ -74,7 +74,10 @@ def test_the_test_tools_are_pinned_exactly() -> None:
 def test_the_installed_versions_are_ones_the_ranges_allow() -> None:
     """Whatever leg this runs in, it tests versions a user can get (catches a stale pin)."""
     for requirement in _requirements("dependencies") + _requirements("test"):
-        installed = metadata.version(requirement.name)
+        try:
+            installed = metadata.version(requirement.name)
+        except metadata.PackageNotFoundError:
+            continue  # e.g. torch, left out to run the tests without a model
         assert requirement.specifier.contains(installed, prereleases=True), (
             f"{requirement.name} {installed} is outside {requirement.specifier}"
         )

@@ -75,4 +75,4 @@ def test_describe_prints_no_library_warnings_unless_verbose(
     assert noise == []
     detailed = run_vldesk("-v", "describe", *args)
     assert detailed.returncode == 0, detailed.stderr
-    assert "INFO vldesk.core.inference.transformers_engine: loading" in detailed.stderr
+    assert "INFO vldesk.core.inference.transformers_loading: loading" in detailed.stderr

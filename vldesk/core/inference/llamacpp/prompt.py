@@ -112,8 +112,10 @@ class PromptRenderer:
         if not conversation.turns or conversation.turns[-1].role != "user":
             raise GenerationError("The conversation must end with a question.")
         extra = {"enable_thinking": False} if self.thinking_switch else {}
-        return self._template.render(
-            messages=self.messages(conversation), add_generation_prompt=True, **extra
+        return str(
+            self._template.render(
+                messages=self.messages(conversation), add_generation_prompt=True, **extra
+            )
         )
 
     def pieces(self, conversation: Conversation) -> list[PromptPiece]:
