@@ -34,14 +34,13 @@ def make_streamer(
     think_filter: ThinkFilter | None,
     on_token: TokenCallback | None,
 ) -> Any:
-    """A TextStreamer that forwards decoded text to ``on_text``, counts tokens and notes the time
-    of the first one (transformers calls ``put`` once with the prompt, then once per token)."""
+    """A TextStreamer that forwards decoded text to ``on_text`` and counts tokens (transformers
+    calls ``put`` once with the prompt, then once per token); :class:`StepClock` times them."""
     from transformers import TextStreamer
 
     class CallbackStreamer(TextStreamer):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True)
-            self.first_token_at: float | None = None
             self.tokens = 0
 
         def put(self, value: Any) -> None:
@@ -49,8 +48,6 @@ def make_streamer(
             super().put(value)
             if is_prompt:
                 return
-            if self.first_token_at is None:
-                self.first_token_at = time.perf_counter()
             self.tokens += 1
             if on_token is not None:
                 on_token(self.tokens)

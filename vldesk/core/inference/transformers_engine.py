@@ -388,6 +388,7 @@ class TransformersEngine:
         streamer = make_streamer(
             self._processor.tokenizer, collect, ThinkFilter() if thinking else None, on_token
         )
+        clock = StepClock(self._interrupt)
         output_ids = input_ids  # no new tokens, unless generation runs
         if not cancel.is_set():
             extra: dict[str, Any] = {"streamer": streamer}
@@ -396,7 +397,7 @@ class TransformersEngine:
             if conversation_cache is not None:
                 extra[cache_key], reused = conversation_cache.take(inputs, self._model)
             try:
-                output_ids = self._run_generate(inputs, settings, cancel, **extra)
+                output_ids = self._run_generate(inputs, settings, cancel, clock=clock, **extra)
             except PromptInterrupted:
                 pass  # stopped while reading the prompt: no words, and the cache is incomplete
             else:
@@ -406,7 +407,7 @@ class TransformersEngine:
         finished = time.perf_counter()
 
         new_ids = [int(t) for t in output_ids[0, prompt_tokens:]]
-        first = streamer.first_token_at or finished
+        first = clock.first_step_at or finished
         decode_time = finished - first
         new_tokens = len(new_ids)
         stats = self._stats(
