@@ -5,37 +5,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
 
 from PIL import Image
 from PySide6.QtCore import QObject, Signal, Slot
 
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings, Turn
+from vldesk.core.history_records import HistoryWriter
 from vldesk.core.images import LoadedImage
 from vldesk.gui.workers.inference import Failure
 from vldesk.gui.workers.inference_client import InferenceClient
 
 log = logging.getLogger(__name__)
-
-
-class HistoryWriter(Protocol):
-    """The part of :class:`vldesk.core.history.HistoryStore` the session writes with."""
-
-    def start_conversation(
-        self, image_path: str | Path | None, thumbnail_image: Image.Image | None, model: str
-    ) -> int: ...
-
-    def add_message(
-        self,
-        conversation_id: int,
-        role: str,
-        text: str,
-        *,
-        model: str | None = None,
-        settings: dict[str, Any] | None = None,
-        stats: dict[str, Any] | None = None,
-    ) -> int: ...
 
 
 @dataclass(frozen=True)
