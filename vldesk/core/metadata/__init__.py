@@ -11,6 +11,7 @@ from vldesk.core.metadata.xmp import (
     WriteStatus,
     mark_reviewed,
     read_caption,
+    read_sidecar,
     write_caption,
 )
 
@@ -24,6 +25,7 @@ __all__ = [
     "WriteStatus",
     "mark_reviewed",
     "read_caption",
+    "read_sidecar",
     "sidecar_candidates",
     "sidecar_path",
     "write_caption",

@@ -56,6 +56,8 @@ _PROVENANCE = {
     "generator": _vldesk_key("Generator"),
     "source": _vldesk_key("CaptionSourceType"),
 }
+#: The model's own text, kept when a person edits the caption (the folder panel).
+_MODEL_TEXT = _vldesk_key("ModelText")
 
 
 class MetadataError(VldeskError):
@@ -90,6 +92,8 @@ class Caption:
     #: photo services the picture itself is AI-made. The caption's origin is always recorded in
     #: vldesk:CaptionSourceType; set this only for images a model generated.
     image_source_type: str | None = None
+    #: The model's original caption, kept beside an edited one; empty keeps what is stored.
+    model_text: str = ""
 
     def language_alternatives(self) -> dict[str, str]:
         texts = {lang: text.strip() for lang, text in self.descriptions.items() if text.strip()}
@@ -127,6 +131,8 @@ class StoredCaption:
     model: str = ""
     prompt: str = ""
     date: str = ""
+    #: The model's original text when a person edited the caption (``""``: not edited).
+    model_text: str = ""
 
 
 # exiv2's XMP toolkit must be initialised once, before any thread uses it.
@@ -316,6 +322,8 @@ def _apply(metadata: _Metadata, caption: Caption, *, embedded: bool) -> None:
     metadata.set_text(_PROVENANCE["source"], TRAINED_ALGORITHMIC_MEDIA)
     if caption.image_source_type:
         metadata.set_text(_SOURCE_TYPE, caption.image_source_type)
+    if caption.model_text.strip():
+        metadata.set_text(_MODEL_TEXT, caption.model_text.strip())
 
 
 def write_caption(
@@ -367,20 +375,37 @@ def _description_sources(image: Path) -> list[_Metadata]:
 def read_caption(image: str | os.PathLike[str]) -> StoredCaption | None:
     """The first caption found: ``photo.jpg.xmp``, ``photo.xmp``, then the image's own XMP."""
     for metadata in _description_sources(Path(image)):
-        descriptions = metadata.descriptions()
-        if not descriptions:
-            continue
-        reviewed = metadata.text(_REVIEWED)
-        return StoredCaption(
-            source=metadata.source,
-            descriptions=descriptions,
-            keywords=metadata.bag(_SUBJECT),
-            reviewed=None if reviewed not in ("True", "False") else reviewed == "True",
-            model=metadata.text(_PROVENANCE["model"]),
-            prompt=metadata.text(_PROVENANCE["prompt"]),
-            date=metadata.text(_PROVENANCE["date"]),
-        )
+        stored = _stored(metadata)
+        if stored is not None:
+            return stored
     return None
+
+
+def read_sidecar(image: str | os.PathLike[str]) -> StoredCaption | None:
+    """The caption in the sidecar vldesk writes (``photo.jpg.xmp``) only; the photo is not read.
+
+    Raises:
+        MetadataError: the sidecar exists but cannot be read.
+    """
+    target = sidecar_path(image)
+    return _stored(_open(target)) if target.is_file() else None
+
+
+def _stored(metadata: _Metadata) -> StoredCaption | None:
+    descriptions = metadata.descriptions()
+    if not descriptions:
+        return None
+    reviewed = metadata.text(_REVIEWED)
+    return StoredCaption(
+        source=metadata.source,
+        descriptions=descriptions,
+        keywords=metadata.bag(_SUBJECT),
+        reviewed=None if reviewed not in ("True", "False") else reviewed == "True",
+        model=metadata.text(_PROVENANCE["model"]),
+        prompt=metadata.text(_PROVENANCE["prompt"]),
+        date=metadata.text(_PROVENANCE["date"]),
+        model_text=metadata.text(_MODEL_TEXT),
+    )
 
 
 def mark_reviewed(image: str | os.PathLike[str], reviewed: bool = True) -> Path:
