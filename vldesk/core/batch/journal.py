@@ -12,7 +12,8 @@
 #   carries the exact caption file change (``write``: file, operation, text, and for appends the
 #   size and SHA-256 of the file before) and is written *before* the caption file is touched.
 # * ``applied``: the caption file change of result ``seq`` is on disk.
-# * ``history``: result ``seq`` was saved in the conversation history.
+# * ``history-entry``: the job's one history entry (its folder and prompt) was created.
+# * ``history``: result ``seq`` was saved as a conversation of its own (jobs before the entry).
 # * ``finished``: every image of the job has a result.
 #
 # A line only counts once it ends in a newline, so a record torn by a crash is ignored (and cut off

@@ -263,32 +263,34 @@ def write_reports(options: BatchOptions, results: Iterable[ImageResult]) -> list
     return written
 
 
-def save_to_history(
+def start_history_entry(
     history: HistoryWriter,
     options: BatchOptions,
     result: ImageResult,
     loaded: LoadedImage | None,
 ) -> int:
-    """Save a caption as a conversation (image, prompt, answer) the chat view can open; returns
-    its id. ``loaded`` is the image as sent to the model, else the file is read for a thumbnail.
+    """The job's one history entry: its folder (the app opens it in the folder panel), the
+    prompt and, as its picture, the first captioned image; returns its id. One entry per job,
+    not one per image: a folder of 10,000 photos would bury every conversation.
 
     Raises:
         HistoryError: the history cannot be written.
     """
     path = options.folder / result.image
     thumbnail = loaded.image if loaded is not None else _thumbnail_source(path)
-    conversation = history.start_conversation(path, thumbnail, result.model)
+    conversation = history.start_conversation(options.folder, thumbnail, result.model)
     settings = options.settings.to_dict()
     history.add_message(conversation, "user", options.prompt, model=result.model, settings=settings)
-    history.add_message(
-        conversation,
-        "assistant",
-        result.caption,
-        model=result.model,
-        settings=settings,
-        stats=result.stats,
-    )
     return conversation
+
+
+def history_summary(options: BatchOptions, captioned: int, failed: int, skipped: int) -> str:
+    """The entry's answer after each run: what was done, where the captions are."""
+    extension = options.caption_extension
+    return (
+        f"{options.folder}: {captioned} captioned, {failed} failed, {skipped} skipped "
+        f"(caption files *{extension} beside the images)."
+    )
 
 
 def _thumbnail_source(path: Path) -> Image.Image | None:

@@ -11,9 +11,10 @@ from vldesk.core.batch.options import BatchOptions
 from vldesk.core.batch.outputs import (
     CaptionChangedError,
     apply_write,
+    history_summary,
     plan_write,
     remove_stale_temporaries,
-    save_to_history,
+    start_history_entry,
 )
 from vldesk.core.batch.photo_outputs import XMP_FAILED, boxes_record, write_xmp, xmp_target
 from vldesk.core.batch.prefetch import PrefetchedImage
@@ -181,18 +182,33 @@ class ImageRecorder:
             self._emit(BatchEventKind.WARNING, image=result.image, error=message)
 
     def _save_history(self, result: ImageResult, loaded: LoadedImage | None) -> None:
-        if self._history is None or result.seq in self.job.state.in_history:
+        """The first caption opens the job's history entry; later ones need nothing."""
+        if self._history is None or self.job.state.history_entry is not None:
             return
         try:
-            conversation = save_to_history(self._history, self.options, result, loaded)
+            conversation = start_history_entry(self._history, self.options, result, loaded)
         except HistoryError as exc:
-            # Captions matter more than history: warn once and carry on without it.
-            self._history = None
-            message = f"Captions are no longer saved to the history: {exc}"
-            self._warnings.append(message)
-            self._emit(BatchEventKind.WARNING, image=result.image, error=message)
+            self._history_failed(exc, result.image)
             return
-        self.job.record({"kind": "history", "seq": result.seq, "conversation": conversation})
+        self.job.record({"kind": "history-entry", "conversation": conversation})
+
+    def finish_history(self, captioned: int, failed: int, skipped: int) -> None:
+        """After a run: the entry's answer says how far the job got."""
+        entry = self.job.state.history_entry
+        if self._history is None or entry is None:
+            return
+        text = history_summary(self.options, captioned, failed, skipped)
+        try:
+            self._history.add_message(entry, "assistant", text, model=self._engine.name)
+        except HistoryError as exc:
+            self._history_failed(exc, None)
+
+    def _history_failed(self, exc: HistoryError, image: str | None) -> None:
+        # Captions matter more than history: warn once and carry on without it.
+        self._history = None
+        message = f"Captions are no longer saved to the history: {exc}"
+        self._warnings.append(message)
+        self._emit(BatchEventKind.WARNING, image=image, error=message)
 
 
 def _write_failure(result: ImageResult, exc: Exception) -> ImageResult:

@@ -144,6 +144,8 @@ class JobState:
     results: dict[str, ImageResult] = field(default_factory=dict)
     applied: set[int] = field(default_factory=set)
     in_history: set[int] = field(default_factory=set)
+    #: The job's one history entry (older jobs saved a conversation per image instead).
+    history_entry: int | None = None
     #: Results whose photo metadata step is over (written, skipped or failed).
     xmp_done: set[int] = field(default_factory=set)
     sessions: int = 0
@@ -165,6 +167,8 @@ class JobState:
             self.applied.add(int(record["seq"]))
         elif kind == "history":
             self.in_history.add(int(record["seq"]))
+        elif kind == "history-entry":
+            self.history_entry = int(record["conversation"])
         elif kind == "xmp":
             seq = int(record["seq"])
             self.xmp_done.add(seq)

@@ -139,6 +139,10 @@ class BatchRunner:
         if not cancelled and self._done >= self._total:
             self.job.record({"kind": "finished"})
         self._export_boxes()
+        counts = self._counts
+        self._recorder.finish_history(
+            counts[ImageStatus.CAPTIONED], counts[ImageStatus.FAILED], counts[ImageStatus.SKIPPED]
+        )
         self._checkpoint(final=True)
         self._emit(BatchEventKind.CANCELLED if cancelled else BatchEventKind.FINISHED)
         return self._summary(cancelled)
