@@ -78,6 +78,13 @@ class ImageSequence:
         self._paths, self._index = chosen, 0
         return chosen[0], skipped
 
+    def open_at(self, paths: list[Path], index: int) -> Path | None:
+        """Step through ``paths`` in this order, starting at ``index``."""
+        if not 0 <= index < len(paths):
+            return None
+        self._paths, self._index = list(paths), index
+        return self._paths[index]
+
     def clear(self) -> None:
         self._paths, self._index = [], -1
 

@@ -54,6 +54,8 @@ class ImageController(QObject):
         self.current: DecodedImage | None = None
         #: A load whose image goes elsewhere (a conversation from history), by request id.
         self._use: tuple[int, ImageUse] | None = None
+        #: How many more unreadable files an opened folder may skip to reach a readable one.
+        self._skips_left = 0
         self.loader.loaded.connect(self._on_loaded)
         self.loader.failed.connect(self._on_failed)
         w = window
@@ -93,12 +95,25 @@ class ImageController(QObject):
                 self._window.show_message(_tr("There are no images there."), Level.WARNING)
             return
         self._use = None
+        # A folder (or several files) opens on its first readable image, not on an error.
+        single_file = len(paths) == 1 and not Path(paths[0]).is_dir()
+        self._skips_left = 0 if single_file else self.sequence.position[1] - 1
         self.loader.load_file(first)
         self._window.statusBar().showMessage(_tr("Opening {0}…").format(first.name))
+
+    def open_sequence(self, paths: list[Path], index: int) -> None:
+        """Show ``paths[index]`` and step through ``paths`` (the folder panel's order)."""
+        path = self.sequence.open_at(paths, index)
+        if path is None:
+            return
+        self._use = None
+        self._skips_left = 0
+        self.loader.load_file(path)
 
     def open_for(self, path: Path, use: ImageUse) -> None:
         """Open ``path`` on its own and hand it to ``use`` instead of a new conversation."""
         self.sequence.open([path])
+        self._skips_left = 0
         self._use = (self.loader.load_file(path), use)
 
     def show_stored(self, thumbnail: bytes | None, text: str) -> None:
@@ -118,6 +133,7 @@ class ImageController(QObject):
         path = self.sequence.step(offset)
         if path is not None:
             self._use = None
+            self._skips_left = 0
             self.loader.load_file(path)
 
     def paste(self) -> None:
@@ -135,6 +151,7 @@ class ImageController(QObject):
 
     def paste_image(self, image: QImage) -> None:
         self._use = None
+        self._skips_left = 0
         self.sequence.clear()
         self.loader.load_pasted(image)
 
@@ -159,15 +176,41 @@ class ImageController(QObject):
         self.changed.emit()
 
     @Slot(int, str, str)
-    def _on_failed(self, _request_id: int, _source: str, message: str) -> None:
+    def _on_failed(self, _request_id: int, source: str, message: str) -> None:
         self._use = None
-        self._window.statusBar().clearMessage()
-        self._window.show_message(message)
+        w = self._window
+        w.statusBar().clearMessage()
+        path = self.sequence.current
+        if path is not None and str(path) == source and self._skips_left > 0:
+            # Opening a folder: go on to the next file, and say which one was skipped.
+            self._skips_left -= 1
+            w.show_message(
+                _tr("Skipped a file that cannot be opened: {0}").format(message), Level.WARNING
+            )
+            following = self.sequence.step(1)
+            if following is not None:
+                self.loader.load_file(following)
+                return
+        w.show_message(message)
+        # The viewer, the title and the counter all name the file that failed: the previous
+        # image must not stay on screen under the new name (nor be asked about).
+        name = path.name if path is not None and str(path) == source else Path(source).name
+        self.current = None
+        self._session.set_image(None)
+        w.viewer.show_error(_tr("{0} cannot be opened.").format(name) + "\n\n" + message)
+        w.setWindowTitle(f"{name} — vldesk")
+        parts = [name, _tr("cannot be opened")]
+        index, count = self.sequence.position
+        if count > 1:
+            parts.append(_tr("{0} of {1}").format(index, count))
+        w.image_info.setText("  ·  ".join(parts))
+        self.changed.emit()
 
     def update_info(self) -> None:
         decoded = self.current
         if decoded is None:
-            self._window.image_info.setText("")
+            if not self._window.viewer.error_text:  # else it names the file that failed
+                self._window.image_info.setText("")
             return
         width, height = decoded.loaded.original_size
         parts = [decoded.name]

@@ -82,9 +82,11 @@ class ImageViewer(QGraphicsView):
         self.setScene(self._scene)
         self._item: _ImageItem | None = None
         self._fit = True
-        self._placeholder = self.tr(
+        self._placeholder = self._hint = self.tr(
             "Drop images or a folder here, paste an image (Ctrl+V) or open one (Ctrl+O)."
         )
+        #: Why the file shown by name cannot be displayed ("" while an image or the hint shows).
+        self.error_text = ""
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setBackgroundRole(QPalette.ColorRole.Window)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
@@ -111,6 +113,7 @@ class ImageViewer(QGraphicsView):
 
     def set_image(self, image: QImage, preview: QImage | None = None) -> None:
         self.clear()
+        self._placeholder, self.error_text = self._hint, ""
         self._item = _ImageItem(image, preview)
         self._scene.addItem(self._item)
         self._scene.setSceneRect(self._item.boundingRect())
@@ -178,7 +181,13 @@ class ImageViewer(QGraphicsView):
 
     def set_placeholder(self, text: str) -> None:
         """Shown in the middle while there is no image."""
-        self._placeholder = text
+        self._placeholder = self._hint = text
+        self.viewport().update()
+
+    def show_error(self, text: str) -> None:
+        """No image, only why it cannot be shown: never the previous image under a new name."""
+        self.clear()
+        self._placeholder = self.error_text = text
         self.viewport().update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
