@@ -60,7 +60,8 @@ def test_a_folder_starting_with_a_broken_file_opens_on_its_first_good_image(
     folder = make_folder(tmp_path / "album")
     app.open_paths([str(folder)])  # what `vldesk FOLDER` runs
     settle(qtbot, app, "b_good.png", "2 of 5")
-    assert app.session.image is not None and app.session.image.path == folder / "b_good.png"
+    assert app.session.image is not None
+    assert app.session.image.path == folder / "b_good.png"
     # The skipped file is named, as a warning that stays after the good image opened.
     assert app.window.banner.isVisible()
     assert "a_text.jpg" in app.window.banner.text
