@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
@@ -19,6 +20,7 @@ from vldesk.core.settings import Settings, load_settings
 from vldesk.gui.controllers.batch import BatchController
 from vldesk.gui.controllers.batch_panel import BatchPanel
 from vldesk.gui.controllers.chat import ChatController
+from vldesk.gui.controllers.folder import FolderController
 from vldesk.gui.controllers.history import HistoryController
 from vldesk.gui.controllers.images import ImageController
 from vldesk.gui.controllers.models import ModelController
@@ -113,6 +115,8 @@ class DesktopApp(QObject):
         self.images.changed.connect(self.chat.update_can_ask)
         self.images.changed.connect(self.chat.show_placeholder)
         self.history = HistoryController(store, self.session, self.chat, self.images, w, self)
+        self.folder = FolderController(self.images, w, parent=self)
+        self._wire_folder()
         self._layout_settings = QSettings(
             str(self.paths.config_dir / "window.ini"), QSettings.Format.IniFormat
         )
@@ -160,6 +164,18 @@ class DesktopApp(QObject):
             lambda _text: w.statusBar().showMessage(_tr("Copied to the clipboard."), 3000)
         )
 
+    def _wire_folder(self) -> None:
+        """Folder batches end in the folder panel: their history entry and "View" open it."""
+        self.history.folder_requested.connect(self._open_folder)
+        self.window.batch_view.view_requested.connect(
+            lambda folder: self.folder.open_folder(folder)
+        )
+        self.batch.finished.connect(lambda _summary: self.folder.refresh())
+
+    def _open_folder(self, folder: object) -> None:
+        self.images.open_paths([str(folder)])
+        self.folder.open_folder(Path(str(folder)))
+
     # -- start-up and shutdown ---------------------------------------------------------------
 
     def start(self, paths: Sequence[str] = ()) -> None:
@@ -173,6 +189,7 @@ class DesktopApp(QObject):
     def open_paths(self, paths: list[str]) -> None:
         """Open files or folders (the command line, the desktop's Open With)."""
         self.images.open_paths(paths)
+        self.folder.open_if_folder(paths)
 
     def shut_down(self) -> None:
         """Save window state, stop the workers and close history; safe to call twice."""
@@ -189,6 +206,7 @@ class DesktopApp(QObject):
         # Each waits a bounded time: a decode or read that cannot be interrupted is left behind.
         self.downloads.shut_down()  # partial files are kept: the next download resumes them
         self.images.shut_down()
+        self.folder.shut_down()
         self.history.close()
 
     def wait_for_background_work(self) -> None:

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_batch()
+        self._build_folder_dock()
 
         self.drop_filter = FileDropFilter(self)
         self.drop_filter.files_dropped.connect(self.files_dropped)
@@ -134,6 +135,12 @@ class MainWindow(QMainWindow):
         tr = self.tr
         key = QKeySequence.StandardKey
         self.open_action = _action(self, tr("&Open Image…"), key.Open, tr("Open an image file"))
+        self.open_folder_action = _action(
+            self,
+            tr("Open &Folder…"),
+            "Ctrl+Shift+O",
+            tr("Review a folder's images and captions in the folder panel"),
+        )
         self.paste_action = _action(
             self, tr("&Paste Image"), key.Paste, tr("Use the image on the clipboard")
         )
@@ -213,6 +220,7 @@ class MainWindow(QMainWindow):
         menu_bar = self.menuBar()
         file_menu = menu_bar.addMenu(tr("&File"))
         file_menu.addAction(self.open_action)
+        file_menu.addAction(self.open_folder_action)
         file_menu.addAction(self.paste_action)
         self.recent_menu = file_menu.addMenu(tr("Open &Recent"))
         file_menu.addSeparator()
@@ -275,6 +283,19 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(toggle)
         self.batch_status = BatchStatusButton(self)
         self.statusBar().addPermanentWidget(self.batch_status)
+
+    def _build_folder_dock(self) -> None:
+        """The folder panel's dock, beside the history (its widget comes from the controller)."""
+        self.folder_dock = QDockWidget(self.tr("Folder"), self)
+        self.folder_dock.setObjectName("FolderDock")
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.folder_dock)
+        self.tabifyDockWidget(self.history_dock, self.folder_dock)
+        self.folder_dock.hide()
+        self.folder_panel_action = self.folder_dock.toggleViewAction()
+        self.folder_panel_action.setText(self.tr("F&older Panel"))
+        self.folder_panel_action.setShortcut(QKeySequence("Ctrl+Shift+F"))
+        self.addAction(self.folder_panel_action)
+        self.view_menu.addAction(self.folder_panel_action)
 
     def show_batch_view(self) -> None:
         dock = self.batch_dock

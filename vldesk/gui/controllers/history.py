@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
@@ -29,7 +29,12 @@ class HistoryController(QObject):
     """The history panel's list and what its entries and the export actions do.
 
     ``store`` is ``None`` when the history database could not be opened: the list is empty.
+
+    Signals:
+        folder_requested(Path): an entry of a folder batch was opened (the folder panel shows it).
     """
+
+    folder_requested = Signal(Path)
 
     def __init__(
         self,
@@ -95,6 +100,9 @@ class HistoryController(QObject):
             self.model.refresh()
             return
         path = Path(stored.image_path) if stored.image_path else None
+        if path is not None and path.is_dir():  # a folder batch: reviewed in the folder panel
+            self.folder_requested.emit(path)
+            return
         if path is not None and path.is_file():
             self._images.open_for(path, lambda image: self._apply_restore(image, stored))
             return
