@@ -120,8 +120,8 @@ def test_describe_a_folder_then_retry_the_failure(
     assert view.retry_button.isEnabled()
     assert not view.pause_button.isEnabled()
     assert "Finished describing photos" in window.banner.text
-    # Captions went to history, and the panel shows them.
-    assert app.history.model.rowCount() == 5
+    # The batch went to history as one entry (its folder), not one per caption.
+    assert app.history.model.rowCount() == 1
     # Asking works again.
     assert panel.send_button.toolTip() == "Ask the question (Enter)"
 
