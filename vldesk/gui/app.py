@@ -170,7 +170,13 @@ class DesktopApp(QObject):
         self.window.batch_view.view_requested.connect(
             lambda folder: self.folder.open_folder(folder)
         )
-        self.batch.finished.connect(lambda _summary: self.folder.refresh())
+        self.batch.finished.connect(self._review_batch)
+
+    def _review_batch(self, _summary: object) -> None:
+        """A finished batch's captions land in the folder panel, ready for review."""
+        plan = self.batch.plan
+        if plan is not None and not self._closed:
+            self.folder.open_folder(plan.options.folder)
 
     def _open_folder(self, folder: object) -> None:
         self.images.open_paths([str(folder)])

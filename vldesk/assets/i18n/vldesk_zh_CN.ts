@@ -649,6 +649,13 @@
         </message>
     </context>
     <context>
+        <name>CaptionDelegate</name>
+        <message>
+            <source>Caption</source>
+            <translation>说明</translation>
+        </message>
+    </context>
+    <context>
         <name>Catalog</name>
         <message>
             <source>Small, fast and good at OCR: the default, runs on most laptops.</source>
@@ -789,68 +796,12 @@
             <translation>已复制到剪贴板。</translation>
         </message>
         <message>
-            <source>The answer could not be saved to history: {0}</source>
-            <translation>回答未能保存到历史记录：{0}</translation>
-        </message>
-        <message>
             <source>The new interface language is used from the next start of vldesk.</source>
             <translation>新的界面语言将在下次启动 vldesk 时生效。</translation>
         </message>
         <message>
-            <source>*Loading the model…*</source>
-            <translation>*正在加载模型…*</translation>
-        </message>
-        <message>
-            <source>Choose a preset below, or type a question about the image and press **Enter**. Follow-up questions continue the conversation.</source>
-            <translation>选择下方的预设，或输入关于这张图片的问题并按 **Enter**。后续提问会接着当前对话。</translation>
-        </message>
-        <message>
-            <source>Open an image (**Ctrl+O**), drop one on the window or paste one (**Ctrl+V**), then choose a preset or ask a question.</source>
-            <translation>打开图片（**Ctrl+O**）、拖放到窗口或粘贴（**Ctrl+V**），然后选择预设或直接提问。</translation>
-        </message>
-        <message>
-            <source>Choose a model folder</source>
-            <translation>选择模型文件夹</translation>
-        </message>
-        <message>
-            <source>{0} cannot be used as a model: {1}</source>
-            <translation>{0} 无法用作模型：{1}</translation>
-        </message>
-        <message>
-            <source>Loading {0}…</source>
-            <translation>正在加载 {0}…</translation>
-        </message>
-        <message>
-            <source>{0} is ready ({1:.1f} s).</source>
-            <translation>{0} 已就绪（{1:.1f} 秒）。</translation>
-        </message>
-        <message>
-            <source>The model was unloaded.</source>
-            <translation>模型已卸载。</translation>
-        </message>
-        <message>
-            <source>{0} is downloaded; choose it in the Model menu.</source>
-            <translation>{0} 已下载；请在“模型”菜单中选择它。</translation>
-        </message>
-        <message>
-            <source>Folder Batch</source>
-            <translation>文件夹批处理</translation>
-        </message>
-        <message>
-            <source>Folder &amp;Batch</source>
-            <translation>文件夹批处理(&amp;B)</translation>
-        </message>
-        <message>
-            <source>Show the progress of describing a folder</source>
-            <translation>显示描述文件夹的进度</translation>
-        </message>
-        <message>
             <source>Load a model first: folders are described with the loaded model (Model menu).</source>
             <translation>请先加载模型：文件夹会用已加载的模型来描述（“模型”菜单）。</translation>
-        </message>
-        <message>
-            <source>The model is busy describing a folder. Cancel the batch or wait for it to finish, then try again.</source>
-            <translation>模型正在描述文件夹。请取消批处理或等待其完成后再试。</translation>
         </message>
         <message>
             <source>This batch was started with {0}: load it again to continue the batch.</source>
@@ -877,32 +828,20 @@
             <translation>文件夹描述已停止：{0}</translation>
         </message>
         <message>
-            <source>Open Image</source>
-            <translation>打开图片</translation>
+            <source>The answer could not be saved to history: {0}</source>
+            <translation>回答未能保存到历史记录：{0}</translation>
         </message>
         <message>
-            <source>Images ({0});;All files (*)</source>
-            <translation>图片 ({0});;所有文件 (*)</translation>
+            <source>*Loading the model…*</source>
+            <translation>*正在加载模型…*</translation>
         </message>
         <message>
-            <source>Not image files, skipped: {0}</source>
-            <translation>不是图片文件，已跳过：{0}</translation>
+            <source>Choose a preset below, or type a question about the image and press **Enter**. Follow-up questions continue the conversation.</source>
+            <translation>选择下方的预设，或输入关于这张图片的问题并按 **Enter**。后续提问会接着当前对话。</translation>
         </message>
         <message>
-            <source>There are no images there.</source>
-            <translation>那里没有图片。</translation>
-        </message>
-        <message>
-            <source>Opening {0}…</source>
-            <translation>正在打开 {0}…</translation>
-        </message>
-        <message>
-            <source>The clipboard holds no image to paste.</source>
-            <translation>剪贴板中没有可粘贴的图片。</translation>
-        </message>
-        <message>
-            <source>{0} of {1}</source>
-            <translation>第 {0} 张，共 {1} 张</translation>
+            <source>Open an image (**Ctrl+O**), drop one on the window or paste one (**Ctrl+V**), then choose a preset or ask a question.</source>
+            <translation>打开图片（**Ctrl+O**）、拖放到窗口或粘贴（**Ctrl+V**），然后选择预设或直接提问。</translation>
         </message>
         <message>
             <source>Open an image first (Ctrl+O, drop or paste).</source>
@@ -967,6 +906,86 @@
         <message>
             <source>Export History</source>
             <translation>导出历史记录</translation>
+        </message>
+        <message>
+            <source>Open Image</source>
+            <translation>打开图片</translation>
+        </message>
+        <message>
+            <source>Images ({0});;All files (*)</source>
+            <translation>图片 ({0});;所有文件 (*)</translation>
+        </message>
+        <message>
+            <source>Not image files, skipped: {0}</source>
+            <translation>不是图片文件，已跳过：{0}</translation>
+        </message>
+        <message>
+            <source>There are no images there.</source>
+            <translation>那里没有图片。</translation>
+        </message>
+        <message>
+            <source>Opening {0}…</source>
+            <translation>正在打开 {0}…</translation>
+        </message>
+        <message>
+            <source>The clipboard holds no image to paste.</source>
+            <translation>剪贴板中没有可粘贴的图片。</translation>
+        </message>
+        <message>
+            <source>Skipped a file that cannot be opened: {0}</source>
+            <translation>已跳过无法打开的文件：{0}</translation>
+        </message>
+        <message>
+            <source>{0} cannot be opened.</source>
+            <translation>无法打开 {0}。</translation>
+        </message>
+        <message>
+            <source>cannot be opened</source>
+            <translation>无法打开</translation>
+        </message>
+        <message>
+            <source>{0} of {1}</source>
+            <translation>第 {0} 张，共 {1} 张</translation>
+        </message>
+        <message>
+            <source>Choose a model folder</source>
+            <translation>选择模型文件夹</translation>
+        </message>
+        <message>
+            <source>{0} cannot be used as a model: {1}</source>
+            <translation>{0} 无法用作模型：{1}</translation>
+        </message>
+        <message>
+            <source>The model is busy describing a folder. Cancel the batch or wait for it to finish, then try again.</source>
+            <translation>模型正在描述文件夹。请取消批处理或等待其完成后再试。</translation>
+        </message>
+        <message>
+            <source>Loading {0}…</source>
+            <translation>正在加载 {0}…</translation>
+        </message>
+        <message>
+            <source>{0} is ready ({1:.1f} s).</source>
+            <translation>{0} 已就绪（{1:.1f} 秒）。</translation>
+        </message>
+        <message>
+            <source>The model was unloaded.</source>
+            <translation>模型已卸载。</translation>
+        </message>
+        <message>
+            <source>{0} is downloaded; choose it in the Model menu.</source>
+            <translation>{0} 已下载；请在“模型”菜单中选择它。</translation>
+        </message>
+        <message>
+            <source>Folder Batch</source>
+            <translation>文件夹批处理</translation>
+        </message>
+        <message>
+            <source>Folder &amp;Batch</source>
+            <translation>文件夹批处理(&amp;B)</translation>
+        </message>
+        <message>
+            <source>Show the progress of describing a folder</source>
+            <translation>显示描述文件夹的进度</translation>
         </message>
         <message>
             <source>### No model is available yet
@@ -1036,6 +1055,129 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         <message>
             <source>Markdown (*.md);;Text (*.txt)</source>
             <translation>Markdown (*.md);;纯文本 (*.txt)</translation>
+        </message>
+    </context>
+    <context>
+        <name>FolderPanel</name>
+        <message>
+            <source>Open Folder</source>
+            <translation>打开文件夹</translation>
+        </message>
+        <message>
+            <source>Reading {0}…</source>
+            <translation>正在读取 {0}…</translation>
+        </message>
+        <message>
+            <source>No folder is open.</source>
+            <translation>尚未打开文件夹。</translation>
+        </message>
+        <message>
+            <source>{0}: {1} images</source>
+            <translation>{0}：{1} 张图片</translation>
+        </message>
+        <message>
+            <source>{0}: {1} of {2} images</source>
+            <translation>{0}：显示 {1} 张，共 {2} 张图片</translation>
+        </message>
+        <message>
+            <source>Approved {0}.</source>
+            <translation>已审核 {0}。</translation>
+        </message>
+        <message>
+            <source>Saved the caption of {0}.</source>
+            <translation>已保存 {0} 的说明。</translation>
+        </message>
+        <message>
+            <source>failed</source>
+            <translation>失败</translation>
+        </message>
+        <message>
+            <source>reviewed</source>
+            <translation>已审核</translation>
+        </message>
+        <message>
+            <source>not reviewed</source>
+            <translation>未审核</translation>
+        </message>
+        <message>
+            <source>none</source>
+            <translation>无</translation>
+        </message>
+        <message>
+            <source>Open Folder…</source>
+            <translation>打开文件夹…</translation>
+        </message>
+        <message>
+            <source>Show</source>
+            <translation>显示</translation>
+        </message>
+        <message>
+            <source>All images</source>
+            <translation>全部图片</translation>
+        </message>
+        <message>
+            <source>No caption</source>
+            <translation>无说明</translation>
+        </message>
+        <message>
+            <source>Failed</source>
+            <translation>失败</translation>
+        </message>
+        <message>
+            <source>Not reviewed</source>
+            <translation>未审核</translation>
+        </message>
+        <message>
+            <source>Contains… (/)</source>
+            <translation>包含…（/）</translation>
+        </message>
+        <message>
+            <source>Captions containing</source>
+            <translation>说明中包含</translation>
+        </message>
+        <message>
+            <source>Images and captions</source>
+            <translation>图片和说明</translation>
+        </message>
+        <message>
+            <source>&amp;Approve</source>
+            <translation>通过(&amp;A)</translation>
+        </message>
+        <message>
+            <source>Mark the caption as reviewed and go to the next ({0})</source>
+            <translation>将说明标记为已审核并转到下一张（{0}）</translation>
+        </message>
+        <message>
+            <source>&amp;Edit</source>
+            <translation>编辑(&amp;E)</translation>
+        </message>
+        <message>
+            <source>Edit the caption; Enter saves, Esc cancels ({0})</source>
+            <translation>编辑说明；Enter 保存，Esc 取消（{0}）</translation>
+        </message>
+        <message>
+            <source>Ask A&amp;gain</source>
+            <translation>重新提问(&amp;G)</translation>
+        </message>
+        <message>
+            <source>Open the image as a conversation ({0})</source>
+            <translation>以对话方式打开图片（{0}）</translation>
+        </message>
+        <message>
+            <source>Approve the caption</source>
+            <translation>通过说明</translation>
+        </message>
+        <message>
+            <source>Edit the caption</source>
+            <translation>编辑说明</translation>
+        </message>
+        <message>
+            <source>Ask again about the image</source>
+            <translation>就这张图片重新提问</translation>
+        </message>
+        <message>
+            <source>Filter by a word</source>
+            <translation>按词语筛选</translation>
         </message>
     </context>
     <context>
@@ -1140,6 +1282,14 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         <message>
             <source>Open an image file</source>
             <translation>打开图片文件</translation>
+        </message>
+        <message>
+            <source>Open &amp;Folder…</source>
+            <translation>打开文件夹(&amp;F)…</translation>
+        </message>
+        <message>
+            <source>Review a folder's images and captions in the folder panel</source>
+            <translation>在文件夹面板中审阅文件夹的图片和说明</translation>
         </message>
         <message>
             <source>&amp;Paste Image</source>
@@ -1340,6 +1490,14 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         <message>
             <source>&amp;Help</source>
             <translation>帮助(&amp;H)</translation>
+        </message>
+        <message>
+            <source>Folder</source>
+            <translation>文件夹</translation>
+        </message>
+        <message>
+            <source>F&amp;older Panel</source>
+            <translation>文件夹面板(&amp;O)</translation>
         </message>
         <message>
             <source>No models installed</source>
@@ -1668,6 +1826,38 @@ Download it anyway?</source>
     </context>
     <context>
         <name>ShortcutsDialog</name>
+        <message>
+            <source>{0} in the folder panel</source>
+            <translation>在文件夹面板中按 {0}</translation>
+        </message>
+        <message>
+            <source>Next or previous image in the folder panel</source>
+            <translation>文件夹面板中的下一张或上一张图片</translation>
+        </message>
+        <message>
+            <source>Approve the caption and go to the next</source>
+            <translation>通过说明并转到下一张</translation>
+        </message>
+        <message>
+            <source>Edit the caption</source>
+            <translation>编辑说明</translation>
+        </message>
+        <message>
+            <source>Save the edited caption</source>
+            <translation>保存编辑后的说明</translation>
+        </message>
+        <message>
+            <source>Cancel the edit</source>
+            <translation>取消编辑</translation>
+        </message>
+        <message>
+            <source>Ask again about the image</source>
+            <translation>就这张图片重新提问</translation>
+        </message>
+        <message>
+            <source>Filter the captions by a word</source>
+            <translation>按词语筛选说明</translation>
+        </message>
         <message>
             <source>Keyboard Shortcuts</source>
             <translation>键盘快捷键</translation>

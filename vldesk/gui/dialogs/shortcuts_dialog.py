@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,6 +43,27 @@ def action_shortcuts(actions: Iterable[QAction]) -> list[tuple[str, str]]:
     return rows
 
 
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("ShortcutsDialog", text)
+
+
+def folder_panel_rows() -> list[tuple[str, str]]:
+    """The keys of the folder panel's list (they act only while the list has the focus)."""
+
+    def there(sequence: str) -> str:
+        return _tr("{0} in the folder panel").format(sequence)
+
+    return [
+        (_tr("Next or previous image in the folder panel"), f"{keys('Down')}, {keys('Up')}"),
+        (_tr("Approve the caption and go to the next"), there(keys("A"))),
+        (_tr("Edit the caption"), there(f"{keys('E')}, {keys('F2')}")),
+        (_tr("Save the edited caption"), keys("Return")),
+        (_tr("Cancel the edit"), keys("Esc")),
+        (_tr("Ask again about the image"), there(keys("R"))),
+        (_tr("Filter the captions by a word"), there(keys("/"))),
+    ]
+
+
 class ShortcutsDialog(QDialog):
     """A two-column, read-only table: what a key does, and the key."""
 
@@ -60,6 +82,7 @@ class ShortcutsDialog(QDialog):
                 tr("Delete the selected history entries"),
                 tr("{0} in the history").format(keys("Del")),
             ),
+            *folder_panel_rows(),
             (tr("Move to the next or previous control"), f"{keys('Tab')}, {keys('Shift+Tab')}"),
             (tr("Open a menu"), tr("Alt+underlined letter, or {0}").format(keys("F10"))),
         ]
