@@ -1,4 +1,5 @@
-"""Make the README's screenshots (``python docs/screenshots/make_screenshots.py [FOLDER]``).
+"""Make the README's screenshots (``python docs/screenshots/make_screenshots.py [FOLDER]``;
+``--only folder-panel`` makes just the folder panel's two).
 
 The app runs on a private, temporary home with a tiny random-weight Qwen3-VL model (no download),
 so the pictures show the real windows but no answers: a random model's words would mislead.
@@ -60,7 +61,107 @@ def _document(path: Path) -> Path:
     return path
 
 
+def _scene(path: Path, sky: tuple[int, int, int], ground: tuple[int, int, int], kind: str) -> Path:
+    """A simple drawn picture: sky, ground and a sun, boats, trees or a house."""
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("RGB", (480, 320), sky)
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((0, 200, 480, 320), fill=ground)
+    draw.ellipse((360, 30, 430, 100), fill=(250, 210, 80))
+    if kind == "boats":
+        for x in (60, 190, 320):
+            draw.polygon(
+                [(x, 215), (x + 90, 215), (x + 70, 240), (x + 20, 240)], fill=(120, 60, 40)
+            )
+            draw.polygon([(x + 45, 120), (x + 45, 210), (x + 95, 210)], fill=(245, 245, 240))
+    elif kind == "trees":
+        for x in (40, 140, 240, 340):
+            draw.polygon([(x, 220), (x + 50, 90), (x + 100, 220)], fill=(30, 110, 50))
+    elif kind == "house":
+        draw.rectangle((150, 130, 330, 240), fill=(200, 80, 60))
+        draw.polygon([(130, 130), (240, 60), (350, 130)], fill=(90, 50, 40))
+        draw.rectangle((220, 180, 260, 240), fill=(60, 40, 30))
+    picture.save(path)
+    return path
+
+
+def _folder_panel_shots(target: Path, home: Path, model: Path, qt_app: object) -> None:
+    """The folder panel after a batch: captions, one approved, one failed, one edited."""
+
+    from vldesk.core.batch import BatchOptions
+    from vldesk.core.batch.journal import BatchJob
+    from vldesk.core.batch.records import ImageResult
+    from vldesk.core.captions import approve, load_folder, save_caption
+    from vldesk.gui import i18n
+
+    folder = home / "Pictures" / "holiday"
+    folder.mkdir(parents=True)
+    captions = {
+        "harbour.png": "Three sailing boats moored in a calm harbour under a clear blue sky.",
+        "forest.png": "A row of pine trees on a green hillside on a sunny afternoon.",
+        "cottage.png": "A small red cottage with a dark roof and a wooden door.",
+        "invoice.png": "An invoice from Harbour Street Bakery, stamped PAID, total 56.10.",
+        "sunset.png": "Boats on an orange sea at sunset.",
+    }
+    _scene(folder / "harbour.png", (120, 180, 235), (40, 90, 160), "boats")
+    _scene(folder / "forest.png", (170, 210, 240), (80, 160, 70), "trees")
+    _scene(folder / "cottage.png", (190, 220, 245), (110, 170, 90), "house")
+    _document(folder / "invoice.png")
+    _scene(folder / "sunset.png", (240, 150, 90), (200, 90, 60), "boats")
+    _scene(folder / "night.png", (20, 30, 60), (30, 40, 50), "house")
+    for name, caption in captions.items():
+        (folder / name).with_suffix(".txt").write_text(caption + "\n", encoding="utf-8")
+    options = BatchOptions(folder, "Describe the image in one sentence.", str(model))
+    with BatchJob.create(options) as job:
+        job.record_results(ImageResult.failure("night.png", "The model gave an empty answer."))
+    loaded = load_folder(folder)
+    entries = {entry.name: entry for entry in loaded.entries}
+    approve(entries["forest.png"], loaded.style)
+    save_caption(entries["cottage.png"], "A small red cottage by a meadow.", loaded.style)
+
+    _folder_panel_shot(folder, model, qt_app, target / "folder-panel.png")
+    installed = i18n.install_translators(qt_app, "zh")  # type: ignore[arg-type]
+    try:
+        _folder_panel_shot(folder, model, qt_app, target / "folder-panel-zh.png")
+    finally:
+        i18n.remove_translators(qt_app, installed)  # type: ignore[arg-type]
+
+
+def _folder_panel_shot(folder: Path, model: Path, qt_app: object, path: Path) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from vldesk.core.paths import app_paths
+    from vldesk.core.settings import Settings
+    from vldesk.gui.app import DesktopApp
+
+    app = DesktopApp(app_paths(), settings=Settings(model=str(model)))
+    window = app.window
+    window.resize(1280, 800)
+    window.show()
+    app.start()
+    _wait(lambda: app.session.model_name is not None)
+    app.open_paths([str(folder)])
+    _wait(lambda: app.folder.model.rowCount() == 6 and app.images.current is not None)
+    window.resizeDocks([window.folder_dock], [430], Qt.Orientation.Horizontal)
+    app.folder.panel.select_row(2)
+    _wait(lambda: app.images.current is not None and app.images.current.name == "harbour.png")
+    _wait(lambda: app.folder.reader.wait_for_done())
+    app.folder.panel.list_view.setFocus()
+    for _ in range(20):
+        QApplication.processEvents()
+        time.sleep(0.02)
+    window.grab().save(str(path))
+    app.shut_down()
+
+
 def main(argv: list[str]) -> int:
+    only = None
+    if "--only" in argv:
+        at = argv.index("--only")
+        only = argv[at + 1]
+        argv = argv[:at] + argv[at + 2 :]
     target = Path(argv[0]) if argv else HERE
     target.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -77,6 +178,10 @@ def main(argv: list[str]) -> int:
 
     qt_app = QApplication(sys.argv[:1])
     model = build_synthetic_model(Family.QWEN3_VL, home / "tiny-qwen3-vl")
+    if only == "folder-panel":
+        _folder_panel_shots(target, home, model, qt_app)
+        shutil.rmtree(home, ignore_errors=True)
+        return 0
     app = DesktopApp(app_paths(), settings=Settings(model=str(model)))
     window = app.window
     window.resize(1280, 800)
@@ -105,6 +210,7 @@ def main(argv: list[str]) -> int:
     batch.close()
 
     app.shut_down()
+    _folder_panel_shots(target, home, model, qt_app)
     shutil.rmtree(home, ignore_errors=True)
     sys.stdout.write(f"screenshots written to {target}\n")
     return 0

@@ -1140,24 +1140,24 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
             <translation>图片和说明</translation>
         </message>
         <message>
-            <source>&amp;Approve</source>
-            <translation>通过(&amp;A)</translation>
+            <source>Approve</source>
+            <translation>通过</translation>
         </message>
         <message>
             <source>Mark the caption as reviewed and go to the next ({0})</source>
             <translation>将说明标记为已审核并转到下一张（{0}）</translation>
         </message>
         <message>
-            <source>&amp;Edit</source>
-            <translation>编辑(&amp;E)</translation>
+            <source>Edit</source>
+            <translation>编辑</translation>
         </message>
         <message>
             <source>Edit the caption; Enter saves, Esc cancels ({0})</source>
             <translation>编辑说明；Enter 保存，Esc 取消（{0}）</translation>
         </message>
         <message>
-            <source>Ask A&amp;gain</source>
-            <translation>重新提问(&amp;G)</translation>
+            <source>Ask Again</source>
+            <translation>重新提问</translation>
         </message>
         <message>
             <source>Open the image as a conversation ({0})</source>

@@ -89,15 +89,15 @@ class FolderPanel(QWidget):
         )
         model.modelReset.connect(self._on_reset)
 
-        self.approve_button = QPushButton(tr("&Approve"), self)
+        self.approve_button = QPushButton(tr("Approve"), self)
         self.approve_button.setToolTip(
             tr("Mark the caption as reviewed and go to the next ({0})").format(APPROVE_KEY)
         )
-        self.edit_button = QPushButton(tr("&Edit"), self)
+        self.edit_button = QPushButton(tr("Edit"), self)
         self.edit_button.setToolTip(
             tr("Edit the caption; Enter saves, Esc cancels ({0})").format(EDIT_KEYS[0])
         )
-        self.ask_button = QPushButton(tr("Ask A&gain"), self)
+        self.ask_button = QPushButton(tr("Ask Again"), self)
         self.ask_button.setToolTip(
             tr("Open the image as a conversation ({0})").format(ASK_AGAIN_KEY)
         )
