@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from dataclasses import dataclass, field, replace
@@ -14,6 +15,7 @@ from vldesk.core.batch.records import ImageStatus, replay
 from vldesk.core.batch.scan import scan_images
 from vldesk.core.captions.review import ReviewCache, ReviewState
 from vldesk.core.images import IMAGE_EXTENSIONS
+from vldesk.core.metadata.sidecar import SIDECAR_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -136,21 +138,30 @@ def load_folder(
     scan = scan_images(folder, recursive=style.recursive, types=IMAGE_EXTENSIONS)
     reviews = reviews or ReviewCache()
     result = FolderCaptions(folder, style, problems=list(scan.problems))
+    # Each directory is listed once: caption files and sidecars that are not there cost nothing.
+    listings: dict[Path, set[str]] = {}
     for relative in sorted(scan.images, key=natural_key):
         if cancel is not None and cancel.is_set():
             break
         image = folder / PurePosixPath(relative)
+        names = listings.get(image.parent)
+        if names is None:
+            names = listings[image.parent] = _names_in(image.parent)
         caption_file = style.caption_file(image)
+        caption = read_caption_file(caption_file) if caption_file.name in names else None
+        has_sidecar = image.name + SIDECAR_SUFFIX in names
+        review = reviews.state(image, has_sidecar=has_sidecar)
         result.entries.append(
-            CaptionEntry(
-                image,
-                caption_file,
-                read_caption_file(caption_file),
-                reviews.state(image),
-                failures.get(relative),
-            )
+            CaptionEntry(image, caption_file, caption, review, failures.get(relative))
         )
     return result
+
+
+def _names_in(directory: Path) -> set[str]:
+    try:
+        return set(os.listdir(directory))
+    except OSError:
+        return set()
 
 
 def reread(entry: CaptionEntry, reviews: ReviewCache) -> CaptionEntry:

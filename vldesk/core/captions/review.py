@@ -3,7 +3,8 @@
 # Where the review state lives: in the sidecar ``photo.jpg.xmp`` (``vldesk:Reviewed``), the file
 # vldesk writes and darktable/digiKam read, so it travels with the photos and no second store
 # can disagree with it. Filtering 10,000 images by it stays fast because:
-# * an image without a sidecar, usually most of them, costs one failed stat: nothing is opened;
+# * the folder is listed once, so an image without a sidecar, usually most of them, costs
+#   nothing: no stat, no open;
 # * a sidecar is a few KB: its bytes are searched for ``vldesk:Reviewed`` with a regular
 #   expression (both ways XMP writes a simple property: an attribute or an element) instead
 #   of being parsed by exiv2, and nothing reads the photo itself;
@@ -20,6 +21,7 @@ from enum import Enum
 from pathlib import Path
 
 from vldesk.core.metadata import sidecar_path
+from vldesk.core.metadata.sidecar import SIDECAR_SUFFIX
 
 _REVIEWED = re.compile(rb"vldesk:Reviewed\s*(?:=\s*[\"']|>)\s*(True|False)")
 #: Sidecars larger than this are not vldesk's alone; only their start is searched.
@@ -56,12 +58,15 @@ class ReviewCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._known: dict[Path, tuple[int, int, ReviewState]] = {}
+        self._known: dict[str, tuple[int, int, ReviewState]] = {}
 
-    def state(self, image: Path) -> ReviewState:
-        sidecar = sidecar_path(image)
+    def state(self, image: Path, *, has_sidecar: bool = True) -> ReviewState:
+        """``has_sidecar=False`` (from a folder listing) answers without touching the disk."""
+        sidecar = str(image) + SIDECAR_SUFFIX  # sidecar_path's name, without pathlib's cost
         try:
-            stat = sidecar.stat()
+            if not has_sidecar:
+                raise FileNotFoundError(sidecar)
+            stat = os.stat(sidecar)
         except OSError:
             with self._lock:
                 self._known.pop(sidecar, None)
