@@ -17,6 +17,7 @@ from vldesk.core.batch.records import ImageResult
 from vldesk.core.captions import CaptionFilter
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.controllers.batch import BatchPlan
+from vldesk.gui.dialogs.shortcuts_dialog import ShortcutsDialog
 
 __all__ = ["exiftool"]  # the fixture, shared with tests/core/metadata
 
@@ -158,3 +159,15 @@ def test_a_batch_is_one_history_entry_that_opens_its_folder(
     assert app.folder.folder == folder
     captions = [app.folder.model.index(row).data() for row in range(3)]
     assert captions == ["A red square."] * 3
+
+
+def test_f1_lists_the_folder_panel_keys(fake_app: DesktopApp) -> None:
+    window = fake_app.window
+    dialog = ShortcutsDialog(window.actions(), window)
+    rows = dict(dialog.rows)
+    assert rows["Approve the caption and go to the next"] == "A in the folder panel"
+    assert rows["Edit the caption"] == "E, F2 in the folder panel"
+    assert rows["Ask again about the image"] == "R in the folder panel"
+    assert rows["Open Folder"] == "Ctrl+Shift+O"
+    assert rows["Folder Panel"] == "Ctrl+Shift+F"
+    dialog.deleteLater()
