@@ -39,7 +39,8 @@ class CaptionDelegate(QStyledItemDelegate):
     """
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        return QSize(option.rect.width() or 320, THUMBNAIL_SIDE + 2 * PADDING)
+        # No width of its own: a list row spans the view, and the caption is elided to fit.
+        return QSize(1, THUMBNAIL_SIDE + 2 * PADDING)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         entry = index.data(EntryRole)
@@ -70,13 +71,17 @@ class CaptionDelegate(QStyledItemDelegate):
         painter.setFont(bold)
         painter.setPen(palette.color(text_role))
         line = painter.fontMetrics().height()
-        painter.drawText(text.left(), text.top(), text.width(), line, 0, entry.name)
         state = status_text(entry)
+        painter.setFont(option.font)
+        state_width = painter.fontMetrics().horizontalAdvance(state) if state else 0
         if state:
-            painter.setFont(option.font)
-            width = painter.fontMetrics().horizontalAdvance(state)
             painter.setPen(self._state_colour(entry, palette, selected))
-            painter.drawText(text.right() - width, text.top(), width, line, 0, state)
+            painter.drawText(text.right() - state_width, text.top(), state_width, line, 0, state)
+        painter.setFont(bold)
+        painter.setPen(palette.color(text_role))
+        room = max(0, text.width() - state_width - PADDING)
+        name = painter.fontMetrics().elidedText(entry.name, Qt.TextElideMode.ElideMiddle, room)
+        painter.drawText(text.left(), text.top(), room, line, 0, name)
         painter.setFont(option.font)
         caption = index.data(Qt.ItemDataRole.DisplayRole) or ""
         placeholder = entry.caption is None

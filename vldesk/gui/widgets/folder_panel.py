@@ -78,6 +78,7 @@ class FolderPanel(QWidget):
         self.list_view.setModel(model)
         self.list_view.setItemDelegate(CaptionDelegate(self.list_view))
         self.list_view.setUniformItemSizes(True)
+        self.list_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list_view.setEditTriggers(
             QAbstractItemView.EditTrigger.EditKeyPressed
