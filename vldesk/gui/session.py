@@ -68,6 +68,8 @@ class ChatSession(QObject):
             budget or the CPU); its message is for the user.
         busy_changed(bool): whether an answer is being produced.
         conversation_reset(): the conversation was emptied (new image or new conversation).
+        conversation_cut(int): only the first n answered questions are left (a regenerate or
+            an edit replaces the rest).
         history_changed(): an entry was written to history.
         history_error(str): history could not be written (the answer is still shown).
     """
@@ -78,6 +80,7 @@ class ChatSession(QObject):
     answer_failed = Signal(object)
     busy_changed = Signal(bool)
     conversation_reset = Signal()
+    conversation_cut = Signal(int)
     history_changed = Signal()
     history_error = Signal(str)
 
@@ -270,11 +273,11 @@ class ChatSession(QObject):
             self.history_changed.emit()
 
     def _cut(self, position: int) -> None:
-        self.conversation = Conversation(
-            self.conversation.turns[:position], self.conversation.system
-        )
+        turns = self.conversation.turns[:position]
+        self.conversation = Conversation(turns, self.conversation.system)
         self.records = self.records[:position]
         self.last_result = None
+        self.conversation_cut.emit(sum(turn.role == "assistant" for turn in turns))
 
     def _send(
         self,

@@ -87,6 +87,7 @@ class ChatController(QObject):
         session.busy_changed.connect(panel.set_busy)
         session.busy_changed.connect(lambda _busy: self.update_actions())
         session.conversation_reset.connect(w.answer_view.clear)
+        session.conversation_cut.connect(w.answer_view.keep_first)
         session.conversation_reset.connect(self._on_conversation_reset)
         session.conversation_reset.connect(self.update_actions)
         w.answer_view.edit_requested.connect(self.begin_edit)

@@ -143,6 +143,13 @@ class AnswerView(QWidget):
         self._stop_streaming()
         self._render()
 
+    def keep_first(self, count: int) -> None:
+        """Drop every exchange after the first ``count`` (they are being replaced)."""
+        if count < len(self._exchanges):
+            del self._exchanges[count:]
+            self._stop_streaming()
+            self._render()
+
     def begin_answer(self, question: str) -> None:
         self._exchanges.append(Exchange(question))
         self._streaming = True
