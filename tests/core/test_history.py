@@ -678,4 +678,5 @@ def test_deleting_from_a_message_drops_it_and_what_follows(store: HistoryStore) 
     assert [m.text for m in after.messages] == ["Describe every pixel.", "Red, red,"]
     assert found(store, "corner") == []
     kept = store.get_conversation(other)
-    assert kept is not None and len(kept.messages) == 2
+    assert kept is not None
+    assert len(kept.messages) == 2

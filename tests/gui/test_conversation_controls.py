@@ -60,7 +60,8 @@ def click_link(app: DesktopApp, target: str) -> None:
 
 
 def stored_texts(app: DesktopApp) -> list[str]:
-    assert app.history.store is not None and app.session.history_id is not None
+    assert app.history.store is not None
+    assert app.session.history_id is not None
     stored = app.history.store.get_conversation(app.session.history_id)
     assert stored is not None
     return [m.text for m in stored.messages]
