@@ -21,6 +21,7 @@ from vldesk.gui.controllers.chat import ChatController
 from vldesk.gui.controllers.history import HistoryController
 from vldesk.gui.controllers.images import ImageController
 from vldesk.gui.controllers.models import ModelController
+from vldesk.gui.controllers.photo_caption import PhotoCaptionController
 from vldesk.gui.controllers.preferences import Preferences
 from vldesk.gui.dialogs.about_dialog import AboutDialog
 from vldesk.gui.dialogs.folder_reveal import reveal_folder
@@ -113,6 +114,7 @@ class DesktopApp(QObject):
         self.images.changed.connect(self.chat.update_can_ask)
         self.images.changed.connect(self.chat.show_placeholder)
         self.history = HistoryController(store, self.session, self.chat, self.images, w, self)
+        self.photo_caption = PhotoCaptionController(self.session, prefs, w, self)
         self._layout_settings = QSettings(
             str(self.paths.config_dir / "window.ini"), QSettings.Format.IniFormat
         )
@@ -191,6 +193,7 @@ class DesktopApp(QObject):
         # Each waits a bounded time: a decode or read that cannot be interrupted is left behind.
         self.downloads.shut_down()  # partial files are kept: the next download resumes them
         self.images.shut_down()
+        self.photo_caption.shut_down()
         self.history.close()
 
     def wait_for_background_work(self) -> None:

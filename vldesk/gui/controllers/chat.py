@@ -126,6 +126,10 @@ class ChatController(QObject):
         w.regenerate_action.setEnabled(can_change and self._session.can_regenerate)
         w.edit_question_action.setEnabled(can_change and has_turns)
         w.answer_view.set_editable(can_change)
+        image = self._session.image
+        w.save_caption_action.setEnabled(
+            has_turns and not self._session.busy and image is not None and image.path is not None
+        )
         w.prompt_panel.set_conversation_started(has_turns)
         if self.editing is not None and not can_change:
             self._end_edit()
