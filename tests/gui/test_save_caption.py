@@ -8,14 +8,19 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from tests.core.metadata.conftest import ExifTool, exiftool  # noqa: F401  (the fixture)
 from tests.core.metadata.images import make_photo
 from tests.gui.conftest import open_image, wait_idle
+from tests.helpers.exiftool import ExifTool, exiftool_runner
 from vldesk.core.metadata import WriteResult, WriteStatus
 from vldesk.core.settings import load_settings
 from vldesk.gui.app import DesktopApp
 
 ANSWER = "A red square."  # what the fake app's model says
+
+
+@pytest.fixture
+def exiftool() -> ExifTool:
+    return exiftool_runner()
 
 
 def answer_about(qtbot: QtBot, app: DesktopApp, photo: Path) -> None:
