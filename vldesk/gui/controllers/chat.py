@@ -213,7 +213,7 @@ class ChatController(QObject):
 
     @Slot()
     def regenerate(self) -> bool:
-        """Answer the last question again, as long as it was first allowed to be."""
+        """Answer the last question again (a preset's question with that preset's length)."""
         turns = self._session.conversation.turns
         question = turns[-2].text if len(turns) >= 2 else ""
         settings = self.generation_settings(_preset_tokens(question))

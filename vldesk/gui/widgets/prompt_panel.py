@@ -146,7 +146,6 @@ class PromptPanel(QWidget):
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.system_toggle)
-        buttons.addWidget(self.fresh_presets_check)
         buttons.addStretch(1)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.send_button)
@@ -164,7 +163,6 @@ class PromptPanel(QWidget):
                 self.cancel_edit_button,
                 self.prompt_edit,
                 self.system_toggle,
-                self.fresh_presets_check,
                 self.stop_button,
                 self.send_button,
                 self.system_edit,
@@ -178,7 +176,9 @@ class PromptPanel(QWidget):
         # setTabOrder ignores widgets that take no focus: anchor on the last one that does.
         before: QWidget | None = self.cancel_edit_button.previousInFocusChain()
         while before is not None and (
-            before in old or before.focusPolicy() == Qt.FocusPolicy.NoFocus
+            before in old
+            or before is self.fresh_presets_check
+            or before.focusPolicy() == Qt.FocusPolicy.NoFocus
         ):
             before = before.previousInFocusChain()
             if before is self.cancel_edit_button:
@@ -198,10 +198,22 @@ class PromptPanel(QWidget):
             row, column = divmod(index, PRESET_COLUMNS)
             self._presets_grid.addWidget(button, row, column)
             self._preset_buttons[preset.name] = button
+        # After the last preset, in the cells its row leaves free (a row of its own if none).
+        row, column = divmod(len(presets), PRESET_COLUMNS)
+        self._presets_grid.addWidget(
+            self.fresh_presets_check, row, column, 1, PRESET_COLUMNS - column
+        )
         # New buttons join the end of the focus chain; Tab should reach them just before the
         # question box, in reading order.
         anchor = [before] if before is not None else []
-        self._chain([*anchor, *self._preset_buttons.values(), self.cancel_edit_button])
+        self._chain(
+            [
+                *anchor,
+                *self._preset_buttons.values(),
+                self.fresh_presets_check,
+                self.cancel_edit_button,
+            ]
+        )
         self._describe_presets()
         self._update_enabled()
 
