@@ -24,6 +24,8 @@ from vldesk.core.history import HistoryStore, make_thumbnail
 
 ROOT = PROJECT_ROOT
 MODEL = "Qwen/Qwen3-VL-2B-Instruct"
+#: A schema version after this code's, for tests of future migrations.
+NEXT_VERSION = history.SCHEMA_VERSION + 1
 
 
 @pytest.fixture
@@ -449,7 +451,7 @@ def test_future_migration_runs_once_and_keeps_data(
         calls.append(1)
         conn.execute("ALTER TABLE messages ADD COLUMN rating INTEGER")
 
-    monkeypatch.setattr(history, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(history, "SCHEMA_VERSION", NEXT_VERSION)
     monkeypatch.setattr(history, "MIGRATIONS", (*history.MIGRATIONS, add_rating))
     with HistoryStore(db_path) as store:
         assert found(store, "kept") == [cid]
@@ -458,7 +460,7 @@ def test_future_migration_runs_once_and_keeps_data(
     assert calls == [1]
     conn = sqlite3.connect(db_path)
     try:
-        assert conn.execute("SELECT version FROM schema_version").fetchone() == (2,)
+        assert conn.execute("SELECT version FROM schema_version").fetchone() == (NEXT_VERSION,)
         columns = [row[1] for row in conn.execute("PRAGMA table_info(messages)")]
         assert "rating" in columns
     finally:
@@ -475,14 +477,16 @@ def test_failed_migration_leaves_the_old_schema(
         conn.execute("ALTER TABLE messages ADD COLUMN half_done INTEGER")
         raise sqlite3.OperationalError("simulated failure halfway")
 
-    monkeypatch.setattr(history, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(history, "SCHEMA_VERSION", NEXT_VERSION)
     monkeypatch.setattr(history, "MIGRATIONS", (*history.MIGRATIONS, broken))
     with pytest.raises(HistoryError):
         HistoryStore(db_path)
     monkeypatch.undo()
     conn = sqlite3.connect(db_path)
     try:
-        assert conn.execute("SELECT version FROM schema_version").fetchone() == (1,)
+        assert conn.execute("SELECT version FROM schema_version").fetchone() == (
+            history.SCHEMA_VERSION,
+        )
         columns = [row[1] for row in conn.execute("PRAGMA table_info(messages)")]
         assert "half_done" not in columns
     finally:
@@ -578,3 +582,101 @@ def test_disk_full_while_saving_keeps_what_was_saved(store: HistoryStore) -> Non
     assert loaded is not None
     assert [m.text for m in loaded.messages] == ["saved before", "the disk filled up"]
     store.add_message(cid, "user", "works again")
+
+
+# --- stopped answers and replaced turns -----------------------------------------------------------
+
+
+def stopped_conversation(store: HistoryStore) -> int:
+    cid = store.start_conversation("/a.png", None, MODEL)
+    store.add_message(cid, "user", "Describe every pixel.", model=MODEL)
+    store.add_message(
+        cid, "assistant", "Red, red,", model=MODEL, stats={"stop_reason": "cancelled"}
+    )
+    store.add_message(cid, "user", "Only the corner?", model=MODEL)
+    store.add_message(cid, "assistant", "Blue.", model=MODEL, stats={"stop_reason": "end_of_text"})
+    return cid
+
+
+def test_stopped_answers_are_kept_and_exported_as_stopped(
+    store: HistoryStore, tmp_path: Path
+) -> None:
+    cid = stopped_conversation(store)
+    stored = store.get_conversation(cid)
+    assert stored is not None
+    assert [m.stopped for m in stored.messages] == [False, True, False, False]
+    assert stored.messages[3].stop_reason == "end_of_text"
+    export_entries(store.export_entries([cid]), tmp_path / "out.txt")
+    text = (tmp_path / "out.txt").read_text(encoding="utf-8")
+    assert "Answer (stopped):\nRed, red," in text
+    assert "Answer:\nBlue." in text
+    markdown = render_markdown(store.export_entries([cid]))
+    assert "**Answer (stopped):**\n\nRed, red," in markdown
+    assert markdown.count("(stopped)") == 1
+
+
+def test_a_history_of_schema_1_is_upgraded_with_its_stopped_answers(db_path: Path) -> None:
+    """A file written by the version before stop reasons had a column of their own: it opens,
+    and the answers it recorded as stopped (in their stats) show as stopped."""
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO schema_version VALUES (1)")
+        history_schema.MIGRATIONS[0](conn)
+        conn.execute(
+            "INSERT INTO conversations (id, image_path, model, created, updated) "
+            "VALUES (1, '/old.png', 'm', 0, 0)"
+        )
+        rows = [
+            ("user", "q", None),
+            ("assistant", "cut short", '{"new_tokens": 3, "stop_reason": "cancelled"}'),
+            ("user", "again", None),
+            ("assistant", "whole", '{"stop_reason": "end_of_text"}'),
+            ("user", "and?", None),
+            ("assistant", "damaged stats", "{not json"),
+        ]
+        for role, text, stats in rows:
+            conn.execute(
+                "INSERT INTO messages (conversation_id, role, text, stats, created) "
+                "VALUES (1, ?, ?, ?, 0)",
+                (role, text, stats),
+            )
+    finally:
+        conn.close()
+    with HistoryStore(db_path) as store:
+        stored = store.get_conversation(1)
+        assert stored is not None
+        assert [m.text for m in stored.messages] == [text for _role, text, _stats in rows]
+        assert [m.stop_reason for m in stored.messages] == [
+            None,
+            "cancelled",
+            None,
+            "end_of_text",
+            None,
+            None,
+        ]
+        assert found(store, "cut short") == [1]  # the search index came through too
+    conn = sqlite3.connect(db_path)
+    try:
+        assert conn.execute("SELECT version FROM schema_version").fetchone() == (
+            history.SCHEMA_VERSION,
+        )
+    finally:
+        conn.close()
+
+
+def test_deleting_from_a_message_drops_it_and_what_follows(store: HistoryStore) -> None:
+    cid = stopped_conversation(store)
+    other = conversation(store, "/b.png", "untouched", "answer")
+    stored = store.get_conversation(cid)
+    assert stored is not None
+    second_question = stored.messages[2].id
+    assert store.delete_messages_from(cid, second_question) == 2
+    after = store.get_conversation(cid)
+    assert after is not None
+    assert [m.text for m in after.messages] == ["Describe every pixel.", "Red, red,"]
+    assert found(store, "corner") == []
+    kept = store.get_conversation(other)
+    assert kept is not None
+    assert len(kept.messages) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -170,7 +171,8 @@ def test_history_survives_a_restart_and_exports(
     assert second.history.export_conversation(exports / "conversation.txt")
     text = (exports / "conversation.txt").read_text(encoding="utf-8")
     assert "Where are the zebras?" in text
-    assert "Answer:" in text
+    # The tiny model's answer may run to the token limit: it is then marked so.
+    assert re.search(r"^Answer( \(cut off at the token limit\))?:$", text, re.MULTILINE)
     assert str(image) in text
     assert second.history.export_history(path=exports / "history.md")
     markdown = (exports / "history.md").read_text(encoding="utf-8")

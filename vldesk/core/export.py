@@ -12,11 +12,17 @@ from typing import Any
 
 from vldesk.core.atomic import atomic_write_text
 from vldesk.core.errors import WriteError
+from vldesk.core.generation import StopReason
 
 #: Suffix (lower case) -> format name; the format is chosen by the file name alone.
 EXPORT_FORMATS = {".txt": "text", ".md": "markdown", ".markdown": "markdown"}
 
 _ROLE_LABELS = {"user": "Prompt", "assistant": "Answer", "system": "System prompt"}
+#: How an answer that ended early is marked (by its ``StopReason`` value).
+_STOP_MARKS = {
+    StopReason.CANCELLED.value: "stopped",
+    StopReason.MAX_TOKENS.value: "cut off at the token limit",
+}
 _TEXT_RULE = "=" * 72
 # Characters that end or break a Markdown link destination, or that renderers would decode.
 _UNSAFE_IN_LINK = re.compile(r"[\s()<>\[\]\\%#?\"'`\x00-\x1f\x7f]")
@@ -34,6 +40,15 @@ class ExportEntry:
     date: datetime
     settings: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] | None = None
+    #: Index in :attr:`turns` -> why that answer ended (a ``StopReason`` value); answers the
+    #: user stopped or the token limit cut off are marked so in the export.
+    stop_reasons: dict[int, str] = field(default_factory=dict)
+
+    def label(self, index: int) -> str:
+        """The heading of turn ``index``: its role, and how it ended when that was early."""
+        role = self.turns[index][0]
+        mark = _STOP_MARKS.get(self.stop_reasons.get(index, "")) if role == "assistant" else None
+        return f"{_role_label(role)} ({mark})" if mark else _role_label(role)
 
     @property
     def image_name(self) -> str:
@@ -49,8 +64,8 @@ def render_text(entries: Iterable[ExportEntry]) -> str:
         lines.append(f"Date: {_format_date(entry.date)}")
         if entry.settings:
             lines.append(f"Settings: {_format_mapping(entry.settings)}")
-        for role, text in entry.turns:
-            lines += ["", f"{_role_label(role)}:", text.strip("\n")]
+        for index, (_role, text) in enumerate(entry.turns):
+            lines += ["", f"{entry.label(index)}:", text.strip("\n")]
         if entry.stats:
             lines += ["", f"Stats: {_format_stats(entry.stats)}"]
         blocks.append("\n".join(lines))
@@ -74,14 +89,14 @@ def render_markdown(entries: Iterable[ExportEntry], relative_to: Path | None = N
         if entry.settings:
             meta += f"  \n**Settings:** {_code_span(_format_mapping(entry.settings))}"
         parts.append(meta)
-        for role, text in entry.turns:
+        for index, (role, text) in enumerate(entry.turns):
             body = text.strip("\n")
             if role == "user" or role == "system":
                 # The person's words: quoted, so they read as the question, not as the answer.
                 body = "\n".join(f"> {line}".rstrip() for line in body.splitlines()) or ">"
             else:
                 body = _close_fences(body)  # the model's Markdown is kept as it is
-            parts.append(f"**{_role_label(role)}:**\n\n{body}")
+            parts.append(f"**{entry.label(index)}:**\n\n{body}")
         if entry.stats:
             parts.append(f"*{_escape_inline(_format_stats(entry.stats))}*")
         sections.append("\n\n".join(parts))

@@ -20,7 +20,9 @@ from vldesk.core.errors import HistoryError
 from vldesk.core.export import ExportEntry
 from vldesk.core.history_records import (
     PREVIEW_CHARS,
+    STOPPED,
     THUMBNAIL_SIZE,
+    ChatHistory,
     ConversationSummary,
     HistoryWriter,
     StoredConversation,
@@ -30,6 +32,7 @@ from vldesk.core.history_records import (
     make_thumbnail,
     search_words,
     shorten,
+    stop_reason_of,
     to_json,
 )
 from vldesk.core.history_schema import MIGRATIONS, SCHEMA_VERSION
@@ -238,7 +241,7 @@ class HistoryStore:
             self._touch(conn, conversation_id, now)
             cursor = conn.execute(
                 "INSERT INTO messages (conversation_id, role, text, model, settings, stats, "
-                "created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "created, stop_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation_id,
                     role,
@@ -247,6 +250,7 @@ class HistoryStore:
                     to_json(settings or {}),
                     to_json(stats) if stats is not None else None,
                     now,
+                    stop_reason_of(stats) if role == "assistant" else None,
                 ),
             )
             return _rowid(cursor)
@@ -266,8 +270,8 @@ class HistoryStore:
                 conn.execute("UPDATE messages SET text = ? WHERE id = ?", (text, message_id))
             else:
                 conn.execute(
-                    "UPDATE messages SET text = ?, stats = ? WHERE id = ?",
-                    (text, to_json(stats), message_id),
+                    "UPDATE messages SET text = ?, stats = ?, stop_reason = ? WHERE id = ?",
+                    (text, to_json(stats), stop_reason_of(stats), message_id),
                 )
             self._touch(conn, int(row[0]), now)
 
@@ -278,6 +282,17 @@ class HistoryStore:
         )
         if cursor.rowcount == 0:
             raise HistoryError("The conversation is no longer in the history (deleted?).")
+
+    def delete_messages_from(self, conversation_id: int, message_id: int) -> int:
+        """Delete a message and every later one of its conversation (an answer regenerated, a
+        question edited: what follows it no longer applies); returns how many went."""
+        with self._errors("replace the message"), self._write() as conn:
+            cursor = conn.execute(
+                "DELETE FROM messages WHERE conversation_id = ? AND id >= ?",
+                (conversation_id, message_id),
+            )
+            self._touch(conn, conversation_id, time.time())
+            return int(cursor.rowcount)
 
     def delete_conversation(self, conversation_id: int) -> bool:
         """Delete a conversation and its messages (and their search entries); False if absent."""
@@ -372,8 +387,8 @@ class HistoryStore:
             if row is None:
                 return None
             message_rows = conn.execute(
-                "SELECT id, conversation_id, role, text, model, settings, stats, created "
-                "FROM messages WHERE conversation_id = ? ORDER BY id",
+                "SELECT id, conversation_id, role, text, model, settings, stats, created, "
+                "stop_reason FROM messages WHERE conversation_id = ? ORDER BY id",
                 (conversation_id,),
             ).fetchall()
         messages = tuple(
@@ -386,6 +401,7 @@ class HistoryStore:
                 settings=from_json(m[5]) or {},
                 stats=from_json(m[6]),
                 created=from_timestamp(m[7]),
+                stop_reason=m[8],
             )
             for m in message_rows
         )
@@ -421,6 +437,11 @@ class HistoryStore:
                         {},
                     ),
                     stats=dict(last.stats) if last and last.stats else None,
+                    stop_reasons={
+                        index: m.stop_reason
+                        for index, m in enumerate(conversation.messages)
+                        if m.stop_reason
+                    },
                 )
             )
         return entries
@@ -440,7 +461,9 @@ __all__ = [
     "PREVIEW_CHARS",
     "ROLES",
     "SCHEMA_VERSION",
+    "STOPPED",
     "THUMBNAIL_SIZE",
+    "ChatHistory",
     "ConversationSummary",
     "HistoryStore",
     "HistoryWriter",

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
+from vldesk.core.generation import StopReason
 from vldesk.core.images import to_rgb
 
 #: Longest side of the stored thumbnail, in pixels.
@@ -20,6 +21,8 @@ THUMBNAIL_SIZE = 256
 THUMBNAIL_QUALITY = 80
 #: Characters of the first prompt / last answer kept in list summaries.
 PREVIEW_CHARS = 200
+#: The stop reason of an answer the user stopped (``StopReason.CANCELLED``'s value).
+STOPPED = StopReason.CANCELLED.value
 
 
 class HistoryWriter(Protocol):
@@ -44,6 +47,12 @@ class HistoryWriter(Protocol):
     ) -> int: ...
 
 
+class ChatHistory(HistoryWriter, Protocol):
+    """What a chat session needs besides writing: replacing answers and questions."""
+
+    def delete_messages_from(self, conversation_id: int, message_id: int) -> int: ...
+
+
 @dataclass(frozen=True)
 class StoredMessage:
     """One prompt or answer as saved."""
@@ -56,6 +65,13 @@ class StoredMessage:
     settings: dict[str, Any]
     stats: dict[str, Any] | None
     created: datetime
+    #: Why an answer ended ("end_of_text", "max_tokens", "cancelled"); ``None`` otherwise.
+    stop_reason: str | None = None
+
+    @property
+    def stopped(self) -> bool:
+        """The user stopped this answer before it was complete."""
+        return self.stop_reason == STOPPED
 
 
 @dataclass(frozen=True)
@@ -136,3 +152,9 @@ def from_timestamp(seconds: float) -> datetime:
 def shorten(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
+
+
+def stop_reason_of(stats: Mapping[str, Any] | None) -> str | None:
+    """The stop reason kept in an answer's stats (as the chat session writes them)."""
+    reason = stats.get("stop_reason") if stats else None
+    return reason if isinstance(reason, str) and reason else None

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vldesk.core.errors import HistoryError
+from vldesk.core.history_records import from_json, stop_reason_of
 
 #: The schema this code writes; ``MIGRATIONS[n]`` takes a database from version n to n + 1.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def fts5_trigram_available(conn: sqlite3.Connection) -> bool:
@@ -72,7 +73,21 @@ def _migrate_0_to_1(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_0_to_1,)
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """Why each answer ended ("cancelled": stopped by the user), as its own column; older
+    answers get it from their stats, where version 1 kept it."""
+    conn.execute("ALTER TABLE messages ADD COLUMN stop_reason TEXT")
+    rows = conn.execute(
+        "SELECT id, stats FROM messages WHERE role = 'assistant' AND stats IS NOT NULL"
+    ).fetchall()
+    for message_id, stats in rows:
+        # Parsed here, not with SQL's json_extract: a damaged stats text must not stop the upgrade.
+        reason = stop_reason_of(from_json(stats))
+        if reason is not None:
+            conn.execute("UPDATE messages SET stop_reason = ? WHERE id = ?", (reason, message_id))
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_0_to_1, _migrate_1_to_2)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

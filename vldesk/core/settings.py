@@ -30,6 +30,8 @@ SETTINGS_VERSION = 2
 #: Version 1 wrote these sampling values into every file whether or not the user chose them;
 #: since version 2 an unset value follows the model (its generation_config.json).
 _VERSION_1_SAMPLING = {"temperature": 0.7, "top_p": 0.8, "top_k": 20, "repetition_penalty": 1.05}
+#: Where the desktop app's "Save Caption to Photo" may write (``MetadataMode`` values).
+CAPTION_METADATA_CHOICES = ("sidecar", "embed")
 #: How many recently opened files the File menu remembers.
 MAX_RECENT_FILES = 10
 CORRUPT_SUFFIX = ".corrupt-"
@@ -108,6 +110,10 @@ class Settings:
     recent_files: tuple[str, ...]
     #: The batch dialog's last choices (folder, prompt, caption mode...); ``None`` before any.
     last_batch: LastBatch | None
+    #: A preset button starts a new conversation about the image instead of continuing it.
+    presets_start_fresh: bool
+    #: Where "Save Caption to Photo" writes: "sidecar" (photo.jpg.xmp) or "embed" (the file).
+    caption_metadata: str
     #: Keys this version does not know (from a newer version, say): kept and written back.
     extra: Mapping[str, Any] = field(compare=False, repr=False)
 
@@ -126,6 +132,8 @@ class Settings:
         last_model: str | None = None,
         recent_files: tuple[str, ...] = (),
         last_batch: LastBatch | None = None,
+        presets_start_fresh: bool = False,
+        caption_metadata: str = "sidecar",
         extra: Mapping[str, Any] | None = None,
         **generation_fields: object,
     ) -> None:
@@ -150,6 +158,8 @@ class Settings:
             "last_model": last_model,
             "recent_files": recent_files,
             "last_batch": last_batch,
+            "presets_start_fresh": presets_start_fresh,
+            "caption_metadata": caption_metadata,
             "extra": dict(extra) if extra is not None else {},
         }
         for name, value in values.items():
@@ -352,6 +362,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "last_model": _optional_path,
     "recent_files": _recent,
     "last_batch": _optional(LastBatch.from_dict),
+    "presets_start_fresh": _bool,
+    "caption_metadata": _one_of(CAPTION_METADATA_CHOICES),
 }
 _KNOWN_KEYS = frozenset(_CHECKS) | {"version"}
 

@@ -7,8 +7,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt
 
 from vldesk.core.errors import VldeskError
 from vldesk.core.history import HistoryStore
@@ -24,8 +23,10 @@ from vldesk.gui.controllers.folder import FolderController
 from vldesk.gui.controllers.history import HistoryController
 from vldesk.gui.controllers.images import ImageController
 from vldesk.gui.controllers.models import ModelController
+from vldesk.gui.controllers.photo_caption import PhotoCaptionController
 from vldesk.gui.controllers.preferences import Preferences
-from vldesk.gui.dialogs.about_dialog import AboutDialog, open_folder
+from vldesk.gui.dialogs.about_dialog import AboutDialog
+from vldesk.gui.dialogs.folder_reveal import reveal_folder
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
 from vldesk.gui.dialogs.shortcuts_dialog import ShortcutsDialog
 from vldesk.gui.main_window import MainWindow
@@ -117,6 +118,7 @@ class DesktopApp(QObject):
         self.history = HistoryController(store, self.session, self.chat, self.images, w, self)
         self.folder = FolderController(self.images, w, parent=self)
         self._wire_folder()
+        self.photo_caption = PhotoCaptionController(self.session, prefs, w, self)
         self._layout_settings = QSettings(
             str(self.paths.config_dir / "window.ini"), QSettings.Format.IniFormat
         )
@@ -156,9 +158,11 @@ class DesktopApp(QObject):
         w.actual_size_action.triggered.connect(w.viewer.actual_size)
         w.about_action.triggered.connect(self._about)
         w.shortcuts_action.triggered.connect(self._show_shortcuts)
-        w.open_data_folder_action.triggered.connect(lambda: open_folder(self.paths.data_dir))
+        w.open_data_folder_action.triggered.connect(
+            lambda: reveal_folder(self.paths.data_dir, self.window)
+        )
         w.open_log_folder_action.triggered.connect(
-            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.paths.log_dir)))
+            lambda: reveal_folder(self.paths.log_dir, self.window)
         )
         w.answer_view.copied.connect(
             lambda _text: w.statusBar().showMessage(_tr("Copied to the clipboard."), 3000)
@@ -213,6 +217,7 @@ class DesktopApp(QObject):
         self.downloads.shut_down()  # partial files are kept: the next download resumes them
         self.images.shut_down()
         self.folder.shut_down()
+        self.photo_caption.shut_down()
         self.history.close()
 
     def wait_for_background_work(self) -> None:

@@ -24,10 +24,12 @@ def conversation_entry(
     turns: list[tuple[str, str]] = [(turn.role, turn.text) for turn in conversation.turns]
     if not turns:
         return None
+    reasons = [record.stop_reason for record in session.records]
     if last_only:
-        turns = turns[-2:]
+        turns, reasons = turns[-2:], reasons[-2:]
     elif conversation.system:
         turns.insert(0, ("system", conversation.system))
+        reasons.insert(0, None)
     result = session.last_result
     image = session.image
     return ExportEntry(
@@ -37,6 +39,7 @@ def conversation_entry(
         date=datetime.now().astimezone(),
         settings=settings.to_dict(),
         stats=result.stats.to_dict() if result is not None else None,
+        stop_reasons={index: reason for index, reason in enumerate(reasons) if reason},
     )
 
 
@@ -46,13 +49,28 @@ def export_stem(session: ChatSession) -> str:
     return image.path.stem if image is not None and image.path is not None else "vldesk"
 
 
-def ask_export_path(parent: QWidget, title: str, stem: str) -> Path | None:
-    """Ask where to save; the file type follows the chosen filter when no suffix was typed."""
-    start = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+def export_folder(session: ChatSession | None = None) -> Path:
+    """Where an export starts: the image's folder, else Documents, else home (an existing
+    folder, so the dialog opens in it)."""
+    image = session.image if session is not None else None
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    candidates = [
+        *([image.path.parent] if image is not None and image.path is not None else []),
+        *([Path(documents)] if documents else []),
+    ]
+    return next((folder for folder in candidates if folder.is_dir()), Path.home())
+
+
+def ask_export_path(
+    parent: QWidget, title: str, stem: str, folder: Path | None = None
+) -> Path | None:
+    """Ask where to save, starting in ``folder`` (default: :func:`export_folder`); the file
+    type follows the chosen filter when no suffix was typed."""
+    start = folder if folder is not None else export_folder()
     chosen, chosen_filter = QFileDialog.getSaveFileName(
         parent,
         title,
-        str(Path(start) / f"{stem}.md"),
+        str(start / f"{stem}.md"),
         QCoreApplication.translate("Export", EXPORT_FILTERS),
     )
     if not chosen:

@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_batch()
         self._build_folder_dock()
+        self._build_conversation_actions()
 
         self.drop_filter = FileDropFilter(self)
         self.drop_filter.files_dropped.connect(self.files_dropped)
@@ -238,6 +239,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
 
         edit_menu = menu_bar.addMenu(tr("&Edit"))
+        self.edit_menu = edit_menu
         edit_menu.addAction(self.copy_answer_action)
         edit_menu.addAction(self.copy_conversation_action)
         edit_menu.addAction(self.copy_alt_text_action)
@@ -296,6 +298,45 @@ class MainWindow(QMainWindow):
         self.folder_panel_action.setShortcut(QKeySequence("Ctrl+Shift+F"))
         self.addAction(self.folder_panel_action)
         self.view_menu.addAction(self.folder_panel_action)
+
+    def _build_conversation_actions(self) -> None:
+        """Regenerate, edit, and saving an answer into the photo's metadata (Edit menu)."""
+        tr = self.tr
+        self.regenerate_action = _action(
+            self, tr("&Regenerate Answer"), "Ctrl+Shift+R", tr("Answer the last question again")
+        )
+        self.edit_question_action = _action(
+            self,
+            tr("Edit &Last Question"),
+            "Ctrl+Shift+E",
+            tr("Change the last question and ask it again"),
+        )
+        self.save_caption_action = _action(
+            self,
+            tr("&Save Caption to Photo"),
+            "Ctrl+Shift+S",
+            tr("Write the selected text, or the last answer, into the photo's XMP description"),
+        )
+        self.caption_target_menu = QMenu(tr("Caption &Goes Into"), self)
+        self.caption_target_group = QActionGroup(self)
+        self.caption_sidecar_action = self.caption_target_menu.addAction(
+            tr("An XMP &Sidecar (photo.jpg.xmp)")
+        )
+        self.caption_embed_action = self.caption_target_menu.addAction(tr("The &Photo File Itself"))
+        for action, mode in (
+            (self.caption_sidecar_action, "sidecar"),
+            (self.caption_embed_action, "embed"),
+        ):
+            action.setCheckable(True)
+            action.setData(mode)
+            self.caption_target_group.addAction(action)
+        menu = self.edit_menu
+        menu.addSeparator()
+        menu.addAction(self.regenerate_action)
+        menu.addAction(self.edit_question_action)
+        menu.addSeparator()
+        menu.addAction(self.save_caption_action)
+        menu.addMenu(self.caption_target_menu)
 
     def show_batch_view(self) -> None:
         dock = self.batch_dock

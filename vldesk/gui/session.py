@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings, Turn
-from vldesk.core.history_records import HistoryWriter
+from vldesk.core.history_records import ChatHistory, StoredMessage
 from vldesk.core.images import LoadedImage
 from vldesk.gui.workers.inference import Failure
 from vldesk.gui.workers.inference_client import InferenceClient
@@ -29,12 +30,24 @@ class SessionImage:
 
 
 @dataclass(frozen=True)
+class TurnRecord:
+    """What the session knows of a turn besides its text: its message in history and, for an
+    answer, the model that gave it and why it ended (a ``StopReason`` value)."""
+
+    message_id: int | None = None
+    model: str = ""
+    stop_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class _Pending:
     request_id: int
     question: str
     conversation: Conversation
     history_id: int | None
     settings: GenerationSettings
+    #: The records of ``conversation``'s turns, the question's last.
+    records: tuple[TurnRecord, ...] = ()
     #: False once the user moved on (new image or conversation): the answer is only recorded.
     shown: bool = True
 
@@ -55,6 +68,8 @@ class ChatSession(QObject):
             budget or the CPU); its message is for the user.
         busy_changed(bool): whether an answer is being produced.
         conversation_reset(): the conversation was emptied (new image or new conversation).
+        conversation_cut(int): only the first n answered questions are left (a regenerate or
+            an edit replaces the rest).
         history_changed(): an entry was written to history.
         history_error(str): history could not be written (the answer is still shown).
     """
@@ -65,13 +80,14 @@ class ChatSession(QObject):
     answer_failed = Signal(object)
     busy_changed = Signal(bool)
     conversation_reset = Signal()
+    conversation_cut = Signal(int)
     history_changed = Signal()
     history_error = Signal(str)
 
     def __init__(
         self,
         inference: InferenceClient,
-        history: HistoryWriter | None,
+        history: ChatHistory | None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -79,6 +95,8 @@ class ChatSession(QObject):
         self._history = history
         self.image: SessionImage | None = None
         self.conversation = Conversation()
+        #: One record per turn of :attr:`conversation`, in the same order.
+        self.records: tuple[TurnRecord, ...] = ()
         self.history_id: int | None = None
         self.model_name: str | None = None
         #: The latest answer shown (its stats go into exports).
@@ -87,7 +105,8 @@ class ChatSession(QObject):
         #: The read-ahead of the current image (its request id), and what it was read with.
         self._reading_ahead: int | None = None
         self._read_ahead_of: tuple[SessionImage, int, str] | None = None
-        self._last_question: tuple[str, str] | None = None
+        #: The question to ask again after an error: its text, system prompt and history id.
+        self._last_question: tuple[str, str, int | None] | None = None
         inference.text_chunk.connect(self._on_chunk)
         inference.finished.connect(self._on_finished)
         inference.failed.connect(self._on_failed)
@@ -144,39 +163,46 @@ class ChatSession(QObject):
     def new_conversation(self) -> None:
         self._detach_pending()
         self.conversation = Conversation()
+        self.records = ()
         self.history_id = None
         self.last_result = None
         self._last_question = None
         self.conversation_reset.emit()
 
     def restore(
-        self, image: SessionImage | None, turns: list[tuple[str, str]], history_id: int
+        self, image: SessionImage | None, messages: Sequence[StoredMessage], history_id: int
     ) -> None:
         """Continue a conversation reopened from history; the image goes with its first question."""
         self._stop_reading_ahead()
         self._detach_pending()
         self.image = image
         conversation = Conversation()
+        records: list[TurnRecord] = []
         attached = False
-        for role, text in turns:
-            if role == "user":
+        for message in messages:
+            if message.role == "user":
                 carried: tuple[LoadedImage, ...] = ()
                 if _awaits_answer(conversation):
                     # A question that never got an answer (an error, a crash) is left out of
                     # what the model sees, so the turns keep alternating.
                     carried = conversation.turns[-1].images
                     conversation = Conversation(conversation.turns[:-1], conversation.system)
+                    records.pop()
                 if not carried and image is not None and not attached:
                     carried = (image.loaded,)
                 attached = attached or bool(carried)
-                conversation = conversation.ask(text, carried)
-            elif role == "assistant" and _awaits_answer(conversation):
-                conversation = conversation.answered(text)
-            elif role == "system":
-                conversation = Conversation(conversation.turns, text or None)
+                conversation = conversation.ask(message.text, carried)
+                records.append(TurnRecord(message.id))
+            elif message.role == "assistant" and _awaits_answer(conversation):
+                conversation = conversation.answered(message.text)
+                records.append(TurnRecord(message.id, message.model, message.stop_reason))
+            elif message.role == "system":
+                conversation = Conversation(conversation.turns, message.text or None)
         if _awaits_answer(conversation):
             conversation = Conversation(conversation.turns[:-1], conversation.system)
+            records.pop()
         self.conversation = conversation
+        self.records = tuple(records)
         self.history_id = history_id
         self.last_result = None
         self._last_question = None
@@ -197,26 +223,89 @@ class ChatSession(QObject):
         """Ask the last question again (after an error), e.g. with a smaller image budget."""
         if self._last_question is None or self.busy:
             return False
-        question, system_prompt = self._last_question
+        question, system_prompt, question_id = self._last_question
         # The question is already in history: only the answer is still to be written.
-        return self._send(question, settings, system_prompt, record=False)
+        return self._send(question, settings, system_prompt, question_id=question_id)
+
+    @property
+    def can_regenerate(self) -> bool:
+        turns = self.conversation.turns
+        return self.can_ask and not self.busy and bool(turns) and turns[-1].role == "assistant"
+
+    def regenerate(self, settings: GenerationSettings, system_prompt: str = "") -> bool:
+        """Answer the last question again; the new answer replaces the old one, in history too."""
+        if not self.can_regenerate:
+            return False
+        question_at = len(self.conversation.turns) - 2
+        question = self.conversation.turns[question_at].text
+        question_id = self.records[question_at].message_id
+        self._forget_from(question_at + 1)  # the answer, from history
+        self._cut(question_at)  # the question too, here only: it is asked again as it was
+        return self._send(question, settings, system_prompt, question_id=question_id)
+
+    def question_count(self) -> int:
+        return sum(turn.role == "user" for turn in self.conversation.turns)
+
+    def edit(
+        self, number: int, question: str, settings: GenerationSettings, system_prompt: str = ""
+    ) -> bool:
+        """Ask question ``number`` (0: the first) anew with new text: it and everything after it
+        are replaced, in history too; the conversation goes on from the new answer."""
+        positions = [i for i, turn in enumerate(self.conversation.turns) if turn.role == "user"]
+        if self.busy or not self.can_ask or not question.strip():
+            return False
+        if not 0 <= number < len(positions):
+            return False
+        self._forget_from(positions[number])
+        self._cut(positions[number])
+        return self._send(question, settings, system_prompt, record=True)
+
+    def _forget_from(self, position: int) -> None:
+        """Delete the turns from ``position`` on from history (what was shown is replaced)."""
+        ids = [r.message_id for r in self.records[position:] if r.message_id is not None]
+        if not ids or self.history_id is None or self._history is None:
+            return
+        try:
+            self._history.delete_messages_from(self.history_id, min(ids))
+        except (VldeskError, OSError) as exc:
+            self._history_failed(exc)
+        else:
+            self.history_changed.emit()
+
+    def _cut(self, position: int) -> None:
+        turns = self.conversation.turns[:position]
+        self.conversation = Conversation(turns, self.conversation.system)
+        self.records = self.records[:position]
+        self.last_result = None
+        self.conversation_cut.emit(sum(turn.role == "assistant" for turn in turns))
 
     def _send(
-        self, question: str, settings: GenerationSettings, system_prompt: str, *, record: bool
+        self,
+        question: str,
+        settings: GenerationSettings,
+        system_prompt: str,
+        *,
+        record: bool = False,
+        question_id: int | None = None,
     ) -> bool:
+        """Ask ``question``; ``record`` writes it to history first, else it is there already
+        as ``question_id``."""
         if self.busy or not self.can_ask or not question.strip():
             return False
         assert self.image is not None
         assert self.model_name is not None
-        self._last_question = (question, system_prompt)
         first = not self.conversation.turns
         images = (self.image.loaded,) if first else ()
         conversation = Conversation(self.conversation.turns, system_prompt or None)
         conversation = conversation.ask(question, images)
         if record:
-            self._record_question(question, settings, system_prompt)
+            question_id = self._record_question(question, settings, system_prompt)
+        self._last_question = (question, system_prompt, question_id)
         request_id = self._inference.generate(conversation, settings)
-        self._pending = _Pending(request_id, question, conversation, self.history_id, settings)
+        records = (*self.records, TurnRecord(question_id))
+        self._pending = _Pending(
+            request_id, question, conversation, self.history_id, settings, records
+        )
         self.answer_started.emit(question)
         self.busy_changed.emit(True)
         return True
@@ -227,10 +316,11 @@ class ChatSession(QObject):
 
     def _record_question(
         self, question: str, settings: GenerationSettings, system_prompt: str
-    ) -> None:
-        """Write the question before the answer starts, so a crash loses nothing shown."""
+    ) -> int | None:
+        """Write the question before the answer starts, so a crash loses nothing shown;
+        returns its message id (``None``: not written)."""
         if self._history is None or self.image is None or self.model_name is None:
-            return
+            return None
         try:
             if self.history_id is None:
                 path = str(self.image.path) if self.image.path is not None else None
@@ -241,7 +331,7 @@ class ChatSession(QObject):
                     self._history.add_message(
                         self.history_id, "system", system_prompt, model=self.model_name
                     )
-            self._history.add_message(
+            message_id = self._history.add_message(
                 self.history_id,
                 "user",
                 question,
@@ -250,8 +340,9 @@ class ChatSession(QObject):
             )
         except (VldeskError, OSError) as exc:
             self._history_failed(exc)
-        else:
-            self.history_changed.emit()
+            return None
+        self.history_changed.emit()
+        return message_id
 
     def _history_failed(self, exc: Exception) -> None:
         log.warning("writing history failed: %s", exc)
@@ -272,14 +363,16 @@ class ChatSession(QObject):
         if not self._matches(request_id) or self._pending is None:
             return
         pending, self._pending = self._pending, None
+        model = result.stats.model or self.model_name or ""
+        answer_id: int | None = None
         if pending.history_id is not None and self._history is not None:
             stats = {**result.stats.to_dict(), "stop_reason": result.stop_reason.value}
             try:
-                self._history.add_message(
+                answer_id = self._history.add_message(
                     pending.history_id,
                     "assistant",
                     result.text,
-                    model=result.stats.model or self.model_name,
+                    model=model,
                     settings=pending.settings.to_dict(),
                     stats=stats,
                 )
@@ -289,6 +382,8 @@ class ChatSession(QObject):
                 self.history_changed.emit()
         if pending.shown:
             self.conversation = pending.conversation.answered(result.text)
+            answer = TurnRecord(answer_id, model, result.stop_reason.value)
+            self.records = (*pending.records, answer)
             self.last_result = result
             self._last_question = None
             self.busy_changed.emit(False)
@@ -302,6 +397,16 @@ class ChatSession(QObject):
         if pending.shown:
             self.busy_changed.emit(False)
             self.answer_failed.emit(failure)
+
+
+def exchanges_of(session: ChatSession) -> list[tuple[str, str, TurnRecord]]:
+    """(question, answer, the answer's record) of each answered question, for display."""
+    turns, records = session.conversation.turns, session.records
+    return [
+        (turns[i - 1].text, turns[i].text, records[i])
+        for i in range(1, len(turns))
+        if turns[i].role == "assistant" and turns[i - 1].role == "user"
+    ]
 
 
 def _awaits_answer(conversation: Conversation) -> bool:

@@ -146,6 +146,34 @@
             <source>The answer is complete.</source>
             <translation>回答已完成。</translation>
         </message>
+        <message>
+            <source>Copy</source>
+            <translation>复制</translation>
+        </message>
+        <message>
+            <source>Copy this question</source>
+            <translation>复制这个问题</translation>
+        </message>
+        <message>
+            <source>Edit</source>
+            <translation>编辑</translation>
+        </message>
+        <message>
+            <source>Change this question</source>
+            <translation>修改这个问题</translation>
+        </message>
+        <message>
+            <source>Copy this answer</source>
+            <translation>复制这个回答</translation>
+        </message>
+        <message>
+            <source>Regenerate</source>
+            <translation>重新生成</translation>
+        </message>
+        <message>
+            <source>Answer the last question again</source>
+            <translation>重新回答最后一个问题</translation>
+        </message>
     </context>
     <context>
         <name>BatchDialog</name>
@@ -828,6 +856,14 @@
             <translation>文件夹描述已停止：{0}</translation>
         </message>
         <message>
+            <source>stopped</source>
+            <translation>已停止</translation>
+        </message>
+        <message>
+            <source>cut off at the token limit (Settings → Max new tokens)</source>
+            <translation>已达到 token 上限而截断（设置 → 最大新 token 数）</translation>
+        </message>
+        <message>
             <source>The answer could not be saved to history: {0}</source>
             <translation>回答未能保存到历史记录：{0}</translation>
         </message>
@@ -850,14 +886,6 @@
         <message>
             <source>The model is not loaded yet.</source>
             <translation>模型尚未加载。</translation>
-        </message>
-        <message>
-            <source>stopped</source>
-            <translation>已停止</translation>
-        </message>
-        <message>
-            <source>cut off at the token limit (Settings → Max new tokens)</source>
-            <translation>已达到 token 上限而截断（设置 → 最大新 token 数）</translation>
         </message>
         <message>
             <source>Retry with {0} image tokens</source>
@@ -974,6 +1002,50 @@
         <message>
             <source>{0} is downloaded; choose it in the Model menu.</source>
             <translation>{0} 已下载；请在“模型”菜单中选择它。</translation>
+        </message>
+        <message>
+            <source>Only an image opened from a file can get a caption (a pasted one has none).</source>
+            <translation>只有从文件打开的图片才能保存说明（粘贴的图片没有文件）。</translation>
+        </message>
+        <message>
+            <source>There is no finished answer to save yet.</source>
+            <translation>还没有可保存的完整回答。</translation>
+        </message>
+        <message>
+            <source>Saving the caption…</source>
+            <translation>正在保存说明…</translation>
+        </message>
+        <message>
+            <source>Caption saved in {0}.</source>
+            <translation>说明已保存到 {0}。</translation>
+        </message>
+        <message>
+            <source>Save Caption to Photo</source>
+            <translation>将说明保存到照片</translation>
+        </message>
+        <message>
+            <source>{0} already has a description that a person wrote:</source>
+            <translation>{0} 已有一段由人撰写的描述：</translation>
+        </message>
+        <message>
+            <source>“{0}”
+
+Replace it with the answer? It cannot be undone.</source>
+            <translation>“{0}”
+
+要用这个回答替换它吗？此操作无法撤销。</translation>
+        </message>
+        <message>
+            <source>Replace</source>
+            <translation>替换</translation>
+        </message>
+        <message>
+            <source>Keep Theirs</source>
+            <translation>保留原描述</translation>
+        </message>
+        <message>
+            <source>The photo's own description was kept.</source>
+            <translation>已保留照片原有的描述。</translation>
         </message>
         <message>
             <source>Folder Batch</source>
@@ -1178,6 +1250,21 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         <message>
             <source>Filter by a word</source>
             <translation>按词语筛选</translation>
+        </message>
+    </context>
+    <context>
+        <name>FolderPathMessage</name>
+        <message>
+            <source>Folder</source>
+            <translation>文件夹</translation>
+        </message>
+        <message>
+            <source>No file manager could open the folder. It is here:</source>
+            <translation>没有可以打开此文件夹的文件管理器。它位于：</translation>
+        </message>
+        <message>
+            <source>Copy Path</source>
+            <translation>复制路径</translation>
         </message>
     </context>
     <context>
@@ -1500,6 +1587,42 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
             <translation>文件夹面板(&amp;O)</translation>
         </message>
         <message>
+            <source>&amp;Regenerate Answer</source>
+            <translation>重新生成回答(&amp;R)</translation>
+        </message>
+        <message>
+            <source>Answer the last question again</source>
+            <translation>重新回答最后一个问题</translation>
+        </message>
+        <message>
+            <source>Edit &amp;Last Question</source>
+            <translation>编辑最后一个问题(&amp;L)</translation>
+        </message>
+        <message>
+            <source>Change the last question and ask it again</source>
+            <translation>修改最后一个问题并重新提问</translation>
+        </message>
+        <message>
+            <source>&amp;Save Caption to Photo</source>
+            <translation>将说明保存到照片(&amp;S)</translation>
+        </message>
+        <message>
+            <source>Write the selected text, or the last answer, into the photo's XMP description</source>
+            <translation>将选中的文字（或最后一个回答）写入照片的 XMP 描述</translation>
+        </message>
+        <message>
+            <source>Caption &amp;Goes Into</source>
+            <translation>说明保存位置(&amp;G)</translation>
+        </message>
+        <message>
+            <source>An XMP &amp;Sidecar (photo.jpg.xmp)</source>
+            <translation>XMP 附属文件(&amp;S)（photo.jpg.xmp）</translation>
+        </message>
+        <message>
+            <source>The &amp;Photo File Itself</source>
+            <translation>照片文件本身(&amp;P)</translation>
+        </message>
+        <message>
             <source>No models installed</source>
             <translation>未安装模型</translation>
         </message>
@@ -1671,6 +1794,38 @@ Download it anyway?</source>
         <message>
             <source>Stop the answer</source>
             <translation>停止回答</translation>
+        </message>
+        <message>
+            <source>Presets start a new conversation</source>
+            <translation>预设开始新对话</translation>
+        </message>
+        <message>
+            <source>On: a preset asks about the image afresh. Off: it continues the conversation, like a typed question.</source>
+            <translation>开启：预设会重新就这张图片提问。关闭：预设像输入的问题一样接着当前对话。</translation>
+        </message>
+        <message>
+            <source>Cancel Edit</source>
+            <translation>取消编辑</translation>
+        </message>
+        <message>
+            <source>Cancel changing the question</source>
+            <translation>取消修改问题</translation>
+        </message>
+        <message>
+            <source>Starts a conversation about this image.</source>
+            <translation>开始关于这张图片的对话。</translation>
+        </message>
+        <message>
+            <source>Starts a new conversation about this image.</source>
+            <translation>开始关于这张图片的新对话。</translation>
+        </message>
+        <message>
+            <source>Continues this conversation.</source>
+            <translation>接着当前对话。</translation>
+        </message>
+        <message>
+            <source>Changing question {0}: Send asks it again and replaces its answer and everything after it.</source>
+            <translation>正在修改第 {0} 个问题：发送后会重新提问，并替换它的回答及之后的全部内容。</translation>
         </message>
     </context>
     <context>
@@ -1968,6 +2123,14 @@ Download it anyway?</source>
         <message>
             <source>{0} in use</source>
             <translation>占用 {0}</translation>
+        </message>
+        <message>
+            <source>Memory this process holds now (on a GPU: what the GPU holds)</source>
+            <translation>本进程当前占用的内存（使用 GPU 时为 GPU 占用的显存）</translation>
+        </message>
+        <message>
+            <source>The last answer peaked at {0}</source>
+            <translation>上一个回答的峰值为 {0}</translation>
         </message>
     </context>
 </TS>

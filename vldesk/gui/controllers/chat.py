@@ -9,7 +9,8 @@ from collections.abc import Callable
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Slot
 
 from vldesk.core.generation import GenerationResult, GenerationSettings, StopReason
-from vldesk.core.presets import get_preset
+from vldesk.core.inference.memory import memory_in_use
+from vldesk.core.presets import PRESETS, get_preset
 from vldesk.gui.controllers.batch import BatchController
 from vldesk.gui.controllers.models import ModelController, ModelState
 from vldesk.gui.controllers.preferences import Preferences
@@ -26,6 +27,15 @@ MIN_RETRY_IMAGE_TOKENS = 64
 
 def _tr(text: str) -> str:
     return QCoreApplication.translate("DesktopApp", text)
+
+
+def stop_note(reason: str | None) -> str:
+    """What is written under an answer that ended early (a ``StopReason`` value)."""
+    if reason == StopReason.CANCELLED.value:
+        return _tr("stopped")
+    if reason == StopReason.MAX_TOKENS.value:
+        return _tr("cut off at the token limit (Settings → Max new tokens)")
+    return ""
 
 
 class ChatController(QObject):
@@ -55,6 +65,8 @@ class ChatController(QObject):
         self._stream_started: float | None = None
         #: Ask the last question again once the model is loaded (a retry on the CPU).
         self._retry_after_load: GenerationSettings | None = None
+        #: The question being changed (0: the first); Send then replaces it.
+        self.editing: int | None = None
 
         w = window
         panel = w.prompt_panel
@@ -75,7 +87,20 @@ class ChatController(QObject):
         session.busy_changed.connect(panel.set_busy)
         session.busy_changed.connect(lambda _busy: self.update_actions())
         session.conversation_reset.connect(w.answer_view.clear)
+        session.conversation_cut.connect(w.answer_view.keep_first)
+        session.conversation_reset.connect(self._on_conversation_reset)
         session.conversation_reset.connect(self.update_actions)
+        w.answer_view.edit_requested.connect(self.begin_edit)
+        w.answer_view.regenerate_requested.connect(self.regenerate)
+        w.regenerate_action.triggered.connect(self.regenerate)
+        w.edit_question_action.triggered.connect(
+            lambda: self.begin_edit(self._session.question_count() - 1)
+        )
+        panel.edit_cancelled.connect(self._end_edit)
+        panel.set_presets_start_fresh(preferences.settings.presets_start_fresh)
+        panel.presets_start_fresh_changed.connect(
+            lambda fresh: preferences.remember(presets_start_fresh=fresh)
+        )
         session.history_error.connect(
             lambda text: w.show_message(
                 _tr("The answer could not be saved to history: {0}").format(text), Level.WARNING
@@ -97,6 +122,17 @@ class ChatController(QObject):
         has_turns = bool(self._session.conversation.turns)
         w.export_conversation_action.setEnabled(has_turns)
         w.copy_conversation_action.setEnabled(has_turns)
+        can_change = self._session.can_ask and not self._session.busy and not self._batch.running
+        w.regenerate_action.setEnabled(can_change and self._session.can_regenerate)
+        w.edit_question_action.setEnabled(can_change and has_turns)
+        w.answer_view.set_editable(can_change)
+        image = self._session.image
+        w.save_caption_action.setEnabled(
+            has_turns and not self._session.busy and image is not None and image.path is not None
+        )
+        w.prompt_panel.set_conversation_started(has_turns)
+        if self.editing is not None and not can_change:
+            self._end_edit()
 
     def show_placeholder(self) -> None:
         view = self._window.answer_view
@@ -143,6 +179,8 @@ class ChatController(QObject):
 
     @Slot(str)
     def ask(self, question: str, preset_tokens: int | None = None) -> bool:
+        """Ask ``question`` (the prompt box's, or a preset's with its answer length); while an
+        earlier question is being changed, a typed question replaces it."""
         panel = self._window.prompt_panel
         system = panel.system_prompt()
         if system != self._preferences.settings.system_prompt:
@@ -155,16 +193,56 @@ class ChatController(QObject):
         if self._session.model_name is None:
             self._window.show_message(_tr("The model is not loaded yet."), Level.INFO)
             return False
-        sent = self._session.ask(question, self.generation_settings(preset_tokens), system)
+        settings = self.generation_settings(preset_tokens)
+        if self.editing is not None and preset_tokens is None:
+            sent = self._session.edit(self.editing, question, settings, system)
+        else:
+            sent = self._session.ask(question, settings, system)
         if sent and preset_tokens is None:
+            self._end_edit()
             panel.clear_prompt()
         return sent
 
     @Slot(str)
     def ask_preset(self, name: str) -> bool:
         preset = get_preset(name)
-        language = self._preferences.settings.preset_language
-        return self.ask(preset.prompt(language), preset.max_new_tokens)
+        settings = self._preferences.settings
+        if settings.presets_start_fresh and self._session.conversation.turns:
+            self._session.new_conversation()
+        return self.ask(preset.prompt(settings.preset_language), preset.max_new_tokens)
+
+    @Slot()
+    def regenerate(self) -> bool:
+        """Answer the last question again (a preset's question with that preset's length)."""
+        turns = self._session.conversation.turns
+        question = turns[-2].text if len(turns) >= 2 else ""
+        settings = self.generation_settings(_preset_tokens(question))
+        system = self._window.prompt_panel.system_prompt()
+        if not self._session.regenerate(settings, system):
+            return False
+        self._end_edit()
+        return True
+
+    @Slot(int)
+    def begin_edit(self, number: int) -> None:
+        """Put question ``number`` in the prompt box; Send replaces it and what follows."""
+        session = self._session
+        questions = [t.text for t in session.conversation.turns if t.role == "user"]
+        if session.busy or not session.can_ask or not 0 <= number < len(questions):
+            return
+        self.editing = number
+        self._window.prompt_panel.set_editing(number, questions[number])
+
+    def _end_edit(self) -> None:
+        if self.editing is not None:
+            self.editing = None
+            self._window.prompt_panel.set_editing(None)
+
+    @Slot()
+    def _on_conversation_reset(self) -> None:
+        self._end_edit()
+        # The last answer's figures were about the conversation that is gone.
+        self._window.status_panel.set_generation(None, None, None)
 
     @Slot()
     def _read_ahead(self) -> None:
@@ -199,12 +277,10 @@ class ChatController(QObject):
 
     @Slot(object)
     def _on_answer_finished(self, result: GenerationResult) -> None:
-        notes = {
-            StopReason.CANCELLED: _tr("stopped"),
-            StopReason.MAX_TOKENS: _tr("cut off at the token limit (Settings → Max new tokens)"),
-        }
+        notes = {reason: stop_note(reason.value) for reason in StopReason}
         w = self._window
-        w.answer_view.finish_answer(result.text, notes.get(result.stop_reason, ""))
+        model = result.stats.model or self._session.model_name or ""
+        w.answer_view.finish_answer(result.text, notes.get(result.stop_reason, ""), model)
         stats = result.stats
         w.status_panel.set_generation(
             stats.image_tokens,
@@ -212,8 +288,9 @@ class ChatController(QObject):
             stats.decode_tokens_per_s,
             stats.reused_tokens,
         )
-        if stats.peak_memory_bytes:
-            w.status_panel.set_memory(stats.peak_memory_bytes)
+        # What the process (or the GPU) holds now, not the answer's own peak.
+        device = self._models.info.device if self._models.info is not None else stats.device
+        w.status_panel.set_memory(memory_in_use(device), stats.peak_memory_bytes)
         self.update_actions()
 
     @Slot(object)
@@ -249,3 +326,11 @@ class ChatController(QObject):
             return
         self._retry_after_load = self.generation_settings()
         self._models.reload(device="cpu")
+
+
+def _preset_tokens(question: str) -> int | None:
+    """The answer length of the preset whose prompt ``question`` is (in any language)."""
+    for preset in PRESETS:
+        if question in preset.prompts.values():
+            return preset.max_new_tokens
+    return None

@@ -11,12 +11,17 @@ from PySide6.QtWidgets import QMessageBox
 from vldesk.core.errors import VldeskError
 from vldesk.core.export import ExportEntry, export_entries, render_markdown
 from vldesk.core.history import ConversationSummary, HistoryStore, StoredConversation
-from vldesk.gui.controllers.chat import ChatController
+from vldesk.gui.controllers.chat import ChatController, stop_note
 from vldesk.gui.controllers.images import ImageController
-from vldesk.gui.exporting import ask_export_path, conversation_entry, export_stem
+from vldesk.gui.exporting import (
+    ask_export_path,
+    conversation_entry,
+    export_folder,
+    export_stem,
+)
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.models.history_model import HistoryListModel
-from vldesk.gui.session import ChatSession, SessionImage
+from vldesk.gui.session import ChatSession, SessionImage, exchanges_of
 from vldesk.gui.widgets.answer_view import Exchange
 from vldesk.gui.widgets.message_banner import Level
 
@@ -124,18 +129,18 @@ class HistoryController(QObject):
         self._chat.update_can_ask()
 
     def _apply_restore(self, image: SessionImage | None, stored: StoredConversation) -> None:
-        turns = [(m.role, m.text) for m in stored.messages]
-        self._session.restore(image, turns, stored.id)
-        system = next((text for role, text in turns if role == "system"), None)
+        self._session.restore(image, stored.messages, stored.id)
+        system = next((m.text for m in stored.messages if m.role == "system"), None)
         if system is not None:
             self._window.prompt_panel.set_system_prompt(system)
-        exchanges: list[Exchange] = []
-        for role, text in turns:
-            if role == "user":
-                exchanges.append(Exchange(text))
-            elif role == "assistant" and exchanges and not exchanges[-1].answer:
-                exchanges[-1].answer = text
+        # What the session continues is what is shown (a question that never got an answer
+        # is in neither), each answer with its model and how it ended.
+        exchanges = [
+            Exchange(question, answer, stop_note(record.stop_reason), record.model)
+            for question, answer, record in exchanges_of(self._session)
+        ]
         self._window.answer_view.set_exchanges(exchanges)
+        self._window.status_panel.set_generation(None, None, None)  # another conversation's
         self._window.history_panel.select_id(stored.id)
         self._chat.update_actions()
 
@@ -178,7 +183,9 @@ class HistoryController(QObject):
         entry = conversation_entry(session, self._chat.generation_settings(), last_only=True)
         if entry is None:
             return False
-        path = path or ask_export_path(self._window, _tr("Export Answer"), export_stem(session))
+        path = path or ask_export_path(
+            self._window, _tr("Export Answer"), export_stem(session), export_folder(session)
+        )
         return path is not None and self._write_export([entry], path)
 
     def export_conversation(self, path: Path | None = None) -> bool:
@@ -186,7 +193,10 @@ class HistoryController(QObject):
         if entry is None:
             return False
         path = path or ask_export_path(
-            self._window, _tr("Export Conversation"), export_stem(self._session)
+            self._window,
+            _tr("Export Conversation"),
+            export_stem(self._session),
+            export_folder(self._session),
         )
         return path is not None and self._write_export([entry], path)
 

@@ -56,6 +56,8 @@ class ImageController(QObject):
         self._use: tuple[int, ImageUse] | None = None
         #: How many more unreadable files an opened folder may skip to reach a readable one.
         self._skips_left = 0
+        #: A message about an open that showed nothing: the next image shown makes it stale.
+        self._failed_open_message: str | None = None
         self.loader.loaded.connect(self._on_loaded)
         self.loader.failed.connect(self._on_failed)
         w = window
@@ -67,14 +69,24 @@ class ImageController(QObject):
         w.previous_action.triggered.connect(lambda: self.step_image(-1))
         w.viewer.zoom_changed.connect(lambda _zoom: self.update_info())
 
+    def open_start_folder(self) -> Path:
+        """Where Open starts: the folder of the image shown or of the last one opened, else the
+        Pictures folder, else home. Always an existing folder: a missing one would be typed
+        into the dialog's name box instead."""
+        recent = self._preferences.settings.recent_files
+        candidates = [
+            *([self.sequence.current.parent] if self.sequence.current else []),
+            *(Path(path).parent for path in recent[:1]),
+            Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)),
+        ]
+        return next((folder for folder in candidates if folder.is_dir()), Path.home())
+
     def open_image_dialog(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in IMAGE_EXTENSIONS)
-        start = str(self.sequence.current.parent) if self.sequence.current else ""
         files, _filter = QFileDialog.getOpenFileNames(
             self._window,
             _tr("Open Image"),
-            start
-            or QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation),
+            str(self.open_start_folder()),
             _tr("Images ({0});;All files (*)").format(patterns),
         )
         if files:
@@ -93,6 +105,7 @@ class ImageController(QObject):
         if first is None:
             if not skipped:
                 self._window.show_message(_tr("There are no images there."), Level.WARNING)
+            self._failed_open_message = self._window.banner.text
             return
         self._use = None
         # A folder (or several files) opens on its first readable image, not on an error.
@@ -159,8 +172,10 @@ class ImageController(QObject):
     def _on_loaded(self, decoded: DecodedImage) -> None:
         w = self._window
         w.viewer.set_image(decoded.display, decoded.preview)
-        if w.banner.level is Level.ERROR:
+        stale = self._failed_open_message
+        if w.banner.level is Level.ERROR or (stale is not None and w.banner.text == stale):
             w.banner.hide()  # an error about an earlier image or answer no longer applies
+        self._failed_open_message = None
         w.statusBar().clearMessage()
         self.current = decoded
         image = SessionImage(decoded.loaded, decoded.path, decoded.thumbnail)
@@ -192,6 +207,7 @@ class ImageController(QObject):
                 self.loader.load_file(following)
                 return
         w.show_message(message)
+        self._failed_open_message = message
         # The viewer, the title and the counter all name the file that failed: the previous
         # image must not stay on screen under the new name (nor be asked about).
         name = path.name if path is not None and str(path) == source else Path(source).name

@@ -89,10 +89,20 @@ class ModelController(QObject):
         window.unload_model_action.triggered.connect(self.unload_model)
         window.open_model_folder_action.triggered.connect(lambda: self.open_model_folder())
         window.manage_models_action.triggered.connect(lambda: self.open_model_dialog())
+        # Models imported or downloaded elsewhere (the command line) show up when it opens.
+        window.model_menu.aboutToShow.connect(self.refresh_menu)
+        self._update_model_actions()
 
     def _set_state(self, state: ModelState) -> None:
         self.state = state
+        self._update_model_actions()
         self.state_changed.emit(state)
+
+    def _update_model_actions(self) -> None:
+        """Reload and Unload act on a loaded model only."""
+        loaded = self.state is ModelState.READY
+        self._window.reload_model_action.setEnabled(loaded)
+        self._window.unload_model_action.setEnabled(loaded)
 
     @property
     def loaded_name(self) -> str | None:
@@ -215,6 +225,7 @@ class ModelController(QObject):
         self.info = None
         w = self._window
         w.status_panel.set_loading(name)
+        w.status_panel.set_generation(None, None, None)  # figures of the model being replaced
         w.load_progress.setVisible(True)
         w.statusBar().showMessage(_tr("Loading {0}…").format(name))
         self._set_state(ModelState.LOADING)
@@ -262,6 +273,7 @@ class ModelController(QObject):
         w = self._window
         w.status_panel.set_model(None)
         w.status_panel.set_memory(None)
+        w.status_panel.set_generation(None, None, None)
         w.statusBar().showMessage(_tr("The model was unloaded."), 5000)
         self._set_state(ModelState.UNLOADED)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -18,6 +18,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+#: Qt's key codes: below this, characters; Escape to PageDown (editing and arrows); F1 to F12.
+_SPECIAL_KEYS = Qt.Key.Key_Escape.value
+_FIRST_EDITING_KEY = Qt.Key.Key_Escape.value
+_LAST_EDITING_KEY = Qt.Key.Key_PageDown.value
+_F1 = Qt.Key.Key_F1.value
+_F12 = Qt.Key.Key_F12.value
+
 
 def keys(sequence: str) -> str:
     """A key sequence as the platform writes it, in the interface language."""
@@ -29,12 +36,33 @@ def action_label(action: QAction) -> str:
     return action.text().replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip("…. ")
 
 
+def on_every_keyboard(sequence: QKeySequence) -> bool:
+    """Whether each key of ``sequence`` is on an ordinary keyboard. A standard shortcut also
+    binds keys only some keyboards have (X11's F18 for Paste, an Exit key for Quit): listing
+    them would only puzzle."""
+    for index in range(sequence.count()):
+        key = sequence[index].key().value  # type: ignore[index]  # (missing from the stubs)
+        common = (
+            key < _SPECIAL_KEYS
+            or _FIRST_EDITING_KEY <= key <= _LAST_EDITING_KEY
+            or _F1 <= key <= _F12
+        )
+        if not common:
+            return False
+    return sequence.count() > 0
+
+
 def action_shortcuts(actions: Iterable[QAction]) -> list[tuple[str, str]]:
-    """(what, keys) for every action with a shortcut, in the order given, no duplicates."""
+    """(what, keys) for every action with a shortcut, in the order given, no duplicates; the
+    keys as the platform writes them, those of ordinary keyboards only."""
     rows: list[tuple[str, str]] = []
     seen: set[str] = set()
     for action in actions:
-        keys = [key.toString(QKeySequence.SequenceFormat.NativeText) for key in action.shortcuts()]
+        keys = [
+            key.toString(QKeySequence.SequenceFormat.NativeText)
+            for key in action.shortcuts()
+            if on_every_keyboard(key)
+        ]
         label = action_label(action)
         if not keys or not label or label in seen:
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAccessible,
     QAccessibleAnnouncementEvent,
@@ -26,6 +26,8 @@ from vldesk.core.alttext import alt_text
 RENDER_INTERVAL_MS = 50
 #: Finished answers up to this long are read out by screen readers; longer ones are announced.
 ANNOUNCE_CHARS = 400
+#: The scheme of the Copy, Edit and Regenerate links in the conversation.
+LINK_SCHEME = "vldesk"
 #: How often the seconds waited for the first words are updated (a prompt with a photo takes
 #: half a minute on a small CPU: the count shows that it is working).
 WAIT_TICK_MS = 1000
@@ -38,6 +40,8 @@ class Exchange:
     question: str
     answer: str = ""
     note: str = ""
+    #: The model that gave the answer (shown under it).
+    model: str = ""
 
 
 class AnswerView(QWidget):
@@ -45,9 +49,16 @@ class AnswerView(QWidget):
 
     Signals:
         copied(str): text was copied to the clipboard (for a status message).
+        edit_requested(int): the user wants to change question n (0: the first) and ask again.
+        regenerate_requested(): the user wants the last answer again.
+
+    Each question has Copy and Edit links, each answer Copy, the last one Regenerate (links in
+    the text: Tab reaches them, Enter follows them).
     """
 
     copied = Signal(str)
+    edit_requested = Signal(int)
+    regenerate_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +70,8 @@ class AnswerView(QWidget):
         #: When the streaming answer was asked for, and how many tokens it has produced so far.
         self._asked_at = 0.0
         self._tokens = 0
+        #: Whether Edit and Regenerate are offered (not while an answer is on its way).
+        self._editable = True
 
         self.browser = QTextBrowser(self)
         self.browser.setOpenExternalLinks(False)
@@ -73,6 +86,7 @@ class AnswerView(QWidget):
             | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
         self.browser.document().setDocumentMargin(12)
+        self.browser.anchorClicked.connect(self._follow_link)
 
         self.copy_button = QPushButton(self.tr("Copy answer"), self)
         self.copy_button.setToolTip(self.tr("Copy the last answer as Markdown (Ctrl+Shift+C)"))
@@ -129,6 +143,13 @@ class AnswerView(QWidget):
         self._stop_streaming()
         self._render()
 
+    def keep_first(self, count: int) -> None:
+        """Drop every exchange after the first ``count`` (they are being replaced)."""
+        if count < len(self._exchanges):
+            del self._exchanges[count:]
+            self._stop_streaming()
+            self._render()
+
     def begin_answer(self, question: str) -> None:
         self._exchanges.append(Exchange(question))
         self._streaming = True
@@ -152,11 +173,12 @@ class AnswerView(QWidget):
         if not self._render_timer.isActive():
             self._render_timer.start()
 
-    def finish_answer(self, text: str, note: str = "") -> None:
+    def finish_answer(self, text: str, note: str = "", model: str = "") -> None:
         """The final text replaces what was streamed (it is stripped and think-free)."""
         if self._exchanges:
             self._exchanges[-1].answer = text
             self._exchanges[-1].note = note
+            self._exchanges[-1].model = model
         self._stop_streaming()
         self._render()
         self._announce(text)
@@ -209,6 +231,35 @@ class AnswerView(QWidget):
             blocks.append(f"**{self.tr('You')}:** {exchange.question}\n\n{exchange.answer.strip()}")
         return "\n\n---\n\n".join(blocks)
 
+    def set_editable(self, editable: bool) -> None:
+        """Offer Edit and Regenerate (an image and a model are there, nothing is running)."""
+        if editable != self._editable:
+            self._editable = editable
+            if self._exchanges and not self._streaming:
+                self._render()
+
+    def copy_message(self, index: int, part: str) -> None:
+        """Copy question (``part`` "question") or answer ``index`` as it was written."""
+        if not 0 <= index < len(self._exchanges):
+            return
+        exchange = self._exchanges[index]
+        text = exchange.question if part == "question" else exchange.answer.strip()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.copied.emit(text)
+
+    def _follow_link(self, url: QUrl) -> None:
+        if url.scheme() != LINK_SCHEME:
+            return  # a link inside an answer: nothing is opened from here
+        verb, _, number = url.path().partition("/")
+        index = int(number) if number.isdigit() else -1
+        if verb in ("question", "answer"):
+            self.copy_message(index, verb)
+        elif verb == "edit" and not self._streaming and self._editable:
+            self.edit_requested.emit(index)
+        elif verb == "regenerate" and not self._streaming and self._editable:
+            self.regenerate_requested.emit()
+
     def copy_answer(self) -> None:
         text = self.current_answer()
         if text:
@@ -256,11 +307,11 @@ class AnswerView(QWidget):
             for index, exchange in enumerate(self._exchanges):
                 if index:
                     self._insert_rule(cursor)
-                self._insert_question(cursor, exchange.question)
+                self._insert_question(cursor, exchange.question, index)
                 self._new_block(cursor)
                 if index == last:
                     self._answer_start = cursor.position()
-                self._insert_answer(cursor, exchange, self._streaming and index == last)
+                self._insert_answer(cursor, exchange, self._streaming and index == last, index)
             cursor.endEditBlock()
         if at_end:
             bar.setValue(bar.maximum())
@@ -280,7 +331,8 @@ class AnswerView(QWidget):
         cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
         cursor.setBlockFormat(QTextBlockFormat())
-        self._insert_answer(cursor, self._exchanges[-1], self._streaming)
+        last = len(self._exchanges) - 1
+        self._insert_answer(cursor, self._exchanges[-1], self._streaming, last)
         cursor.endEditBlock()
         if at_end:
             bar.setValue(bar.maximum())
@@ -297,7 +349,7 @@ class AnswerView(QWidget):
         cursor.setBlockFormat(rule)
         self._new_block(cursor)
 
-    def _insert_question(self, cursor: QTextCursor, question: str) -> None:
+    def _insert_question(self, cursor: QTextCursor, question: str, index: int) -> None:
         frame = QTextFrameFormat()
         frame.setBackground(self.palette().color(QPalette.ColorRole.AlternateBase))
         frame.setPadding(8)
@@ -306,21 +358,60 @@ class AnswerView(QWidget):
         label = QTextCharFormat()
         label.setFontWeight(QFont.Weight.Bold)
         cursor.insertText(self.tr("You"), label)
+        links = [(self.tr("Copy"), f"question/{index}", self.tr("Copy this question"))]
+        if self._editable and not self._streaming:
+            links.append((self.tr("Edit"), f"edit/{index}", self.tr("Change this question")))
+        self._insert_links(cursor, links)
         cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
         cursor.insertText(question, QTextCharFormat())
         cursor.movePosition(QTextCursor.MoveOperation.End)  # out of the frame
 
-    def _insert_answer(self, cursor: QTextCursor, exchange: Exchange, streaming: bool) -> None:
+    def _insert_answer(
+        self, cursor: QTextCursor, exchange: Exchange, streaming: bool, index: int
+    ) -> None:
         answer = exchange.answer.strip()
         if answer:
             cursor.insertMarkdown(answer)
-        note = self.streaming_note() if streaming else exchange.note
-        if note:
+        if streaming:
             if answer:
                 self._new_block(cursor)
             italic = QTextCharFormat()
             italic.setFontItalic(True)
-            cursor.insertText(note if streaming else f"({note})", italic)
+            cursor.insertText(self.streaming_note(), italic)
+            return
+        # Under the answer: who gave it, how it ended, and what can be done with it.
+        if answer:
+            self._new_block(cursor)
+        caption = QTextCharFormat()
+        caption.setFontItalic(True)
+        caption.setForeground(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        parts = [exchange.model] if exchange.model else []
+        if exchange.note:
+            parts.append(f"({exchange.note})")
+        cursor.insertText(" · ".join(parts), caption)
+        links = (
+            [(self.tr("Copy"), f"answer/{index}", self.tr("Copy this answer"))] if answer else []
+        )
+        if index == len(self._exchanges) - 1 and self._editable:
+            links.append(
+                (self.tr("Regenerate"), "regenerate", self.tr("Answer the last question again"))
+            )
+        self._insert_links(cursor, links, lead=bool(parts))
+
+    def _insert_links(
+        self, cursor: QTextCursor, links: list[tuple[str, str, str]], *, lead: bool = True
+    ) -> None:
+        """Links that act on the conversation (see :meth:`_follow_link`), after the text."""
+        for number, (text, target, tip) in enumerate(links):
+            link = QTextCharFormat()
+            link.setAnchor(True)
+            link.setAnchorHref(f"{LINK_SCHEME}:{target}")
+            link.setToolTip(tip)
+            link.setForeground(self.palette().color(QPalette.ColorRole.Link))
+            cursor.insertText(
+                "   " if number == 0 and lead else " · " if number else "", QTextCharFormat()
+            )
+            cursor.insertText(text, link)
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)

@@ -90,6 +90,10 @@ class HistoryPanel(QWidget):
         delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         delete_shortcut.activated.connect(self._delete_selected)
 
+        # Tab goes through the buttons as they are laid out (created Open, Delete, Export).
+        QWidget.setTabOrder(self.list_view, self.open_button)
+        QWidget.setTabOrder(self.open_button, self.export_button)
+        QWidget.setTabOrder(self.export_button, self.delete_button)
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.export_button)

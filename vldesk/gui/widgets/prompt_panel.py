@@ -6,10 +6,12 @@ import itertools
 from collections.abc import Sequence
 
 from PySide6.QtCore import QMimeData, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtGui import QKeyEvent, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QGridLayout,
     QHBoxLayout,
+    QLabel,
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
@@ -62,17 +64,24 @@ class PromptPanel(QWidget):
         preset_clicked(str): a preset's name.
         prompt_submitted(str): the free prompt's text (never empty).
         stop_requested(): the user wants the current answer to stop.
+        edit_cancelled(): the user no longer wants to change an earlier question.
+        presets_start_fresh_changed(bool): whether presets start a new conversation.
     """
 
     preset_clicked = Signal(str)
     prompt_submitted = Signal(str)
     stop_requested = Signal()
+    edit_cancelled = Signal()
+    presets_start_fresh_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._preset_buttons: dict[str, QPushButton] = {}
         self._busy = False
         self._can_ask = False
+        self._presets: list[tuple[Preset, str]] = []
+        #: Whether there is a conversation a preset could continue.
+        self._conversation_started = False
 
         self._presets_grid = QGridLayout()
         self._presets_grid.setContentsMargins(0, 0, 0, 0)
@@ -115,6 +124,26 @@ class PromptPanel(QWidget):
         self.stop_button.setShortcut(QKeySequence(Qt.Key.Key_Escape))
         self.stop_button.clicked.connect(self.stop_requested)
 
+        self.fresh_presets_check = QCheckBox(self.tr("Presets start a new conversation"), self)
+        self.fresh_presets_check.setToolTip(
+            self.tr(
+                "On: a preset asks about the image afresh. Off: it continues the "
+                "conversation, like a typed question."
+            )
+        )
+        self.fresh_presets_check.toggled.connect(self._on_fresh_toggled)
+
+        # Shown while an earlier question is being changed: Send replaces it.
+        self.editing_label = QLabel(self)
+        self.editing_label.setWordWrap(True)
+        self.cancel_edit_button = QPushButton(self.tr("Cancel Edit"), self)
+        self.cancel_edit_button.setAccessibleName(self.tr("Cancel changing the question"))
+        self.cancel_edit_button.clicked.connect(self._cancel_edit)
+        editing = QHBoxLayout()
+        editing.addWidget(self.editing_label, 1)
+        editing.addWidget(self.cancel_edit_button)
+        self.set_editing(None)
+
         buttons = QHBoxLayout()
         buttons.addWidget(self.system_toggle)
         buttons.addStretch(1)
@@ -124,12 +153,14 @@ class PromptPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._presets_grid)
+        layout.addLayout(editing)
         layout.addWidget(self.prompt_edit)
         layout.addLayout(buttons)
         layout.addWidget(self.system_edit)
         # Tab follows the layout: question, system prompt toggle, Stop, Send, system prompt.
         self._chain(
             [
+                self.cancel_edit_button,
                 self.prompt_edit,
                 self.system_toggle,
                 self.stop_button,
@@ -143,34 +174,100 @@ class PromptPanel(QWidget):
         """(Re)build the preset buttons with titles in ``language``; Alt+1… trigger them."""
         old = set(self._preset_buttons.values())
         # setTabOrder ignores widgets that take no focus: anchor on the last one that does.
-        before: QWidget | None = self.prompt_edit.previousInFocusChain()
+        before: QWidget | None = self.cancel_edit_button.previousInFocusChain()
         while before is not None and (
-            before in old or before.focusPolicy() == Qt.FocusPolicy.NoFocus
+            before in old
+            or before is self.fresh_presets_check
+            or before.focusPolicy() == Qt.FocusPolicy.NoFocus
         ):
             before = before.previousInFocusChain()
-            if before is self.prompt_edit:
+            if before is self.cancel_edit_button:
                 before = None
         for button in old:
             self._presets_grid.removeWidget(button)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.deleteLater()
         self._preset_buttons.clear()
+        self._presets = [(preset, language) for preset in presets]
         for index, preset in enumerate(presets):
             button = QPushButton(preset.title(language), self)
-            button.setToolTip(preset.prompt(language))
             button.setAccessibleName(preset.title(language))
-            button.setAccessibleDescription(preset.prompt(language))
             if index < 9:
                 button.setShortcut(QKeySequence(f"Alt+{index + 1}"))
             button.clicked.connect(lambda _=False, name=preset.name: self.preset_clicked.emit(name))
             row, column = divmod(index, PRESET_COLUMNS)
             self._presets_grid.addWidget(button, row, column)
             self._preset_buttons[preset.name] = button
+        # After the last preset, in the cells its row leaves free (a row of its own if none).
+        row, column = divmod(len(presets), PRESET_COLUMNS)
+        self._presets_grid.addWidget(
+            self.fresh_presets_check, row, column, 1, PRESET_COLUMNS - column
+        )
         # New buttons join the end of the focus chain; Tab should reach them just before the
         # question box, in reading order.
         anchor = [before] if before is not None else []
-        self._chain([*anchor, *self._preset_buttons.values(), self.prompt_edit])
+        self._chain(
+            [
+                *anchor,
+                *self._preset_buttons.values(),
+                self.fresh_presets_check,
+                self.cancel_edit_button,
+            ]
+        )
+        self._describe_presets()
         self._update_enabled()
+
+    def set_presets_start_fresh(self, fresh: bool) -> None:
+        self.fresh_presets_check.setChecked(fresh)
+        self._describe_presets()
+
+    def set_conversation_started(self, started: bool) -> None:
+        """Whether a preset would continue a conversation (its tooltip says which it does)."""
+        self._conversation_started = started
+        self._describe_presets()
+
+    def preset_effect(self) -> str:
+        """What pressing a preset does to the conversation, in words."""
+        if not self._conversation_started:
+            return self.tr("Starts a conversation about this image.")
+        if self.fresh_presets_check.isChecked():
+            return self.tr("Starts a new conversation about this image.")
+        return self.tr("Continues this conversation.")
+
+    def _describe_presets(self) -> None:
+        effect = self.preset_effect()
+        for preset, language in self._presets:
+            button = self._preset_buttons.get(preset.name)
+            if button is not None:
+                button.setToolTip(f"{preset.prompt(language)}\n\n{effect}")
+                button.setAccessibleDescription(f"{preset.prompt(language)} {effect}")
+
+    def _on_fresh_toggled(self, fresh: bool) -> None:
+        self._describe_presets()
+        self.presets_start_fresh_changed.emit(fresh)
+
+    def set_editing(self, number: int | None, question: str = "") -> None:
+        """Show that question ``number`` (0: the first) is being changed (``None``: none is);
+        its text goes into the question box."""
+        editing = number is not None
+        self.editing_label.setVisible(editing)
+        self.cancel_edit_button.setVisible(editing)
+        if number is None:
+            return
+        self.editing_label.setText(
+            self.tr(
+                "Changing question {0}: Send asks it again and replaces its answer and "
+                "everything after it."
+            ).format(number + 1)
+        )
+        self.prompt_edit.setPlainText(question)
+        self.prompt_edit.moveCursor(QTextCursor.MoveOperation.End)
+        self.prompt_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _cancel_edit(self) -> None:
+        self.set_editing(None)
+        self.prompt_edit.clear()
+        self.edit_cancelled.emit()
 
     @staticmethod
     def _chain(widgets: Sequence[QWidget]) -> None:

@@ -103,7 +103,13 @@ class StatusPanel(QWidget):
             tr("{0:.1f} tokens/s").format(tokens_per_s) if tokens_per_s is not None else "",
         )
 
-    def set_memory(self, size: int | None) -> None:
+    def set_memory(self, size: int | None, answer_peak: int | None = None) -> None:
+        """What the process (or the GPU) holds now; ``answer_peak``: the most the last answer
+        needed, for the tooltip."""
         self._set(
             self.memory_label, self.tr("{0} in use").format(format_bytes(size)) if size else ""
         )
+        tip = self.tr("Memory this process holds now (on a GPU: what the GPU holds)")
+        if answer_peak:
+            tip += "\n" + self.tr("The last answer peaked at {0}").format(format_bytes(answer_peak))
+        self.memory_label.setToolTip(tip)
