@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings, Turn
+from vldesk.core.grounding import RegionQuestion, region_images
 from vldesk.core.history_records import HistoryWriter
 from vldesk.core.images import LoadedImage
+from vldesk.core.models.catalog import Family
 from vldesk.gui.workers.inference import Failure
 from vldesk.gui.workers.inference_client import InferenceClient
 
@@ -37,11 +40,26 @@ class _Pending:
     settings: GenerationSettings
     #: False once the user moved on (new image or conversation): the answer is only recorded.
     shown: bool = True
+    #: The region asked about (``None``: the whole image) and the crop's size as sent.
+    region: RegionQuestion | None = None
+    crop_size: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class AskedAbout:
+    """What the shown answer was asked with: what its coordinates are relative to."""
+
+    settings: GenerationSettings
+    region: RegionQuestion | None = None
+    #: The region's crop as sent to the model (before the engine's fit to the budget).
+    crop_size: tuple[int, int] | None = None
 
 
 #: The stand-in question of a read-ahead: the real one replaces it (the image and everything
 #: before the question's text are the same, so the cache of those is continued).
 READ_AHEAD_QUESTION = "?"
+#: The key of a question's region in its stored settings (history).
+REGION_KEY = "region"
 
 
 class ChatSession(QObject):
@@ -57,6 +75,8 @@ class ChatSession(QObject):
         conversation_reset(): the conversation was emptied (new image or new conversation).
         history_changed(): an entry was written to history.
         history_error(str): history could not be written (the answer is still shown).
+        region_restored(object): a conversation reopened from history; the region its last
+            region question was about (a RegionQuestion), or ``None``.
     """
 
     answer_started = Signal(str)
@@ -67,6 +87,7 @@ class ChatSession(QObject):
     conversation_reset = Signal()
     history_changed = Signal()
     history_error = Signal(str)
+    region_restored = Signal(object)
 
     def __init__(
         self,
@@ -83,6 +104,12 @@ class ChatSession(QObject):
         self.model_name: str | None = None
         #: The latest answer shown (its stats go into exports).
         self.last_result: GenerationResult | None = None
+        #: How the latest answer shown was asked (for mapping its boxes).
+        self.last_asked: AskedAbout | None = None
+        #: Questions are about this region while it is set (the grounding controller sets it).
+        self.region: RegionQuestion | None = None
+        #: The loaded model's family: region crops are sized with its patch factor.
+        self.family: Family | None = None
         self._pending: _Pending | None = None
         #: The read-ahead of the current image (its request id), and what it was read with.
         self._reading_ahead: int | None = None
@@ -146,19 +173,29 @@ class ChatSession(QObject):
         self.conversation = Conversation()
         self.history_id = None
         self.last_result = None
+        self.last_asked = None
         self._last_question = None
         self.conversation_reset.emit()
 
     def restore(
-        self, image: SessionImage | None, turns: list[tuple[str, str]], history_id: int
+        self,
+        image: SessionImage | None,
+        turns: list[tuple[str, str]],
+        history_id: int,
+        regions: Mapping[int, RegionQuestion] | None = None,
     ) -> None:
-        """Continue a conversation reopened from history; the image goes with its first question."""
+        """Continue a conversation reopened from history; the image goes with its first question.
+
+        ``regions`` maps the index of a question in ``turns`` to the region it was about: it is
+        sent again as it was (the region and the whole image small), when the image is there.
+        """
         self._stop_reading_ahead()
         self._detach_pending()
         self.image = image
+        regions = regions or {}
         conversation = Conversation()
         attached = False
-        for role, text in turns:
+        for index, (role, text) in enumerate(turns):
             if role == "user":
                 carried: tuple[LoadedImage, ...] = ()
                 if _awaits_answer(conversation):
@@ -166,7 +203,11 @@ class ChatSession(QObject):
                     # what the model sees, so the turns keep alternating.
                     carried = conversation.turns[-1].images
                     conversation = Conversation(conversation.turns[:-1], conversation.system)
-                if not carried and image is not None and not attached:
+                region = regions.get(index)
+                if region is not None and image is not None and self.family is not None:
+                    carried = region_images(image.loaded, region, self.family)
+                    text = region.prompt(text)
+                elif not carried and image is not None and not attached:
                     carried = (image.loaded,)
                 attached = attached or bool(carried)
                 conversation = conversation.ask(text, carried)
@@ -179,7 +220,10 @@ class ChatSession(QObject):
         self.conversation = conversation
         self.history_id = history_id
         self.last_result = None
+        self.last_asked = None
         self._last_question = None
+        last_region = regions[max(regions)] if regions else None
+        self.region_restored.emit(last_region)
 
     def _detach_pending(self) -> None:
         if self._pending is not None and self._pending.shown:
@@ -210,14 +254,32 @@ class ChatSession(QObject):
         assert self.model_name is not None
         self._last_question = (question, system_prompt)
         first = not self.conversation.turns
-        images = (self.image.loaded,) if first else ()
+        images: tuple[LoadedImage, ...] = (self.image.loaded,) if first else ()
+        text = question
+        region = self.region.within(settings.max_image_tokens) if self.region else None
+        crop_size = None
+        if region is not None and self.family is not None:
+            # The whole image small for context, then the region at the full budget.
+            images = region_images(self.image.loaded, region, self.family)
+            crop_size = images[1].image.size
+            text = region.prompt(question)
+        else:
+            region = None
         conversation = Conversation(self.conversation.turns, system_prompt or None)
-        conversation = conversation.ask(question, images)
+        conversation = conversation.ask(text, images)
         if record:
-            self._record_question(question, settings, system_prompt)
+            self._record_question(question, settings, system_prompt, region)
         request_id = self._inference.generate(conversation, settings)
-        self._pending = _Pending(request_id, question, conversation, self.history_id, settings)
-        self.answer_started.emit(question)
+        self._pending = _Pending(
+            request_id,
+            question,
+            conversation,
+            self.history_id,
+            settings,
+            region=region,
+            crop_size=crop_size,
+        )
+        self.answer_started.emit(shown_question(question, region))
         self.busy_changed.emit(True)
         return True
 
@@ -226,7 +288,11 @@ class ChatSession(QObject):
             self._inference.cancel(self._pending.request_id)
 
     def _record_question(
-        self, question: str, settings: GenerationSettings, system_prompt: str
+        self,
+        question: str,
+        settings: GenerationSettings,
+        system_prompt: str,
+        region: RegionQuestion | None = None,
     ) -> None:
         """Write the question before the answer starts, so a crash loses nothing shown."""
         if self._history is None or self.image is None or self.model_name is None:
@@ -241,12 +307,13 @@ class ChatSession(QObject):
                     self._history.add_message(
                         self.history_id, "system", system_prompt, model=self.model_name
                     )
+            # The region rides in the question's settings: no new column, so older history
+            # files need no migration and older versions still read newer files.
+            stored = settings.to_dict()
+            if region is not None:
+                stored[REGION_KEY] = region.to_dict()
             self._history.add_message(
-                self.history_id,
-                "user",
-                question,
-                model=self.model_name,
-                settings=settings.to_dict(),
+                self.history_id, "user", question, model=self.model_name, settings=stored
             )
         except (VldeskError, OSError) as exc:
             self._history_failed(exc)
@@ -290,6 +357,7 @@ class ChatSession(QObject):
         if pending.shown:
             self.conversation = pending.conversation.answered(result.text)
             self.last_result = result
+            self.last_asked = AskedAbout(pending.settings, pending.region, pending.crop_size)
             self._last_question = None
             self.busy_changed.emit(False)
             self.answer_finished.emit(result)
@@ -319,3 +387,24 @@ def turns_of(conversation: Conversation) -> list[tuple[str, str]]:
             pairs.append((question.text, turn.text))
             question = None
     return pairs
+
+
+def stored_regions(settings: list[Mapping[str, object]]) -> dict[int, RegionQuestion]:
+    """The regions of stored messages (by index), read from each message's settings."""
+    found = {}
+    for index, stored in enumerate(settings):
+        region = RegionQuestion.from_dict(stored.get(REGION_KEY))
+        if region is not None:
+            found[index] = region
+    return found
+
+
+def shown_question(question: str, region: RegionQuestion | None) -> str:
+    """The question as the conversation shows it: a region question says which region."""
+    if region is None:
+        return question
+    left, top, right, bottom = region.region.box
+    label = QCoreApplication.translate("ChatSession", "Region {0}×{1} px at ({2}, {3}):").format(
+        right - left, bottom - top, left, top
+    )
+    return f"{label} {question}"

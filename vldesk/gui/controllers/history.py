@@ -16,7 +16,7 @@ from vldesk.gui.controllers.images import ImageController
 from vldesk.gui.exporting import ask_export_path, conversation_entry, export_stem
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.models.history_model import HistoryListModel
-from vldesk.gui.session import ChatSession, SessionImage
+from vldesk.gui.session import ChatSession, SessionImage, shown_question, stored_regions
 from vldesk.gui.widgets.answer_view import Exchange
 from vldesk.gui.widgets.message_banner import Level
 
@@ -117,14 +117,15 @@ class HistoryController(QObject):
 
     def _apply_restore(self, image: SessionImage | None, stored: StoredConversation) -> None:
         turns = [(m.role, m.text) for m in stored.messages]
-        self._session.restore(image, turns, stored.id)
+        regions = stored_regions([m.settings for m in stored.messages])
+        self._session.restore(image, turns, stored.id, regions)
         system = next((text for role, text in turns if role == "system"), None)
         if system is not None:
             self._window.prompt_panel.set_system_prompt(system)
         exchanges: list[Exchange] = []
-        for role, text in turns:
+        for index, (role, text) in enumerate(turns):
             if role == "user":
-                exchanges.append(Exchange(text))
+                exchanges.append(Exchange(shown_question(text, regions.get(index))))
             elif role == "assistant" and exchanges and not exchanges[-1].answer:
                 exchanges[-1].answer = text
         self._window.answer_view.set_exchanges(exchanges)
