@@ -41,7 +41,8 @@ def grounding_app(
     family: Family,
     answer: str | Callable[..., str],
     **settings: object,
-) -> DesktopApp:
+) -> tuple[DesktopApp, FakeEngineLoader]:
+    """An app whose model is a :class:`FakeEngine` of ``family`` giving ``answer``."""
     factor = FAMILY_TRAITS[family].patch_factor
 
     def make(request: object) -> FakeEngine:
@@ -49,11 +50,11 @@ def grounding_app(
 
     loader = FakeEngineLoader(make=make)  # type: ignore[arg-type]
     app = make_app(
-        fake_model_dir, engine_loader=loader, max_image_tokens=IMAGE_TOKENS, **settings
+        fake_model_dir, engine_loader=loader, **{"max_image_tokens": IMAGE_TOKENS, **settings}
     )
     app.window.resize(1100, 760)
     wait_for_model(qtbot, app)
-    return app
+    return app, loader
 
 
 def widget_pixel(app: DesktopApp, original: tuple[float, float]) -> QPoint:
@@ -66,11 +67,14 @@ def colour_near(picture: QImage, point: QPoint, colour: QColor, reach: int = 1) 
     for dx in range(-reach, reach + 1):
         for dy in range(-reach, reach + 1):
             pixel = picture.pixelColor(point.x() + dx, point.y() + dy)
-            if max(
-                abs(pixel.red() - colour.red()),
-                abs(pixel.green() - colour.green()),
-                abs(pixel.blue() - colour.blue()),
-            ) <= 12:
+            if (
+                max(
+                    abs(pixel.red() - colour.red()),
+                    abs(pixel.green() - colour.green()),
+                    abs(pixel.blue() - colour.blue()),
+                )
+                <= 12
+            ):
                 return True
     return False
 
@@ -136,13 +140,14 @@ def test_boxes_of_an_answer_land_on_the_right_pixels_of_a_rotated_photo(
         model_box[3] * scale[1],
     )
     answer = json.dumps([{"bbox_2d": list(model_box), "label": "红色汽车"}], ensure_ascii=False)
-    app = grounding_app(make_app, fake_model_dir, qtbot, family, f"```json\n{answer}\n```")
+    app, _loader = grounding_app(make_app, fake_model_dir, qtbot, family, f"```json\n{answer}\n```")
     open_image(qtbot, app, rotated_photo(tmp_path / "car.jpg"))
     assert app.window.viewer.image_size == ORIENTED_SIZE
     ask_and_wait(qtbot, app, "Where is the red car?")
 
     boxes = app.grounding.boxes
-    assert boxes is not None and boxes.size == ORIENTED_SIZE
+    assert boxes is not None
+    assert boxes.size == ORIENTED_SIZE
     [found] = boxes.detections
     assert found.label == "红色汽车"
     assert found.box == pytest.approx(expected, abs=0.5)
@@ -150,7 +155,8 @@ def test_boxes_of_an_answer_land_on_the_right_pixels_of_a_rotated_photo(
 
     # Listed under the answer, with its place in the photo's pixels.
     panel = app.window.grounding_panel
-    assert panel.isVisible() and panel.box_list.count() == 1
+    assert panel.isVisible()
+    assert panel.box_list.count() == 1
     x1, y1, x2, y2 = (round(v) for v in expected)
     assert f"{x2 - x1}×{y2 - y1} px at ({x1}, {y1})" in panel.box_list.item(0).text()
     assert "红色汽车" in panel.box_list.item(0).text()
@@ -160,7 +166,7 @@ def test_show_boxes_toggle_hides_and_shows_them(
     make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot, tmp_path: Path
 ) -> None:
     answer = '[{"bbox_2d": [100, 100, 900, 500], "label": "car"}]'
-    app = grounding_app(make_app, fake_model_dir, qtbot, Family.QWEN3_VL, answer)
+    app, _loader = grounding_app(make_app, fake_model_dir, qtbot, Family.QWEN3_VL, answer)
     open_image(qtbot, app, rotated_photo(tmp_path / "car.jpg"))
     ask_and_wait(qtbot, app, "Find the car")
     expected = (80.0, 120.0, 720.0, 600.0)
@@ -183,7 +189,7 @@ def test_selecting_a_box_in_the_list_highlights_it(
         '[{"bbox_2d": [100, 100, 400, 400], "label": "cat"}, '
         '{"bbox_2d": [600, 600, 900, 900], "label": "dog"}]'
     )
-    app = grounding_app(make_app, fake_model_dir, qtbot, Family.QWEN3_VL, answer)
+    app, _loader = grounding_app(make_app, fake_model_dir, qtbot, Family.QWEN3_VL, answer)
     open_image(qtbot, app, rotated_photo(tmp_path / "pets.jpg"))
     ask_and_wait(qtbot, app, "Find the pets")
     dog_inside = widget_pixel(app, (600.0, 900.0))
@@ -200,7 +206,7 @@ def test_an_answer_without_boxes_clears_them_and_export_writes_coco_and_yolo(
     answers = iter(
         ['[{"bbox_2d": [0, 0, 500, 500], "label": "sky"}, {"point_2d": [500, 750]}]', "Nothing."]
     )
-    app = grounding_app(
+    app, _loader = grounding_app(
         make_app, fake_model_dir, qtbot, Family.QWEN3_VL, lambda _c: next(answers)
     )
     open_image(qtbot, app, rotated_photo(tmp_path / "sky.jpg"))
