@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 COCO_FILTER = "COCO JSON (*.json)"
 YOLO_FILTER = "YOLO (*.txt)"
+COCO_SUFFIX = ".json"
 
 
 def _tr(text: str) -> str:
@@ -186,11 +187,11 @@ class GroundingController(QObject):
         if boxes is None:
             return False
         if path is None:
-            stem = Path(boxes.file_name).stem or "boxes"
+            suggested = Path(boxes.file_name or "boxes").with_suffix(COCO_SUFFIX).name
             chosen, chosen_filter = QFileDialog.getSaveFileName(
                 self._window,
                 _tr("Export Boxes"),
-                stem + ".json",
+                suggested,
                 f"{COCO_FILTER};;{YOLO_FILTER}",
             )
             if not chosen:
