@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import shiboken6
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QTransform
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QTransform,
+)
 from PySide6.QtWidgets import (
     QGraphicsItem,
+    QGraphicsPathItem,
     QGraphicsRectItem,
     QStyleOptionGraphicsItem,
     QWidget,
@@ -22,6 +32,11 @@ OVERLAY_Z = 10.0
 BOX_WIDTH = 2.0
 HIGHLIGHT_WIDTH = 4.0
 POINT_RADIUS = 5.0
+#: The selected region's outline, and the shade over the rest of the image.
+REGION_COLOR = "#0a84ff"
+REGION_SHADE = QColor(0, 0, 0, 90)
+#: Boxes other than the one chosen in the list fade to this.
+DIMMED_OPACITY = 0.6
 
 
 class _Root(QGraphicsItem):
@@ -116,7 +131,7 @@ class BoxOverlay(QObject):
         self._root: _Root | None = None
         self._boxes: ImageBoxes | None = None
         self._box_items: list[QGraphicsItem] = []
-        self._region_item: QGraphicsRectItem | None = None
+        self._region_item: QGraphicsPathItem | None = None
         self._visible = True
         self._highlighted: int | None = None
 
@@ -163,7 +178,7 @@ class BoxOverlay(QObject):
                 fill.setAlpha(60 if chosen else 0)
                 item.setBrush(QBrush(fill))
             item.setZValue(1.0 if chosen else 0.0)
-            item.setOpacity(1.0 if index is None or chosen else 0.45)
+            item.setOpacity(1.0 if index is None or chosen else DIMMED_OPACITY)
 
     def show_region(self, region: Region | None, image_size: tuple[int, int] | None = None) -> None:
         """Outline the region questions are about (dashed); ``None`` removes it."""
@@ -177,17 +192,19 @@ class BoxOverlay(QObject):
         root = self._root_for(image_size)
         if root is None:
             return
-        item = QGraphicsRectItem(QRectF(*_rect(region.box)), root)
-        pen = QPen(QColor("white"), 2, Qt.PenStyle.DashLine)
+        # The rest of the image dimmed, so the region stands out on light and dark images.
+        width, height = image_size
+        outside = QPainterPath()
+        outside.setFillRule(Qt.FillRule.OddEvenFill)  # the region is a hole
+        outside.addRect(QRectF(0, 0, width, height))
+        outside.addRect(QRectF(*_rect(region.box)))
+        item = QGraphicsPathItem(outside, root)
+        item.setPen(QPen(Qt.PenStyle.NoPen))
+        item.setBrush(QBrush(REGION_SHADE))
+        border = QGraphicsRectItem(QRectF(*_rect(region.box)), item)
+        pen = QPen(QColor(REGION_COLOR), 2, Qt.PenStyle.DashLine)
         pen.setCosmetic(True)
-        item.setPen(pen)
-        item.setBrush(QBrush(QColor(255, 255, 255, 40)))
-        # A dark line under the white dashes: visible on light and dark images alike.
-        under = QGraphicsRectItem(QRectF(*_rect(region.box)), item)
-        dark = QPen(QColor(0, 0, 0, 200), 2)
-        dark.setCosmetic(True)
-        under.setPen(dark)
-        under.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent, True)
+        border.setPen(pen)
         self._region_item = item
 
     # -- drawing -------------------------------------------------------------------------------
