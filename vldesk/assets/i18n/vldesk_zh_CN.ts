@@ -1055,16 +1055,16 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
     <context>
         <name>GroundingController</name>
         <message>
-            <source>Show &amp;Boxes</source>
-            <translation>显示框(&amp;B)</translation>
+            <source>Show Bo&amp;xes</source>
+            <translation>显示框(&amp;X)</translation>
         </message>
         <message>
             <source>Draw the boxes found in the answer on the image</source>
             <translation>在图像上绘制回答中找到的框</translation>
         </message>
         <message>
-            <source>&amp;Select Region</source>
-            <translation>选择区域(&amp;S)</translation>
+            <source>Select Re&amp;gion</source>
+            <translation>选择区域(&amp;G)</translation>
         </message>
         <message>
             <source>Drag a rectangle on the image to ask about it (or Shift+drag at any time)</source>
@@ -1603,8 +1603,8 @@ Download it anyway?</source>
             <translation>说明文字连同模型、提示词和日期写入照片的描述，并标记为机器生成（digiKam、darktable、Lightroom 可读取）。</translation>
         </message>
         <message>
-            <source>Replace a description a &amp;person wrote</source>
-            <translation>替换由人撰写的描述(&amp;P)</translation>
+            <source>Repla&amp;ce a description a person wrote</source>
+            <translation>替换由人撰写的描述(&amp;C)</translation>
         </message>
         <message>
             <source>Off: photos that already have a description by a person are left alone and listed.</source>
@@ -1631,12 +1631,12 @@ Download it anyway?</source>
             <translation>回答中的框（例如“查找物体”预设），以照片的像素为单位。</translation>
         </message>
         <message>
-            <source>&amp;Write to photo metadata:</source>
-            <translation>写入照片元数据(&amp;W)：</translation>
+            <source>Write to photo &amp;metadata:</source>
+            <translation>写入照片元数据(&amp;M)：</translation>
         </message>
         <message>
-            <source>Export bo&amp;xes:</source>
-            <translation>导出框(&amp;X)：</translation>
+            <source>Sa&amp;ve boxes as:</source>
+            <translation>框的保存格式(&amp;V)：</translation>
         </message>
     </context>
     <context>

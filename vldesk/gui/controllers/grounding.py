@@ -83,13 +83,13 @@ class GroundingController(QObject):
 
     def _build_actions(self) -> None:
         w = self._window
-        self.show_boxes_action = QAction(_tr("Show &Boxes"), w)
+        self.show_boxes_action = QAction(_tr("Show Bo&xes"), w)
         self.show_boxes_action.setCheckable(True)
         self.show_boxes_action.setChecked(True)
         self.show_boxes_action.setShortcut(QKeySequence("Ctrl+B"))
         self.show_boxes_action.setStatusTip(_tr("Draw the boxes found in the answer on the image"))
         self.show_boxes_action.toggled.connect(self.set_boxes_visible)
-        self.select_region_action = QAction(_tr("&Select Region"), w)
+        self.select_region_action = QAction(_tr("Select Re&gion"), w)
         self.select_region_action.setCheckable(True)
         self.select_region_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
         self.select_region_action.setStatusTip(

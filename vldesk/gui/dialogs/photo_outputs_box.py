@@ -31,7 +31,7 @@ class PhotoOutputsBox(QGroupBox):
                 "marked as machine-made (digiKam, darktable, Lightroom read it)."
             )
         )
-        self.overwrite_check = QCheckBox(tr("Replace a description a &person wrote"), self)
+        self.overwrite_check = QCheckBox(tr("Repla&ce a description a person wrote"), self)
         self.overwrite_check.setToolTip(
             tr("Off: photos that already have a description by a person are left alone and listed.")
         )
@@ -47,9 +47,9 @@ class PhotoOutputsBox(QGroupBox):
         self.boxes_combo.setToolTip(
             tr("The boxes in the answers (e.g. the Find objects preset), in the photos' pixels.")
         )
-        xmp_label = QLabel(tr("&Write to photo metadata:"), self)
+        xmp_label = QLabel(tr("Write to photo &metadata:"), self)
         xmp_label.setBuddy(self.xmp_combo)
-        boxes_label = QLabel(tr("Export bo&xes:"), self)
+        boxes_label = QLabel(tr("Sa&ve boxes as:"), self)
         boxes_label.setBuddy(self.boxes_combo)
         form = QFormLayout(self)
         form.addRow(xmp_label, self.xmp_combo)
