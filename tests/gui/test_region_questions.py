@@ -190,3 +190,32 @@ def test_history_without_regions_still_reads(tmp_path: Path) -> None:
     found = stored_regions([{"region": {"box": [1, 2, 30, 40], "image_size": [50, 60]}}])
     assert found[0].region == Region(1, 2, 30, 40)
     assert found[0].context_tokens == CONTEXT_IMAGE_TOKENS
+
+
+def test_a_region_question_is_read_ahead_and_continues_from_it(
+    ready_app: DesktopApp, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """With the tiny real model on the CPU: typing reads the region's two images ahead, and the
+    question then continues from that cache instead of reading them again."""
+    from tests.gui.test_read_ahead import _Finished
+
+    app = ready_app
+    app.preferences.remember(max_new_tokens=4)  # the words of a random model do not matter
+    open_image(qtbot, app, make_image(tmp_path / "photo.png", (320, 240)))
+    app.grounding.select_region(Region(0, 0, 160, 120))
+    finished = _Finished()
+    app.inference.read_ahead_finished.connect(finished.record)
+    edit = app.window.prompt_panel.prompt_edit
+    qtbot.keyClicks(edit, "What")
+    qtbot.waitUntil(lambda: bool(finished.results), timeout=60_000)
+    assert [read for _id, read in finished.results] == [True]
+    qtbot.keyClicks(edit, " is here?")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, app)
+    result = app.session.last_result
+    assert result is not None
+    asked = app.session.last_asked
+    assert asked is not None
+    assert asked.region is not None
+    # Both images (and the text before the question) came from the read-ahead's cache.
+    assert result.stats.reused_tokens > result.stats.image_tokens > 0

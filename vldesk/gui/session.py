@@ -46,6 +46,16 @@ class _Pending:
 
 
 @dataclass(frozen=True)
+class _UserTurn:
+    """A question as the model gets it, and the region it is about."""
+
+    text: str
+    images: tuple[LoadedImage, ...]
+    region: RegionQuestion | None = None
+    crop_size: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
 class AskedAbout:
     """What the shown answer was asked with: what its coordinates are relative to."""
 
@@ -113,7 +123,7 @@ class ChatSession(QObject):
         self._pending: _Pending | None = None
         #: The read-ahead of the current image (its request id), and what it was read with.
         self._reading_ahead: int | None = None
-        self._read_ahead_of: tuple[SessionImage, int, str] | None = None
+        self._read_ahead_of: tuple[SessionImage, int, str, RegionQuestion | None] | None = None
         self._last_question: tuple[str, str] | None = None
         inference.text_chunk.connect(self._on_chunk)
         inference.finished.connect(self._on_finished)
@@ -149,15 +159,15 @@ class ChatSession(QObject):
         image = self.image
         if self.busy or not self.can_ask or self.conversation.turns or image is None:
             return False
-        wanted = (image, settings.max_image_tokens, system_prompt)
+        wanted = (image, settings.max_image_tokens, system_prompt, self.region)
         done = self._read_ahead_of
         # The image by identity: comparing pictures would compare every pixel at each key.
         if done is not None and done[0] is image and done[1:] == wanted[1:]:
             return False
         self._stop_reading_ahead()
-        conversation = Conversation((), system_prompt or None).ask(
-            READ_AHEAD_QUESTION, (image.loaded,)
-        )
+        # A region question reads the region's two images and its preamble ahead.
+        turn = self._user_turn(READ_AHEAD_QUESTION, settings, first=True)
+        conversation = Conversation((), system_prompt or None).ask(turn.text, turn.images)
         self._reading_ahead = self._inference.read_ahead(conversation, settings)
         self._read_ahead_of = wanted
         return True
@@ -253,20 +263,10 @@ class ChatSession(QObject):
         assert self.image is not None
         assert self.model_name is not None
         self._last_question = (question, system_prompt)
-        first = not self.conversation.turns
-        images: tuple[LoadedImage, ...] = (self.image.loaded,) if first else ()
-        text = question
-        region = self.region.within(settings.max_image_tokens) if self.region else None
-        crop_size = None
-        if region is not None and self.family is not None:
-            # The whole image small for context, then the region at the full budget.
-            images = region_images(self.image.loaded, region, self.family)
-            crop_size = images[1].image.size
-            text = region.prompt(question)
-        else:
-            region = None
+        turn = self._user_turn(question, settings, first=not self.conversation.turns)
+        region, crop_size = turn.region, turn.crop_size
         conversation = Conversation(self.conversation.turns, system_prompt or None)
-        conversation = conversation.ask(text, images)
+        conversation = conversation.ask(turn.text, turn.images)
         if record:
             self._record_question(question, settings, system_prompt, region)
         request_id = self._inference.generate(conversation, settings)
@@ -282,6 +282,16 @@ class ChatSession(QObject):
         self.answer_started.emit(shown_question(question, region))
         self.busy_changed.emit(True)
         return True
+
+    def _user_turn(self, question: str, settings: GenerationSettings, *, first: bool) -> _UserTurn:
+        """What the model gets for ``question``: the image with a first question; with a region
+        selected, the whole image small for context and the region at the full budget."""
+        assert self.image is not None
+        region = self.region.within(settings.max_image_tokens) if self.region else None
+        if region is None or self.family is None:
+            return _UserTurn(question, (self.image.loaded,) if first else ())
+        images = region_images(self.image.loaded, region, self.family)
+        return _UserTurn(region.prompt(question), images, region, images[1].image.size)
 
     def stop(self) -> None:
         if self._pending is not None:
