@@ -147,15 +147,17 @@ def _boxes_shot(app: DesktopApp, path: Path) -> None:
     """The Find objects preset's answer drawn on the invoice, listed under the answer."""
     from PySide6.QtWidgets import QApplication
 
+    from vldesk.core.models.catalog import Family
     from vldesk.core.presets import get_preset
-    from vldesk.gui.session import AskedAbout
+    from vldesk.gui.asked_about import AskedAbout
 
     window = app.window
     window.prompt_panel.prompt_edit.clear()
     question = get_preset("find").prompt(app.settings.preset_language)
     window.answer_view.begin_answer(question)
     window.answer_view.finish_answer(FOUND_ON_INVOICE)
-    app.session.last_asked = AskedAbout(app.chat.generation_settings())
+    tokens = app.chat.generation_settings().max_image_tokens
+    app.session.last_asked = AskedAbout(tokens, Family.QWEN3_VL)
     app.grounding.show_answer_boxes(FOUND_ON_INVOICE)
     window.grounding_panel.box_list.setCurrentRow(3)
     QApplication.processEvents()

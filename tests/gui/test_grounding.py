@@ -230,3 +230,23 @@ def test_an_answer_without_boxes_clears_them_and_export_writes_coco_and_yolo(
     assert app.grounding.boxes is None
     assert not app.grounding.export_boxes_action.isEnabled()
     assert app.window.grounding_panel.isHidden()
+
+
+def test_boxes_are_drawn_again_when_the_conversation_is_reopened(
+    make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    answer = '[{"bbox_2d": [100, 100, 900, 500], "label": "car"}]'
+    app, _loader = grounding_app(make_app, fake_model_dir, qtbot, Family.QWEN3_VL, answer)
+    photo = rotated_photo(tmp_path / "car.jpg")
+    open_image(qtbot, app, photo)
+    ask_and_wait(qtbot, app, "Find the car")
+    history_id = app.session.history_id
+    assert history_id is not None
+    open_image(qtbot, app, rotated_photo(tmp_path / "other.jpg"))
+    assert app.grounding.boxes is None
+
+    app.history.open_entry(history_id)
+    qtbot.waitUntil(lambda: app.session.image is not None and app.session.image.path == photo)
+    assert app.grounding.boxes is not None
+    assert_box_drawn(app, (80.0, 120.0, 720.0, 600.0))
+    assert app.window.grounding_panel.box_list.count() == 1

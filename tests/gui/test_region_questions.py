@@ -4,6 +4,7 @@ small, boxes mapped back to the photo, and the region shown again from history."
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from tests.gui.test_grounding import ORIENTED_SIZE, grounding_app, rotated_photo
 from tests.helpers.fake_engine import FakeEngine, FakeEngineLoader
 from vldesk.core.generation import Conversation
 from vldesk.core.grounding import CONTEXT_IMAGE_TOKENS, Region
+from vldesk.core.history_records import StoredMessage
 from vldesk.core.images import budget_size, fit_to_token_budget
 from vldesk.core.models.catalog import FAMILY_TRAITS, Family
 from vldesk.gui.app import DesktopApp
@@ -184,12 +186,24 @@ def test_a_region_question_is_shown_again_when_reopened_from_history(
 def test_history_without_regions_still_reads(tmp_path: Path) -> None:
     """Old entries (no region in a question's settings) and odd values restore as whole-image
     questions."""
-    from vldesk.gui.session import stored_regions
+    from vldesk.gui.asked_about import last_answer_asked, stored_regions
 
-    assert stored_regions([{}, {"max_image_tokens": 512}, {"region": "nonsense"}]) == {}
-    found = stored_regions([{"region": {"box": [1, 2, 30, 40], "image_size": [50, 60]}}])
+    def message(
+        settings: dict[str, object], role: str = "user", stats: dict[str, object] | None = None
+    ) -> StoredMessage:
+        return StoredMessage(1, 1, role, "?", "m", settings, stats, datetime.now())
+
+    olds = [message({}), message({"max_image_tokens": 512}), message({"region": "nonsense"})]
+    assert stored_regions(olds) == {}
+    found = stored_regions([message({"region": {"box": [1, 2, 30, 40], "image_size": [50, 60]}})])
     assert found[0].region == Region(1, 2, 30, 40)
     assert found[0].context_tokens == CONTEXT_IMAGE_TOKENS
+    # An answer saved before the family was recorded: its boxes are not drawn again.
+    question = message({"max_image_tokens": 512})
+    assert last_answer_asked([question, message({}, "assistant", {"model": "m"})]) is None
+    asked = last_answer_asked([question, message({}, "assistant", {"family": "qwen2_5_vl"})])
+    assert asked is not None
+    assert (asked.max_image_tokens, asked.family) == (512, Family.QWEN2_5_VL)
 
 
 def test_a_region_question_is_read_ahead_and_continues_from_it(

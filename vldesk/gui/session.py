@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings, Turn
@@ -16,6 +16,12 @@ from vldesk.core.grounding import RegionQuestion, region_images
 from vldesk.core.history_records import HistoryWriter
 from vldesk.core.images import LoadedImage
 from vldesk.core.models.catalog import Family
+from vldesk.gui.asked_about import (
+    FAMILY_KEY,
+    AskedAbout,
+    settings_with_region,
+    shown_question,
+)
 from vldesk.gui.workers.inference import Failure
 from vldesk.gui.workers.inference_client import InferenceClient
 
@@ -43,6 +49,8 @@ class _Pending:
     #: The region asked about (``None``: the whole image) and the crop's size as sent.
     region: RegionQuestion | None = None
     crop_size: tuple[int, int] | None = None
+    #: The answering model's family: what its coordinates mean.
+    family: Family | None = None
 
 
 @dataclass(frozen=True)
@@ -55,21 +63,9 @@ class _UserTurn:
     crop_size: tuple[int, int] | None = None
 
 
-@dataclass(frozen=True)
-class AskedAbout:
-    """What the shown answer was asked with: what its coordinates are relative to."""
-
-    settings: GenerationSettings
-    region: RegionQuestion | None = None
-    #: The region's crop as sent to the model (before the engine's fit to the budget).
-    crop_size: tuple[int, int] | None = None
-
-
 #: The stand-in question of a read-ahead: the real one replaces it (the image and everything
 #: before the question's text are the same, so the cache of those is continued).
 READ_AHEAD_QUESTION = "?"
-#: The key of a question's region in its stored settings (history).
-REGION_KEY = "region"
 
 
 class ChatSession(QObject):
@@ -193,11 +189,13 @@ class ChatSession(QObject):
         turns: list[tuple[str, str]],
         history_id: int,
         regions: Mapping[int, RegionQuestion] | None = None,
+        answered: AskedAbout | None = None,
     ) -> None:
         """Continue a conversation reopened from history; the image goes with its first question.
 
         ``regions`` maps the index of a question in ``turns`` to the region it was about: it is
         sent again as it was (the region and the whole image small), when the image is there.
+        ``answered`` is how the last answer was asked (for drawing its boxes again).
         """
         self._stop_reading_ahead()
         self._detach_pending()
@@ -230,7 +228,7 @@ class ChatSession(QObject):
         self.conversation = conversation
         self.history_id = history_id
         self.last_result = None
-        self.last_asked = None
+        self.last_asked = answered if image is not None else None
         self._last_question = None
         last_region = regions[max(regions)] if regions else None
         self.region_restored.emit(last_region)
@@ -278,6 +276,7 @@ class ChatSession(QObject):
             settings,
             region=region,
             crop_size=crop_size,
+            family=self.family,
         )
         self.answer_started.emit(shown_question(question, region))
         self.busy_changed.emit(True)
@@ -317,11 +316,7 @@ class ChatSession(QObject):
                     self._history.add_message(
                         self.history_id, "system", system_prompt, model=self.model_name
                     )
-            # The region rides in the question's settings: no new column, so older history
-            # files need no migration and older versions still read newer files.
-            stored = settings.to_dict()
-            if region is not None:
-                stored[REGION_KEY] = region.to_dict()
+            stored = settings_with_region(settings.to_dict(), region)
             self._history.add_message(
                 self.history_id, "user", question, model=self.model_name, settings=stored
             )
@@ -351,6 +346,8 @@ class ChatSession(QObject):
         pending, self._pending = self._pending, None
         if pending.history_id is not None and self._history is not None:
             stats = {**result.stats.to_dict(), "stop_reason": result.stop_reason.value}
+            if pending.family is not None:  # what the answer's coordinates mean, when reopened
+                stats[FAMILY_KEY] = pending.family.value
             try:
                 self._history.add_message(
                     pending.history_id,
@@ -367,7 +364,9 @@ class ChatSession(QObject):
         if pending.shown:
             self.conversation = pending.conversation.answered(result.text)
             self.last_result = result
-            self.last_asked = AskedAbout(pending.settings, pending.region, pending.crop_size)
+            self.last_asked = AskedAbout(
+                pending.settings.max_image_tokens, pending.family, pending.region, pending.crop_size
+            )
             self._last_question = None
             self.busy_changed.emit(False)
             self.answer_finished.emit(result)
@@ -397,24 +396,3 @@ def turns_of(conversation: Conversation) -> list[tuple[str, str]]:
             pairs.append((question.text, turn.text))
             question = None
     return pairs
-
-
-def stored_regions(settings: list[Mapping[str, object]]) -> dict[int, RegionQuestion]:
-    """The regions of stored messages (by index), read from each message's settings."""
-    found = {}
-    for index, stored in enumerate(settings):
-        region = RegionQuestion.from_dict(stored.get(REGION_KEY))
-        if region is not None:
-            found[index] = region
-    return found
-
-
-def shown_question(question: str, region: RegionQuestion | None) -> str:
-    """The question as the conversation shows it: a region question says which region."""
-    if region is None:
-        return question
-    left, top, right, bottom = region.region.box
-    label = QCoreApplication.translate("ChatSession", "Region {0}×{1} px at ({2}, {3}):").format(
-        right - left, bottom - top, left, top
-    )
-    return f"{label} {question}"

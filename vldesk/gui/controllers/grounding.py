@@ -157,10 +157,10 @@ class GroundingController(QObject):
     def _map(self, answer: str) -> ImageBoxes | None:
         image = self._session.image
         asked = self._session.last_asked
-        family = self._family()
+        family = asked.family if asked is not None else None
         if image is None or asked is None or family is None:
             return None
-        budget = asked.settings.max_image_tokens
+        budget = asked.max_image_tokens
         name = image.path.name if image.path is not None else image.loaded.name
         try:
             if asked.region is not None and asked.crop_size is not None:
@@ -241,10 +241,12 @@ class GroundingController(QObject):
 
     @Slot(object)
     def _on_region_restored(self, question: RegionQuestion | None) -> None:
-        """A conversation reopened from history: its region is shown and asked about again."""
-        self.overlay.show_boxes(None)
-        self.panel.set_boxes(None)
+        """A conversation reopened from history: its region is shown and asked about again, and
+        the boxes of its last answer are drawn again."""
         self._set_region(question)
+        turns = self._session.conversation.turns
+        last_answer = turns[-1].text if turns and turns[-1].role == "assistant" else ""
+        self.show_answer_boxes(last_answer)
 
     @Slot()
     def _on_reset(self) -> None:

@@ -11,12 +11,13 @@ from PySide6.QtWidgets import QMessageBox
 from vldesk.core.errors import VldeskError
 from vldesk.core.export import ExportEntry, export_entries, render_markdown
 from vldesk.core.history import ConversationSummary, HistoryStore, StoredConversation
+from vldesk.gui.asked_about import last_answer_asked, shown_question, stored_regions
 from vldesk.gui.controllers.chat import ChatController
 from vldesk.gui.controllers.images import ImageController
 from vldesk.gui.exporting import ask_export_path, conversation_entry, export_stem
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.models.history_model import HistoryListModel
-from vldesk.gui.session import ChatSession, SessionImage, shown_question, stored_regions
+from vldesk.gui.session import ChatSession, SessionImage
 from vldesk.gui.widgets.answer_view import Exchange
 from vldesk.gui.widgets.message_banner import Level
 
@@ -117,8 +118,9 @@ class HistoryController(QObject):
 
     def _apply_restore(self, image: SessionImage | None, stored: StoredConversation) -> None:
         turns = [(m.role, m.text) for m in stored.messages]
-        regions = stored_regions([m.settings for m in stored.messages])
-        self._session.restore(image, turns, stored.id, regions)
+        regions = stored_regions(stored.messages)
+        answered = last_answer_asked(stored.messages)
+        self._session.restore(image, turns, stored.id, regions, answered)
         system = next((text for role, text in turns if role == "system"), None)
         if system is not None:
             self._window.prompt_panel.set_system_prompt(system)
