@@ -183,6 +183,33 @@ def test_a_region_question_is_shown_again_when_reopened_from_history(
     assert again.turns[0].images[1].image.size == region.size
 
 
+def test_a_region_is_drawn_on_the_thumbnail_when_the_photo_is_gone(
+    make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    app, _loader = grounding_app(make_app, fake_model_dir, qtbot, Family.QWEN3_VL, "A sign.")
+    photo = rotated_photo(tmp_path / "street.jpg")
+    open_image(qtbot, app, photo)
+    app.grounding.select_region(Region(100, 200, 500, 900))
+    assert app.chat.ask("What does the sign say?")
+    wait_idle(qtbot, app)
+    history_id = app.session.history_id
+    assert history_id is not None
+    open_image(qtbot, app, make_image(tmp_path / "other.png"))
+    photo.unlink()
+
+    app.history.open_entry(history_id)
+    shown = app.window.viewer.image_size
+    assert shown is not None
+    assert max(shown) < 300  # the stored thumbnail
+    scale = shown[1] / ORIENTED_SIZE[1]
+    viewer = app.window.viewer
+    picture = viewer.viewport().grab().toImage()
+    inside = picture.pixelColor(viewer.mapFromScene(QPointF(300 * scale, 550 * scale)))
+    outside = picture.pixelColor(viewer.mapFromScene(QPointF(650 * scale, 550 * scale)))
+    # The thumbnail is grey throughout: outside the region it is shaded, inside it is not.
+    assert inside.lightness() > outside.lightness() + 20
+
+
 def test_history_without_regions_still_reads(tmp_path: Path) -> None:
     """Old entries (no region in a question's settings) and odd values restore as whole-image
     questions."""
