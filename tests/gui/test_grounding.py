@@ -143,6 +143,7 @@ def test_boxes_of_an_answer_land_on_the_right_pixels_of_a_rotated_photo(
     app, _loader = grounding_app(make_app, fake_model_dir, qtbot, family, f"```json\n{answer}\n```")
     open_image(qtbot, app, rotated_photo(tmp_path / "car.jpg"))
     assert app.window.viewer.image_size == ORIENTED_SIZE
+    assert "800 × 1200 px" in app.window.image_info.text()  # as shown, not as stored
     ask_and_wait(qtbot, app, "Where is the red car?")
 
     boxes = app.grounding.boxes
