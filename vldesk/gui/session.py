@@ -82,7 +82,7 @@ class ChatSession(QObject):
         history_changed(): an entry was written to history.
         history_error(str): history could not be written (the answer is still shown).
         region_restored(object): a conversation reopened from history; the region its last
-            region question was about (a RegionQuestion), or ``None``.
+            question was about (a RegionQuestion), or ``None``.
     """
 
     answer_started = Signal(str)
@@ -230,8 +230,9 @@ class ChatSession(QObject):
         self.last_result = None
         self.last_asked = answered if image is not None else None
         self._last_question = None
-        last_region = regions[max(regions)] if regions else None
-        self.region_restored.emit(last_region)
+        # The region of the last question stays selected: a follow-up is about it too.
+        questions = [index for index, (role, _text) in enumerate(turns) if role == "user"]
+        self.region_restored.emit(regions.get(questions[-1]) if questions else None)
 
     def _detach_pending(self) -> None:
         if self._pending is not None and self._pending.shown:
