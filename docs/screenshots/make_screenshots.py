@@ -1,8 +1,9 @@
-"""Make the README's screenshots (``python docs/screenshots/make_screenshots.py [FOLDER]``;
-``--only folder-panel`` makes just the folder panel's two).
+"""Make the README's screenshots (``python docs/screenshots/make_screenshots.py [FOLDER]
+[--only NAME ...]``, names without ``.png``; ``folder-panel`` makes the folder panel's two).
 
 The app runs on a private, temporary home with a tiny random-weight Qwen3-VL model (no download),
-so the pictures show the real windows but no answers: a random model's words would mislead.
+so the pictures show the real windows but no answers: a random model's words would mislead. The
+boxes shot draws a written-out answer (:data:`FOUND_ON_INVOICE`): the tiny model cannot ground.
 """
 
 from __future__ import annotations
@@ -14,8 +15,23 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vldesk.gui.app import DesktopApp
 
 HERE = Path(__file__).resolve().parent
+SHOTS = ("main-window", "models", "describe-folder", "boxes", "region", "folder-panel")
+#: What Qwen3-VL answers to the Find objects preset on the invoice, on its 0-1000 grid
+#: (written out for the screenshot; the tiny random model cannot find anything).
+FOUND_ON_INVOICE = """```json
+[
+  {"bbox_2d": [70, 45, 630, 130], "label": "heading"},
+  {"bbox_2d": [70, 180, 930, 420], "label": "table"},
+  {"bbox_2d": [615, 395, 930, 450], "label": "total"},
+  {"bbox_2d": [705, 770, 940, 945], "label": "PAID stamp"}
+]
+```"""
 
 
 def _wait(condition: Callable[[], bool], seconds: float = 120) -> None:
@@ -157,11 +173,14 @@ def _folder_panel_shot(folder: Path, model: Path, qt_app: object, path: Path) ->
 
 
 def main(argv: list[str]) -> int:
-    only = None
+    only = set(SHOTS)
     if "--only" in argv:
         at = argv.index("--only")
-        only = argv[at + 1]
-        argv = argv[:at] + argv[at + 2 :]
+        only, argv = set(argv[at + 1 :]), argv[:at]
+        unknown = only - set(SHOTS)
+        if unknown:
+            sys.stderr.write(f"unknown screenshots: {', '.join(sorted(unknown))}\n")
+            return 2
     target = Path(argv[0]) if argv else HERE
     target.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -178,10 +197,6 @@ def main(argv: list[str]) -> int:
 
     qt_app = QApplication(sys.argv[:1])
     model = build_synthetic_model(Family.QWEN3_VL, home / "tiny-qwen3-vl")
-    if only == "folder-panel":
-        _folder_panel_shots(target, home, model, qt_app)
-        shutil.rmtree(home, ignore_errors=True)
-        return 0
     app = DesktopApp(app_paths(), settings=Settings(model=str(model)))
     window = app.window
     window.resize(1280, 800)
@@ -195,25 +210,69 @@ def main(argv: list[str]) -> int:
     _wait(lambda: app.session.image is not None)
     window.prompt_panel.prompt_edit.setPlainText("What does the stamp in the corner say?")
     qt_app.processEvents()
-    window.grab().save(str(target / "main-window.png"))
+    if "main-window" in only:
+        window.grab().save(str(target / "main-window.png"))
 
-    dialog = app.models.open_model_dialog()
-    dialog.resize(900, 520)
-    qt_app.processEvents()
-    dialog.grab().save(str(target / "models.png"))
-    dialog.close()
+    if "models" in only:
+        dialog = app.models.open_model_dialog()
+        dialog.resize(900, 520)
+        qt_app.processEvents()
+        dialog.grab().save(str(target / "models.png"))
+        dialog.close()
 
-    batch = app.batch_panel.open_dialog()
-    assert batch is not None
-    qt_app.processEvents()
-    batch.grab().save(str(target / "describe-folder.png"))
-    batch.close()
+    if "describe-folder" in only:
+        batch = app.batch_panel.open_dialog()
+        assert batch is not None
+        qt_app.processEvents()
+        batch.grab().save(str(target / "describe-folder.png"))
+        batch.close()
+
+    if "boxes" in only:
+        _boxes_shot(app, target / "boxes.png")
+    if "region" in only:
+        _region_shot(app, target / "region.png")
 
     app.shut_down()
-    _folder_panel_shots(target, home, model, qt_app)
+    if "folder-panel" in only:
+        _folder_panel_shots(target, home, model, qt_app)
     shutil.rmtree(home, ignore_errors=True)
     sys.stdout.write(f"screenshots written to {target}\n")
     return 0
+
+
+def _boxes_shot(app: DesktopApp, path: Path) -> None:
+    """The Find objects preset's answer drawn on the invoice, listed under the answer."""
+    from PySide6.QtWidgets import QApplication
+
+    from vldesk.core.models.catalog import Family
+    from vldesk.core.presets import get_preset
+    from vldesk.gui.asked_about import AskedAbout
+
+    window = app.window
+    window.prompt_panel.prompt_edit.clear()
+    question = get_preset("find").prompt(app.settings.preset_language)
+    window.answer_view.begin_answer(question)
+    window.answer_view.finish_answer(FOUND_ON_INVOICE)
+    tokens = app.chat.generation_settings().max_image_tokens
+    app.session.last_asked = AskedAbout(tokens, Family.QWEN3_VL)
+    app.grounding.show_answer_boxes(FOUND_ON_INVOICE)
+    window.grounding_panel.box_list.setCurrentRow(3)
+    QApplication.processEvents()
+    window.grab().save(str(path))
+
+
+def _region_shot(app: DesktopApp, path: Path) -> None:
+    """A region dragged around the stamp, and a question about it ready to send."""
+    from PySide6.QtWidgets import QApplication
+
+    from vldesk.core.grounding import Region
+
+    window = app.window
+    app.session.new_conversation()
+    app.grounding.select_region(Region(620, 910, 860, 1150))
+    window.prompt_panel.prompt_edit.setPlainText("What does the stamp say, and is it dated?")
+    QApplication.processEvents()
+    window.grab().save(str(path))
 
 
 if __name__ == "__main__":

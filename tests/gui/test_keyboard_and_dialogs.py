@@ -165,3 +165,15 @@ def test_open_data_folder_with_a_file_manager_shows_no_message(
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: True)
     fake_app.window.open_data_folder_action.trigger()
     assert shown_dialogs(fake_app, FolderPathMessage) == []
+
+
+def test_no_two_actions_share_a_shortcut(fake_app: DesktopApp) -> None:
+    # Features added side by side once both took Ctrl+Shift+R; Qt then fires neither.
+    owners: dict[str, list[str]] = {}
+    for action in fake_app.window.findChildren(QAction):
+        for sequence in action.shortcuts():
+            key = sequence.toString(QKeySequence.SequenceFormat.PortableText)
+            if key:
+                owners.setdefault(key, []).append(action.text().replace("&", ""))
+    shared = {key: names for key, names in owners.items() if len(set(names)) > 1}
+    assert not shared

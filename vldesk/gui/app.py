@@ -20,6 +20,7 @@ from vldesk.gui.controllers.batch import BatchController
 from vldesk.gui.controllers.batch_panel import BatchPanel
 from vldesk.gui.controllers.chat import ChatController
 from vldesk.gui.controllers.folder import FolderController
+from vldesk.gui.controllers.grounding import GroundingController
 from vldesk.gui.controllers.history import HistoryController
 from vldesk.gui.controllers.images import ImageController
 from vldesk.gui.controllers.models import ModelController
@@ -113,6 +114,7 @@ class DesktopApp(QObject):
             has_image=lambda: self.images.current is not None,
             parent=self,
         )
+        self.grounding = GroundingController(self.session, self.models, self.images, w, self)
         self.images.changed.connect(self.chat.update_can_ask)
         self.images.changed.connect(self.chat.show_placeholder)
         self.history = HistoryController(store, self.session, self.chat, self.images, w, self)

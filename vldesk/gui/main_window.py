@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from vldesk.gui.widgets.answer_view import AnswerView
 from vldesk.gui.widgets.batch_progress import BatchProgressView, BatchStatusButton
 from vldesk.gui.widgets.file_drop import FileDropFilter
+from vldesk.gui.widgets.grounding_panel import GroundingPanel
 from vldesk.gui.widgets.history_panel import HistoryPanel
 from vldesk.gui.widgets.image_viewer import ImageViewer
 from vldesk.gui.widgets.message_banner import BannerAction, Level, MessageBanner
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         self.image_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner = MessageBanner(self)
         self.answer_view = AnswerView(self)
+        self.grounding_panel = GroundingPanel(self)
         self.prompt_panel = PromptPanel(self)
         self.history_panel = HistoryPanel(self)
         self.status_panel = StatusPanel(self)
@@ -90,6 +92,7 @@ class MainWindow(QMainWindow):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.answer_view, 1)
+        right_layout.addWidget(self.grounding_panel)
         right_layout.addWidget(self.prompt_panel)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("MainSplitter")
@@ -220,6 +223,7 @@ class MainWindow(QMainWindow):
         tr = self.tr
         menu_bar = self.menuBar()
         file_menu = menu_bar.addMenu(tr("&File"))
+        self.file_menu = file_menu
         file_menu.addAction(self.open_action)
         file_menu.addAction(self.open_folder_action)
         file_menu.addAction(self.paste_action)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -12,8 +12,16 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings, Turn
+from vldesk.core.grounding import RegionQuestion, region_images
 from vldesk.core.history_records import ChatHistory, StoredMessage
 from vldesk.core.images import LoadedImage
+from vldesk.core.models.catalog import Family
+from vldesk.gui.asked_about import (
+    FAMILY_KEY,
+    AskedAbout,
+    settings_with_region,
+    shown_question,
+)
 from vldesk.gui.workers.inference import Failure
 from vldesk.gui.workers.inference_client import InferenceClient
 
@@ -37,6 +45,9 @@ class TurnRecord:
     message_id: int | None = None
     model: str = ""
     stop_reason: str | None = None
+    #: A question as typed (the model may get it wrapped for a region) and its region.
+    question: str | None = None
+    region: RegionQuestion | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,21 @@ class _Pending:
     records: tuple[TurnRecord, ...] = ()
     #: False once the user moved on (new image or conversation): the answer is only recorded.
     shown: bool = True
+    #: The region asked about (``None``: the whole image) and the crop's size as sent.
+    region: RegionQuestion | None = None
+    crop_size: tuple[int, int] | None = None
+    #: The answering model's family: what its coordinates mean.
+    family: Family | None = None
+
+
+@dataclass(frozen=True)
+class _UserTurn:
+    """A question as the model gets it, and the region it is about."""
+
+    text: str
+    images: tuple[LoadedImage, ...]
+    region: RegionQuestion | None = None
+    crop_size: tuple[int, int] | None = None
 
 
 #: The stand-in question of a read-ahead: the real one replaces it (the image and everything
@@ -72,6 +98,8 @@ class ChatSession(QObject):
             an edit replaces the rest).
         history_changed(): an entry was written to history.
         history_error(str): history could not be written (the answer is still shown).
+        region_restored(object): a conversation reopened from history; the region its last
+            question was about (a RegionQuestion), or ``None``.
     """
 
     answer_started = Signal(str)
@@ -83,6 +111,7 @@ class ChatSession(QObject):
     conversation_cut = Signal(int)
     history_changed = Signal()
     history_error = Signal(str)
+    region_restored = Signal(object)
 
     def __init__(
         self,
@@ -101,10 +130,16 @@ class ChatSession(QObject):
         self.model_name: str | None = None
         #: The latest answer shown (its stats go into exports).
         self.last_result: GenerationResult | None = None
+        #: How the latest answer shown was asked (for mapping its boxes).
+        self.last_asked: AskedAbout | None = None
+        #: Questions are about this region while it is set (the grounding controller sets it).
+        self.region: RegionQuestion | None = None
+        #: The loaded model's family: region crops are sized with its patch factor.
+        self.family: Family | None = None
         self._pending: _Pending | None = None
         #: The read-ahead of the current image (its request id), and what it was read with.
         self._reading_ahead: int | None = None
-        self._read_ahead_of: tuple[SessionImage, int, str] | None = None
+        self._read_ahead_of: tuple[SessionImage, int, str, RegionQuestion | None] | None = None
         #: The question to ask again after an error: its text, system prompt and history id.
         self._last_question: tuple[str, str, int | None] | None = None
         inference.text_chunk.connect(self._on_chunk)
@@ -141,15 +176,15 @@ class ChatSession(QObject):
         image = self.image
         if self.busy or not self.can_ask or self.conversation.turns or image is None:
             return False
-        wanted = (image, settings.max_image_tokens, system_prompt)
+        wanted = (image, settings.max_image_tokens, system_prompt, self.region)
         done = self._read_ahead_of
         # The image by identity: comparing pictures would compare every pixel at each key.
         if done is not None and done[0] is image and done[1:] == wanted[1:]:
             return False
         self._stop_reading_ahead()
-        conversation = Conversation((), system_prompt or None).ask(
-            READ_AHEAD_QUESTION, (image.loaded,)
-        )
+        # A region question reads the region's two images and its preamble ahead.
+        turn = self._user_turn(READ_AHEAD_QUESTION, settings, first=True)
+        conversation = Conversation((), system_prompt or None).ask(turn.text, turn.images)
         self._reading_ahead = self._inference.read_ahead(conversation, settings)
         self._read_ahead_of = wanted
         return True
@@ -166,20 +201,32 @@ class ChatSession(QObject):
         self.records = ()
         self.history_id = None
         self.last_result = None
+        self.last_asked = None
         self._last_question = None
         self.conversation_reset.emit()
 
     def restore(
-        self, image: SessionImage | None, messages: Sequence[StoredMessage], history_id: int
+        self,
+        image: SessionImage | None,
+        messages: Sequence[StoredMessage],
+        history_id: int,
+        regions: Mapping[int, RegionQuestion] | None = None,
+        answered: AskedAbout | None = None,
     ) -> None:
-        """Continue a conversation reopened from history; the image goes with its first question."""
+        """Continue a conversation reopened from history; the image goes with its first question.
+
+        ``regions`` maps the index of a question in ``messages`` to the region it was about: it is
+        sent again as it was (the region and the whole image small), when the image is there.
+        ``answered`` is how the last answer was asked (for drawing its boxes again).
+        """
         self._stop_reading_ahead()
         self._detach_pending()
         self.image = image
+        regions = regions or {}
         conversation = Conversation()
         records: list[TurnRecord] = []
         attached = False
-        for message in messages:
+        for index, message in enumerate(messages):
             if message.role == "user":
                 carried: tuple[LoadedImage, ...] = ()
                 if _awaits_answer(conversation):
@@ -188,11 +235,16 @@ class ChatSession(QObject):
                     carried = conversation.turns[-1].images
                     conversation = Conversation(conversation.turns[:-1], conversation.system)
                     records.pop()
-                if not carried and image is not None and not attached:
+                text = message.text
+                region = regions.get(index)
+                if region is not None and image is not None and self.family is not None:
+                    carried = region_images(image.loaded, region, self.family)
+                    text = region.prompt(text)
+                elif not carried and image is not None and not attached:
                     carried = (image.loaded,)
                 attached = attached or bool(carried)
-                conversation = conversation.ask(message.text, carried)
-                records.append(TurnRecord(message.id))
+                conversation = conversation.ask(text, carried)
+                records.append(TurnRecord(message.id, question=message.text, region=region))
             elif message.role == "assistant" and _awaits_answer(conversation):
                 conversation = conversation.answered(message.text)
                 records.append(TurnRecord(message.id, message.model, message.stop_reason))
@@ -205,7 +257,11 @@ class ChatSession(QObject):
         self.records = tuple(records)
         self.history_id = history_id
         self.last_result = None
+        self.last_asked = answered if image is not None else None
         self._last_question = None
+        # The region of the last question stays selected: a follow-up is about it too.
+        questions = [index for index, message in enumerate(messages) if message.role == "user"]
+        self.region_restored.emit(regions.get(questions[-1]) if questions else None)
 
     def _detach_pending(self) -> None:
         if self._pending is not None and self._pending.shown:
@@ -237,14 +293,24 @@ class ChatSession(QObject):
         if not self.can_regenerate:
             return False
         question_at = len(self.conversation.turns) - 2
-        question = self.conversation.turns[question_at].text
-        question_id = self.records[question_at].message_id
+        asked = self.records[question_at]
+        question = asked.question or self.conversation.turns[question_at].text
         self._forget_from(question_at + 1)  # the answer, from history
         self._cut(question_at)  # the question too, here only: it is asked again as it was
-        return self._send(question, settings, system_prompt, question_id=question_id)
+        return self._send(
+            question, settings, system_prompt, question_id=asked.message_id, asked=asked
+        )
 
     def question_count(self) -> int:
         return sum(turn.role == "user" for turn in self.conversation.turns)
+
+    def questions(self) -> list[str]:
+        """The conversation's questions as typed (a region question without its wrapping)."""
+        return [
+            record.question or turn.text
+            for turn, record in zip(self.conversation.turns, self.records, strict=True)
+            if turn.role == "user"
+        ]
 
     def edit(
         self, number: int, question: str, settings: GenerationSettings, system_prompt: str = ""
@@ -287,35 +353,67 @@ class ChatSession(QObject):
         *,
         record: bool = False,
         question_id: int | None = None,
+        asked: TurnRecord | None = None,
     ) -> bool:
         """Ask ``question``; ``record`` writes it to history first, else it is there already
-        as ``question_id``."""
+        as ``question_id``. ``asked``: ask it about that record's region (a regenerate), not
+        the one selected now."""
         if self.busy or not self.can_ask or not question.strip():
             return False
         assert self.image is not None
         assert self.model_name is not None
-        first = not self.conversation.turns
-        images = (self.image.loaded,) if first else ()
+        turn = self._user_turn(question, settings, first=not self.conversation.turns, asked=asked)
+        region, crop_size = turn.region, turn.crop_size
         conversation = Conversation(self.conversation.turns, system_prompt or None)
-        conversation = conversation.ask(question, images)
+        conversation = conversation.ask(turn.text, turn.images)
         if record:
-            question_id = self._record_question(question, settings, system_prompt)
+            question_id = self._record_question(question, settings, system_prompt, region)
         self._last_question = (question, system_prompt, question_id)
         request_id = self._inference.generate(conversation, settings)
-        records = (*self.records, TurnRecord(question_id))
+        records = (*self.records, TurnRecord(question_id, question=question, region=region))
         self._pending = _Pending(
-            request_id, question, conversation, self.history_id, settings, records
+            request_id,
+            question,
+            conversation,
+            self.history_id,
+            settings,
+            records,
+            region=region,
+            crop_size=crop_size,
+            family=self.family,
         )
-        self.answer_started.emit(question)
+        self.answer_started.emit(shown_question(question, region))
         self.busy_changed.emit(True)
         return True
+
+    def _user_turn(
+        self,
+        question: str,
+        settings: GenerationSettings,
+        *,
+        first: bool,
+        asked: TurnRecord | None = None,
+    ) -> _UserTurn:
+        """What the model gets for ``question``: the image with a first question; with a region
+        selected, the whole image small for context and the region at the full budget."""
+        assert self.image is not None
+        selected = asked.region if asked is not None else self.region
+        region = selected.within(settings.max_image_tokens) if selected else None
+        if region is None or self.family is None:
+            return _UserTurn(question, (self.image.loaded,) if first else ())
+        images = region_images(self.image.loaded, region, self.family)
+        return _UserTurn(region.prompt(question), images, region, images[1].image.size)
 
     def stop(self) -> None:
         if self._pending is not None:
             self._inference.cancel(self._pending.request_id)
 
     def _record_question(
-        self, question: str, settings: GenerationSettings, system_prompt: str
+        self,
+        question: str,
+        settings: GenerationSettings,
+        system_prompt: str,
+        region: RegionQuestion | None = None,
     ) -> int | None:
         """Write the question before the answer starts, so a crash loses nothing shown;
         returns its message id (``None``: not written)."""
@@ -336,7 +434,7 @@ class ChatSession(QObject):
                 "user",
                 question,
                 model=self.model_name,
-                settings=settings.to_dict(),
+                settings=settings_with_region(settings.to_dict(), region),
             )
         except (VldeskError, OSError) as exc:
             self._history_failed(exc)
@@ -367,6 +465,8 @@ class ChatSession(QObject):
         answer_id: int | None = None
         if pending.history_id is not None and self._history is not None:
             stats = {**result.stats.to_dict(), "stop_reason": result.stop_reason.value}
+            if pending.family is not None:  # what the answer's coordinates mean, when reopened
+                stats[FAMILY_KEY] = pending.family.value
             try:
                 answer_id = self._history.add_message(
                     pending.history_id,
@@ -385,6 +485,9 @@ class ChatSession(QObject):
             answer = TurnRecord(answer_id, model, result.stop_reason.value)
             self.records = (*pending.records, answer)
             self.last_result = result
+            self.last_asked = AskedAbout(
+                pending.settings.max_image_tokens, pending.family, pending.region, pending.crop_size
+            )
             self._last_question = None
             self.busy_changed.emit(False)
             self.answer_finished.emit(result)
@@ -403,10 +506,15 @@ def exchanges_of(session: ChatSession) -> list[tuple[str, str, TurnRecord]]:
     """(question, answer, the answer's record) of each answered question, for display."""
     turns, records = session.conversation.turns, session.records
     return [
-        (turns[i - 1].text, turns[i].text, records[i])
+        (_shown(turns[i - 1].text, records[i - 1]), turns[i].text, records[i])
         for i in range(1, len(turns))
         if turns[i].role == "assistant" and turns[i - 1].role == "user"
     ]
+
+
+def _shown(sent: str, record: TurnRecord) -> str:
+    """A question as the conversation shows it: as typed, with its region named."""
+    return shown_question(record.question or sent, record.region)
 
 
 def _awaits_answer(conversation: Conversation) -> bool:

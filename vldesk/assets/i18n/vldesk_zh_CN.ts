@@ -677,6 +677,13 @@
         </message>
     </context>
     <context>
+        <name>BoxOverlay</name>
+        <message>
+            <source>object</source>
+            <translation>物体</translation>
+        </message>
+    </context>
+    <context>
         <name>CaptionDelegate</name>
         <message>
             <source>Caption</source>
@@ -811,6 +818,13 @@
         <message>
             <source>Damaged</source>
             <translation>已损坏</translation>
+        </message>
+    </context>
+    <context>
+        <name>ChatSession</name>
+        <message>
+            <source>Region {0}×{1} px at ({2}, {3}):</source>
+            <translation>区域 {0}×{1} 像素，位于 ({2}, {3})：</translation>
         </message>
     </context>
     <context>
@@ -1265,6 +1279,100 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         <message>
             <source>Copy Path</source>
             <translation>复制路径</translation>
+        </message>
+    </context>
+    <context>
+        <name>GroundingController</name>
+        <message>
+            <source>Show Bo&amp;xes</source>
+            <translation>显示框(&amp;X)</translation>
+        </message>
+        <message>
+            <source>Draw the boxes found in the answer on the image</source>
+            <translation>在图像上绘制回答中找到的框</translation>
+        </message>
+        <message>
+            <source>Select Re&amp;gion</source>
+            <translation>选择区域(&amp;G)</translation>
+        </message>
+        <message>
+            <source>Drag a rectangle on the image to ask about it (or Shift+drag at any time)</source>
+            <translation>在图像上拖出一个矩形来询问该区域（也可随时按住 Shift 拖动）</translation>
+        </message>
+        <message>
+            <source>C&amp;lear Region</source>
+            <translation>清除区域(&amp;L)</translation>
+        </message>
+        <message>
+            <source>Export &amp;Boxes…</source>
+            <translation>导出框(&amp;B)…</translation>
+        </message>
+        <message>
+            <source>Save the boxes of the last answer as COCO JSON or YOLO labels</source>
+            <translation>将最后一个回答中的框保存为 COCO JSON 或 YOLO 标签</translation>
+        </message>
+        <message>
+            <source>Export Boxes</source>
+            <translation>导出框</translation>
+        </message>
+        <message>
+            <source>{0} and classes.txt</source>
+            <translation>{0} 和 classes.txt</translation>
+        </message>
+        <message>
+            <source>The boxes could not be saved: {0}</source>
+            <translation>无法保存框：{0}</translation>
+        </message>
+        <message>
+            <source>Saved {0}.</source>
+            <translation>已保存 {0}。</translation>
+        </message>
+    </context>
+    <context>
+        <name>GroundingPanel</name>
+        <message>
+            <source>Selected region</source>
+            <translation>所选区域</translation>
+        </message>
+        <message>
+            <source>C&amp;lear Region</source>
+            <translation>清除区域(&amp;L)</translation>
+        </message>
+        <message>
+            <source>Ask about the whole image again</source>
+            <translation>重新询问整张图像</translation>
+        </message>
+        <message>
+            <source>Show bo&amp;xes</source>
+            <translation>显示框(&amp;X)</translation>
+        </message>
+        <message>
+            <source>Boxes in the answer</source>
+            <translation>回答中的框</translation>
+        </message>
+        <message>
+            <source>Select a box to highlight it on the image</source>
+            <translation>选择一个框以在图像上突出显示</translation>
+        </message>
+        <message>
+            <source>Questions are about the region {0}×{1} px at ({2}, {3}).</source>
+            <translation>问题针对位于 ({2}, {3}) 的 {0}×{1} 像素区域。</translation>
+        </message>
+        <message>
+            <source>Boxes in the answer: {0}</source>
+            <translation>回答中的框：{0}</translation>
+        </message>
+        <message>
+            <source>object</source>
+            <translation>物体</translation>
+        </message>
+        <message>
+            <source>{0} — {1}×{2} px at ({3}, {4})</source>
+            <translation>{0} — {1}×{2} 像素，位于 ({3}, {4})</translation>
+        </message>
+        <message>
+            <source>{0} — point at ({1}, {2})</source>
+            <translation>{0} — 点位于 ({1}, {2})</translation>
         </message>
     </context>
     <context>
@@ -1747,6 +1855,69 @@ Download it anyway?</source>
         <message>
             <source>Download stopped. What was downloaded is kept: Resume continues it.</source>
             <translation>下载已停止。已下载的部分会保留，点击“继续下载”即可接着下载。</translation>
+        </message>
+    </context>
+    <context>
+        <name>PhotoOutputsBox</name>
+        <message>
+            <source>Photo metadata and boxes</source>
+            <translation>照片元数据和框</translation>
+        </message>
+        <message>
+            <source>Write to photo metadata</source>
+            <translation>写入照片元数据</translation>
+        </message>
+        <message>
+            <source>Off</source>
+            <translation>关闭</translation>
+        </message>
+        <message>
+            <source>XMP sidecar (photo.jpg.xmp)</source>
+            <translation>XMP 附属文件（photo.jpg.xmp）</translation>
+        </message>
+        <message>
+            <source>Embedded in the photo</source>
+            <translation>嵌入照片中</translation>
+        </message>
+        <message>
+            <source>The caption goes into the photo's description with the model, prompt and date, marked as machine-made (digiKam, darktable, Lightroom read it).</source>
+            <translation>说明文字连同模型、提示词和日期写入照片的描述，并标记为机器生成（digiKam、darktable、Lightroom 可读取）。</translation>
+        </message>
+        <message>
+            <source>Repla&amp;ce a description a person wrote</source>
+            <translation>替换由人撰写的描述(&amp;C)</translation>
+        </message>
+        <message>
+            <source>Off: photos that already have a description by a person are left alone and listed.</source>
+            <translation>关闭时：已有人工撰写描述的照片保持不变，并在最后列出。</translation>
+        </message>
+        <message>
+            <source>Export boxes</source>
+            <translation>导出框</translation>
+        </message>
+        <message>
+            <source>None</source>
+            <translation>不导出</translation>
+        </message>
+        <message>
+            <source>COCO JSON ({0})</source>
+            <translation>COCO JSON（{0}）</translation>
+        </message>
+        <message>
+            <source>YOLO labels ({0}/)</source>
+            <translation>YOLO 标签（{0}/）</translation>
+        </message>
+        <message>
+            <source>The boxes in the answers (e.g. the Find objects preset), in the photos' pixels.</source>
+            <translation>回答中的框（例如“查找物体”预设），以照片的像素为单位。</translation>
+        </message>
+        <message>
+            <source>Write to photo &amp;metadata:</source>
+            <translation>写入照片元数据(&amp;M)：</translation>
+        </message>
+        <message>
+            <source>Sa&amp;ve boxes as:</source>
+            <translation>框的保存格式(&amp;V)：</translation>
         </message>
     </context>
     <context>

@@ -58,10 +58,10 @@ def frame_for_image(family: Family, loaded: LoadedImage, max_image_tokens: int) 
     """
     factor = FAMILY_TRAITS[family].patch_factor
     model_size = budget_size(loaded.image.size, factor, max_image_tokens)
-    return ImageFrame(model_size, _oriented_original_size(loaded))
+    return ImageFrame(model_size, oriented_original_size(loaded))
 
 
-def _oriented_original_size(loaded: LoadedImage) -> tuple[int, int]:
+def oriented_original_size(loaded: LoadedImage) -> tuple[int, int]:
     """``loaded.original_size`` is the unrotated header size: swap it when the loader turned the
     image by 90 degrees (EXIF orientations 5-8), which shows as swapped landscape/portrait."""
     width, height = loaded.original_size

@@ -214,8 +214,8 @@ class ChatController(QObject):
     @Slot()
     def regenerate(self) -> bool:
         """Answer the last question again (a preset's question with that preset's length)."""
-        turns = self._session.conversation.turns
-        question = turns[-2].text if len(turns) >= 2 else ""
+        questions = self._session.questions()
+        question = questions[-1] if questions else ""
         settings = self.generation_settings(_preset_tokens(question))
         system = self._window.prompt_panel.system_prompt()
         if not self._session.regenerate(settings, system):
@@ -227,7 +227,7 @@ class ChatController(QObject):
     def begin_edit(self, number: int) -> None:
         """Put question ``number`` in the prompt box; Send replaces it and what follows."""
         session = self._session
-        questions = [t.text for t in session.conversation.turns if t.role == "user"]
+        questions = session.questions()
         if session.busy or not session.can_ask or not 0 <= number < len(questions):
             return
         self.editing = number

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 from vldesk.core.errors import VldeskError
 from vldesk.core.export import ExportEntry, export_entries, render_markdown
 from vldesk.core.history import ConversationSummary, HistoryStore, StoredConversation
+from vldesk.gui.asked_about import last_answer_asked, stored_regions
 from vldesk.gui.controllers.chat import ChatController, stop_note
 from vldesk.gui.controllers.images import ImageController
 from vldesk.gui.exporting import (
@@ -129,7 +130,9 @@ class HistoryController(QObject):
         self._chat.update_can_ask()
 
     def _apply_restore(self, image: SessionImage | None, stored: StoredConversation) -> None:
-        self._session.restore(image, stored.messages, stored.id)
+        regions = stored_regions(stored.messages)
+        answered = last_answer_asked(stored.messages)
+        self._session.restore(image, stored.messages, stored.id, regions, answered)
         system = next((m.text for m in stored.messages if m.role == "system"), None)
         if system is not None:
             self._window.prompt_panel.set_system_prompt(system)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QStandardPaths, Signal, Sl
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog
 
+from vldesk.core.grounding.coords import oriented_original_size
 from vldesk.core.images import IMAGE_EXTENSIONS
 from vldesk.core.units import format_bytes
 from vldesk.gui.controllers.preferences import Preferences
@@ -228,7 +229,8 @@ class ImageController(QObject):
             if not self._window.viewer.error_text:  # else it names the file that failed
                 self._window.image_info.setText("")
             return
-        width, height = decoded.loaded.original_size
+        # As shown: turned by its EXIF orientation (the pixels boxes and regions are given in).
+        width, height = oriented_original_size(decoded.loaded)
         parts = [decoded.name]
         if decoded.file_size is not None:
             parts.append(format_bytes(decoded.file_size))

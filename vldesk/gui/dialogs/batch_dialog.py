@@ -38,6 +38,7 @@ from vldesk.core.generation import GenerationSettings
 from vldesk.core.images import MIN_IMAGE_TOKENS
 from vldesk.core.presets import Preset
 from vldesk.gui.controllers.batch import BatchPlan
+from vldesk.gui.dialogs.photo_outputs_box import PhotoOutputsBox
 
 #: (label, extensions) of the image type check boxes.
 IMAGE_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -288,6 +289,8 @@ class BatchDialog(QDialog):
             self._label(tr("Reports fo&lder:"), self.reports_edit), reports_folder_row
         )
 
+        self.photo_outputs_box = PhotoOutputsBox(self)
+
         # -- bottom ----------------------------------------------------------------------------
         self.error_label = QLabel(self)
         self.error_label.setWordWrap(True)
@@ -309,6 +312,7 @@ class BatchDialog(QDialog):
         grid.addWidget(prompt_box, 1, 0, 1, 2)
         grid.addWidget(generation_box, 2, 0)
         grid.addWidget(outputs_box, 2, 1)
+        grid.addWidget(self.photo_outputs_box, 3, 0, 1, 2)
         grid.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
@@ -334,6 +338,7 @@ class BatchDialog(QDialog):
         batch_size: int | None,
     ) -> None:
         settings = self._settings
+        self.photo_outputs_box.fill(previous)
         if previous is None:
             self.folder_edit.setText(str(folder) if folder is not None else "")
             self.preset_combo.setCurrentIndex(0)
@@ -446,6 +451,7 @@ class BatchDialog(QDialog):
             prefix=self.prefix_edit.text(),
             suffix=self.suffix_edit.text(),
             reports=ReportPaths(paths["jsonl"], paths["csv"], paths["markdown"]),
+            **self.photo_outputs_box.values(),
         )
 
     @property
