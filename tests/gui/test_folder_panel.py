@@ -3,9 +3,12 @@ XMP back); a folder batch as one history entry that opens the folder in the pane
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
@@ -18,6 +21,8 @@ from vldesk.core.captions import CaptionFilter
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.controllers.batch import BatchPlan
 from vldesk.gui.dialogs.shortcuts_dialog import ShortcutsDialog
+from vldesk.gui.workers import folder_reader
+from vldesk.gui.workers.folder_reader import file_thumbnail
 
 __all__ = ["exiftool"]  # the fixture, shared with tests/core/metadata
 
@@ -171,3 +176,41 @@ def test_f1_lists_the_folder_panel_keys(fake_app: DesktopApp) -> None:
     assert rows["Open Folder"] == "Ctrl+Shift+O"
     assert rows["Folder Panel"] == "Ctrl+Shift+F"
     dialog.deleteLater()
+
+
+def test_thumbnails_are_made_in_the_background_even_across_a_refresh(
+    fake_app: DesktopApp, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = fake_app
+    folder = make_folder(tmp_path / "photos")
+    (folder / "e.png").write_bytes(b"")  # no picture: an empty box, asked for once
+    # Thumbnails wait until the folder has been read again (a batch ending meanwhile).
+    release = threading.Event()
+    threads: list[threading.Thread] = []
+
+    def slow_thumbnail(path: Path, side: int) -> QImage:
+        threads.append(threading.current_thread())
+        release.wait(10)
+        return file_thumbnail(path, side)
+
+    monkeypatch.setattr(folder_reader, "file_thumbnail", slow_thumbnail)
+    app.open_paths([str(folder)])
+    model = app.folder.model
+    qtbot.waitUntil(lambda: model.rowCount() == 5, timeout=10_000)
+
+    def thumbnails() -> list[QPixmap | None]:
+        return [model.index(row).data(Qt.ItemDataRole.DecorationRole) for row in range(5)]
+
+    thumbnails()  # what painting the rows does; the thumbnails are asked for together
+    qtbot.waitUntil(lambda: bool(threads))
+    first_read = model.folder
+    app.folder.refresh()  # cancels the thumbnails under way: they are asked for again
+    qtbot.waitUntil(lambda: model.folder is not first_read, timeout=10_000)
+    release.set()
+    qtbot.waitUntil(lambda: None not in thumbnails(), timeout=10_000)
+    made = thumbnails()
+    assert all(isinstance(p, QPixmap) and not p.isNull() for p in made[:4])
+    assert made[4] is not None
+    assert made[4].isNull()
+    assert max(made[0].width(), made[0].height()) == 72
+    assert threading.main_thread() not in threads

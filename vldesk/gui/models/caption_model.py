@@ -21,6 +21,8 @@ from vldesk.core.captions import CaptionEntry, CaptionFilter, FolderCaptions, Re
 
 #: Thumbnail side in the list, in device-independent pixels.
 THUMBNAIL_SIDE = 72
+#: Thumbnails kept (about 20 KB each); the oldest are dropped and made again when shown.
+MAX_THUMBNAILS = 3000
 #: The entry of a row (a :class:`CaptionEntry`).
 EntryRole = Qt.ItemDataRole.UserRole + 1
 
@@ -74,7 +76,8 @@ class CaptionListModel(QAbstractListModel):
         self.beginResetModel()
         if folder is None or self.folder is None or folder.folder != self.folder.folder:
             self._pixmaps.clear()
-            self._asked.clear()
+        # Thumbnails asked for but not made were cancelled by the new read: ask again.
+        self._asked = set(self._pixmaps)
         self.folder = folder
         self._rows = self._filtered()
         self.endResetModel()
@@ -125,6 +128,10 @@ class CaptionListModel(QAbstractListModel):
     def set_thumbnails(self, results: list[tuple[Path, QImage]]) -> None:
         for path, image in results:
             self._pixmaps[path] = QPixmap.fromImage(image) if not image.isNull() else QPixmap()
+            while len(self._pixmaps) > MAX_THUMBNAILS:
+                oldest = next(iter(self._pixmaps))
+                del self._pixmaps[oldest]
+                self._asked.discard(oldest)
             row = self.row_of(path)
             if row is not None:
                 index = self.index(row)
