@@ -12,6 +12,7 @@ from PySide6.QtGui import QDesktopServices
 from vldesk.core.errors import VldeskError
 from vldesk.core.history import HistoryStore
 from vldesk.core.inference.engine import EngineLoader, load_engine
+from vldesk.core.inference.remote.saved import SavedServers
 from vldesk.core.models.store import ModelStore
 from vldesk.core.paths import AppPaths, app_paths
 from vldesk.core.presets import PRESETS
@@ -23,6 +24,7 @@ from vldesk.gui.controllers.history import HistoryController
 from vldesk.gui.controllers.images import ImageController
 from vldesk.gui.controllers.models import ModelController
 from vldesk.gui.controllers.preferences import Preferences
+from vldesk.gui.controllers.servers import ServerController
 from vldesk.gui.dialogs.about_dialog import AboutDialog, open_folder
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
 from vldesk.gui.dialogs.shortcuts_dialog import ShortcutsDialog
@@ -100,6 +102,7 @@ class DesktopApp(QObject):
             self.store, self.inference, self.downloads, self.batch, prefs, w, self
         )
         self.images = ImageController(self.session, prefs, w, self)
+        self.servers = ServerController(self.models, SavedServers(self.paths.config_dir), w, self)
         self.chat = ChatController(
             self.session,
             self.inference,
