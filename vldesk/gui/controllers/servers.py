@@ -49,9 +49,10 @@ class ServerController(QObject):
             dialog.accepted.connect(self._on_accepted)
             dialog.finished.connect(self._on_closed)
             self._dialog = dialog
+        if dialog.isVisible():  # asked for again: bring it to the front
+            dialog.raise_()
+            dialog.activateWindow()
         dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
         return dialog
 
     @Slot()

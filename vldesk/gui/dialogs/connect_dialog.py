@@ -236,9 +236,7 @@ class ConnectDialog(QDialog):
             self.status_label.setText(self.tr("The server serves no model (yet)."))
         else:
             self.model_combo.addItems(outcome)
-            self.status_label.setText(
-                self.tr("The server serves {0} model(s).").format(len(outcome))
-            )
+            self.status_label.setText(self.tr("Models on this server: {0}.").format(len(outcome)))
         self.model_combo.setEnabled(self.model_combo.count() > 0)
         self._update_connect()
 
