@@ -102,7 +102,8 @@ class DesktopApp(QObject):
             self.store, self.inference, self.downloads, self.batch, prefs, w, self
         )
         self.images = ImageController(self.session, prefs, w, self)
-        self.servers = ServerController(self.models, SavedServers(self.paths.config_dir), w, self)
+        saved_servers = SavedServers(self.paths.config_dir)
+        self.servers = ServerController(self.models, saved_servers, w, self)
         self.chat = ChatController(
             self.session,
             self.inference,
@@ -129,6 +130,7 @@ class DesktopApp(QObject):
             w,
             self._layout_settings,
             self,
+            saved_servers=saved_servers,
         )
         w.prompt_panel.set_presets(PRESETS, self.settings.preset_language)
         w.prompt_panel.set_system_prompt(self.settings.system_prompt)

@@ -36,21 +36,30 @@ class SavedServers:
 
     def recent(self) -> list[str]:
         """Most recent first; an unreadable file counts as none."""
-        data = _read(self._recent_file)
-        items = data.get("recent") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            return []
-        return [item for item in items if isinstance(item, str) and item][:MAX_RECENT_SERVERS]
+        return self._list("recent")
 
-    def remember(self, *urls: str) -> None:
-        """Move ``urls`` to the front of the recent list (in the order given).
+    def batch_servers(self) -> list[str]:
+        """The servers the latest folder batch ran on."""
+        return self._list("batch")
+
+    def remember(self, *urls: str, batch: bool = False) -> None:
+        """Move ``urls`` to the front of the recent list (in the order given); ``batch``: they
+        are also the servers of the latest folder batch.
 
         Raises:
             WriteError: the file could not be written.
         """
         rest = [url for url in self.recent() if url not in urls]
         recent = [*dict.fromkeys(urls), *rest][:MAX_RECENT_SERVERS]
-        atomic_write_text(self._recent_file, json.dumps({"recent": recent}, indent=2) + "\n")
+        data = {"recent": recent, "batch": list(urls) if batch else self.batch_servers()}
+        atomic_write_text(self._recent_file, json.dumps(data, indent=2) + "\n")
+
+    def _list(self, key: str) -> list[str]:
+        data = _read(self._recent_file)
+        items = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            return []
+        return [item for item in items if isinstance(item, str) and item][:MAX_RECENT_SERVERS]
 
     def key_for(self, url: str) -> str | None:
         """The key saved for ``url``, else :data:`API_KEY_ENV`'s, else ``None``."""
