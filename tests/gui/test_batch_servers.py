@@ -69,7 +69,8 @@ def test_a_folder_is_described_through_two_servers(
     dialog.start_button.click()  # checks the servers for their model first, then starts
     qtbot.waitUntil(lambda: not shown_dialogs(app, BatchDialog), timeout=20_000)
     plan = app.batch.plan
-    assert plan is not None and plan.servers is not None
+    assert plan is not None
+    assert plan.servers is not None
     assert plan.options.model == MODEL  # the job is named after the served model
 
     summary = wait_for_end(qtbot, app)
@@ -79,11 +80,13 @@ def test_a_folder_is_described_through_two_servers(
     assert (shades / "vldesk-captions.jsonl").is_file()
     # Both servers answered, every image once; the local model was asked nothing.
     asked = [len(engine.asked) for engine in engines]
-    assert sum(asked) == len(SHADES) and min(asked) >= 1
+    assert sum(asked) == len(SHADES)
+    assert min(asked) >= 1
     assert local_engine(app).asked == []
     assert all(count == 1 for count in results_per_image(app).values())
     # The local model is still loaded for chat afterwards.
-    assert app.session.model_name is not None and app.models.server is None
+    assert app.session.model_name is not None
+    assert app.models.server is None
     # The servers are remembered for the next batch; the key is in no file.
     assert SavedServers(app_paths().config_dir).batch_servers() == urls
     for root in (Path(os.environ["VLDESK_HOME"]), shades):
@@ -99,7 +102,8 @@ def test_a_server_batch_cancels_and_continues_without_asking_twice(
     engine = slow_engine(0.1)
     url = start_server(engine, api_key=KEY).url + "/v1"
     dialog = servers_dialog(app, shades, [url], concurrency=0)  # Auto: probed
-    assert dialog.run_on is not None and dialog.run_on.concurrency_spin.text() == "Auto"
+    assert dialog.run_on is not None
+    assert dialog.run_on.concurrency_spin.text() == "Auto"
     seen: list[BatchEventKind] = []
     app.batch.progress.connect(lambda event: seen.append(event.kind))
     dialog.start_button.click()
