@@ -79,6 +79,8 @@ class RunOnBox(QGroupBox):
         self.servers_edit.setPlaceholderText("http://gpu1:8000/v1\nhttp://gpu2:8000/v1")
         self.servers_edit.setTabChangesFocus(True)
         self.servers_edit.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 12)
+        self.servers_edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.servers_edit.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.servers_edit.setPlainText("\n".join(servers))
         self.key_edit = QLineEdit(self)
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
@@ -109,17 +111,20 @@ class RunOnBox(QGroupBox):
         form = QFormLayout(self.server_fields)
         form.setContentsMargins(24, 0, 0, 0)
         form.addRow(tr("Addresses:"), self.servers_edit)
-        form.addRow(tr("API key:"), self.key_edit)
-        form.addRow(tr("In flight per server:"), self.concurrency_spin)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key_edit, 1)
+        key_row.addWidget(QLabel(tr("In flight per server:"), self))
+        key_row.addWidget(self.concurrency_spin)
+        form.addRow(tr("API key:"), key_row)
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_combo, 1)
         model_row.addWidget(self.check_button)
         form.addRow(tr("Model:"), model_row)
-        form.addRow(self.status_label)
         layout = QVBoxLayout(self)
         layout.addWidget(self.local_radio)
         layout.addWidget(self.servers_radio)
         layout.addWidget(self.server_fields)
+        layout.addWidget(self.status_label)
 
         (self.servers_radio if use_servers or local_model is None else self.local_radio).setChecked(
             True
@@ -175,14 +180,14 @@ class RunOnBox(QGroupBox):
             endpoints = self.endpoints()
         except VldeskError:
             return []
+        plain = [e.host for e in endpoints if e.plain_http_warning() is not None]
+        if not plain:
+            return []
         return [
             self.tr(
-                "⚠ {0} is plain http:// to another computer: the images and any API key cross "
-                "the network unencrypted. Use https:// (or an SSH tunnel) where the network is "
-                "not yours."
-            ).format(endpoint.display)
-            for endpoint in endpoints
-            if endpoint.plain_http_warning() is not None
+                "⚠ Plain http:// to another computer ({0}): the images and any API key cross "
+                "the network unencrypted; use https:// or an SSH tunnel."
+            ).format(", ".join(plain))
         ]
 
     # -- checking ----------------------------------------------------------------------------
