@@ -29,6 +29,8 @@ LATENCY_BACKOFF = 3.0
 #: The probe's image: small and plain, a few visual tokens.
 _PROBE_SIZE = (64, 64)
 _PROBE_SETTINGS = GenerationSettings(max_new_tokens=1, max_image_tokens=16)
+#: What the probe asks (tests tell its requests from a job's by it).
+PROBE_PROMPT = "Reply with one word."
 
 
 def choose_concurrency(seconds_by_level: Mapping[int, float]) -> int:
@@ -53,10 +55,16 @@ def probe_concurrency(
 ) -> int:
     """Time ``levels`` concurrent tiny requests on ``engine``'s server; the level to start at.
 
-    A level that fails (429, an error) ends the probe at the level before it; a server that
-    fails the first level gets :data:`DEFAULT_CONCURRENCY`.
+    One untimed request goes first (connecting, a server's first-request warm-up). A level
+    that fails (429, an error) ends the probe at the level before it; a server that fails the
+    first request gets :data:`DEFAULT_CONCURRENCY`.
     """
     timings: dict[int, float] = {}
+    try:
+        engine.answer(_probe(), _PROBE_SETTINGS)
+    except GenerationError as exc:
+        log.info("not probing %s: %s", engine.describe(), exc)
+        return DEFAULT_CONCURRENCY
     with ThreadPoolExecutor(max(levels), thread_name_prefix="vldesk-probe") as executor:
         for level in levels:
             if cancel is not None and cancel.is_set():
@@ -89,7 +97,7 @@ def probe_concurrency(
 def _probe() -> Conversation:
     image = Image.new("RGB", _PROBE_SIZE, (128, 128, 128))
     loaded = LoadedImage(image, "probe", _PROBE_SIZE)
-    return Conversation().ask("Reply with one word.", [loaded])
+    return Conversation().ask(PROBE_PROMPT, [loaded])
 
 
 @dataclass
