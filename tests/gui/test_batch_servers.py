@@ -145,5 +145,5 @@ def test_unchecked_or_bad_servers_are_said_in_the_dialog(
     assert dialog.isVisible()  # nothing to run on: no batch
     assert not fake_app.batch.running
     dialog.run_on.servers_edit.setPlainText("http://192.0.2.9:8000/v1")
-    assert "plain http://" in dialog.run_on.status_label.text()
+    assert "Plain http://" in dialog.run_on.status_label.text()
     dialog.reject()

