@@ -27,6 +27,8 @@ from vldesk.core.models.catalog import Family
 from vldesk.gui.workers.background import BackgroundRunner
 from vldesk.gui.workers.remote import ConnectRequest, list_models
 
+#: An address as the placeholder shows it (an address, the same in every language).
+EXAMPLE_URL = "http://127.0.0.1:8000/v1"
 #: The family choices: shown name, value (``None``: read from the served model's name).
 FAMILY_CHOICES: tuple[tuple[str, Family | None], ...] = (
     ("Qwen2.5-VL", Family.QWEN2_5_VL),
@@ -62,7 +64,7 @@ class ConnectDialog(QDialog):
         self.address_combo.addItems(saved.recent())
         line = self.address_combo.lineEdit()
         assert line is not None  # the combo is editable
-        line.setPlaceholderText("http://127.0.0.1:8000/v1")
+        line.setPlaceholderText(EXAMPLE_URL)
         self.key_edit = QLineEdit(self)
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_edit.setAccessibleName(tr("API key"))
@@ -147,9 +149,7 @@ class ConnectDialog(QDialog):
         """
         text = self.address_combo.currentText().strip()
         if not text:
-            raise VldeskError(
-                self.tr("Enter the server's address, e.g. {0}").format("http://127.0.0.1:8000/v1")
-            )
+            raise VldeskError(self.tr("Enter the server's address, e.g. {0}").format(EXAMPLE_URL))
         typed = self.key_edit.text().strip()
         endpoint = Endpoint.parse(text, api_key=typed or None)
         if endpoint.api_key is None:

@@ -28,6 +28,8 @@ from vldesk.core.inference.remote.saved import API_KEY_ENV, SavedServers, env_ap
 from vldesk.gui.workers.background import BackgroundRunner
 from vldesk.gui.workers.remote import ServerTarget, list_models
 
+#: Addresses as the placeholder shows them (the same in every language).
+EXAMPLE_URLS = "http://gpu1:8000/v1\nhttp://gpu2:8000/v1"
 #: The most requests in flight per server one can ask for here.
 MAX_CONCURRENCY = 256
 
@@ -76,7 +78,7 @@ class RunOnBox(QGroupBox):
         group.addButton(self.servers_radio)
         self.servers_edit = QPlainTextEdit(self)
         self.servers_edit.setAccessibleName(tr("Server addresses, one per line"))
-        self.servers_edit.setPlaceholderText("http://gpu1:8000/v1\nhttp://gpu2:8000/v1")
+        self.servers_edit.setPlaceholderText(EXAMPLE_URLS)
         self.servers_edit.setTabChangesFocus(True)
         self.servers_edit.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 12)
         self.servers_edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
