@@ -26,14 +26,15 @@ KEY = "sk-test-0123456789-secret"
 
 
 def connect_through_dialog(
-    qtbot: QtBot, app: DesktopApp, url: str, key: str = "", *, remember: bool = False
+    qtbot: QtBot, app: DesktopApp, url: str, key: str = "", *, remember: bool | None = None
 ) -> ConnectDialog:
     app.window.connect_server_action.trigger()
     (dialog,) = shown_dialogs(app, ConnectDialog)
     dialog.address_combo.setEditText(url)
     if key:
         qtbot.keyClicks(dialog.key_edit, key)
-    dialog.remember_key_check.setChecked(remember)
+    if remember is not None:
+        dialog.remember_key_check.setChecked(remember)
     qtbot.mouseClick(dialog.list_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.model_combo.count() > 0, timeout=20_000)
     assert dialog.connect_button.isEnabled()
@@ -86,6 +87,17 @@ def test_chat_with_a_served_model_then_disconnect_back_to_the_local_one(
     qtbot.waitUntil(lambda: app.session.model_name == local, timeout=20_000)
     assert app.models.server is None
     assert not window.disconnect_server_action.isEnabled()
+
+    # Connected again, choosing the local model in the Model menu also comes back.
+    dialog = connect_through_dialog(qtbot, app, address)
+    assert dialog.key_edit.text() == ""  # the saved key is used, not shown
+    assert dialog.remember_key_check.isChecked()  # and stays saved
+    qtbot.waitUntil(lambda: app.models.server is not None, timeout=20_000)
+    (local_action,) = window.model_group.actions()  # the one local model
+    assert not local_action.isChecked()
+    local_action.trigger()
+    qtbot.waitUntil(lambda: app.session.model_name == local, timeout=20_000)
+    assert app.models.server is None
 
     # The server is remembered, its key only in the private keys file.
     saved = SavedServers(app_paths().config_dir)

@@ -193,7 +193,7 @@ class ModelController(QObject):
     @Slot(QAction)
     def _model_chosen(self, action: QAction) -> None:
         ref = action.data()
-        if isinstance(ref, str) and (ref != self.ref or self.info is None):
+        if isinstance(ref, str) and (ref != self.ref or self.info is None or self.server):
             self.load_model(ref)
 
     def open_model_folder(self, folder: Path | None = None) -> bool:
