@@ -94,6 +94,16 @@ def probe_concurrency(
     return chosen
 
 
+def probe_all(engines: Sequence[RemoteEngine], alive: Sequence[bool]) -> list[int]:
+    """Each answering server's probed starting limit (all probed at once); the others get the
+    highest probed, or :data:`DEFAULT_CONCURRENCY`."""
+    up = [engine for engine, answering in zip(engines, alive, strict=True) if answering]
+    with ThreadPoolExecutor(len(up), thread_name_prefix="vldesk-probe-all") as executor:
+        probed = dict(zip(map(id, up), executor.map(probe_concurrency, up), strict=True))
+    fallback = max(probed.values(), default=DEFAULT_CONCURRENCY)
+    return [probed.get(id(engine), fallback) for engine in engines]
+
+
 def _probe() -> Conversation:
     image = Image.new("RGB", _PROBE_SIZE, (128, 128, 128))
     loaded = LoadedImage(image, "probe", _PROBE_SIZE)

@@ -23,7 +23,7 @@ from vldesk.core.inference.engine import (
 from vldesk.core.inference.remote.concurrency import (
     MAX_AUTO_CONCURRENCY,
     AdaptiveLimit,
-    probe_concurrency,
+    probe_all,
 )
 from vldesk.core.inference.remote.endpoint import (
     AnswerFailedError,
@@ -34,7 +34,6 @@ from vldesk.core.inference.remote.endpoint import (
 )
 from vldesk.core.inference.remote.engine import (
     BUSY_RETRIES,
-    DEFAULT_CONCURRENCY,
     DEFAULT_FAMILY,
     RemoteEngine,
     served_model,
@@ -168,7 +167,7 @@ class EndpointPool:
         alive = [names is not None for names in listed]
         if concurrency is not None:
             return cls(engines, alive, concurrency), warnings
-        starts = _probe_all(engines, alive)
+        starts = probe_all(engines, alive)
         return cls(engines, alive, starts, ceiling=MAX_AUTO_CONCURRENCY), warnings
 
     # -- what it is ---------------------------------------------------------------------------
@@ -458,16 +457,6 @@ class EndpointPool:
             if result is not None:
                 self._kept[_key(conversation)] = result
         raise GenerationError(str(failures[0]))
-
-
-def _probe_all(engines: Sequence[RemoteEngine], alive: Sequence[bool]) -> list[int]:
-    """Each answering server's probed starting limit (all probed at once); the others get the
-    highest probed, or :data:`DEFAULT_CONCURRENCY`."""
-    up = [engine for engine, answering in zip(engines, alive, strict=True) if answering]
-    with ThreadPoolExecutor(len(up), thread_name_prefix="vldesk-probe-all") as executor:
-        probed = dict(zip(map(id, up), executor.map(probe_concurrency, up), strict=True))
-    fallback = max(probed.values(), default=DEFAULT_CONCURRENCY)
-    return [probed.get(id(engine), fallback) for engine in engines]
 
 
 def _server_failed(error: Exception) -> bool:
