@@ -11,7 +11,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from tests.core.inference.remote.servers import MODEL, shade_image, slow_engine
-from tests.gui.conftest import shown_dialogs
+from tests.gui.conftest import AppFactory, shown_dialogs
 from tests.gui.test_batch import results_per_image, wait_for_end
 from tests.helpers.fake_engine import FakeEngine
 from tests.server.conftest import StartServer, start_server
@@ -147,3 +147,26 @@ def test_unchecked_or_bad_servers_are_said_in_the_dialog(
     dialog.run_on.servers_edit.setPlainText("http://192.0.2.9:8000/v1")
     assert "Plain http://" in dialog.run_on.status_label.text()
     dialog.reject()
+
+
+def test_without_a_local_model_a_folder_runs_on_servers(
+    make_app: AppFactory, start_server: StartServer, qtbot: QtBot, shades: Path
+) -> None:
+    app = make_app()  # no model is installed
+    assert app.models.info is None
+    engine = slow_engine(0.0)
+    url = start_server(engine).url + "/v1"
+    app.window.describe_folder_action.trigger()
+    [dialog] = shown_dialogs(app, BatchDialog)
+    run_on = dialog.run_on
+    assert run_on is not None
+    assert not run_on.local_radio.isEnabled()
+    assert run_on.servers_radio.isChecked()
+    dialog.folder_edit.setText(str(shades))
+    run_on.servers_edit.setPlainText(url)
+    run_on.concurrency_spin.setValue(2)
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: not shown_dialogs(app, BatchDialog), timeout=20_000)
+    summary = wait_for_end(qtbot, app)
+    assert (summary.captioned, summary.failed) == (len(SHADES), 1)
+    assert len(engine.asked) == len(SHADES)

@@ -900,6 +900,10 @@
             <translation>请先加载模型：文件夹会用已加载的模型来描述（“模型”菜单）。</translation>
         </message>
         <message>
+            <source>the model the servers serve</source>
+            <translation>服务器提供的模型</translation>
+        </message>
+        <message>
             <source>This batch was started with {0}: load it again to continue the batch.</source>
             <translation>此批处理是用 {0} 开始的：请重新加载该模型以继续批处理。</translation>
         </message>

@@ -118,7 +118,7 @@ class BatchPanel(QObject):
         current = self._images.sequence.current
         dialog = BatchDialog(
             model=model or "",
-            model_name=info.name if info is not None else "",
+            model_name=info.name if info is not None else _tr("the model the servers serve"),
             settings=self._chat.generation_settings(),
             presets=PRESETS,
             language=self._preferences.settings.preset_language,

@@ -98,7 +98,7 @@ def probe_all(engines: Sequence[RemoteEngine], alive: Sequence[bool]) -> list[in
     """Each answering server's probed starting limit (all probed at once); the others get the
     highest probed, or :data:`DEFAULT_CONCURRENCY`."""
     up = [engine for engine, answering in zip(engines, alive, strict=True) if answering]
-    with ThreadPoolExecutor(len(up), thread_name_prefix="vldesk-probe-all") as executor:
+    with ThreadPoolExecutor(max(1, len(up)), thread_name_prefix="vldesk-probe-all") as executor:
         probed = dict(zip(map(id, up), executor.map(probe_concurrency, up), strict=True))
     fallback = max(probed.values(), default=DEFAULT_CONCURRENCY)
     return [probed.get(id(engine), fallback) for engine in engines]
