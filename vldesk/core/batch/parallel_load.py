@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Generator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -157,6 +158,9 @@ class ParallelLoader:
     def _executor(self, count: int) -> Executor:
         if count < self._min_for_processes or self._workers < 2:
             return self._threads()
+        if getattr(sys, "frozen", False):
+            # An app bundle's executable would start the app again as a worker.
+            return self._threads()
         try:
             executor = ProcessPoolExecutor(
                 self._workers, mp_context=multiprocessing.get_context("spawn")
@@ -165,6 +169,7 @@ class ParallelLoader:
             log.info("no worker processes (%s); loading images with threads", exc)
             return self._threads()
         self.used = "processes"
+        log.info("preparing %d images in %d worker processes", count, self._workers)
         return executor
 
     def _threads(self) -> Executor:
