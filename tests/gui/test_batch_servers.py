@@ -3,6 +3,7 @@ journal, caption files, reports, cancel and continue as on this computer."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
 from pathlib import Path
@@ -60,8 +61,13 @@ def local_engine(app: DesktopApp) -> FakeEngine:
 
 
 def test_a_folder_is_described_through_two_servers(
-    fake_app: DesktopApp, start_server: StartServer, qtbot: QtBot, shades: Path
+    fake_app: DesktopApp,
+    start_server: StartServer,
+    qtbot: QtBot,
+    shades: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     app = fake_app
     engines = [slow_engine(0.01), slow_engine(0.01)]
     urls = [start_server(engine, api_key=KEY).url + "/v1" for engine in engines]
@@ -93,6 +99,7 @@ def test_a_folder_is_described_through_two_servers(
         for path in root.rglob("*"):
             if path.is_file():
                 assert KEY.encode() not in path.read_bytes(), path
+    assert all(KEY not in record.getMessage() for record in caplog.records)
 
 
 def test_a_server_batch_cancels_and_continues_without_asking_twice(
