@@ -232,6 +232,16 @@ def main(argv: list[str]) -> int:
     if "region" in only:
         _region_shot(app, target / "region.png")
 
+    connect = app.servers.open_dialog()
+    connect.address_combo.setEditText("http://gpu-box:8000/v1")
+    connect.key_edit.setText("not-a-real-key")
+    # As listed by a server (none runs here): GET /v1/models of a vLLM with two models.
+    connect.model_combo.addItems(["Qwen/Qwen3-VL-8B-Instruct", "Qwen/Qwen2.5-VL-7B-Instruct"])
+    connect.model_combo.setEnabled(True)
+    qt_app.processEvents()
+    connect.grab().save(str(target / "connect-server.png"))
+    connect.reject()
+
     app.shut_down()
     if "folder-panel" in only:
         _folder_panel_shots(target, home, model, qt_app)

@@ -129,7 +129,8 @@ def add_server_arguments(group: ArgumentContainer) -> None:
     group.add_argument(
         "--concurrency",
         type=positive_int,
-        help="requests in flight per server (default 4; lowered while a server answers 429)",
+        help="the most requests in flight per server (default: probed per server, then adapted; "
+        "lowered while a server answers 429 or slows down)",
     )
     group.add_argument(
         "--model-family",

@@ -55,6 +55,9 @@ class LoadedImage:
     format: str | None = None
     original_mode: str = "RGB"
     frame_count: int = 1
+    #: The image as a server gets it, made ahead (in another process) for one budget:
+    #: (patch factor, image tokens, ``data:`` URL); ``None``: encoded when it is sent.
+    wire: tuple[int, int, str] | None = None
 
     @property
     def size(self) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt
 from vldesk.core.errors import VldeskError
 from vldesk.core.history import HistoryStore
 from vldesk.core.inference.engine import EngineLoader, load_engine
+from vldesk.core.inference.remote.saved import SavedServers
 from vldesk.core.models.store import ModelStore
 from vldesk.core.paths import AppPaths, app_paths
 from vldesk.core.presets import PRESETS
@@ -26,6 +27,7 @@ from vldesk.gui.controllers.images import ImageController
 from vldesk.gui.controllers.models import ModelController
 from vldesk.gui.controllers.photo_caption import PhotoCaptionController
 from vldesk.gui.controllers.preferences import Preferences
+from vldesk.gui.controllers.servers import ServerController
 from vldesk.gui.dialogs.about_dialog import AboutDialog
 from vldesk.gui.dialogs.folder_reveal import reveal_folder
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
@@ -104,6 +106,8 @@ class DesktopApp(QObject):
             self.store, self.inference, self.downloads, self.batch, prefs, w, self
         )
         self.images = ImageController(self.session, prefs, w, self)
+        saved_servers = SavedServers(self.paths.config_dir)
+        self.servers = ServerController(self.models, saved_servers, w, self)
         self.chat = ChatController(
             self.session,
             self.inference,
@@ -134,6 +138,7 @@ class DesktopApp(QObject):
             w,
             self._layout_settings,
             self,
+            saved_servers=saved_servers,
         )
         w.prompt_panel.set_presets(PRESETS, self.settings.preset_language)
         w.prompt_panel.set_system_prompt(self.settings.system_prompt)

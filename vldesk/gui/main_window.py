@@ -205,6 +205,16 @@ class MainWindow(QMainWindow):
         self.manage_models_action = _action(
             self, tr("&Manage Models…"), "Ctrl+M", tr("Download, import, remove or choose a model")
         )
+        self.connect_server_action = _action(
+            self,
+            tr("&Connect to a Server…"),
+            None,
+            tr("Chat with a model on an OpenAI-compatible server (vLLM, SGLang, vldesk serve…)"),
+        )
+        self.disconnect_server_action = _action(
+            self, tr("&Disconnect from the Server"), None, tr("Back to the model on this computer")
+        )
+        self.disconnect_server_action.setEnabled(False)
         self.model_group = QActionGroup(self)
         self.model_group.setExclusive(True)
 
@@ -382,6 +392,9 @@ class MainWindow(QMainWindow):
         menu.addAction(self.open_model_folder_action)
         menu.addAction(self.reload_model_action)
         menu.addAction(self.unload_model_action)
+        menu.addSeparator()
+        menu.addAction(self.connect_server_action)
+        menu.addAction(self.disconnect_server_action)
 
     def set_recent_files(self, paths: list[str]) -> list[QAction]:
         """Fill File → Open Recent; returns the actions (their ``data()`` is the path)."""

@@ -413,6 +413,10 @@
             <source>Enter a prompt, or choose a preset.</source>
             <translation>请输入提示词，或选择一个预设。</translation>
         </message>
+        <message>
+            <source>Check the servers first: the job uses the model they serve.</source>
+            <translation>请先检查服务器：任务使用服务器提供的模型。</translation>
+        </message>
     </context>
     <context>
         <name>BatchProgressView</name>
@@ -828,6 +832,105 @@
         </message>
     </context>
     <context>
+        <name>ConnectDialog</name>
+        <message>
+            <source>Connect to a Server</source>
+            <translation>连接到服务器</translation>
+        </message>
+        <message>
+            <source>Server address</source>
+            <translation>服务器地址</translation>
+        </message>
+        <message>
+            <source>API key</source>
+            <translation>API 密钥</translation>
+        </message>
+        <message>
+            <source>From {0}</source>
+            <translation>来自 {0}</translation>
+        </message>
+        <message>
+            <source>Optional</source>
+            <translation>可选</translation>
+        </message>
+        <message>
+            <source>&amp;Remember the key on this computer</source>
+            <translation>在这台电脑上记住密钥(&amp;R)</translation>
+        </message>
+        <message>
+            <source>Kept in a file only you can read, never in the settings, history or logs.</source>
+            <translation>保存在只有你能读取的文件中，绝不写入设置、历史记录或日志。</translation>
+        </message>
+        <message>
+            <source>&amp;List Models</source>
+            <translation>列出模型(&amp;L)</translation>
+        </message>
+        <message>
+            <source>Served model</source>
+            <translation>服务器上的模型</translation>
+        </message>
+        <message>
+            <source>Model family</source>
+            <translation>模型系列</translation>
+        </message>
+        <message>
+            <source>From the model's name</source>
+            <translation>根据模型名称判断</translation>
+        </message>
+        <message>
+            <source>Server status</source>
+            <translation>服务器状态</translation>
+        </message>
+        <message>
+            <source>&amp;Address:</source>
+            <translation>地址(&amp;A)：</translation>
+        </message>
+        <message>
+            <source>API &amp;key:</source>
+            <translation>API 密钥(&amp;K)：</translation>
+        </message>
+        <message>
+            <source>&amp;Model:</source>
+            <translation>模型(&amp;M)：</translation>
+        </message>
+        <message>
+            <source>&amp;Family:</source>
+            <translation>系列(&amp;F)：</translation>
+        </message>
+        <message>
+            <source>Any OpenAI-compatible server: vLLM, SGLang, llama.cpp, LM Studio, Ollama, or another computer running vldesk serve.</source>
+            <translation>任何兼容 OpenAI 的服务器：vLLM、SGLang、llama.cpp、LM Studio、Ollama，或另一台运行 vldesk serve 的电脑。</translation>
+        </message>
+        <message>
+            <source>&amp;Connect</source>
+            <translation>连接(&amp;C)</translation>
+        </message>
+        <message>
+            <source>Enter the server's address, e.g. {0}</source>
+            <translation>请输入服务器地址，例如 {0}</translation>
+        </message>
+        <message>
+            <source>Plain http:// to another computer: the images and the API key cross the network unencrypted. Use https:// (or an SSH tunnel) where the network is not yours.</source>
+            <translation>以明文 http:// 连接另一台电脑：图片和 API 密钥将未加密地经过网络。在不属于你的网络上请使用 https://（或 SSH 隧道）。</translation>
+        </message>
+        <message>
+            <source>Plain http:// to another computer: the images cross the network unencrypted. Use https:// (or an SSH tunnel) where the network is not yours.</source>
+            <translation>以明文 http:// 连接另一台电脑：图片将未加密地经过网络。在不属于你的网络上请使用 https://（或 SSH 隧道）。</translation>
+        </message>
+        <message>
+            <source>Asking {0} for its models…</source>
+            <translation>正在向 {0} 查询模型…</translation>
+        </message>
+        <message>
+            <source>The server serves no model (yet).</source>
+            <translation>该服务器（暂时）没有提供任何模型。</translation>
+        </message>
+        <message>
+            <source>Models on this server: {0}.</source>
+            <translation>此服务器上的模型：{0} 个。</translation>
+        </message>
+    </context>
+    <context>
         <name>DesktopApp</name>
         <message>
             <source>History is not available: {0}</source>
@@ -844,6 +947,10 @@
         <message>
             <source>Load a model first: folders are described with the loaded model (Model menu).</source>
             <translation>请先加载模型：文件夹会用已加载的模型来描述（“模型”菜单）。</translation>
+        </message>
+        <message>
+            <source>the model the servers serve</source>
+            <translation>服务器提供的模型</translation>
         </message>
         <message>
             <source>This batch was started with {0}: load it again to continue the batch.</source>
@@ -1006,6 +1113,10 @@
             <translation>正在加载 {0}…</translation>
         </message>
         <message>
+            <source>Connected: {0} on {1}.</source>
+            <translation>已连接：{1} 上的 {0}。</translation>
+        </message>
+        <message>
             <source>{0} is ready ({1:.1f} s).</source>
             <translation>{0} 已就绪（{1:.1f} 秒）。</translation>
         </message>
@@ -1060,6 +1171,10 @@ Replace it with the answer? It cannot be undone.</source>
         <message>
             <source>The photo's own description was kept.</source>
             <translation>已保留照片原有的描述。</translation>
+        </message>
+        <message>
+            <source>The server could not be remembered: {0}</source>
+            <translation>无法记住该服务器：{0}</translation>
         </message>
         <message>
             <source>Folder Batch</source>
@@ -1635,6 +1750,22 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
             <translation>下载、导入、移除或选择模型</translation>
         </message>
         <message>
+            <source>&amp;Connect to a Server…</source>
+            <translation>连接到服务器(&amp;C)…</translation>
+        </message>
+        <message>
+            <source>Chat with a model on an OpenAI-compatible server (vLLM, SGLang, vldesk serve…)</source>
+            <translation>与兼容 OpenAI 的服务器上的模型对话（vLLM、SGLang、vldesk serve…）</translation>
+        </message>
+        <message>
+            <source>&amp;Disconnect from the Server</source>
+            <translation>断开服务器连接(&amp;D)</translation>
+        </message>
+        <message>
+            <source>Back to the model on this computer</source>
+            <translation>回到这台电脑上的模型</translation>
+        </message>
+        <message>
             <source>&amp;About vldesk</source>
             <translation>关于 vldesk(&amp;A)</translation>
         </message>
@@ -1997,6 +2128,101 @@ Download it anyway?</source>
         <message>
             <source>Changing question {0}: Send asks it again and replaces its answer and everything after it.</source>
             <translation>正在修改第 {0} 个问题：发送后会重新提问，并替换它的回答及之后的全部内容。</translation>
+        </message>
+    </context>
+    <context>
+        <name>RunOnBox</name>
+        <message>
+            <source>Run on</source>
+            <translation>运行位置</translation>
+        </message>
+        <message>
+            <source>&amp;This computer ({0})</source>
+            <translation>这台电脑(&amp;T)（{0}）</translation>
+        </message>
+        <message>
+            <source>&amp;This computer (no model is loaded)</source>
+            <translation>这台电脑(&amp;T)（未加载模型）</translation>
+        </message>
+        <message>
+            <source>Ser&amp;vers (OpenAI-compatible):</source>
+            <translation>服务器(&amp;V)（兼容 OpenAI）：</translation>
+        </message>
+        <message>
+            <source>Server addresses, one per line</source>
+            <translation>服务器地址，每行一个</translation>
+        </message>
+        <message>
+            <source>API key</source>
+            <translation>API 密钥</translation>
+        </message>
+        <message>
+            <source>From {0}</source>
+            <translation>来自 {0}</translation>
+        </message>
+        <message>
+            <source>Optional</source>
+            <translation>可选</translation>
+        </message>
+        <message>
+            <source>Auto</source>
+            <translation>自动</translation>
+        </message>
+        <message>
+            <source>Requests in flight per server</source>
+            <translation>每台服务器同时处理的请求数</translation>
+        </message>
+        <message>
+            <source>Auto measures each server with a few tiny requests, then adapts: fewer while a server says it is busy or slows down, more while it keeps up.</source>
+            <translation>“自动”会先用几个很小的请求测量每台服务器，然后自动调整：服务器繁忙或变慢时减少，跟得上时增加。</translation>
+        </message>
+        <message>
+            <source>C&amp;heck Servers</source>
+            <translation>检查服务器(&amp;H)</translation>
+        </message>
+        <message>
+            <source>Served model</source>
+            <translation>服务器上的模型</translation>
+        </message>
+        <message>
+            <source>Server status</source>
+            <translation>服务器状态</translation>
+        </message>
+        <message>
+            <source>Addresses:</source>
+            <translation>地址：</translation>
+        </message>
+        <message>
+            <source>In flight per server:</source>
+            <translation>每台服务器并发：</translation>
+        </message>
+        <message>
+            <source>API key:</source>
+            <translation>API 密钥：</translation>
+        </message>
+        <message>
+            <source>Model:</source>
+            <translation>模型：</translation>
+        </message>
+        <message>
+            <source>Enter at least one server address.</source>
+            <translation>请至少输入一个服务器地址。</translation>
+        </message>
+        <message>
+            <source>⚠ Plain http:// to another computer ({0}): the images and any API key cross the network unencrypted; use https:// or an SSH tunnel.</source>
+            <translation>⚠ 以明文 http:// 连接另一台电脑（{0}）：图片和 API 密钥将未加密地经过网络；请使用 https:// 或 SSH 隧道。</translation>
+        </message>
+        <message>
+            <source>Asking the servers for their models…</source>
+            <translation>正在向服务器查询模型…</translation>
+        </message>
+        <message>
+            <source>{0}: {1}</source>
+            <translation>{0}：{1}</translation>
+        </message>
+        <message>
+            <source>The servers serve no model in common.</source>
+            <translation>这些服务器没有共同提供的模型。</translation>
         </message>
     </context>
     <context>

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,8 @@ class PrefetchedImage:
 
 
 _Entry = list[PrefetchedImage] | BaseException | None
+#: Loads a job's images (paths in its folder), yielding each in the order given.
+LoadAll = Callable[[Sequence[str]], Generator[PrefetchedImage, None, None]]
 
 
 class Prefetcher:
@@ -52,7 +55,11 @@ class Prefetcher:
         factor: int,
         max_image_tokens: int,
         batch_size: int,
+        load_all: LoadAll | None = None,
     ) -> None:
+        """``load_all`` loads the images in order, several at a time (for a server: in
+        processes, encoded too); by default they are loaded one by one on this thread."""
+        self._load_all = load_all
         self._folder = folder
         self._images = list(images)
         self._factor = factor
@@ -97,23 +104,35 @@ class Prefetcher:
     def _work(self) -> None:
         try:
             pool: list[PrefetchedImage] = []
-            for image in self._images:
-                if self._stop.is_set():
-                    return
-                item = self._load(image)
-                if item.loaded is None:
-                    if not self._put([item]):  # failures go straight through
-                        return
-                    continue
-                pool.append(item)
-                if len(pool) >= PREFETCH_BATCHES * self.batch_size and not self._emit(pool):
-                    return
+            items = (
+                self._load_all(self._images)
+                if self._load_all is not None
+                else (self._load(image) for image in self._images)
+            )
+            with contextlib.closing(items):  # stops a parallel loader's workers on any exit
+                finished = self._work_through(items, pool)
+            if not finished:
+                return
             while pool:
                 if not self._emit(pool):
                     return
             self._put(None)
         except BaseException as exc:  # hand it to the runner rather than dying silently
             self._put(exc)
+
+    def _work_through(self, items: Iterator[PrefetchedImage], pool: list[PrefetchedImage]) -> bool:
+        """Put failures straight through and full batches out of ``pool``; False on stop."""
+        for item in items:
+            if self._stop.is_set():
+                return False
+            if item.loaded is None:
+                if not self._put([item]):  # failures go straight through
+                    return False
+                continue
+            pool.append(item)
+            if len(pool) >= PREFETCH_BATCHES * self.batch_size and not self._emit(pool):
+                return False
+        return True
 
     def _emit(self, pool: list[PrefetchedImage]) -> bool:
         """Take the run of ``batch_size`` images of most similar size out of the pool."""
@@ -128,30 +147,35 @@ class Prefetcher:
         return self._put(batch)
 
     def _load(self, image: str) -> PrefetchedImage:
-        path = self._folder / image
-        try:
-            draft = self._max_tokens * self._factor * self._factor
-            loaded = load_image(path, draft_pixels=draft)
-            # Resized here, off the model's thread; the engine's own resize is then a no-op.
-            resized = fit_to_token_budget(loaded, self._factor, self._max_tokens)
-        except ImageLoadError as exc:
-            return PrefetchedImage(image, error=_capital(exc.reason))
-        except MemoryError:
-            return PrefetchedImage(image, error="Not enough memory to decode this image.")
-        except Exception as exc:  # a decoder bug must fail one image, not the whole job
-            log.warning("unexpected error loading %s", path, exc_info=True)
-            return PrefetchedImage(image, error=f"The image could not be read ({exc}).")
-        return PrefetchedImage(
-            image,
-            LoadedImage(
-                resized,
-                loaded.source,
-                loaded.original_size,
-                loaded.format,
-                loaded.original_mode,
-                loaded.frame_count,
-            ),
-        )
+        return load_for_model(self._folder, image, self._factor, self._max_tokens)
+
+
+def load_for_model(folder: Path, image: str, factor: int, max_tokens: int) -> PrefetchedImage:
+    """Decode ``image`` (upright), resized to ``max_tokens`` visual tokens; or why not."""
+    path = folder / image
+    try:
+        draft = max_tokens * factor * factor
+        loaded = load_image(path, draft_pixels=draft)
+        # Resized here, off the model's thread; the engine's own resize is then a no-op.
+        resized = fit_to_token_budget(loaded, factor, max_tokens)
+    except ImageLoadError as exc:
+        return PrefetchedImage(image, error=_capital(exc.reason))
+    except MemoryError:
+        return PrefetchedImage(image, error="Not enough memory to decode this image.")
+    except Exception as exc:  # a decoder bug must fail one image, not the whole job
+        log.warning("unexpected error loading %s", path, exc_info=True)
+        return PrefetchedImage(image, error=f"The image could not be read ({exc}).")
+    return PrefetchedImage(
+        image,
+        LoadedImage(
+            resized,
+            loaded.source,
+            loaded.original_size,
+            loaded.format,
+            loaded.original_mode,
+            loaded.frame_count,
+        ),
+    )
 
 
 def _capital(text: str) -> str:
@@ -160,4 +184,4 @@ def _capital(text: str) -> str:
     return text if text.endswith((".", "!", "?", ")")) else text + "."
 
 
-__all__ = ["PREFETCH_BATCHES", "PrefetchedImage", "Prefetcher"]
+__all__ = ["PREFETCH_BATCHES", "LoadAll", "PrefetchedImage", "Prefetcher", "load_for_model"]

@@ -23,7 +23,7 @@ from vldesk.core.batch.journal import BatchJob
 from vldesk.core.batch.options import BatchOptions
 from vldesk.core.batch.outputs import write_reports
 from vldesk.core.batch.photo_outputs import XMP_WRITTEN, export_boxes
-from vldesk.core.batch.prefetch import POLL_S, PrefetchedImage, Prefetcher
+from vldesk.core.batch.prefetch import POLL_S, LoadAll, PrefetchedImage, Prefetcher
 from vldesk.core.batch.recorder import EMPTY_ANSWER, ImageRecorder
 from vldesk.core.batch.records import ImageResult, ImageStatus, iter_results
 from vldesk.core.batch.scan import no_images_message, scan_images
@@ -199,6 +199,7 @@ class BatchRunner:
             factor=self.engine.capabilities.patch_factor,
             max_image_tokens=settings.max_image_tokens,
             batch_size=self.batch_size,
+            load_all=self._parallel_loader(),
         )
         self._prefetcher = prefetcher
         prefetcher.start()
@@ -221,6 +222,23 @@ class BatchRunner:
                     self._checkpoint()
         finally:
             prefetcher.stop()
+
+    def _parallel_loader(self) -> LoadAll | None:
+        """For servers, images are decoded, resized and encoded in worker processes: one
+        thread could not keep several GPUs busy. A local model reads them on one thread."""
+        if self.engine.placement.kind != "remote":
+            return None
+        from vldesk.core.inference.remote import EndpointPool, RemoteEngine
+
+        if not isinstance(self.engine, (EndpointPool, RemoteEngine)):
+            return None  # answers from a results file: nothing is sent
+        from vldesk.core.batch.parallel_load import ParallelLoader
+
+        return ParallelLoader(
+            self.options.folder,
+            factor=self.engine.capabilities.patch_factor,
+            max_tokens=self.options.settings.max_image_tokens,
+        )
 
     def _wait_if_paused(self, image: str | None = None) -> bool:
         """Block while paused; False on cancel.

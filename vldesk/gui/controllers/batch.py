@@ -18,6 +18,7 @@ from vldesk.core.batch import (
 )
 from vldesk.gui.workers.inference import Failure
 from vldesk.gui.workers.inference_client import InferenceClient
+from vldesk.gui.workers.remote import ServerTarget
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ class BatchPlan:
     retry_failed: bool = False
     #: Images per model call; ``None`` chooses from free memory.
     batch_size: int | None = None
+    #: Run on these servers instead of the loaded model (Run on: servers).
+    servers: ServerTarget | None = None
 
 
 class BatchState(str, Enum):
@@ -137,6 +140,7 @@ class BatchController(QObject):
             retry_failed=plan.retry_failed,
             batch_size=plan.batch_size,
             history_db=self._history_db,
+            servers=plan.servers,
         )
         log.info(
             "batch %s on %s (resume=%s, retry_failed=%s)",

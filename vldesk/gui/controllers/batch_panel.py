@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from vldesk.core.batch import BatchOptions, BatchProgress, BatchSummary
 from vldesk.core.errors import VldeskError
+from vldesk.core.inference.remote.saved import SavedServers
 from vldesk.core.presets import PRESETS
 from vldesk.core.settings import LastBatch
 from vldesk.gui.controllers.batch import BatchController, BatchPlan, BatchState
@@ -20,6 +21,7 @@ from vldesk.gui.controllers.images import ImageController
 from vldesk.gui.controllers.models import ModelController
 from vldesk.gui.controllers.preferences import Preferences
 from vldesk.gui.dialogs.batch_dialog import BatchDialog
+from vldesk.gui.dialogs.run_on_box import RunOnBox
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.widgets.message_banner import Level
 
@@ -52,8 +54,11 @@ class BatchPanel(QObject):
         window: MainWindow,
         legacy: QSettings,
         parent: QObject | None = None,
+        *,
+        saved_servers: SavedServers | None = None,
     ) -> None:
         super().__init__(parent)
+        self._saved_servers = saved_servers
         self._batch = batch
         self._models = models
         self._chat = chat
@@ -85,7 +90,10 @@ class BatchPanel(QObject):
     def _model_id(self) -> str | None:
         """The loaded model as batch jobs record it (a folder by its absolute path, as the CLI)."""
         ref = self._models.ref
-        if ref is None or self._models.info is None:
+        info = self._models.info
+        if info is not None and info.server is not None:
+            return info.name  # a served model, as `vldesk batch --server` records it
+        if ref is None or info is None:
             return None
         return str(Path(ref).resolve()) if Path(ref).is_absolute() else ref
 
@@ -96,7 +104,7 @@ class BatchPanel(QObject):
             return None
         model = self._model_id()
         info = self._models.info
-        if model is None or info is None:
+        if (model is None or info is None) and self._saved_servers is None:
             self._window.show_message(
                 _tr(
                     "Load a model first: folders are described with the loaded model (Model menu)."
@@ -109,8 +117,8 @@ class BatchPanel(QObject):
         previous, batch_size = self._last_batch()
         current = self._images.sequence.current
         dialog = BatchDialog(
-            model=model,
-            model_name=info.name,
+            model=model or "",
+            model_name=info.name if info is not None else _tr("the model the servers serve"),
             settings=self._chat.generation_settings(),
             presets=PRESETS,
             language=self._preferences.settings.preset_language,
@@ -119,6 +127,7 @@ class BatchPanel(QObject):
             previous=previous,
             batch_size=batch_size,
             parent=self._window,
+            run_on=self._run_on_box(),
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self._on_dialog_accepted)
@@ -127,12 +136,32 @@ class BatchPanel(QObject):
         dialog.open()
         return dialog
 
+    def _run_on_box(self) -> RunOnBox | None:
+        """This computer or servers: the connected server, else the latest batch's servers."""
+        saved = self._saved_servers
+        if saved is None:
+            return None
+        info = self._models.info
+        server = self._models.server
+        local = info.name if info is not None and server is None else None
+        return RunOnBox(
+            saved,
+            local_model=local,
+            servers=[server] if server is not None else saved.batch_servers(),
+            use_servers=server is not None,
+        )
+
     @Slot()
     def _on_dialog_accepted(self) -> None:
         dialog = self._dialog
         plan = dialog.plan if dialog is not None else None
         if plan is None:
             return
+        if plan.servers is not None and self._saved_servers is not None:
+            try:
+                self._saved_servers.remember(*plan.servers.urls, batch=True)
+            except VldeskError as exc:
+                log.warning("the batch's servers are not remembered: %s", exc)
         self._preferences.remember(last_batch=LastBatch(plan.options, plan.batch_size))
         self._batch.start(plan)
 
@@ -166,8 +195,10 @@ class BatchPanel(QObject):
 
     def _same_model(self) -> bool:
         plan = self._batch.plan
-        if plan is not None and plan.options.model == self._model_id():
-            return True
+        if plan is not None and (
+            plan.servers is not None or plan.options.model == self._model_id()
+        ):
+            return True  # servers travel with the plan: no local model is needed
         self._window.show_message(
             _tr("This batch was started with {0}: load it again to continue the batch.").format(
                 plan.options.model if plan is not None else "?"

@@ -24,6 +24,7 @@ from vldesk.gui.widgets.message_banner import Level
 from vldesk.gui.workers.download import DownloadWorker
 from vldesk.gui.workers.inference import ModelLoadedInfo
 from vldesk.gui.workers.inference_client import InferenceClient
+from vldesk.gui.workers.remote import ConnectRequest
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,11 @@ class ModelController(QObject):
         return self.info is not None and self.info.device == "cpu"
 
     @property
+    def server(self) -> str | None:
+        """The server the loaded model answers on; ``None`` for a local model."""
+        return self.info.server if self.info is not None else None
+
+    @property
     def on_gpu(self) -> bool:
         return self.info is not None and self.info.device.startswith("cuda")
 
@@ -120,6 +126,8 @@ class ModelController(QObject):
         return model_entries(self.store, self.ref)
 
     def _menu_ref(self) -> str | None:
+        if self.server is not None:
+            return None  # no local model is the one answering
         return menu_ref(self.store, self.ref)
 
     def refresh_menu(self) -> None:
@@ -165,6 +173,22 @@ class ModelController(QObject):
         self.refresh_menu()
         return True
 
+    def connect_server(self, request: ConnectRequest) -> bool:
+        """Answer with a model on a server from now on; the local model is unloaded (and
+        loaded again by choosing it, or Model → Disconnect)."""
+        if self._batch_blocks():
+            return False
+        self._inference.connect_server(request)
+        self._set_state(ModelState.LOADING)
+        self.refresh_menu()
+        return True
+
+    def disconnect_server(self) -> None:
+        """Back to the local model chosen before connecting (or the configured one)."""
+        if self.server is None and not self._inference.loading:
+            return
+        self.reload()
+
     def reload(self, *, device: str | None = None) -> None:
         """Load the chosen model again (the same device override unless one is given)."""
         if self.ref is not None:
@@ -179,7 +203,7 @@ class ModelController(QObject):
     @Slot(QAction)
     def _model_chosen(self, action: QAction) -> None:
         ref = action.data()
-        if isinstance(ref, str) and (ref != self.ref or self.info is None):
+        if isinstance(ref, str) and (ref != self.ref or self.info is None or self.server):
             self.load_model(ref)
 
     def open_model_folder(self, folder: Path | None = None) -> bool:
@@ -237,6 +261,13 @@ class ModelController(QObject):
         w.load_progress.setVisible(False)
         w.status_panel.set_model(info.name, info.device, info.dtype, info.reason, info.weights)
         w.status_panel.set_memory(info.memory_bytes)
+        if info.server is not None:
+            w.statusBar().showMessage(
+                _tr("Connected: {0} on {1}.").format(info.name, info.server), 5000
+            )
+            self.refresh_menu()
+            self._set_state(ModelState.READY)
+            return
         w.statusBar().showMessage(
             _tr("{0} is ready ({1:.1f} s).").format(info.name, info.load_seconds), 5000
         )

@@ -39,6 +39,7 @@ from vldesk.core.images import MIN_IMAGE_TOKENS
 from vldesk.core.presets import Preset
 from vldesk.gui.controllers.batch import BatchPlan
 from vldesk.gui.dialogs.photo_outputs_box import PhotoOutputsBox
+from vldesk.gui.dialogs.run_on_box import RunOnBox
 
 #: (label, extensions) of the image type check boxes.
 IMAGE_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -111,13 +112,15 @@ class BatchDialog(QDialog):
     """Collects a :class:`BatchPlan`; Start checks the options and for an earlier run of them.
 
     Args:
-        model: The loaded model's reference (recorded with the job, part of its identity).
+        model: The loaded model's reference (recorded with the job, part of its identity);
+            with servers chosen in ``run_on``, the model they serve is recorded instead.
         model_name: How the model is shown.
         settings: The generation settings the batch starts from (sampling etc.).
         presets: Ready-made prompts, titled in ``language``.
         folder: The folder to suggest when there is no earlier batch.
         previous: The options of the latest batch, to start from.
         batch_size: The batch size of the latest batch (``None``: automatic).
+        run_on: Where the batch may run (this computer or servers); ``None``: this computer.
     """
 
     def __init__(
@@ -133,6 +136,7 @@ class BatchDialog(QDialog):
         previous: BatchOptions | None = None,
         batch_size: int | None = None,
         parent: QWidget | None = None,
+        run_on: RunOnBox | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("batchDialog")
@@ -313,6 +317,10 @@ class BatchDialog(QDialog):
         grid.addWidget(generation_box, 2, 0)
         grid.addWidget(outputs_box, 2, 1)
         grid.addWidget(self.photo_outputs_box, 3, 0, 1, 2)
+        self.run_on = run_on
+        if run_on is not None:
+            run_on.setParent(self)
+            grid.addWidget(run_on, 4, 0, 1, 2)
         grid.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
@@ -441,7 +449,7 @@ class BatchDialog(QDialog):
         return BatchOptions(
             folder=folder,
             prompt=prompt,
-            model=self._model,
+            model=self._served_model() or self._model,
             settings=settings,
             system=self.system_edit.text().strip() or None,
             recursive=self.recursive_check.isChecked(),
@@ -454,14 +462,35 @@ class BatchDialog(QDialog):
             **self.photo_outputs_box.values(),
         )
 
+    def _served_model(self) -> str | None:
+        """The model the chosen servers serve; ``None`` on this computer.
+
+        Raises:
+            VldeskError: servers are chosen but were not checked yet.
+        """
+        if self.run_on is None or not self.run_on.uses_servers:
+            return None
+        model = self.run_on.served_model
+        if model is None:
+            raise VldeskError(
+                self.tr("Check the servers first: the job uses the model they serve.")
+            )
+        return model
+
     @property
     def batch_size(self) -> int | None:
         return self.batch_size_spin.value() or None
 
     def accept(self) -> None:
         """Start: check the options; offer to resume an earlier run of the same job."""
+        run_on = self.run_on
+        if run_on is not None and run_on.uses_servers and run_on.served_model is None:
+            self.error_label.hide()
+            run_on.check(then=self.accept)  # the job is named after the served model
+            return
         try:
             options = self.options()
+            servers = run_on.target() if run_on is not None else None
         except VldeskError as exc:
             self._show_error(str(exc))
             return
@@ -477,9 +506,20 @@ class BatchDialog(QDialog):
             resume = choice is not EarlierJob.START_OVER
             retry = choice is EarlierJob.RETRY_FAILED
         self.plan = BatchPlan(
-            options, resume=resume, retry_failed=retry, batch_size=self.batch_size
+            options,
+            resume=resume,
+            retry_failed=retry,
+            batch_size=self.batch_size,
+            servers=servers,
         )
+        if run_on is not None:
+            run_on.stop()
         super().accept()
+
+    def done(self, result: int) -> None:
+        if self.run_on is not None:
+            self.run_on.stop()
+        super().done(result)
 
     def _show_error(self, text: str) -> None:
         self.error_label.setText(text)

@@ -65,7 +65,8 @@ class StatusPanel(QWidget):
         weights: str = "full",
     ) -> None:
         self._set(self.model_label, name or self.tr("No model loaded"))
-        parts = [device, dtype] + ([weights] if weights != "full" else [])
+        parts = [part for part in (device, dtype) if part]  # a server has no dtype
+        parts += [weights] if weights != "full" else []
         self._set(self.device_label, " · ".join(parts) if device else "")
         self.device_label.setToolTip(reason or self.tr("Device and precision"))
 

@@ -26,6 +26,7 @@ from vldesk.core.errors import OutOfMemoryError, VldeskError
 from vldesk.core.generation import Conversation, GenerationSettings, StopReason
 from vldesk.core.history import HistoryStore
 from vldesk.core.inference.engine import Engine, EngineLoader, LoadRequest, load_engine
+from vldesk.gui.workers.remote import ConnectRequest, ServerTarget, connect_pool, connect_server
 from vldesk.gui.workers.throttle import Clock, ProgressThrottle, StreamBatcher
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class ModelLoadedInfo:
     weights: str = "full"
     #: The GPU's total memory when the model is on one (for the model manager's estimates).
     device_total_bytes: int | None = None
+    #: The server's address where the model answers on one (Model → Connect to a Server).
+    server: str | None = None
 
 
 class FailureKind(str, Enum):
@@ -96,6 +99,8 @@ class BatchRequest:
     batch_size: int | None = None
     #: The history database the captions are saved to (opened on the worker's thread).
     history_db: Path | None = None
+    #: Caption on these servers instead of the loaded model (connected on the worker's thread).
+    servers: ServerTarget | None = None
 
 
 def memory_in_use(device: str) -> int | None:
@@ -221,6 +226,47 @@ class InferenceWorker(QObject):
         log.info("loaded %s on %s in %.1f s", info.name, info.device, info.load_seconds)
         self.model_loaded.emit(info)
 
+    @Slot(object)
+    def connect_server(self, request: ConnectRequest) -> None:
+        """Answer with a model on an OpenAI-compatible server from now on (the local model is
+        unloaded); reported as a load (model_loading, then model_loaded or model_failed)."""
+        self._drop_engine()
+        if self.stopping.is_set():
+            return
+        self.model_loading.emit(request.model)
+        started = time.perf_counter()
+        try:
+            engine = connect_server(request)
+        except VldeskError as exc:
+            log.warning("connecting to %s failed: %s", request.endpoint.display, exc)
+            if not self.stopping.is_set():
+                self.model_failed.emit(str(exc))
+            return
+        except Exception as exc:
+            message = _unexpected(f"connecting to {request.endpoint.display}", exc)
+            if not self.stopping.is_set():
+                self.model_failed.emit(message)
+            return
+        if self.stopping.is_set():
+            engine.unload()
+            return
+        self._engine = engine
+        placement = engine.placement
+        info = ModelLoadedInfo(
+            name=engine.name,
+            path=Path(),
+            family=engine.family.value,
+            device=placement.device,
+            dtype=placement.dtype,
+            reason=placement.reason,
+            load_seconds=time.perf_counter() - started,
+            memory_bytes=None,
+            weights=placement.weights,
+            server=request.endpoint.display,
+        )
+        log.info("answering with %s on %s", info.name, info.server)
+        self.model_loaded.emit(info)
+
     @Slot()
     def unload_model(self) -> None:
         if self._drop_engine():
@@ -291,7 +337,7 @@ class InferenceWorker(QObject):
         """Caption a folder with the loaded model; blocks this thread (and so other requests)
         until the batch ends, is cancelled or fails. Pausing blocks here too."""
         rid = request.request_id
-        if self._engine is None:
+        if self._engine is None and request.servers is None:
             self.batch_failed.emit(rid, Failure.error("No model is loaded yet."))
             return
         if request.control.cancelled:
@@ -312,9 +358,13 @@ class InferenceWorker(QObject):
             return
         throttle = ProgressThrottle(lambda event: self.batch_progress.emit(rid, event), self._clock)
         history = self._open_history(request.history_db, throttle)
+        engine = self._engine
         try:
+            if request.servers is not None:
+                engine = connect_pool(request.servers, request.options.model, throttle)
+            assert engine is not None
             runner = BatchRunner(
-                self._engine,
+                engine,
                 job,
                 control=request.control,
                 on_progress=throttle,
@@ -335,6 +385,8 @@ class InferenceWorker(QObject):
             job.close()
             if history is not None:
                 history.close()
+            if engine is not None and engine is not self._engine:
+                engine.unload()  # the servers' connections; the loaded model stays
         throttle.flush()
         self.batch_finished.emit(rid, summary)
 

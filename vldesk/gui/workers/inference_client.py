@@ -20,6 +20,7 @@ from vldesk.gui.workers.inference import (
     InferenceWorker,
     ModelLoadedInfo,
 )
+from vldesk.gui.workers.remote import ConnectRequest, ServerTarget
 from vldesk.gui.workers.throttle import Clock
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class InferenceClient(QObject):
     _generate_requested = Signal(object)
     _read_ahead_requested = Signal(object)
     _batch_requested = Signal(object)
+    _connect_requested = Signal(object)
     _shutdown_requested = Signal()
 
     def __init__(
@@ -103,6 +105,7 @@ class InferenceClient(QObject):
         self._generate_requested.connect(self.worker.generate)
         self._read_ahead_requested.connect(self.worker.read_ahead)
         self._batch_requested.connect(self.worker.run_batch)
+        self._connect_requested.connect(self.worker.connect_server)
         self._shutdown_requested.connect(self.worker.shut_down)
         self._thread.start()
 
@@ -115,6 +118,12 @@ class InferenceClient(QObject):
         self.cancel_all()
         self._loads_pending += 1
         self._load_requested.emit(request)
+
+    def connect_server(self, request: ConnectRequest) -> None:
+        """Unload any current model and answer on a server from now on (reported as a load)."""
+        self.cancel_all()
+        self._loads_pending += 1
+        self._connect_requested.emit(request)
 
     @property
     def loading(self) -> bool:
@@ -209,15 +218,26 @@ class InferenceClient(QObject):
         retry_failed: bool = False,
         batch_size: int | None = None,
         history_db: Path | None = None,
+        servers: ServerTarget | None = None,
     ) -> int:
         """Queue a folder batch on the worker's thread (after requests already queued); returns
-        its request id. ``control`` pauses, resumes and cancels it from this thread."""
+        its request id. ``control`` pauses, resumes and cancels it from this thread. With
+        ``servers`` it runs on them instead of the loaded model."""
         for reading in list(self._read_aheads):
             self.cancel(reading)  # the batch is queued behind it: no head start to wait for
         request_id = next(self._ids)
         self._batches[request_id] = control
         self._batch_requested.emit(
-            BatchRequest(request_id, options, control, resume, retry_failed, batch_size, history_db)
+            BatchRequest(
+                request_id,
+                options,
+                control,
+                resume,
+                retry_failed,
+                batch_size,
+                history_db,
+                servers,
+            )
         )
         return request_id
 

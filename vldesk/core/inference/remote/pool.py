@@ -20,6 +20,11 @@ from vldesk.core.inference.engine import (
     TextCallback,
     TokenCallback,
 )
+from vldesk.core.inference.remote.concurrency import (
+    MAX_AUTO_CONCURRENCY,
+    AdaptiveLimit,
+    probe_all,
+)
 from vldesk.core.inference.remote.endpoint import (
     AnswerFailedError,
     Connection,
@@ -29,7 +34,6 @@ from vldesk.core.inference.remote.endpoint import (
 )
 from vldesk.core.inference.remote.engine import (
     BUSY_RETRIES,
-    DEFAULT_CONCURRENCY,
     DEFAULT_FAMILY,
     RemoteEngine,
     served_model,
@@ -53,20 +57,26 @@ class _Server:
     ``in_flight`` under the pool's lock)."""
 
     engine: RemoteEngine
-    ceiling: int
-    limit: int
+    adaptive: AdaptiveLimit
     alive: bool = True
     in_flight: int = 0
     busy_until: float = 0.0
     next_probe: float = 0.0
     probe_delay: float = PROBE_DELAY_S
     probing: bool = False
-    successes: int = 0
     last_error: str = ""
 
     @property
     def display(self) -> str:
         return self.engine.connection.endpoint.display
+
+    @property
+    def limit(self) -> int:
+        return self.adaptive.limit
+
+    @property
+    def ceiling(self) -> int:
+        return self.adaptive.ceiling
 
 
 @dataclass(eq=False)
@@ -82,20 +92,31 @@ class EndpointPool:
     """Implements the Engine protocol over several servers that serve the same model.
 
     :meth:`generate_batch` sends every conversation as its own request, at most ``limit`` in
-    flight per server, and returns the answers in input order. A 429 backs that server off (its
-    Retry-After) and lowers its limit by one (raised again after as many successes); a server
+    flight per server, and returns the answers in input order. Each server's limit adapts
+    (:class:`AdaptiveLimit`): a 429 backs it off (its Retry-After) and halves it, an answer far
+    slower than the best lowers it, and it rises by one after as many quick answers; a server
     that fails (unreachable, 5xx, garbage) leaves the rotation and is probed back with
     ``GET /v1/models``. An image fails only once every server has failed it or is out of the
     rotation; the batch then raises, and the answers it did get are kept for the caller's
     one-by-one retry (:meth:`generate`) so that no image is asked twice.
     """
 
-    def __init__(self, engines: Sequence[RemoteEngine], alive: Sequence[bool], concurrency: int):
+    def __init__(
+        self,
+        engines: Sequence[RemoteEngine],
+        alive: Sequence[bool],
+        concurrency: int | Sequence[int],
+        *,
+        ceiling: int | None = None,
+    ):
+        """``concurrency``: each server's starting limit (one for all, or one per server);
+        ``ceiling``: the most it may rise to (default: the starting limit)."""
         if not engines:
             raise ValueError("an endpoint pool needs at least one endpoint")
+        starts = [concurrency] * len(engines) if isinstance(concurrency, int) else concurrency
         self._servers = [
-            _Server(engine, concurrency, concurrency, alive=up)
-            for engine, up in zip(engines, alive, strict=True)
+            _Server(engine, AdaptiveLimit(start, max(start, ceiling or start)), alive=up)
+            for engine, up, start in zip(engines, alive, starts, strict=True)
         ]
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
@@ -111,7 +132,9 @@ class EndpointPool:
         family: Family | None = None,
     ) -> tuple[EndpointPool, list[str]]:
         """Ask each server for its models; returns the pool and warnings (servers that did
-        not answer start out of the rotation).
+        not answer start out of the rotation). Without ``concurrency``, each answering server
+        is probed for its starting limit (:func:`probe_concurrency`), which then adapts up to
+        :data:`MAX_AUTO_CONCURRENCY`; with it, the limit adapts up to ``concurrency``.
 
         Raises:
             GenerationError: no server answers, or they serve different models.
@@ -141,10 +164,11 @@ class EndpointPool:
             raise
         chosen = family or family_from_model_name(name) or DEFAULT_FAMILY
         engines = [RemoteEngine(connection, name, chosen) for connection in connections]
-        pool = cls(
-            engines, [names is not None for names in listed], concurrency or DEFAULT_CONCURRENCY
-        )
-        return pool, warnings
+        alive = [names is not None for names in listed]
+        if concurrency is not None:
+            return cls(engines, alive, concurrency), warnings
+        starts = probe_all(engines, alive)
+        return cls(engines, alive, starts, ceiling=MAX_AUTO_CONCURRENCY), warnings
 
     # -- what it is ---------------------------------------------------------------------------
 
@@ -237,7 +261,6 @@ class EndpointPool:
                 if _server_failed(exc):
                     self._take_out(server, last)
                 continue
-            server.successes += 1
             return result
 
     def generate_batch(
@@ -287,7 +310,7 @@ class EndpointPool:
             pending -= 1
             if isinstance(outcome, GenerationResult):
                 results[asked.index] = outcome
-                self._succeeded(answered)
+                self._succeeded(answered, outcome.stats.total_s)
             else:
                 assert outcome is not None
                 self._failed(answered, asked, outcome)
@@ -353,8 +376,7 @@ class EndpointPool:
         task.last_error = str(error) or type(error).__name__
         if isinstance(error, ServerBusyError):
             server.busy_until = time.monotonic() + error.retry_after_s
-            server.limit = max(1, server.limit - 1)
-            server.successes = 0
+            server.adaptive.busy()
             task.busy_count += 1
             log.warning("%s; %d at a time from now on", error, server.limit)
             if task.busy_count <= BUSY_RETRIES * len(self._servers):
@@ -363,12 +385,9 @@ class EndpointPool:
             self._take_out(server, task.last_error)
         task.failed_on.add(index)
 
-    def _succeeded(self, server: _Server) -> None:
+    def _succeeded(self, server: _Server, latency_s: float) -> None:
         server.probe_delay = PROBE_DELAY_S
-        server.successes += 1
-        if server.limit < server.ceiling and server.successes >= server.limit:
-            server.limit += 1
-            server.successes = 0
+        server.adaptive.succeeded(latency_s)
 
     def _take_out(self, server: _Server, why: str) -> None:
         server.last_error = why
@@ -419,7 +438,8 @@ class EndpointPool:
         if error is None:
             log.warning("%s is back in the rotation", server.display)
             server.alive = True
-            server.successes = 0  # the probe delay stays up until an answer: no quick flapping
+            # The probe delay stays up until an answer: no quick flapping.
+            server.adaptive.successes = 0
             return
         server.next_probe = time.monotonic() + server.probe_delay
         server.probe_delay = min(server.probe_delay * 2, MAX_PROBE_DELAY_S)

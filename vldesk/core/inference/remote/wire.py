@@ -51,7 +51,10 @@ def family_from_model_name(name: str) -> Family | None:
 
 
 def image_data_url(loaded: LoadedImage, factor: int, max_tokens: int) -> str:
-    """The image resized to the token budget on this side, as a base64 ``data:`` URL."""
+    """The image resized to the token budget on this side, as a base64 ``data:`` URL (the one
+    made ahead for this budget where there is one)."""
+    if loaded.wire is not None and loaded.wire[:2] == (factor, max_tokens):
+        return loaded.wire[2]
     image = fit_to_token_budget(loaded, factor, max_tokens)
     buffer = io.BytesIO()
     # An image that had alpha (a logo, a screenshot) stays lossless; photos go as JPEG.
