@@ -290,3 +290,20 @@ def test_an_unloaded_engine_answers_no_more(gguf_dirs: dict[Family, Path]) -> No
     engine.unload()
     with pytest.raises(GenerationError, match="unloaded"):
         engine.generate(Conversation().ask("Hi"))
+
+
+def test_llama_cpp_s_own_files_pass_the_store_check(gguf_dirs: dict[Family, Path]) -> None:
+    """The folder check reads what llama.cpp's converter writes: family, size, projector."""
+    from vldesk.core.models.folder_check import validate_model_folder
+
+    for family, folder in gguf_dirs.items():
+        check = validate_model_folder(folder)
+        assert check.ok, check.reason
+        assert (check.family, check.format, check.quants) == (family, "gguf", ("F32",))
+        model = folder / "model-F32.gguf"
+        whole = model.read_bytes()
+        model.write_bytes(whole[:-4096])
+        try:
+            assert "model-F32.gguf is incomplete" in validate_model_folder(folder).reason
+        finally:
+            model.write_bytes(whole)
