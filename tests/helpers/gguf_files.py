@@ -1,4 +1,4 @@
-"""Tiny GGUF files written byte by byte (the layout of GGUF version 3), for tests without gguf-py."""
+"""Tiny GGUF files written byte by byte (GGUF version 3), for tests without gguf-py."""
 
 from __future__ import annotations
 
@@ -48,8 +48,11 @@ def gguf_bytes(metadata: dict[str, object], tensors: dict[str, tuple[int, ...]])
     return header + data
 
 
-def model_gguf(architecture: str = "qwen3vl", width: int = 64, file_type: int = 15) -> bytes:
-    """A language model's GGUF: its architecture, width, file type and a vocabulary array."""
+def model_gguf(
+    architecture: str = "qwen3vl", width: int = 64, file_type: int = 15, rows: int = 8
+) -> bytes:
+    """A language model's GGUF: its architecture, width, file type and a vocabulary array;
+    ``rows`` sets the size (``width * rows * 4`` bytes of embeddings)."""
     return gguf_bytes(
         {
             "general.architecture": architecture,
@@ -58,7 +61,7 @@ def model_gguf(architecture: str = "qwen3vl", width: int = 64, file_type: int = 
             f"{architecture}.embedding_length": width,
             "tokenizer.ggml.tokens": [f"t{i}" for i in range(300)],
         },
-        {"token_embd.weight": (width, 8), "output_norm.weight": (width,)},
+        {"token_embd.weight": (width, rows), "output_norm.weight": (width,)},
     )
 
 

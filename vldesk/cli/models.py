@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from vldesk.cli.options import Subcommands
 from vldesk.core.errors import DownloadCancelled, VldeskError
 from vldesk.core.inference.device import expected_cpu_precision
-from vldesk.core.models.catalog import CATALOG, ModelSpec, find_model
+from vldesk.core.models.catalog import CATALOG, ModelSpec, find_model, gguf_variant
 from vldesk.core.models.downloads import DownloadProgress
 from vldesk.core.models.machine import Fit, fit_hint, total_memory_bytes
 from vldesk.core.models.store import (
@@ -63,6 +63,13 @@ def register(subparsers: Subcommands) -> None:
     )
     download.add_argument(
         "model", metavar="ID", help="a ModelScope id, e.g. Qwen/Qwen3-VL-2B-Instruct"
+    )
+    download.add_argument(
+        "--gguf",
+        metavar="QUANT",
+        help="download the model's GGUF version for the llama.cpp engine instead, at this "
+        "quantization (Q4_K_M, Q8_0 or F16): only that file and its vision projector; the same "
+        "as the id REPO:QUANT, e.g. Qwen/Qwen3-VL-2B-Instruct-GGUF:Q4_K_M",
     )
     download.add_argument(
         "--force",
@@ -343,6 +350,11 @@ def run_download(args: argparse.Namespace) -> int:
     # A catalog model, one downloaded before by its id, or any ModelScope repository of a
     # supported architecture (its config.json is checked before any weights come).
     spec = find_model(args.model) or store.find_downloaded(args.model)
+    if args.gguf:
+        try:
+            spec = gguf_variant(_spec(args.model), args.gguf)
+        except ValueError as exc:
+            raise VldeskError(str(exc)) from None
     if spec is None:
         set_hub_log_level(logging.INFO if args.verbose else logging.ERROR)
         spec = remote_model_spec(args.model, store)
@@ -353,7 +365,7 @@ def run_download(args: argparse.Namespace) -> int:
         and manifest.revision == spec.revision
         and store.is_installed(spec)
     ):
-        print(f"{spec.id} is already installed in {store.folder_for(spec)}.")
+        print(f"{spec.ref} is already installed in {store.folder_for(spec)}.")
         return 0
     set_hub_log_level(logging.INFO if args.verbose else logging.ERROR)
     cancel = threading.Event()
@@ -364,14 +376,14 @@ def run_download(args: argparse.Namespace) -> int:
     except DownloadCancelled as exc:
         printer.close()
         print(
-            f"vldesk: {exc} Resume with: vldesk models download {spec.id}",
+            f"vldesk: {exc} Resume with: vldesk models download {spec.ref}",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
     except BaseException:
         printer.close()
         raise
-    print(f"{spec.id} is installed in {folder}.")
+    print(f"{spec.ref} is installed in {folder}.")
     return 0
 
 

@@ -158,9 +158,7 @@ def check_gguf_folder(path: Path) -> GgufFolderCheck:
     models = [f for f in read if not is_projector_name(f.path)]
     projectors = [f for f in read if is_projector_name(f.path)]
     problems = [f.problem for f in read if f.problem]
-    downloading = any(
-        any(path.glob(f"*.gguf{suffix}")) for suffix in DOWNLOADING_SUFFIXES
-    )
+    downloading = any(any(path.glob(f"*.gguf{suffix}")) for suffix in DOWNLOADING_SUFFIXES)
     if not models:
         problems.append(
             "The GGUF model is still being downloaded."

@@ -102,7 +102,9 @@ class GgufHeader:
 
     def number(self, key: str) -> int | None:
         value = self.metadata.get(key)
-        return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return int(value)
 
 
 class _Reader:

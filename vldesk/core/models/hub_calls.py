@@ -220,7 +220,7 @@ def locate(
             continue
         if not entries:
             raise _no_revision(site, spec, cancel)
-        return LocatedRepo(site, select_files(entries), listing_commit(entries))
+        return LocatedRepo(site, select_files(entries, spec.gguf_files), listing_commit(entries))
     raise _all_sites_failed(spec, store.folder_for(spec), failures)
 
 
