@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,8 @@ from vldesk.core.models.store import MANIFEST_NAME, InstallState, ModelStore
 from vldesk.core.paths import app_paths
 
 BASE = find_model("Qwen/Qwen3-VL-2B-Instruct")
-assert BASE is not None and BASE.gguf is not None
+assert BASE is not None
+assert BASE.gguf is not None
 REPO = BASE.gguf.repo
 Q4 = gguf_variant(BASE, "Q4_K_M")
 MODEL, PROJECTOR = Q4.gguf_files
@@ -73,12 +75,15 @@ def test_only_the_chosen_quant_and_its_projector_are_downloaded(
     assert {p.name for p in folder.iterdir()} == {MODEL, PROJECTOR, MANIFEST_NAME}
     assert sorted(r.file or "" for r in hub.file_requests()) == [MODEL, PROJECTOR]
     manifest = store.read_manifest(Q4)
-    assert manifest is not None and manifest.model_id == REPO
+    assert manifest is not None
+    assert manifest.model_id == REPO
     assert {f.path for f in manifest.files} == {MODEL, PROJECTOR}
     assert store.is_installed(Q4)
     assert not store.is_installed(gguf_variant(BASE, "Q8_0"))
     check = validate_model_folder(folder)
-    assert check.ok and check.engine == "llama.cpp" and check.quants == ("Q4_K_M",)
+    assert check.ok
+    assert check.engine == "llama.cpp"
+    assert check.quants == ("Q4_K_M",)
     assert Q4.ref in [m.name for m in store.installed()]
     assert store.resolve(Q4.ref) == folder
     assert store.downloaded_by_id() == []  # listed with the catalog, not as a stranger
@@ -153,3 +158,29 @@ def test_cli_downloads_a_quant_by_flag_or_by_ref(
     assert "has no Q2_K file; it offers Q4_K_M, Q8_0, F16" in capsys.readouterr().err
     folder = ModelStore(app_paths().models_dir).folder_for(Q4)
     assert (folder / MODEL).read_bytes() == FILES[MODEL]
+
+
+def test_cli_lists_the_variant_with_its_engine_and_the_cpu_advice(
+    hub: FakeModelScope, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VLDESK_MODELSCOPE_ENDPOINT", hub.endpoint)
+    monkeypatch.setenv("VLDESK_CPU_CAPS", "avx2")
+    assert run_cli(["models", "download", Q4.ref, "-q"]) == 0
+    capsys.readouterr()
+
+    assert run_cli(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if Q4.ref in line)
+    assert row.split()[1:2] == ["installed"]
+    assert "llama.cpp" in row
+    base_row = next(line for line in out.splitlines() if f"{BASE.id} " in line)
+    assert "transformers" in base_row
+    assert "Faster engine here: llama.cpp" in out
+    assert "measured on AMD Zen 3 (issue 13)" in out
+
+    assert run_cli(["models", "list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (listed,) = [entry for entry in data["catalog"] if entry["id"] == Q4.ref]
+    assert (listed["engine"], listed["state"]) == ("llama.cpp", "installed")
+    assert data["cpu_speed"]["kind"] == "AVX2 only"
+    assert data["cpu_speed"]["faster_engine"] == "llama.cpp"

@@ -32,6 +32,8 @@ ENGINE_CHOICES = ("auto", TRANSFORMERS, LLAMA_CPP)
 #: How to install llama.cpp for vldesk, for messages.
 PEER_INSTALL = "pip install 'vldesk[peer]'"
 
+#: The reason given when the engine setting (or ``--engine``) chose llama.cpp.
+ASKED = "asked for with --engine or the engine setting"
 #: vldesk's weights setting and the GGUF quantization of about the same bits, best first.
 QUANT_FOR_WEIGHTS = {"full": ("F16", "BF16"), "int8": ("Q8_0",), "int4": ("Q4_K_M",)}
 #: Which installed quantization to take when none matches the weights setting.
@@ -136,7 +138,9 @@ def choose_engine(
             faster, why = faster_on_cpu(caps or capabilities.detect(ask_torch=False))
             folder = store.folder_for(variant)
             if setting == LLAMA_CPP:
-                return EngineChoice(folder, variant.ref, LLAMA_CPP, "chosen in the settings")
+                return EngineChoice(
+                    folder, variant.ref, LLAMA_CPP, "asked for with --engine or the engine setting"
+                )
             if not store.is_installed(spec):
                 if not installed:
                     raise ModelLoadError(
