@@ -714,6 +714,10 @@
             <translation>（默认）</translation>
         </message>
         <message>
+            <source> (llama.cpp)</source>
+            <translation>（llama.cpp）</translation>
+        </message>
+        <message>
             <source>Imported from {path}</source>
             <translation>导入自 {path}</translation>
         </message>
@@ -779,6 +783,73 @@
         </message>
     </context>
     <context>
+        <name>CpuSpeed</name>
+        <message>
+            <source>AMX</source>
+            <translation>支持 AMX</translation>
+        </message>
+        <message>
+            <source>AVX-512-BF16</source>
+            <translation>支持 AVX-512-BF16</translation>
+        </message>
+        <message>
+            <source>AVX2 only</source>
+            <translation>仅 AVX2</translation>
+        </message>
+        <message>
+            <source>Intel Xeon with AMX, 2 cores (session 1)</source>
+            <translation>带 AMX 的 Intel Xeon，2 核（第 1 轮）</translation>
+        </message>
+        <message>
+            <source>AMD EPYC Zen 4, 2 cores (sessions 5-6)</source>
+            <translation>AMD EPYC Zen 4，2 核（第 5–6 轮）</translation>
+        </message>
+        <message>
+            <source>AMD Zen 3 (issue 13)</source>
+            <translation>AMD Zen 3（issue 13）</translation>
+        </message>
+        <message>
+            <source>5.5 tokens/s (bfloat16)</source>
+            <translation>每秒 5.5 个 token（bfloat16）</translation>
+        </message>
+        <message>
+            <source>not measured</source>
+            <translation>未测量</translation>
+        </message>
+        <message>
+            <source>6.8 tokens/s full, 8.1 int8, 11.4 int4</source>
+            <translation>完整权重每秒 6.8 个 token，int8 为 8.1，int4 为 11.4</translation>
+        </message>
+        <message>
+            <source>11.8 tokens/s F16, 14.2 Q8_0, 26.6 Q4_K_M</source>
+            <translation>F16 每秒 11.8 个 token，Q8_0 为 14.2，Q4_K_M 为 26.6</translation>
+        </message>
+        <message>
+            <source>0.04-0.24x llama.cpp's speed (float32)</source>
+            <translation>llama.cpp 速度的 0.04–0.24 倍（float32）</translation>
+        </message>
+        <message>
+            <source>4-25x transformers' speed</source>
+            <translation>transformers 速度的 4–25 倍</translation>
+        </message>
+        <message>
+            <source>{model} as GGUF {quant}, run by llama.cpp on the CPU.</source>
+            <translation>{model} 的 GGUF {quant} 版本，由 llama.cpp 在 CPU 上运行。</translation>
+        </message>
+        <message>
+            <source>This CPU: {kind}. Qwen3-VL-2B decodes at transformers {transformers}, llama.cpp {llama} (measured on {machine}). Faster here: {engine}.</source>
+            <translation>本机 CPU：{kind}。Qwen3-VL-2B 的生成速度：transformers {transformers}，llama.cpp {llama}（测量于 {machine}）。在本机更快的是：{engine}。</translation>
+        </message>
+        <message>
+            <source>Install llama.cpp for vldesk to use it: {command}</source>
+            <translation>如需使用，请为 vldesk 安装 llama.cpp：{command}</translation>
+        </message>
+        <message>
+            <source>Download a GGUF version (the rows marked llama.cpp) to use it.</source>
+            <translation>如需使用，请下载 GGUF 版本（标有 llama.cpp 的行）。</translation>
+        </message>
+    </context>
+    <context>
         <name>DesktopApp</name>
         <message>
             <source>History is not available: {0}</source>
@@ -789,68 +860,12 @@
             <translation>已复制到剪贴板。</translation>
         </message>
         <message>
-            <source>The answer could not be saved to history: {0}</source>
-            <translation>回答未能保存到历史记录：{0}</translation>
-        </message>
-        <message>
             <source>The new interface language is used from the next start of vldesk.</source>
             <translation>新的界面语言将在下次启动 vldesk 时生效。</translation>
         </message>
         <message>
-            <source>*Loading the model…*</source>
-            <translation>*正在加载模型…*</translation>
-        </message>
-        <message>
-            <source>Choose a preset below, or type a question about the image and press **Enter**. Follow-up questions continue the conversation.</source>
-            <translation>选择下方的预设，或输入关于这张图片的问题并按 **Enter**。后续提问会接着当前对话。</translation>
-        </message>
-        <message>
-            <source>Open an image (**Ctrl+O**), drop one on the window or paste one (**Ctrl+V**), then choose a preset or ask a question.</source>
-            <translation>打开图片（**Ctrl+O**）、拖放到窗口或粘贴（**Ctrl+V**），然后选择预设或直接提问。</translation>
-        </message>
-        <message>
-            <source>Choose a model folder</source>
-            <translation>选择模型文件夹</translation>
-        </message>
-        <message>
-            <source>{0} cannot be used as a model: {1}</source>
-            <translation>{0} 无法用作模型：{1}</translation>
-        </message>
-        <message>
-            <source>Loading {0}…</source>
-            <translation>正在加载 {0}…</translation>
-        </message>
-        <message>
-            <source>{0} is ready ({1:.1f} s).</source>
-            <translation>{0} 已就绪（{1:.1f} 秒）。</translation>
-        </message>
-        <message>
-            <source>The model was unloaded.</source>
-            <translation>模型已卸载。</translation>
-        </message>
-        <message>
-            <source>{0} is downloaded; choose it in the Model menu.</source>
-            <translation>{0} 已下载；请在“模型”菜单中选择它。</translation>
-        </message>
-        <message>
-            <source>Folder Batch</source>
-            <translation>文件夹批处理</translation>
-        </message>
-        <message>
-            <source>Folder &amp;Batch</source>
-            <translation>文件夹批处理(&amp;B)</translation>
-        </message>
-        <message>
-            <source>Show the progress of describing a folder</source>
-            <translation>显示描述文件夹的进度</translation>
-        </message>
-        <message>
             <source>Load a model first: folders are described with the loaded model (Model menu).</source>
             <translation>请先加载模型：文件夹会用已加载的模型来描述（“模型”菜单）。</translation>
-        </message>
-        <message>
-            <source>The model is busy describing a folder. Cancel the batch or wait for it to finish, then try again.</source>
-            <translation>模型正在描述文件夹。请取消批处理或等待其完成后再试。</translation>
         </message>
         <message>
             <source>This batch was started with {0}: load it again to continue the batch.</source>
@@ -877,32 +892,20 @@
             <translation>文件夹描述已停止：{0}</translation>
         </message>
         <message>
-            <source>Open Image</source>
-            <translation>打开图片</translation>
+            <source>The answer could not be saved to history: {0}</source>
+            <translation>回答未能保存到历史记录：{0}</translation>
         </message>
         <message>
-            <source>Images ({0});;All files (*)</source>
-            <translation>图片 ({0});;所有文件 (*)</translation>
+            <source>*Loading the model…*</source>
+            <translation>*正在加载模型…*</translation>
         </message>
         <message>
-            <source>Not image files, skipped: {0}</source>
-            <translation>不是图片文件，已跳过：{0}</translation>
+            <source>Choose a preset below, or type a question about the image and press **Enter**. Follow-up questions continue the conversation.</source>
+            <translation>选择下方的预设，或输入关于这张图片的问题并按 **Enter**。后续提问会接着当前对话。</translation>
         </message>
         <message>
-            <source>There are no images there.</source>
-            <translation>那里没有图片。</translation>
-        </message>
-        <message>
-            <source>Opening {0}…</source>
-            <translation>正在打开 {0}…</translation>
-        </message>
-        <message>
-            <source>The clipboard holds no image to paste.</source>
-            <translation>剪贴板中没有可粘贴的图片。</translation>
-        </message>
-        <message>
-            <source>{0} of {1}</source>
-            <translation>第 {0} 张，共 {1} 张</translation>
+            <source>Open an image (**Ctrl+O**), drop one on the window or paste one (**Ctrl+V**), then choose a preset or ask a question.</source>
+            <translation>打开图片（**Ctrl+O**）、拖放到窗口或粘贴（**Ctrl+V**），然后选择预设或直接提问。</translation>
         </message>
         <message>
             <source>Open an image first (Ctrl+O, drop or paste).</source>
@@ -967,6 +970,74 @@
         <message>
             <source>Export History</source>
             <translation>导出历史记录</translation>
+        </message>
+        <message>
+            <source>Open Image</source>
+            <translation>打开图片</translation>
+        </message>
+        <message>
+            <source>Images ({0});;All files (*)</source>
+            <translation>图片 ({0});;所有文件 (*)</translation>
+        </message>
+        <message>
+            <source>Not image files, skipped: {0}</source>
+            <translation>不是图片文件，已跳过：{0}</translation>
+        </message>
+        <message>
+            <source>There are no images there.</source>
+            <translation>那里没有图片。</translation>
+        </message>
+        <message>
+            <source>Opening {0}…</source>
+            <translation>正在打开 {0}…</translation>
+        </message>
+        <message>
+            <source>The clipboard holds no image to paste.</source>
+            <translation>剪贴板中没有可粘贴的图片。</translation>
+        </message>
+        <message>
+            <source>{0} of {1}</source>
+            <translation>第 {0} 张，共 {1} 张</translation>
+        </message>
+        <message>
+            <source>Choose a model folder</source>
+            <translation>选择模型文件夹</translation>
+        </message>
+        <message>
+            <source>{0} cannot be used as a model: {1}</source>
+            <translation>{0} 无法用作模型：{1}</translation>
+        </message>
+        <message>
+            <source>The model is busy describing a folder. Cancel the batch or wait for it to finish, then try again.</source>
+            <translation>模型正在描述文件夹。请取消批处理或等待其完成后再试。</translation>
+        </message>
+        <message>
+            <source>Loading {0}…</source>
+            <translation>正在加载 {0}…</translation>
+        </message>
+        <message>
+            <source>{0} is ready ({1:.1f} s).</source>
+            <translation>{0} 已就绪（{1:.1f} 秒）。</translation>
+        </message>
+        <message>
+            <source>The model was unloaded.</source>
+            <translation>模型已卸载。</translation>
+        </message>
+        <message>
+            <source>{0} is downloaded; choose it in the Model menu.</source>
+            <translation>{0} 已下载；请在“模型”菜单中选择它。</translation>
+        </message>
+        <message>
+            <source>Folder Batch</source>
+            <translation>文件夹批处理</translation>
+        </message>
+        <message>
+            <source>Folder &amp;Batch</source>
+            <translation>文件夹批处理(&amp;B)</translation>
+        </message>
+        <message>
+            <source>Show the progress of describing a folder</source>
+            <translation>显示描述文件夹的进度</translation>
         </message>
         <message>
             <source>### No model is available yet
@@ -1554,6 +1625,26 @@ Download it anyway?</source>
             <translation>在 CPU 上以 8 位或 4 位保存语言模型的权重，每生成一个词所需的内存读取更少，但准确度会有所下降。GPU 会忽略此设置。</translation>
         </message>
         <message>
+            <source>Engine</source>
+            <translation>推理引擎</translation>
+        </message>
+        <message>
+            <source>Automatic (the faster one on this CPU)</source>
+            <translation>自动（本机 CPU 上更快的那个）</translation>
+        </message>
+        <message>
+            <source>transformers (safetensors models)</source>
+            <translation>transformers（safetensors 模型）</translation>
+        </message>
+        <message>
+            <source>llama.cpp (GGUF models, CPU)</source>
+            <translation>llama.cpp（GGUF 模型，CPU）</translation>
+        </message>
+        <message>
+            <source>Automatic runs a model's downloaded GGUF version on llama.cpp where that is faster: on a CPU without AMX or AVX512-BF16, when llama.cpp is installed.</source>
+            <translation>“自动”会在更快的情况下用 llama.cpp 运行已下载的 GGUF 版本：即 CPU 没有 AMX 或 AVX512-BF16 且已安装 llama.cpp 时。</translation>
+        </message>
+        <message>
             <source>Maximum new tokens</source>
             <translation>最大新 token 数</translation>
         </message>
@@ -1616,6 +1707,10 @@ Download it anyway?</source>
         <message>
             <source>&amp;Weights on the CPU:</source>
             <translation>CPU 上的权重(&amp;W)：</translation>
+        </message>
+        <message>
+            <source>&amp;Engine:</source>
+            <translation>推理引擎(&amp;E)：</translation>
         </message>
         <message>
             <source>Answers</source>
@@ -1754,6 +1849,10 @@ Download it anyway?</source>
         <message>
             <source>No model loaded</source>
             <translation>未加载模型</translation>
+        </message>
+        <message>
+            <source>{0}: {1}</source>
+            <translation>{0}：{1}</translation>
         </message>
         <message>
             <source>Loading {0}…</source>

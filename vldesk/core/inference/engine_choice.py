@@ -198,8 +198,8 @@ CPU_SPEEDS = (
     CpuSpeed(
         "AVX2 only",
         "AMD Zen 3 (issue 13)",
-        "0.04-0.24x llama.cpp's (float32)",
-        "4-25x transformers'",
+        "0.04-0.24x llama.cpp's speed (float32)",
+        "4-25x transformers' speed",
         LLAMA_CPP,
     ),
 )

@@ -317,7 +317,7 @@ def download_model(
         raise DownloadCancelled(f"The download of {spec.display_name} was cancelled.")
     call_progress(
         on_progress,
-        DownloadProgress(spec.id, "listing", 0, 0, 0.0, None, None, 0, 0),
+        DownloadProgress(spec.ref, "listing", 0, 0, 0.0, None, None, 0, 0),
     )
     located = locate(spec, store, endpoints, cancel, on_progress)
     files = located.files
@@ -344,7 +344,7 @@ def download_model(
     except OSError as exc:
         raise translate_error(exc, spec, address, folder, None) from exc
 
-    tracker = ProgressTracker(spec.id, folder, files, on_progress)
+    tracker = ProgressTracker(spec.ref, folder, files, on_progress)
     Fetcher(located, spec, store, folder, tracker, cancel, unknown_origin).run(files, max_workers)
 
     recorded = []
@@ -405,4 +405,4 @@ def _newest_commit(files: list[RemoteFile]) -> str | None:
 def _finished_progress(spec: ModelSpec, manifest: Manifest) -> DownloadProgress:
     total = manifest.total_bytes
     count = len(manifest.files)
-    return DownloadProgress(spec.id, "done", total, total, 0.0, 0.0, None, count, count)
+    return DownloadProgress(spec.ref, "done", total, total, 0.0, 0.0, None, count, count)

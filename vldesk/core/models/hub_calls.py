@@ -215,7 +215,7 @@ def locate(
                 log.warning("%s", notice)
                 call_progress(
                     on_progress,
-                    DownloadProgress(spec.id, "listing", 0, 0, 0.0, None, None, 0, 0, notice),
+                    DownloadProgress(spec.ref, "listing", 0, 0, 0.0, None, None, 0, 0, notice),
                 )
             continue
         if not entries:

@@ -47,6 +47,8 @@ class ModelLoadedInfo:
     weights: str = "full"
     #: The GPU's total memory when the model is on one (for the model manager's estimates).
     device_total_bytes: int | None = None
+    #: The engine that runs it ("transformers", "llama.cpp", ...).
+    backend: str = ""
 
 
 class FailureKind(str, Enum):
@@ -217,6 +219,7 @@ class InferenceWorker(QObject):
             memory_bytes=memory_in_use(placement.device),
             weights=placement.weights,
             device_total_bytes=device_total_memory(placement.device),
+            backend=placement.backend,
         )
         log.info("loaded %s on %s in %.1f s", info.name, info.device, info.load_seconds)
         self.model_loaded.emit(info)
