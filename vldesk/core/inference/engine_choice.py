@@ -155,7 +155,8 @@ def choose_engine(
     if setting not in ("auto", engine):
         what = "GGUF files, which only llama.cpp runs" if engine == LLAMA_CPP else "no GGUF files"
         hint = f"; {_download_hint(spec)}" if spec is not None and engine == TRANSFORMERS else ""
-        raise ModelLoadError(f"{ref} ({folder}) holds {what}{hint}.")
+        named = str(folder) if Path(ref).expanduser().is_dir() else f"{ref} ({folder})"
+        raise ModelLoadError(f"{named} holds {what}{hint}.")
     reason = "a GGUF model" if engine == LLAMA_CPP else "safetensors weights"
     return EngineChoice(folder, ref, engine, reason)
 
