@@ -205,7 +205,7 @@ def run_list(args: argparse.Namespace) -> int:
     width = max(len(s.spec.ref) for s in (*statuses, *by_id))
     print(
         f"  {'MODEL':<{width}}  {'STATE':<13}  {'ON DISK':>9}  {'DOWNLOAD':>9}  "
-        f"{'MEMORY':>9}  {'ENGINE':<12}  THIS MACHINE"
+        f"{'ENGINE':<12}  {'MEMORY':>9}  THIS MACHINE"
     )
     for status in (*statuses, *by_id):
         mark = "*" if status.spec.default else " "
@@ -219,7 +219,7 @@ def run_list(args: argparse.Namespace) -> int:
         engine = "llama.cpp" if status.spec.is_gguf else "transformers"
         print(
             f"{mark} {status.spec.ref:<{width}}  {status.state.value:<13}  {on_disk:>9}  "
-            f"{size:>9}  {memory:>9}  {engine:<12}  {fit}"
+            f"{size:>9}  {engine:<12}  {memory:>9}  {fit}"
         )
     print("  (* the default model; 'partial' downloads resume with `vldesk models download ID`)")
     ram_text = f", against {format_bytes(ram)} of RAM here" if ram else ""
