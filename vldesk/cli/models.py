@@ -418,12 +418,13 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     store = _store()
-    spec = find_model(args.model)
+    spec = find_model(args.model) or store.find_downloaded(args.model)
     if spec is not None and not args.yes and _isatty(sys.stdin):
         status = store.status(spec)
         if status.state is not InstallState.NOT_INSTALLED:
             answer = input(
-                f"Delete {spec.id} ({format_bytes(status.size_on_disk)}) from {status.path}? [y/N] "
+                f"Delete {spec.ref} ({format_bytes(status.size_on_disk)}) from {status.path}? "
+                "[y/N] "
             )
             if answer.strip().lower() not in ("y", "yes"):
                 print("Nothing was removed.")

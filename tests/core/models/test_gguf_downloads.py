@@ -158,6 +158,9 @@ def test_cli_downloads_a_quant_by_flag_or_by_ref(
     assert "has no Q2_K file; it offers Q4_K_M, Q8_0, F16" in capsys.readouterr().err
     folder = ModelStore(app_paths().models_dir).folder_for(Q4)
     assert (folder / MODEL).read_bytes() == FILES[MODEL]
+    assert run_cli(["models", "remove", Q4.ref, "--yes"]) == 0
+    assert capsys.readouterr().out.startswith(f"Removed {Q4.ref} (")
+    assert not folder.exists()
 
 
 def test_cli_lists_the_variant_with_its_engine_and_the_cpu_advice(

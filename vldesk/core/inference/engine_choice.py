@@ -138,9 +138,7 @@ def choose_engine(
             faster, why = faster_on_cpu(caps or capabilities.detect(ask_torch=False))
             folder = store.folder_for(variant)
             if setting == LLAMA_CPP:
-                return EngineChoice(
-                    folder, variant.ref, LLAMA_CPP, "asked for with --engine or the engine setting"
-                )
+                return EngineChoice(folder, variant.ref, LLAMA_CPP, ASKED)
             if not store.is_installed(spec):
                 if not installed:
                     raise ModelLoadError(
