@@ -26,6 +26,7 @@ from tests.helpers import PROJECT_ROOT
 from tests.helpers.fake_engine import FakeEngine, FakeEngineLoader
 from vldesk.cli import run_cli
 from vldesk.core.inference.engine import LoadRequest
+from vldesk.core.inference.engine_choice import EngineChoice
 from vldesk.core.models.catalog import Family
 from vldesk.core.settings import Settings
 
@@ -44,11 +45,11 @@ def fake_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeEngineLo
     """``vldesk batch`` loads fake engines: any ``--model`` folder resolves to itself."""
     import vldesk.cli.batch
 
-    def resolve_model(model_ref: str, user_settings: Settings) -> Path:
-        return Path(model_ref).resolve()
+    def choose_model(args: object, model_ref: str, user_settings: Settings) -> EngineChoice:
+        return EngineChoice(Path(model_ref).resolve(), model_ref, "transformers", "a test")
 
     loader = FakeEngineLoader()
-    monkeypatch.setattr(vldesk.cli.batch, "resolve_model", resolve_model)
+    monkeypatch.setattr(vldesk.cli.batch, "choose_model", choose_model)
     monkeypatch.setattr(vldesk.cli.batch, "load_engine", loader)
     return loader
 

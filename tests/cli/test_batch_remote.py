@@ -31,6 +31,7 @@ from tests.helpers import PROJECT_ROOT
 from tests.helpers.netguard import no_network
 from tests.server.conftest import StartServer, start_server
 from vldesk.cli import run_cli
+from vldesk.core.inference.engine_choice import EngineChoice
 from vldesk.core.inference.remote.concurrency import PROBE_PROMPT
 from vldesk.server.config import Limits
 
@@ -215,7 +216,11 @@ def test_export_requests_a_run_batch_then_import_results_gives_the_local_caption
     # The local batch, on the same engine a run-batch applies.
     local = tmp_path / "local"
     local.mkdir()
-    monkeypatch.setattr(vldesk.cli.batch, "resolve_model", lambda ref, settings: local)
+    monkeypatch.setattr(
+        vldesk.cli.batch,
+        "choose_model",
+        lambda args, ref, settings: EngineChoice(local, ref, "transformers", "a test"),
+    )
     monkeypatch.setattr(vldesk.cli.batch, "load_engine", lambda request: slow_engine(0.0))
     assert run_cli([*common, "--model", MODEL, "--ext", ".local"]) == 1  # broken.png
     capsys.readouterr()

@@ -14,6 +14,7 @@ from PIL import Image
 from tests.helpers import PROJECT_ROOT
 from tests.helpers.fake_engine import FakeEngineLoader
 from vldesk.cli import run_cli
+from vldesk.core.inference.engine_choice import EngineChoice
 from vldesk.core.models.catalog import Family
 from vldesk.core.settings import Settings
 
@@ -38,11 +39,11 @@ def test_describe_loads_the_engine_it_was_asked_for_and_unloads_it(
 ) -> None:
     import vldesk.cli.describe
 
-    def resolve_model(model_ref: str, user_settings: Settings) -> Path:
-        return Path(model_ref).resolve()
+    def choose_model(args: object, model_ref: str, user_settings: Settings) -> EngineChoice:
+        return EngineChoice(Path(model_ref).resolve(), model_ref, "transformers", "a test")
 
     loader = FakeEngineLoader()
-    monkeypatch.setattr(vldesk.cli.describe, "resolve_model", resolve_model)
+    monkeypatch.setattr(vldesk.cli.describe, "choose_model", choose_model)
     monkeypatch.setattr(vldesk.cli.describe, "load_engine", loader)
     model = tmp_path / "my-model"
     model.mkdir()

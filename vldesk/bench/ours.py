@@ -40,6 +40,7 @@ def _load_engine(spec: PhaseSpec) -> tuple[Engine, dict[str, Any]]:
     ready = time.time()
     placement, figures = engine.placement, engine.figures()
     info: dict[str, Any] = {
+        "engine": placement.backend,
         "device": placement.device,
         "dtype": placement.dtype,
         "weights": placement.weights,

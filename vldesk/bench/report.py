@@ -226,8 +226,9 @@ def format_table(report: dict[str, Any]) -> str:
     lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     model = report.get("model") or {}
+    engine = f"{interactive['engine']}, " if interactive.get("engine") else ""
     header = (
-        f"{model.get('name', 'model')} on {interactive.get('device', '?')} "
+        f"{model.get('name', 'model')} on {engine}{interactive.get('device', '?')} "
         f"{interactive.get('dtype', '')}{_weights_note(interactive)}; "
         f"baseline {baseline.get('dtype', '?')}; "
         f"batch of {batch.get('batch_size', '?')}"

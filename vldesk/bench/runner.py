@@ -98,6 +98,7 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _text: None) ->
     """Run the chosen phases and return the report (see :func:`vldesk.bench.report.summarize`)."""
     from vldesk.bench.system import describe_machine
     from vldesk.bench.worker import run_phase
+    from vldesk.core.models.folder_check import validate_model_folder
 
     work = work_dir(options)
     folder, name, synthetic = resolve_model(options, work, progress)
@@ -129,8 +130,13 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _text: None) ->
         "model": {"name": name, "folder": str(folder), "synthetic": synthetic},
         "options": options.to_dict(),
     }
+    # A GGUF folder runs on llama.cpp: the phases that need transformers (its baseline, the
+    # start-up of the app, the torch bandwidth ceiling) have nothing to measure on it.
+    gguf = validate_model_folder(folder).format == "gguf"
+    if gguf:
+        progress("A GGUF model: measuring llama.cpp's interactive and batch phases only.")
     for phase in ALL_PHASES:
-        if phase not in options.phases:
+        if phase not in options.phases or (gguf and phase not in ("interactive", "batch")):
             continue
         progress(f"{_TITLES[phase].format(o=options)} ...")
         started = time.perf_counter()

@@ -19,12 +19,12 @@ from vldesk.cli.options import (
     add_generation_arguments,
     add_offline_arguments,
     add_server_arguments,
+    choose_model,
     connect_servers,
     generation_settings,
     load_request,
     open_results,
     positive_int,
-    resolve_model,
 )
 from vldesk.core.batch import (
     BatchControl,
@@ -221,8 +221,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if remote is not None:
             return _run_job(args, job, remote)
-        model_dir = resolve_model(model_ref, user_settings)
-        return _run_job(args, job, load_request(args, model_dir, model_name, user_settings))
+        choice = choose_model(args, model_ref, user_settings)
+        return _run_job(args, job, load_request(args, choice.folder, model_name, user_settings))
     finally:
         job.close()
 

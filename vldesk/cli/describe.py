@@ -13,9 +13,9 @@ from types import FrameType
 from vldesk.cli.options import (
     Subcommands,
     add_generation_arguments,
+    choose_model,
     generation_settings,
     load_request,
-    resolve_model,
 )
 from vldesk.core.errors import ImageLoadError, VldeskError
 from vldesk.core.generation import Conversation
@@ -85,10 +85,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     model_ref = args.model or user_settings.model
-    model_dir = resolve_model(model_ref, user_settings)
-    _status(args, f"Loading {model_ref} ...")
-    name = model_ref if not Path(model_ref).is_dir() else Path(model_ref).name
-    engine: Engine = load_engine(load_request(args, model_dir, name, user_settings))
+    choice = choose_model(args, model_ref, user_settings)
+    _status(args, f"Loading {choice.name} with {choice.engine} ({choice.reason}) ...")
+    name = choice.name if not Path(model_ref).is_dir() else Path(model_ref).name
+    engine: Engine = load_engine(load_request(args, choice.folder, name, user_settings))
     _status(args, f"Running on {engine.describe()}")
 
     cancel = threading.Event()

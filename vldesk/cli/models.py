@@ -16,16 +16,18 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from vldesk.cli.cpu_speed import cpu_speed_json, cpu_speed_lines
 from vldesk.cli.options import Subcommands
 from vldesk.core.errors import DownloadCancelled, VldeskError
 from vldesk.core.inference.device import expected_cpu_precision
-from vldesk.core.models.catalog import CATALOG, ModelSpec, find_model
+from vldesk.core.models.catalog import CATALOG, ModelSpec, find_model, gguf_variant
 from vldesk.core.models.downloads import DownloadProgress
 from vldesk.core.models.machine import Fit, fit_hint, total_memory_bytes
 from vldesk.core.models.store import (
     InstallState,
     ModelStatus,
     ModelStore,
+    catalog_gguf_variants,
     folder_size,
 )
 from vldesk.core.settings import Settings
@@ -63,6 +65,13 @@ def register(subparsers: Subcommands) -> None:
     )
     download.add_argument(
         "model", metavar="ID", help="a ModelScope id, e.g. Qwen/Qwen3-VL-2B-Instruct"
+    )
+    download.add_argument(
+        "--gguf",
+        metavar="QUANT",
+        help="download the model's GGUF version for the llama.cpp engine instead, at this "
+        "quantization (Q4_K_M, Q8_0 or F16): only that file and its vision projector; the same "
+        "as the id REPO:QUANT, e.g. Qwen/Qwen3-VL-2B-Instruct-GGUF:Q4_K_M",
     )
     download.add_argument(
         "--force",
@@ -133,12 +142,18 @@ def run_list(args: argparse.Namespace) -> int:
     settings = _settings()
     store = _store(settings)
     statuses = [store.status(spec) for spec in CATALOG]
+    # The GGUF variants there are (whole or partial): each quantization is a model of its own.
+    statuses += [
+        status
+        for status in map(store.status, catalog_gguf_variants())
+        if status.state is not InstallState.NOT_INSTALLED
+    ]
     by_id = [store.status(spec) for spec in store.downloaded_by_id()]
     # Estimated for the CPU (a GPU cannot be seen without importing torch), at the precision
     # loading will choose there.
     precision = expected_cpu_precision(settings.dtype)
     ram = total_memory_bytes()
-    hints = {s.spec.id: fit_hint(s.spec, ram, None, precision) for s in (*statuses, *by_id)}
+    hints = {s.spec.ref: fit_hint(s.spec, ram, None, precision) for s in (*statuses, *by_id)}
     imported = []
     for entry in store.imported():
         check = store.validate_model_folder(entry.path)
@@ -148,7 +163,8 @@ def run_list(args: argparse.Namespace) -> int:
 
         def listed(s: ModelStatus) -> dict[str, Any]:
             return {
-                "id": s.spec.id,
+                "id": s.spec.ref,
+                "engine": "llama.cpp" if s.spec.is_gguf else "transformers",
                 "family": s.spec.family.value,
                 "default": s.spec.default,
                 "state": s.state.value,
@@ -160,11 +176,12 @@ def run_list(args: argparse.Namespace) -> int:
                 "problem": s.problem,
                 "memory_needed_bytes": s.spec.memory_needed_bytes(precision),
                 "precision": precision.value,
-                "fit": hints[s.spec.id].fit.value,
+                "fit": hints[s.spec.ref].fit.value,
             }
 
         data = {
             "models_dir": str(store.models_dir),
+            "cpu_speed": cpu_speed_json(),
             "catalog": [listed(s) for s in statuses],
             # Repositories outside the catalog, downloaded by their ModelScope id.
             "downloaded_by_id": [listed(s) for s in by_id],
@@ -185,10 +202,10 @@ def run_list(args: argparse.Namespace) -> int:
 
     print(f"Models folder: {store.models_dir}")
     print()
-    width = max(len(s.spec.id) for s in (*statuses, *by_id))
+    width = max(len(s.spec.ref) for s in (*statuses, *by_id))
     print(
         f"  {'MODEL':<{width}}  {'STATE':<13}  {'ON DISK':>9}  {'DOWNLOAD':>9}  "
-        f"{'MEMORY':>9}  THIS MACHINE"
+        f"{'ENGINE':<12}  {'MEMORY':>9}  THIS MACHINE"
     )
     for status in (*statuses, *by_id):
         mark = "*" if status.spec.default else " "
@@ -198,15 +215,19 @@ def run_list(args: argparse.Namespace) -> int:
         else:
             size = "~" + format_bytes(status.spec.download_bytes)
         memory = "~" + format_bytes(status.spec.memory_needed_bytes(precision))
-        fit = _FIT_WORDS[hints[status.spec.id].fit]
+        fit = _FIT_WORDS[hints[status.spec.ref].fit]
+        engine = "llama.cpp" if status.spec.is_gguf else "transformers"
         print(
-            f"{mark} {status.spec.id:<{width}}  {status.state.value:<13}  {on_disk:>9}  {size:>9}"
-            f"  {memory:>9}  {fit}"
+            f"{mark} {status.spec.ref:<{width}}  {status.state.value:<13}  {on_disk:>9}  "
+            f"{size:>9}  {engine:<12}  {memory:>9}  {fit}"
         )
     print("  (* the default model; 'partial' downloads resume with `vldesk models download ID`)")
     ram_text = f", against {format_bytes(ram)} of RAM here" if ram else ""
     print(f"  (MEMORY: to run on the CPU in {precision.value}{ram_text};")
     print("   on a GPU, about the bfloat16 figure of its own memory)")
+    print()
+    for line in cpu_speed_lines():
+        print(line)
     print()
     if not imported:
         print("No imported folders (add one with `vldesk models import FOLDER`).")
@@ -343,6 +364,11 @@ def run_download(args: argparse.Namespace) -> int:
     # A catalog model, one downloaded before by its id, or any ModelScope repository of a
     # supported architecture (its config.json is checked before any weights come).
     spec = find_model(args.model) or store.find_downloaded(args.model)
+    if args.gguf:
+        try:
+            spec = gguf_variant(_spec(args.model), args.gguf)
+        except ValueError as exc:
+            raise VldeskError(str(exc)) from None
     if spec is None:
         set_hub_log_level(logging.INFO if args.verbose else logging.ERROR)
         spec = remote_model_spec(args.model, store)
@@ -353,7 +379,7 @@ def run_download(args: argparse.Namespace) -> int:
         and manifest.revision == spec.revision
         and store.is_installed(spec)
     ):
-        print(f"{spec.id} is already installed in {store.folder_for(spec)}.")
+        print(f"{spec.ref} is already installed in {store.folder_for(spec)}.")
         return 0
     set_hub_log_level(logging.INFO if args.verbose else logging.ERROR)
     cancel = threading.Event()
@@ -364,14 +390,14 @@ def run_download(args: argparse.Namespace) -> int:
     except DownloadCancelled as exc:
         printer.close()
         print(
-            f"vldesk: {exc} Resume with: vldesk models download {spec.id}",
+            f"vldesk: {exc} Resume with: vldesk models download {spec.ref}",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
     except BaseException:
         printer.close()
         raise
-    print(f"{spec.id} is installed in {folder}.")
+    print(f"{spec.ref} is installed in {folder}.")
     return 0
 
 
@@ -392,12 +418,13 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     store = _store()
-    spec = find_model(args.model)
+    spec = find_model(args.model) or store.find_downloaded(args.model)
     if spec is not None and not args.yes and _isatty(sys.stdin):
         status = store.status(spec)
         if status.state is not InstallState.NOT_INSTALLED:
             answer = input(
-                f"Delete {spec.id} ({format_bytes(status.size_on_disk)}) from {status.path}? [y/N] "
+                f"Delete {spec.ref} ({format_bytes(status.size_on_disk)}) from {status.path}? "
+                "[y/N] "
             )
             if answer.strip().lower() not in ("y", "yes"):
                 print("Nothing was removed.")

@@ -12,6 +12,7 @@ from vldesk.core.generation import GenerationSettings
 from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES
 from vldesk.core.inference.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.inference.engine import LoadRequest
+from vldesk.core.inference.engine_choice import ENGINE_CHOICES, EngineChoice
 from vldesk.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -57,6 +58,19 @@ def add_generation_arguments(group: ArgumentContainer, *, length_help: str) -> N
         default=None,
         help="int8 or int4: faster answers on the CPU, less accurate (default: full)",
     )
+    add_engine_argument(group)
+
+
+def add_engine_argument(group: ArgumentContainer) -> None:
+    """``--engine auto|transformers|llama.cpp``."""
+    group.add_argument(
+        "--engine",
+        choices=ENGINE_CHOICES,
+        default=None,
+        help="which engine runs the model: auto (default: llama.cpp on a CPU without AMX or "
+        "AVX512-BF16 when a GGUF version is downloaded and llama.cpp is installed), "
+        "transformers or llama.cpp",
+    )
 
 
 def generation_settings(
@@ -94,6 +108,25 @@ def resolve_model(model_ref: str, user_settings: Settings) -> Path:
     from vldesk.core.paths import app_paths
 
     return ModelStore(app_paths(user_settings.models_dir).models_dir).resolve(model_ref)
+
+
+def choose_model(args: argparse.Namespace, model_ref: str, user_settings: Settings) -> EngineChoice:
+    """The folder and engine for ``model_ref`` under ``--engine`` (else the saved setting).
+
+    Raises:
+        ModelNotFoundError, ModelLoadError: saying how to download, import or repair it.
+    """
+    from vldesk.core.inference.engine_choice import choose_engine
+    from vldesk.core.models.store import ModelStore
+    from vldesk.core.paths import app_paths
+
+    return choose_engine(
+        ModelStore(app_paths(user_settings.models_dir).models_dir),
+        model_ref,
+        setting=getattr(args, "engine", None) or user_settings.engine,
+        weights=args.weights or user_settings.weights,
+        device=args.device or user_settings.device,
+    )
 
 
 def load_request(

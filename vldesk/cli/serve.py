@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vldesk.cli.options import add_engine_argument
 from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES
 from vldesk.core.inference.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.inference.engine import EngineLoader, LoadRequest
@@ -47,11 +48,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--device", choices=DEVICE_CHOICES, default=None)
     parser.add_argument("--dtype", choices=DTYPE_CHOICES, default=None)
     parser.add_argument("--weights", choices=WEIGHT_CHOICES, default=None)
+    add_engine_argument(parser)
     parser.set_defaults(handler=run)
 
 
 def build_server(args: argparse.Namespace) -> tuple[Server, LoadRequest]:
     """The server (its socket bound, nothing loaded yet) and the model to load into it."""
+    from vldesk.core.inference.engine_choice import choose_engine
     from vldesk.core.models.store import ModelStore
     from vldesk.core.paths import app_paths
     from vldesk.core.settings import load_settings
@@ -63,10 +66,16 @@ def build_server(args: argparse.Namespace) -> tuple[Server, LoadRequest]:
     config = ServerConfig(host=args.host, port=args.port, api_key=api_key)
     user_settings = load_settings(app_paths().settings_file)
     model_ref = args.model or user_settings.model
-    model_dir = ModelStore(app_paths(user_settings.models_dir).models_dir).resolve(model_ref)
+    choice = choose_engine(
+        ModelStore(app_paths(user_settings.models_dir).models_dir),
+        model_ref,
+        setting=args.engine or user_settings.engine,
+        weights=args.weights or user_settings.weights,
+        device=args.device or user_settings.device,
+    )
     request = LoadRequest(
-        model_dir,
-        name=model_ref if not Path(model_ref).is_dir() else Path(model_ref).name,
+        choice.folder,
+        name=choice.name if not Path(model_ref).is_dir() else Path(model_ref).name,
         device=args.device or user_settings.device,
         dtype=args.dtype or user_settings.dtype,
         weights=args.weights or user_settings.weights,

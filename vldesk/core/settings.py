@@ -20,6 +20,7 @@ from vldesk.core.errors import VldeskError, WriteError
 from vldesk.core.generation import GenerationSettings
 from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES
 from vldesk.core.inference.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.inference.engine_choice import ENGINE_CHOICES
 from vldesk.core.models.catalog import default_model
 from vldesk.core.presets import LANGUAGES
 
@@ -94,6 +95,9 @@ class Settings:
     #: How the text decoder's weights are held on the CPU: "full", "int8" or "int4" (faster,
     #: less accurate: vldesk.core.inference.cpu.quantized_weights).
     weights: str
+    #: Which engine runs a local model: "auto" (the faster one on this CPU, where both are
+    #: there), "transformers" or "llama.cpp" (vldesk.core.inference.engine_choice).
+    engine: str
     #: How answers are generated. Sampling values ``None`` follow the model's own
     #: recommendation (its generation_config.json), whichever model is loaded.
     generation: GenerationSettings
@@ -124,6 +128,7 @@ class Settings:
         device: str = "auto",
         dtype: str = "auto",
         weights: str = "full",
+        engine: str = "auto",
         generation: GenerationSettings | None = None,
         preset_language: str = "en",
         ui_language: str = "auto",
@@ -150,6 +155,7 @@ class Settings:
             "device": device,
             "dtype": dtype,
             "weights": weights,
+            "engine": engine,
             "generation": generation,
             "preset_language": preset_language,
             "ui_language": ui_language,
@@ -348,6 +354,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "device": _device,
     "dtype": _one_of(DTYPE_CHOICES),
     "weights": _one_of(WEIGHT_CHOICES),
+    "engine": _one_of(ENGINE_CHOICES),
     "max_new_tokens": _int(1, 1_000_000),
     "greedy": _bool,
     "temperature": _optional(_float(0.0, 100.0, exclusive_min=True)),

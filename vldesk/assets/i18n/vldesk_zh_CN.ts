@@ -760,6 +760,10 @@
             <translation>（默认）</translation>
         </message>
         <message>
+            <source> (llama.cpp)</source>
+            <translation>（llama.cpp）</translation>
+        </message>
+        <message>
             <source>Imported from {path}</source>
             <translation>导入自 {path}</translation>
         </message>
@@ -928,6 +932,73 @@
         <message>
             <source>Models on this server: {0}.</source>
             <translation>此服务器上的模型：{0} 个。</translation>
+        </message>
+    </context>
+    <context>
+        <name>CpuSpeed</name>
+        <message>
+            <source>AMX</source>
+            <translation>支持 AMX</translation>
+        </message>
+        <message>
+            <source>AVX-512-BF16</source>
+            <translation>支持 AVX-512-BF16</translation>
+        </message>
+        <message>
+            <source>AVX2 only</source>
+            <translation>仅 AVX2</translation>
+        </message>
+        <message>
+            <source>Intel Xeon with AMX, 2 cores (session 1)</source>
+            <translation>带 AMX 的 Intel Xeon，2 核（第 1 轮）</translation>
+        </message>
+        <message>
+            <source>AMD EPYC Zen 4, 2 cores (sessions 5-6)</source>
+            <translation>AMD EPYC Zen 4，2 核（第 5–6 轮）</translation>
+        </message>
+        <message>
+            <source>AMD Zen 3 (issue 13)</source>
+            <translation>AMD Zen 3（issue 13）</translation>
+        </message>
+        <message>
+            <source>5.5 tokens/s (bfloat16)</source>
+            <translation>每秒 5.5 个 token（bfloat16）</translation>
+        </message>
+        <message>
+            <source>not measured</source>
+            <translation>未测量</translation>
+        </message>
+        <message>
+            <source>6.8 tokens/s full, 8.1 int8, 11.4 int4</source>
+            <translation>完整权重每秒 6.8 个 token，int8 为 8.1，int4 为 11.4</translation>
+        </message>
+        <message>
+            <source>11.8 tokens/s F16, 14.2 Q8_0, 26.6 Q4_K_M</source>
+            <translation>F16 每秒 11.8 个 token，Q8_0 为 14.2，Q4_K_M 为 26.6</translation>
+        </message>
+        <message>
+            <source>0.04-0.24x llama.cpp's speed (float32)</source>
+            <translation>llama.cpp 速度的 0.04–0.24 倍（float32）</translation>
+        </message>
+        <message>
+            <source>4-25x transformers' speed</source>
+            <translation>transformers 速度的 4–25 倍</translation>
+        </message>
+        <message>
+            <source>{model} as GGUF {quant}, run by llama.cpp on the CPU.</source>
+            <translation>{model} 的 GGUF {quant} 版本，由 llama.cpp 在 CPU 上运行。</translation>
+        </message>
+        <message>
+            <source>This CPU: {kind}. Qwen3-VL-2B decodes at transformers {transformers}, llama.cpp {llama} (measured on {machine}). Faster here: {engine}.</source>
+            <translation>本机 CPU：{kind}。Qwen3-VL-2B 的生成速度：transformers {transformers}，llama.cpp {llama}（测量于 {machine}）。在本机更快的是：{engine}。</translation>
+        </message>
+        <message>
+            <source>Install llama.cpp for vldesk to use it: {command}</source>
+            <translation>如需使用，请为 vldesk 安装 llama.cpp：{command}</translation>
+        </message>
+        <message>
+            <source>Download a GGUF version (the rows marked llama.cpp) to use it.</source>
+            <translation>如需使用，请下载 GGUF 版本（标有 llama.cpp 的行）。</translation>
         </message>
     </context>
     <context>
@@ -2264,6 +2335,26 @@ Download it anyway?</source>
             <translation>在 CPU 上以 8 位或 4 位保存语言模型的权重，每生成一个词所需的内存读取更少，但准确度会有所下降。GPU 会忽略此设置。</translation>
         </message>
         <message>
+            <source>Engine</source>
+            <translation>推理引擎</translation>
+        </message>
+        <message>
+            <source>Automatic (the faster one on this CPU)</source>
+            <translation>自动（本机 CPU 上更快的那个）</translation>
+        </message>
+        <message>
+            <source>transformers (safetensors models)</source>
+            <translation>transformers（safetensors 模型）</translation>
+        </message>
+        <message>
+            <source>llama.cpp (GGUF models, CPU)</source>
+            <translation>llama.cpp（GGUF 模型，CPU）</translation>
+        </message>
+        <message>
+            <source>Automatic runs a model's downloaded GGUF version on llama.cpp where that is faster: on a CPU without AMX or AVX512-BF16, when llama.cpp is installed.</source>
+            <translation>“自动”会在更快的情况下用 llama.cpp 运行已下载的 GGUF 版本：即 CPU 没有 AMX 或 AVX512-BF16 且已安装 llama.cpp 时。</translation>
+        </message>
+        <message>
             <source>Maximum new tokens</source>
             <translation>最大新 token 数</translation>
         </message>
@@ -2326,6 +2417,10 @@ Download it anyway?</source>
         <message>
             <source>&amp;Weights on the CPU:</source>
             <translation>CPU 上的权重(&amp;W)：</translation>
+        </message>
+        <message>
+            <source>&amp;Engine:</source>
+            <translation>推理引擎(&amp;E)：</translation>
         </message>
         <message>
             <source>Answers</source>
@@ -2496,6 +2591,10 @@ Download it anyway?</source>
         <message>
             <source>No model loaded</source>
             <translation>未加载模型</translation>
+        </message>
+        <message>
+            <source>{0}: {1}</source>
+            <translation>{0}：{1}</translation>
         </message>
         <message>
             <source>Loading {0}…</source>

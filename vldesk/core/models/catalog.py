@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from importlib import resources
 from typing import Any
@@ -98,6 +98,30 @@ FAMILY_TRAITS: dict[Family, FamilyTraits] = {
 
 
 @dataclass(frozen=True)
+class GgufQuant:
+    """One quantization of a model's GGUF repository: its file and its size."""
+
+    name: str
+    file: str
+    #: The size the catalog shows before the listing (downloads check the listing's own).
+    size: int
+
+
+@dataclass(frozen=True)
+class GgufRepo:
+    """Where a catalog model's GGUF files are: one file per quantization, and the projector."""
+
+    repo: str
+    revision: str
+    projector: str
+    projector_size: int
+    quants: tuple[GgufQuant, ...]
+
+    def quant(self, name: str) -> GgufQuant | None:
+        return next((q for q in self.quants if q.name.lower() == name.strip().lower()), None)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """One downloadable model: a catalog entry, or a repository a user downloaded by its id."""
 
@@ -118,6 +142,21 @@ class ModelSpec:
     #: The sampling the model's generation_config.json recommends (shown before it is
     #: downloaded; a downloaded model's own file is what answers use).
     sampling: Sampling = field(default_factory=Sampling)
+    #: A catalog model's GGUF repository, for the llama.cpp engine.
+    gguf: GgufRepo | None = None
+    #: A GGUF variant (:func:`gguf_variant`): the quantization and the files it downloads.
+    gguf_quant: str = ""
+    gguf_files: tuple[str, ...] = ()
+
+    @property
+    def is_gguf(self) -> bool:
+        """A GGUF variant: llama.cpp runs it; only :attr:`gguf_files` are downloaded."""
+        return bool(self.gguf_files)
+
+    @property
+    def ref(self) -> str:
+        """How the user names it: the id, with ``:QUANT`` for a GGUF variant."""
+        return f"{self.id}:{self.gguf_quant}" if self.is_gguf else self.id
 
     @property
     def traits(self) -> FamilyTraits:
@@ -137,8 +176,10 @@ class ModelSpec:
 
     @property
     def folder_name(self) -> str:
-        """A filesystem-safe folder name for this model in the models directory."""
-        return self.id.replace("/", "--")
+        """A filesystem-safe folder name for this model in the models directory (a GGUF
+        variant's quantization gets a folder of its own)."""
+        name = self.id.replace("/", "--")
+        return f"{name}--{self.gguf_quant}" if self.is_gguf else name
 
     def weights_bytes(self, precision: Precision) -> int:
         return self.params * precision.bytes_per_param
@@ -150,7 +191,13 @@ class ModelSpec:
         cache of a few thousand tokens. float32 also holds the download's bfloat16 pages while
         converting them: measured peaks for the 2B model, 4.9 GB (bfloat16) and 13.5 GB
         (float32), against 5.3 and 13.8 here (docs/performance.md, session 5).
+
+        A GGUF variant runs at its file's precision: its files plus 1.5 GiB (llama.cpp's
+        measured peaks for the 2B model: 5.13 GB F16, 3.52 Q8_0, 3.47 Q4_K_M, against 5.9, 4.3
+        and 3.5 here).
         """
+        if self.is_gguf:
+            return self.download_bytes + GIB + GIB // 2
         converting = self.weights_bytes(Precision.BFLOAT16) if precision is Precision.FLOAT32 else 0
         return self.weights_bytes(precision) + converting + GIB
 
@@ -189,10 +236,27 @@ def _entry_to_spec(entry: Mapping[str, Any]) -> ModelSpec:
         extra_quirks=tuple(str(q) for q in entry.get("quirks", ())),
         config_name=str(entry["config"]) if entry.get("config") else None,
         sampling=Sampling.from_generation_config(sampling),
+        gguf=_gguf_repo(entry["gguf"]) if entry.get("gguf") else None,
     )
     if spec.params <= 0 or spec.download_bytes <= 0 or "/" not in spec.id:
         raise ValueError("needs an owner/name id and positive sizes")
     return spec
+
+
+def _gguf_repo(entry: Mapping[str, Any]) -> GgufRepo:
+    quants = tuple(
+        GgufQuant(str(name), str(q["file"]), int(q["size"])) for name, q in entry["quants"].items()
+    )
+    names = [entry["projector"], *(q.file for q in quants)]
+    if not quants or not all(str(n).endswith(".gguf") and "/" not in str(n) for n in names):
+        raise ValueError("gguf needs quants and plain *.gguf file names")
+    return GgufRepo(
+        repo=str(entry["repo"]),
+        revision=str(entry.get("revision", "master")),
+        projector=str(entry["projector"]),
+        projector_size=int(entry["projector_size"]),
+        quants=quants,
+    )
 
 
 def load_catalog(text: str) -> tuple[ModelSpec, ...]:
@@ -225,6 +289,63 @@ def default_model() -> ModelSpec:
 def find_model(model_id: str) -> ModelSpec | None:
     """Look up a catalog entry by id, case-insensitively; ``None`` when it is not in the catalog."""
     return _BY_ID.get(model_id.strip().lower())
+
+
+def gguf_variant(spec: ModelSpec, quant: str) -> ModelSpec:
+    """The GGUF variant of a catalog model at one quantization ("Q4_K_M"): its model file and
+    projector from the model's GGUF repository.
+
+    Raises:
+        ValueError: the model has no GGUF repository, or not that quantization (said which).
+    """
+    if spec.gguf is None:
+        raise ValueError(f"{spec.id} has no GGUF version in vldesk's catalog.")
+    chosen = spec.gguf.quant(quant)
+    if chosen is None:
+        offered = ", ".join(q.name for q in spec.gguf.quants)
+        raise ValueError(f"{spec.gguf.repo} has no {quant} file; it offers {offered}.")
+    return replace(
+        spec,
+        id=spec.gguf.repo,
+        display_name=f"{spec.display_name} GGUF {chosen.name}",
+        download_bytes=chosen.size + spec.gguf.projector_size,
+        revision=spec.gguf.revision,
+        summary=f"{spec.display_name} as GGUF {chosen.name}, for the llama.cpp engine.",
+        default=False,
+        config_name=None,
+        gguf=None,
+        gguf_quant=chosen.name,
+        gguf_files=(chosen.file, spec.gguf.projector),
+    )
+
+
+def gguf_variants(spec: ModelSpec) -> list[ModelSpec]:
+    """Every GGUF variant of a catalog model (none without a GGUF repository)."""
+    return [gguf_variant(spec, q.name) for q in spec.gguf.quants] if spec.gguf else []
+
+
+def find_gguf_variant(ref: str) -> ModelSpec | None:
+    """A GGUF variant named ``REPO:QUANT`` ("Qwen/Qwen3-VL-2B-Instruct-GGUF:Q4_K_M"), or a
+    catalog id with ``:QUANT``; ``None`` when it names none."""
+    name, _, quant = ref.strip().rpartition(":")
+    if not name or not quant:
+        return None
+    for spec in CATALOG:
+        if spec.gguf is None or name.lower() not in (spec.id.lower(), spec.gguf.repo.lower()):
+            continue
+        try:
+            return gguf_variant(spec, quant)
+        except ValueError:
+            return None
+    return None
+
+
+def base_of_variant(variant: ModelSpec) -> ModelSpec | None:
+    """The catalog model a GGUF variant belongs to."""
+    return next(
+        (s for s in CATALOG if s.gguf is not None and s.gguf.repo.lower() == variant.id.lower()),
+        None,
+    )
 
 
 def published_config(spec: ModelSpec) -> dict[str, Any] | None:

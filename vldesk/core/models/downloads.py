@@ -28,6 +28,7 @@ from vldesk.core.models.download_progress import (
 )
 from vldesk.core.models.fetcher import Fetcher
 from vldesk.core.models.files import format_bytes, utc_now
+from vldesk.core.models.gguf_check import check_gguf_folder
 from vldesk.core.models.hub_calls import LocatedRepo, cancellable, locate, translate_error
 from vldesk.core.models.hub_sites import hub_endpoints
 from vldesk.core.models.manifest import Manifest, ManifestFile
@@ -197,6 +198,15 @@ def _manifest_unchanged(manifest: Manifest | None, files: list[RemoteFile]) -> b
 
 
 def _check_listing(spec: ModelSpec, files: list[RemoteFile]) -> None:
+    if spec.is_gguf:
+        listed = {f.path for f in files}
+        missing = [name for name in spec.gguf_files if name not in listed]
+        if missing:
+            raise DownloadError(
+                f"ModelScope lists no {', '.join(missing)} in {spec.id} at revision "
+                f"'{spec.revision}', so vldesk cannot download its {spec.gguf_quant} version."
+            )
+        return
     has_weights = any(f.path.endswith(".safetensors") for f in files)
     if not has_weights or not any(f.path == "config.json" for f in files):
         raise DownloadError(
@@ -307,7 +317,7 @@ def download_model(
         raise DownloadCancelled(f"The download of {spec.display_name} was cancelled.")
     call_progress(
         on_progress,
-        DownloadProgress(spec.id, "listing", 0, 0, 0.0, None, None, 0, 0),
+        DownloadProgress(spec.ref, "listing", 0, 0, 0.0, None, None, 0, 0),
     )
     located = locate(spec, store, endpoints, cancel, on_progress)
     files = located.files
@@ -317,8 +327,11 @@ def download_model(
     needed = sum(f.size for f in files) - sum(bytes_on_disk(folder, f) for f in files)
     _check_disk_space(store, spec, needed)
     # Before anything in the folder changes: a refused model leaves an installed one as it was.
-    config, fetched = _fetch_config(located, spec, store, folder, cancel)
-    check_architecture(config, spec.id, spec.family)
+    # A GGUF repository has no config.json: its files' headers are checked once they are in.
+    fetched = None
+    if not spec.is_gguf:
+        config, fetched = _fetch_config(located, spec, store, folder, cancel)
+        check_architecture(config, spec.id, spec.family)
     if not _manifest_unchanged(manifest, files):
         # The files are about to change: until they all verify, the model is not installed.
         store.forget_manifest(spec)
@@ -331,7 +344,7 @@ def download_model(
     except OSError as exc:
         raise translate_error(exc, spec, address, folder, None) from exc
 
-    tracker = ProgressTracker(spec.id, folder, files, on_progress)
+    tracker = ProgressTracker(spec.ref, folder, files, on_progress)
     Fetcher(located, spec, store, folder, tracker, cancel, unknown_origin).run(files, max_workers)
 
     recorded = []
@@ -346,6 +359,8 @@ def download_model(
         # The client verified listed hashes; a file the hub gave none for is hashed for the record.
         sha = remote.sha256 or sha256_of(target)
         recorded.append(ManifestFile(remote.path, size, sha))
+    if spec.is_gguf:
+        _check_gguf_download(spec, folder)
     result = Manifest(
         model_id=spec.id,
         revision=spec.revision,
@@ -368,6 +383,20 @@ def download_model(
     return folder
 
 
+def _check_gguf_download(spec: ModelSpec, folder: Path) -> None:
+    """The downloaded GGUF pair must be a complete model of the catalog's family with its own
+    projector; until it is, no manifest is written and the model does not count as installed."""
+    check = check_gguf_folder(folder)
+    if check.problems:
+        raise DownloadError(f"{spec.ref} cannot be used: {' '.join(check.problems)}")
+    if check.family is not spec.family:
+        found = check.family.value if check.family else "unknown"
+        raise DownloadError(
+            f"{spec.ref} on ModelScope is now a {found} model, not the {spec.family.value} model "
+            "vldesk's catalog lists."
+        )
+
+
 def _newest_commit(files: list[RemoteFile]) -> str | None:
     commits = sorted((f for f in files if f.commit), key=lambda f: f.committed)
     return commits[-1].commit if commits else None
@@ -376,4 +405,4 @@ def _newest_commit(files: list[RemoteFile]) -> str | None:
 def _finished_progress(spec: ModelSpec, manifest: Manifest) -> DownloadProgress:
     total = manifest.total_bytes
     count = len(manifest.files)
-    return DownloadProgress(spec.id, "done", total, total, 0.0, 0.0, None, count, count)
+    return DownloadProgress(spec.ref, "done", total, total, 0.0, 0.0, None, count, count)

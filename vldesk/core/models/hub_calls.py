@@ -215,12 +215,12 @@ def locate(
                 log.warning("%s", notice)
                 call_progress(
                     on_progress,
-                    DownloadProgress(spec.id, "listing", 0, 0, 0.0, None, None, 0, 0, notice),
+                    DownloadProgress(spec.ref, "listing", 0, 0, 0.0, None, None, 0, 0, notice),
                 )
             continue
         if not entries:
             raise _no_revision(site, spec, cancel)
-        return LocatedRepo(site, select_files(entries), listing_commit(entries))
+        return LocatedRepo(site, select_files(entries, spec.gguf_files), listing_commit(entries))
     raise _all_sites_failed(spec, store.folder_for(spec), failures)
 
 

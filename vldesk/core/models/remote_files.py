@@ -46,16 +46,21 @@ def _is_folder(entry: Mapping[str, Any]) -> bool:
     return (entry.get("Type") or entry.get("type") or "blob") == "tree"
 
 
-def select_files(entries: Iterable[Mapping[str, Any]]) -> list[RemoteFile]:
+def select_files(
+    entries: Iterable[Mapping[str, Any]], only: tuple[str, ...] = ()
+) -> list[RemoteFile]:
     """The files to download from a hub listing: top-level files inference needs, safely named.
 
     Names come from the network, so anything with a folder part, a drive or odd characters is
-    dropped rather than written (inference only needs the repo's top-level files).
+    dropped rather than written (inference only needs the repo's top-level files). ``only``
+    names the files to take instead (a GGUF variant's model file and projector).
     """
     files: dict[str, RemoteFile] = {}
     for entry in entries:
         path = str(entry.get("Path") or entry.get("path") or entry.get("Name") or "")
-        if _is_folder(entry) or not _SAFE_NAME.match(path) or not _wanted(path):
+        if _is_folder(entry) or not _SAFE_NAME.match(path):
+            continue
+        if (path not in only) if only else not _wanted(path):
             continue
         sha = str(entry.get("Sha256") or entry.get("sha256") or "")
         revision = str(entry.get("Revision") or "").lower()

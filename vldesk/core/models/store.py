@@ -16,7 +16,9 @@ from vldesk.core.models.catalog import (
     CATALOG,
     ModelSpec,
     UnsupportedModel,
+    find_gguf_variant,
     find_model,
+    gguf_variants,
     spec_for_repository,
 )
 from vldesk.core.models.files import folder_size as folder_size
@@ -24,6 +26,7 @@ from vldesk.core.models.files import format_bytes as format_bytes
 from vldesk.core.models.files import format_duration as format_duration
 from vldesk.core.models.files import read_json, utc_now, write_json_atomic
 from vldesk.core.models.folder_check import validate_model_folder as validate_model_folder
+from vldesk.core.models.gguf_check import holds_gguf_files
 from vldesk.core.models.manifest import Manifest
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,12 @@ log = logging.getLogger(__name__)
 MANIFEST_NAME = ".vldesk-manifest.json"
 #: The registry of imported folders, kept in the models folder.
 IMPORTED_NAME = "imported.json"
+
+
+def catalog_gguf_variants() -> list[ModelSpec]:
+    """Every GGUF variant the catalog offers (each quantization of each GGUF repository)."""
+    return [variant for spec in CATALOG for variant in gguf_variants(spec)]
+
 
 # ----------------------------------------------------------------------------------------------
 # The store
@@ -171,6 +180,8 @@ class ModelStore:
             manifest = Manifest.from_json(read_json(folder / MANIFEST_NAME))
             if manifest is None or find_model(manifest.model_id) is not None:
                 continue
+            if any(v.id.lower() == manifest.model_id.lower() for v in catalog_gguf_variants()):
+                continue  # a catalog model's GGUF variant, listed with the catalog
             weights = sum(f.size for f in manifest.files if f.path.endswith(".safetensors"))
             try:
                 spec = spec_for_repository(
@@ -190,7 +201,7 @@ class ModelStore:
     def find_downloaded(self, model_id: str) -> ModelSpec | None:
         """A catalog entry, or a model downloaded by its id; ``None`` when neither."""
         wanted = model_id.strip().lower()
-        spec = find_model(wanted)
+        spec = find_gguf_variant(wanted) or find_model(wanted)
         if spec is not None:
             return spec
         return next((s for s in self.downloaded_by_id() if s.id.lower() == wanted), None)
@@ -199,14 +210,14 @@ class ModelStore:
         """Models ready to load: installed catalog models first, then models downloaded by id,
         then imported folders."""
         found = [
-            InstalledModel(spec.id, self.folder_for(spec), spec, manifest=self.read_manifest(spec))
-            for spec in (*CATALOG, *self.downloaded_by_id())
+            InstalledModel(spec.ref, self.folder_for(spec), spec, manifest=self.read_manifest(spec))
+            for spec in (*CATALOG, *catalog_gguf_variants(), *self.downloaded_by_id())
             if self.is_installed(spec)
         ]
         found.extend(
             InstalledModel(entry.name, entry.path, imported=True)
             for entry in self.imported()
-            if (entry.path / "config.json").is_file()
+            if (entry.path / "config.json").is_file() or holds_gguf_files(entry.path)
         )
         return found
 
@@ -305,18 +316,17 @@ class ModelStore:
             validate_model_folder(candidate).raise_if_bad()
             return candidate.resolve()
         if status is not None:
-            how = f"`vldesk models download {status.spec.id}` or the Models window in the app"
+            ref = status.spec.ref
+            how = f"`vldesk models download {ref}` or the Models window in the app"
             if status.state is InstallState.PARTIAL:
                 raise ModelNotFoundError(
-                    f"{status.spec.id} is only partly downloaded; finish the download with {how}."
+                    f"{ref} is only partly downloaded; finish the download with {how}."
                 )
             if status.state is InstallState.DAMAGED:
                 raise ModelNotFoundError(
-                    f"{status.spec.id} is damaged ({status.problem}); repair it with {how}."
+                    f"{ref} is damaged ({status.problem}); repair it with {how}."
                 )
-            raise ModelNotFoundError(
-                f"{status.spec.id} is not downloaded yet; download it with {how}."
-            )
+            raise ModelNotFoundError(f"{ref} is not downloaded yet; download it with {how}.")
         if candidate.exists():
             raise ModelNotFoundError(f"{ref} is a file, not a model folder.")
         raise ModelNotFoundError(
@@ -362,7 +372,7 @@ class ModelStore:
                     f"Could not delete {folder}: {exc.strerror or exc}. Close any program "
                     "using the model and try again."
                 ) from exc
-            return f"Removed {spec.id} ({format_bytes(size)} freed in {folder})."
+            return f"Removed {spec.ref} ({format_bytes(size)} freed in {folder})."
         entry = self.find_imported(ref)
         if entry is not None:
             self._save_imported(e for e in self.imported() if e != entry)

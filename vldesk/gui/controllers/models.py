@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog
 from vldesk.core.errors import VldeskError
 from vldesk.core.inference.device import expected_cpu_precision
 from vldesk.core.inference.engine import LoadRequest
+from vldesk.core.inference.engine_choice import choose_engine
 from vldesk.core.models.catalog import Precision
 from vldesk.core.models.store import ModelStore
 from vldesk.gui.controllers.batch import BatchController
@@ -140,7 +141,7 @@ class ModelController(QObject):
         settings = self._preferences.settings
         wanted = settings.last_model or settings.model
         try:
-            self.store.resolve(wanted)
+            choose_engine(self.store, wanted, setting=settings.engine, weights=settings.weights)
         except VldeskError as exc:
             installed = self.entries()
             if not installed:
@@ -156,16 +157,24 @@ class ModelController(QObject):
         self._device_override = device
         if self._batch_blocks():
             return False
+        settings = self._preferences.settings
         try:
-            folder = self.store.resolve(ref)
+            # The engine setting (or, under "auto", this CPU) may pick the model's GGUF variant.
+            choice = choose_engine(
+                self.store,
+                ref,
+                setting=settings.engine,
+                weights=settings.weights,
+                device=device or settings.device,
+            )
         except VldeskError as exc:
             self._window.show_message(str(exc))
             if self.info is None:
                 self._window.answer_view.set_placeholder(no_model_text(str(exc)))
             return False
         self.ref = ref
-        name = Path(ref).name if Path(ref).is_absolute() else ref
-        settings = self._preferences.settings
+        folder = choice.folder
+        name = Path(ref).name if Path(ref).is_absolute() else choice.name
         self._inference.load_model(
             LoadRequest(folder, name, device or settings.device, settings.dtype, settings.weights)
         )
@@ -259,7 +268,9 @@ class ModelController(QObject):
         self.info = info
         w = self._window
         w.load_progress.setVisible(False)
-        w.status_panel.set_model(info.name, info.device, info.dtype, info.reason, info.weights)
+        w.status_panel.set_model(
+            info.name, info.device, info.dtype, info.reason, info.weights, info.backend
+        )
         w.status_panel.set_memory(info.memory_bytes)
         if info.server is not None:
             w.statusBar().showMessage(

@@ -27,6 +27,7 @@ from vldesk.core.models.machine import Fit, total_memory_bytes
 from vldesk.core.models.store import InstallState, ModelStore
 from vldesk.core.units import format_bytes, format_duration
 from vldesk.gui.models.catalog_model import CatalogModel, ModelRow, collect_rows, hint_text
+from vldesk.gui.models.gguf_rows import cpu_speed_text
 from vldesk.gui.workers.download import DownloadWorker
 
 
@@ -110,6 +111,10 @@ class ModelDialog(QDialog):
         self.details = QLabel(self)
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        #: What decode speed to expect on this kind of CPU, and the faster engine here.
+        self.cpu_speed = QLabel(cpu_speed_text(), self)
+        self.cpu_speed.setObjectName("cpuSpeed")
+        self.cpu_speed.setWordWrap(True)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
         self.progress.setAccessibleName(self.tr("Download progress"))
@@ -142,6 +147,7 @@ class ModelDialog(QDialog):
         layout.addWidget(intro)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.details)
+        layout.addWidget(self.cpu_speed)
         layout.addWidget(self.progress)
         layout.addWidget(self.progress_label)
         layout.addLayout(buttons)

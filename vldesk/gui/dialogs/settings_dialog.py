@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from vldesk.core.inference.cpu.quantized_weights import WeightFormat
 from vldesk.core.inference.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.inference.engine_choice import ENGINE_CHOICES
 from vldesk.core.inference.sampling import Sampling
 from vldesk.core.models.store import ModelStore
 from vldesk.core.paths import app_paths
@@ -72,6 +73,23 @@ class SettingsDialog(QDialog):
                 "Stores the language model's weights in 8 or 4 bits on the CPU, so each new "
                 "word needs fewer memory reads, at some cost in accuracy. GPUs ignore this "
                 "setting."
+            )
+        )
+
+        self.engine_combo = QComboBox(self)
+        self.engine_combo.setAccessibleName(tr("Engine"))
+        engine_names = (
+            tr("Automatic (the faster one on this CPU)"),
+            tr("transformers (safetensors models)"),
+            tr("llama.cpp (GGUF models, CPU)"),
+        )
+        for engine, engine_name in zip(ENGINE_CHOICES, engine_names, strict=True):
+            self.engine_combo.addItem(engine_name, engine)
+        self.engine_combo.setCurrentIndex(max(0, self.engine_combo.findData(settings.engine)))
+        self.engine_combo.setToolTip(
+            tr(
+                "Automatic runs a model's downloaded GGUF version on llama.cpp where that is "
+                "faster: on a CPU without AMX or AVX512-BF16, when llama.cpp is installed."
             )
         )
 
@@ -139,6 +157,7 @@ class SettingsDialog(QDialog):
         model_form.addRow(tr("&Device:"), self.device_combo)
         model_form.addRow(tr("&Precision:"), self.dtype_combo)
         model_form.addRow(tr("&Weights on the CPU:"), self.weights_combo)
+        model_form.addRow(tr("&Engine:"), self.engine_combo)
         answer_box = QGroupBox(tr("Answers"), self)
         answer_form = QFormLayout(answer_box)
         answer_form.addRow(tr("Max new &tokens:"), self.max_tokens_spin)
@@ -237,6 +256,7 @@ class SettingsDialog(QDialog):
             "device": str(self.device_combo.currentData()),
             "dtype": str(self.dtype_combo.currentData()),
             "weights": str(self.weights_combo.currentData()),
+            "engine": str(self.engine_combo.currentData()),
             "max_new_tokens": self.max_tokens_spin.value(),
             "greedy": self.greedy_check.isChecked(),
             "max_image_tokens": self.image_tokens_spin.value(),

@@ -19,6 +19,7 @@ from vldesk.core.models.machine import Fit, FitHint, fit_hint
 from vldesk.core.models.store import InstallState, ModelStore
 from vldesk.core.units import format_bytes
 from vldesk.gui.i18n import mark_translatable
+from vldesk.gui.models.gguf_rows import show_gguf_rows, variant_rows, variant_summary
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -98,10 +99,15 @@ def collect_rows(
     ram: int | None,
     vram: int | None,
     cpu_precision: Precision = Precision.FLOAT32,
+    all_gguf: bool | None = None,
 ) -> list[ModelRow]:
     """Read the state of every catalog model and imported folder (local files only); memory
-    fit against ``vram`` when the model runs on a GPU, else ``ram`` at ``cpu_precision``."""
+    fit against ``vram`` when the model runs on a GPU, else ``ram`` at ``cpu_precision``.
+
+    GGUF variants follow their model: every quantization where ``all_gguf`` (by default, where
+    llama.cpp is installed and faster on this CPU), else those on disk."""
     rows = []
+    show_all = show_gguf_rows() if all_gguf is None else all_gguf
     for spec in CATALOG:
         status = store.status(spec)
         rows.append(
@@ -118,6 +124,23 @@ def collect_rows(
                 problem=status.problem,
             )
         )
+        for variant, state, size, problem, hint in variant_rows(
+            store, spec, ram, vram, cpu_precision, show_all
+        ):
+            rows.append(
+                ModelRow(
+                    ref=variant.ref,
+                    title=variant.display_name + _tr(" (llama.cpp)"),
+                    summary=variant_summary(variant),
+                    download_bytes=variant.download_bytes,
+                    state=state,
+                    size_on_disk=size,
+                    hint=hint,
+                    spec=variant,
+                    path=store.folder_for(variant),
+                    problem=problem,
+                )
+            )
     for entry in store.imported():
         rows.append(
             ModelRow(

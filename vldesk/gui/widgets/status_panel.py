@@ -63,12 +63,16 @@ class StatusPanel(QWidget):
         dtype: str = "",
         reason: str = "",
         weights: str = "full",
+        engine: str = "",
     ) -> None:
+        """``engine`` is named in the tip; llama.cpp, the engine one chooses, in the bar too."""
         self._set(self.model_label, name or self.tr("No model loaded"))
-        parts = [part for part in (device, dtype) if part]  # a server has no dtype
+        shown_engine = [engine] if engine == "llama.cpp" else []
+        parts = [*shown_engine, device, dtype]  # a server has no dtype
         parts += [weights] if weights != "full" else []
-        self._set(self.device_label, " · ".join(parts) if device else "")
-        self.device_label.setToolTip(reason or self.tr("Device and precision"))
+        self._set(self.device_label, " · ".join(p for p in parts if p) if device else "")
+        tip = reason or self.tr("Device and precision")
+        self.device_label.setToolTip(self.tr("{0}: {1}").format(engine, tip) if engine else tip)
 
     def set_loading(self, name: str) -> None:
         self._set(self.model_label, self.tr("Loading {0}…").format(name))

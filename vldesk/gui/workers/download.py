@@ -56,7 +56,7 @@ class DownloadWorker(QObject):
         if self.busy or self._runner.stopping.is_set():
             return False
         ended = self._ended = threading.Event()
-        self._model_id = spec.id
+        self._model_id = spec.ref
 
         def run(cancel: threading.Event) -> None:
             self._download(spec, cancel, ended, endpoint)
@@ -91,14 +91,14 @@ class DownloadWorker(QObject):
             )
         except DownloadCancelled:
             ended.set()
-            self.cancelled.emit(spec.id)
+            self.cancelled.emit(spec.ref)
         except VldeskError as exc:
             ended.set()
-            self.failed.emit(spec.id, str(exc))
+            self.failed.emit(spec.ref, str(exc))
         except Exception as exc:  # a bug, not a user error: keep the details in the log
             log.exception("download of %s failed", spec.id)
             ended.set()
-            self.failed.emit(spec.id, f"The download failed unexpectedly: {exc}")
+            self.failed.emit(spec.ref, f"The download failed unexpectedly: {exc}")
         else:
             ended.set()
-            self.finished.emit(spec.id, str(folder))
+            self.finished.emit(spec.ref, str(folder))

@@ -50,6 +50,8 @@ class ModelLoadedInfo:
     device_total_bytes: int | None = None
     #: The server's address where the model answers on one (Model → Connect to a Server).
     server: str | None = None
+    #: The engine that runs it ("transformers", "llama.cpp", ...).
+    backend: str = ""
 
 
 class FailureKind(str, Enum):
@@ -222,6 +224,7 @@ class InferenceWorker(QObject):
             memory_bytes=memory_in_use(placement.device),
             weights=placement.weights,
             device_total_bytes=device_total_memory(placement.device),
+            backend=placement.backend,
         )
         log.info("loaded %s on %s in %.1f s", info.name, info.device, info.load_seconds)
         self.model_loaded.emit(info)

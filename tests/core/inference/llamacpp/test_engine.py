@@ -290,3 +290,65 @@ def test_an_unloaded_engine_answers_no_more(gguf_dirs: dict[Family, Path]) -> No
     engine.unload()
     with pytest.raises(GenerationError, match="unloaded"):
         engine.generate(Conversation().ask("Hi"))
+
+
+def test_llama_cpp_s_own_files_pass_the_store_check(gguf_dirs: dict[Family, Path]) -> None:
+    """The folder check reads what llama.cpp's converter writes: family, size, projector."""
+    from vldesk.core.models.folder_check import validate_model_folder
+
+    for family, folder in gguf_dirs.items():
+        check = validate_model_folder(folder)
+        assert check.ok, check.reason
+        assert (check.family, check.format, check.quants) == (family, "gguf", ("F32",))
+        model = folder / "model-F32.gguf"
+        whole = model.read_bytes()
+        model.write_bytes(whole[:-4096])
+        try:
+            assert "model-F32.gguf is incomplete" in validate_model_folder(folder).reason
+        finally:
+            model.write_bytes(whole)
+
+
+def test_a_downloaded_gguf_variant_is_chosen_loaded_and_answers(
+    gguf_dirs: dict[Family, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ModelScope (the local replay server) -> the download manager -> the engine rule ->
+    llama.cpp, with llama.cpp's own files under the catalog's names."""
+    from tests.helpers.fake_modelscope import FakeModelScope
+    from tests.helpers.netguard import no_network
+    from vldesk.core.inference.cpu.capabilities import CpuCapabilities
+    from vldesk.core.inference.engine_choice import choose_engine
+    from vldesk.core.models.catalog import find_model, gguf_variant
+    from vldesk.core.models.downloads import download_model
+    from vldesk.core.models.store import ModelStore
+
+    monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path / "ms-cache"))
+    monkeypatch.setenv("MODELSCOPE_HOME", str(tmp_path / "ms-home"))
+    base = find_model("Qwen/Qwen3-VL-2B-Instruct")
+    assert base is not None
+    variant = gguf_variant(base, "F16")
+    source = gguf_dirs[Family.QWEN3_VL]
+    model_name, projector_name = variant.gguf_files
+    files = {
+        model_name: (source / "model-F32.gguf").read_bytes(),
+        projector_name: (source / "mmproj-F32.gguf").read_bytes(),
+        "README.md": b"GGUF\n",
+    }
+    store = ModelStore(tmp_path / "models")
+    with no_network(monkeypatch) as attempts, FakeModelScope() as hub:
+        hub.add_repo(variant.id, files)
+        download_model(variant, store, endpoint=hub.endpoint)
+    assert attempts == []
+    choice = choose_engine(
+        store, base.id, caps=CpuCapabilities.at_level("avx2"), llama_available=True, gpu=False
+    )
+    assert (choice.engine, choice.name) == ("llama.cpp", variant.ref)
+    engine = load_engine(LoadRequest(choice.folder, choice.name))
+    try:
+        assert engine.placement.backend == "llama.cpp"
+        result = engine.generate(QUESTIONS["image"], GREEDY)
+        assert len(result.extra["token_ids"]) == COMPARED_TOKENS
+    finally:
+        engine.unload()

@@ -7,38 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vldesk.core.errors import ModelLoadError
-from vldesk.core.models.catalog import Family
-
-#: llama.cpp's architecture names of the families vldesk runs.
-ARCHITECTURES = {
-    "qwen2vl": Family.QWEN2_5_VL,
-    "qwen3vl": Family.QWEN3_VL,
-    "qwen3vlmoe": Family.QWEN3_VL,
-    "qwen35": Family.QWEN3_5,
-    "qwen35moe": Family.QWEN3_5,
-}
-
-#: llama.cpp's file types (``enum llama_ftype``), as GGUF repositories name their files.
-FILE_TYPES = {
-    0: "F32",
-    1: "F16",
-    2: "Q4_0",
-    3: "Q4_1",
-    7: "Q8_0",
-    8: "Q5_0",
-    9: "Q5_1",
-    10: "Q2_K",
-    11: "Q3_K_S",
-    12: "Q3_K_M",
-    13: "Q3_K_L",
-    14: "Q4_K_S",
-    15: "Q4_K_M",
-    16: "Q5_K_S",
-    17: "Q5_K_M",
-    18: "Q6_K",
-    32: "BF16",
-    38: "MXFP4",
-}
+from vldesk.core.models.gguf_check import ARCHITECTURES as ARCHITECTURES
+from vldesk.core.models.gguf_check import FILE_TYPES as FILE_TYPES
 
 #: vldesk's weight formats and the GGUF file types that stand for them, best first.
 _WANTED_TYPES = {
