@@ -26,6 +26,7 @@ from vldesk.gui.controllers.preferences import Preferences
 from vldesk.gui.dialogs.about_dialog import AboutDialog, open_folder
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
 from vldesk.gui.dialogs.shortcuts_dialog import ShortcutsDialog
+from vldesk.gui.i18n import current_language, error_text
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.session import ChatSession
 from vldesk.gui.widgets.message_banner import Level
@@ -64,13 +65,15 @@ class DesktopApp(QObject):
         self.paths = (paths or app_paths(settings.models_dir)).ensure()
         self.preferences = Preferences(settings, self.paths.settings_file, self)
         self._closed = False
+        #: "Restart now" was chosen: the launcher starts vldesk again once this one has exited.
+        self.restart_requested = False
 
         store: HistoryStore | None = None
         history_problem = None
         try:
             store = HistoryStore(self.paths.history_db)
         except VldeskError as exc:
-            history_problem = str(exc)
+            history_problem = error_text(exc)
             log.error("history unavailable: %s", exc)
 
         self.inference = InferenceClient(self, load_engine=engine_loader)
@@ -127,7 +130,8 @@ class DesktopApp(QObject):
             self._layout_settings,
             self,
         )
-        w.prompt_panel.set_presets(PRESETS, self.settings.preset_language)
+        # Titles follow the interface; the prompts they send, the "Preset language" setting.
+        w.prompt_panel.set_presets(PRESETS, self.settings.preset_language, current_language())
         w.prompt_panel.set_system_prompt(self.settings.system_prompt)
         self._restore_layout()
         self._wire()
@@ -223,17 +227,24 @@ class DesktopApp(QObject):
         old = self.settings
         self.preferences.remember(**{name: getattr(new, name) for name in _EDITABLE})
         if new.preset_language != old.preset_language:
-            self.window.prompt_panel.set_presets(PRESETS, new.preset_language)
+            self.window.prompt_panel.set_presets(PRESETS, new.preset_language, current_language())
         if new.ui_language != old.ui_language:
             self.window.show_message(
                 _tr("The new interface language is used from the next start of vldesk."),
                 Level.INFO,
+                [(_tr("Restart now"), self.restart)],
             )
         new_ref = new.last_model or new.model
         old_ref = old.last_model or old.model
         loading = (new_ref, new.device, new.dtype, new.weights)
         if loading != (old_ref, old.device, old.dtype, old.weights):
             self.models.load_model(new_ref)
+
+    def restart(self) -> None:
+        """Close the window (saving everything as on quit); the launcher starts vldesk again."""
+        self.restart_requested = True
+        if not self.window.close():  # the user kept the window open (a batch is running)
+            self.restart_requested = False
 
     # -- help --------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from vldesk.core.errors import VldeskError
 from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings, Turn
 from vldesk.core.history_records import HistoryWriter
 from vldesk.core.images import LoadedImage
+from vldesk.gui.i18n import error_text
 from vldesk.gui.workers.inference import Failure
 from vldesk.gui.workers.inference_client import InferenceClient
 
@@ -255,7 +256,7 @@ class ChatSession(QObject):
 
     def _history_failed(self, exc: Exception) -> None:
         log.warning("writing history failed: %s", exc)
-        self.history_error.emit(str(exc))
+        self.history_error.emit(error_text(exc))
 
     # -- worker results ----------------------------------------------------------------------
 

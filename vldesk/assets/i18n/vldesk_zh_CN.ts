@@ -148,6 +148,25 @@
         </message>
     </context>
     <context>
+        <name>Batch</name>
+        <message>
+            <source>Not enough memory to decode this image.</source>
+            <translation>内存不足，无法解码这张图片。</translation>
+        </message>
+        <message>
+            <source>The image could not be read ({reason}).</source>
+            <translation>无法读取这张图片（{reason}）。</translation>
+        </message>
+        <message>
+            <source>Out of memory with {count} images at once; continuing {size} at a time.</source>
+            <translation>同时处理 {count} 张图片时内存不足；改为每次 {size} 张继续。</translation>
+        </message>
+        <message>
+            <source>The boxes could not be exported: {reason}</source>
+            <translation>无法导出框：{reason}</translation>
+        </message>
+    </context>
+    <context>
         <name>BatchDialog</name>
         <message>
             <source>Describe Folder</source>
@@ -789,68 +808,16 @@
             <translation>已复制到剪贴板。</translation>
         </message>
         <message>
-            <source>The answer could not be saved to history: {0}</source>
-            <translation>回答未能保存到历史记录：{0}</translation>
-        </message>
-        <message>
             <source>The new interface language is used from the next start of vldesk.</source>
             <translation>新的界面语言将在下次启动 vldesk 时生效。</translation>
         </message>
         <message>
-            <source>*Loading the model…*</source>
-            <translation>*正在加载模型…*</translation>
-        </message>
-        <message>
-            <source>Choose a preset below, or type a question about the image and press **Enter**. Follow-up questions continue the conversation.</source>
-            <translation>选择下方的预设，或输入关于这张图片的问题并按 **Enter**。后续提问会接着当前对话。</translation>
-        </message>
-        <message>
-            <source>Open an image (**Ctrl+O**), drop one on the window or paste one (**Ctrl+V**), then choose a preset or ask a question.</source>
-            <translation>打开图片（**Ctrl+O**）、拖放到窗口或粘贴（**Ctrl+V**），然后选择预设或直接提问。</translation>
-        </message>
-        <message>
-            <source>Choose a model folder</source>
-            <translation>选择模型文件夹</translation>
-        </message>
-        <message>
-            <source>{0} cannot be used as a model: {1}</source>
-            <translation>{0} 无法用作模型：{1}</translation>
-        </message>
-        <message>
-            <source>Loading {0}…</source>
-            <translation>正在加载 {0}…</translation>
-        </message>
-        <message>
-            <source>{0} is ready ({1:.1f} s).</source>
-            <translation>{0} 已就绪（{1:.1f} 秒）。</translation>
-        </message>
-        <message>
-            <source>The model was unloaded.</source>
-            <translation>模型已卸载。</translation>
-        </message>
-        <message>
-            <source>{0} is downloaded; choose it in the Model menu.</source>
-            <translation>{0} 已下载；请在“模型”菜单中选择它。</translation>
-        </message>
-        <message>
-            <source>Folder Batch</source>
-            <translation>文件夹批处理</translation>
-        </message>
-        <message>
-            <source>Folder &amp;Batch</source>
-            <translation>文件夹批处理(&amp;B)</translation>
-        </message>
-        <message>
-            <source>Show the progress of describing a folder</source>
-            <translation>显示描述文件夹的进度</translation>
+            <source>Restart now</source>
+            <translation>立即重启</translation>
         </message>
         <message>
             <source>Load a model first: folders are described with the loaded model (Model menu).</source>
             <translation>请先加载模型：文件夹会用已加载的模型来描述（“模型”菜单）。</translation>
-        </message>
-        <message>
-            <source>The model is busy describing a folder. Cancel the batch or wait for it to finish, then try again.</source>
-            <translation>模型正在描述文件夹。请取消批处理或等待其完成后再试。</translation>
         </message>
         <message>
             <source>This batch was started with {0}: load it again to continue the batch.</source>
@@ -877,32 +844,20 @@
             <translation>文件夹描述已停止：{0}</translation>
         </message>
         <message>
-            <source>Open Image</source>
-            <translation>打开图片</translation>
+            <source>The answer could not be saved to history: {0}</source>
+            <translation>回答未能保存到历史记录：{0}</translation>
         </message>
         <message>
-            <source>Images ({0});;All files (*)</source>
-            <translation>图片 ({0});;所有文件 (*)</translation>
+            <source>*Loading the model…*</source>
+            <translation>*正在加载模型…*</translation>
         </message>
         <message>
-            <source>Not image files, skipped: {0}</source>
-            <translation>不是图片文件，已跳过：{0}</translation>
+            <source>Choose a preset below, or type a question about the image and press **Enter**. Follow-up questions continue the conversation.</source>
+            <translation>选择下方的预设，或输入关于这张图片的问题并按 **Enter**。后续提问会接着当前对话。</translation>
         </message>
         <message>
-            <source>There are no images there.</source>
-            <translation>那里没有图片。</translation>
-        </message>
-        <message>
-            <source>Opening {0}…</source>
-            <translation>正在打开 {0}…</translation>
-        </message>
-        <message>
-            <source>The clipboard holds no image to paste.</source>
-            <translation>剪贴板中没有可粘贴的图片。</translation>
-        </message>
-        <message>
-            <source>{0} of {1}</source>
-            <translation>第 {0} 张，共 {1} 张</translation>
+            <source>Open an image (**Ctrl+O**), drop one on the window or paste one (**Ctrl+V**), then choose a preset or ask a question.</source>
+            <translation>打开图片（**Ctrl+O**）、拖放到窗口或粘贴（**Ctrl+V**），然后选择预设或直接提问。</translation>
         </message>
         <message>
             <source>Open an image first (Ctrl+O, drop or paste).</source>
@@ -969,6 +924,74 @@
             <translation>导出历史记录</translation>
         </message>
         <message>
+            <source>Open Image</source>
+            <translation>打开图片</translation>
+        </message>
+        <message>
+            <source>Images ({0});;All files (*)</source>
+            <translation>图片 ({0});;所有文件 (*)</translation>
+        </message>
+        <message>
+            <source>Not image files, skipped: {0}</source>
+            <translation>不是图片文件，已跳过：{0}</translation>
+        </message>
+        <message>
+            <source>There are no images there.</source>
+            <translation>那里没有图片。</translation>
+        </message>
+        <message>
+            <source>Opening {0}…</source>
+            <translation>正在打开 {0}…</translation>
+        </message>
+        <message>
+            <source>The clipboard holds no image to paste.</source>
+            <translation>剪贴板中没有可粘贴的图片。</translation>
+        </message>
+        <message>
+            <source>{0} of {1}</source>
+            <translation>第 {0} 张，共 {1} 张</translation>
+        </message>
+        <message>
+            <source>Choose a model folder</source>
+            <translation>选择模型文件夹</translation>
+        </message>
+        <message>
+            <source>{0} cannot be used as a model: {1}</source>
+            <translation>{0} 无法用作模型：{1}</translation>
+        </message>
+        <message>
+            <source>The model is busy describing a folder. Cancel the batch or wait for it to finish, then try again.</source>
+            <translation>模型正在描述文件夹。请取消批处理或等待其完成后再试。</translation>
+        </message>
+        <message>
+            <source>Loading {0}…</source>
+            <translation>正在加载 {0}…</translation>
+        </message>
+        <message>
+            <source>{0} is ready ({1:.1f} s).</source>
+            <translation>{0} 已就绪（{1:.1f} 秒）。</translation>
+        </message>
+        <message>
+            <source>The model was unloaded.</source>
+            <translation>模型已卸载。</translation>
+        </message>
+        <message>
+            <source>{0} is downloaded; choose it in the Model menu.</source>
+            <translation>{0} 已下载；请在“模型”菜单中选择它。</translation>
+        </message>
+        <message>
+            <source>Folder Batch</source>
+            <translation>文件夹批处理</translation>
+        </message>
+        <message>
+            <source>Folder &amp;Batch</source>
+            <translation>文件夹批处理(&amp;B)</translation>
+        </message>
+        <message>
+            <source>Show the progress of describing a folder</source>
+            <translation>显示描述文件夹的进度</translation>
+        </message>
+        <message>
             <source>### No model is available yet
 
 vldesk needs a Qwen vision-language model on this computer. Choose **Model → Manage Models…** (Ctrl+M) to download one, or download one in a terminal:
@@ -983,6 +1006,65 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
 `vldesk models download Qwen/Qwen3-VL-2B-Instruct`
 
 或选择 **模型 → 打开模型文件夹…** 使用已有的模型文件夹。</translation>
+        </message>
+    </context>
+    <context>
+        <name>Downloads</name>
+        <message>
+            <source>Cannot create the models folder {folder}: {reason}. Choose another models folder in the settings (or set VLDESK_MODELS_DIR).</source>
+            <translation>无法创建模型文件夹 {folder}：{reason}。请在设置中选择其他模型文件夹（或设置 VLDESK_MODELS_DIR）。</translation>
+        </message>
+        <message>
+            <source>Not enough disk space for {model}: it needs {needed} more in {folder}, but only {free} is free. Free some space, or choose another models folder in the settings (or set VLDESK_MODELS_DIR).</source>
+            <translation>磁盘空间不足，无法下载 {model}：还需要在 {folder} 中占用 {needed}，但只剩 {free} 可用。请释放一些空间，或在设置中选择其他模型文件夹（或设置 VLDESK_MODELS_DIR）。</translation>
+        </message>
+        <message>
+            <source>What was already downloaded is kept: start the download again to resume.</source>
+            <translation>已下载的部分会保留：再次开始下载即可继续。</translation>
+        </message>
+        <message>
+            <source>check the internet connection (and proxy settings), then try again</source>
+            <translation>请检查网络连接（和代理设置），然后重试</translation>
+        </message>
+        <message>
+            <source>ModelScope ({endpoint}) has no model {model}. Check the model id and the ModelScope address (a private model also needs MODELSCOPE_API_TOKEN).</source>
+            <translation>ModelScope（{endpoint}）上没有模型 {model}。请检查模型 ID 和 ModelScope 地址（私有模型还需要 MODELSCOPE_API_TOKEN）。</translation>
+        </message>
+        <message>
+            <source>ModelScope refused access to {model} (HTTP {code}). The model may have become private, or a ModelScope token is needed (MODELSCOPE_API_TOKEN).</source>
+            <translation>ModelScope 拒绝访问 {model}（HTTP {code}）。该模型可能已设为私有，或需要 ModelScope 令牌（MODELSCOPE_API_TOKEN）。</translation>
+        </message>
+        <message>
+            <source>ModelScope is limiting requests right now; wait a few minutes. {kept}</source>
+            <translation>ModelScope 目前正在限制请求；请等几分钟。{kept}</translation>
+        </message>
+        <message>
+            <source>ModelScope is not working properly right now (HTTP {code}); try again later. {kept}</source>
+            <translation>ModelScope 目前工作不正常（HTTP {code}）；请稍后重试。{kept}</translation>
+        </message>
+        <message>
+            <source>Cannot reach ModelScope at {endpoint}: {advice}. {kept}</source>
+            <translation>无法连接 ModelScope（{endpoint}）：{advice}。{kept}</translation>
+        </message>
+        <message>
+            <source>ModelScope at {endpoint} sent nothing more of {what} for too long; {advice}. {kept}</source>
+            <translation>ModelScope（{endpoint}）长时间没有继续发送 {what}；{advice}。{kept}</translation>
+        </message>
+        <message>
+            <source>The disk filled up while downloading to {folder}. Free some space, then start the download again to resume.</source>
+            <translation>下载到 {folder} 时磁盘已满。请释放一些空间，然后再次开始下载以继续。</translation>
+        </message>
+        <message>
+            <source>Cannot write the model files to {folder}: {reason}. Choose another models folder in the settings (or set VLDESK_MODELS_DIR).</source>
+            <translation>无法把模型文件写入 {folder}：{reason}。请在设置中选择其他模型文件夹（或设置 VLDESK_MODELS_DIR）。</translation>
+        </message>
+        <message>
+            <source>Neither ModelScope site ({sites}) has a model {model}. Check the model id (a private model also needs MODELSCOPE_API_TOKEN).</source>
+            <translation>两个 ModelScope 站点（{sites}）都没有模型 {model}。请检查模型 ID（私有模型还需要 MODELSCOPE_API_TOKEN）。</translation>
+        </message>
+        <message>
+            <source>ModelScope cannot be used right now ({sites}): {advice}.</source>
+            <translation>ModelScope 目前无法使用（{sites}）：{advice}。</translation>
         </message>
     </context>
     <context>
@@ -1117,6 +1199,69 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         <message>
             <source>Arrow keys scroll, Ctrl+plus and Ctrl+minus zoom, Ctrl+0 fits the window.</source>
             <translation>方向键滚动，Ctrl+加号和 Ctrl+减号缩放，Ctrl+0 适应窗口。</translation>
+        </message>
+    </context>
+    <context>
+        <name>Images</name>
+        <message>
+            <source>not enough memory to decode this image</source>
+            <translation>内存不足，无法解码这张图片</translation>
+        </message>
+        <message>
+            <source>{source}: {reason}</source>
+            <translation>{source}：{reason}</translation>
+        </message>
+        <message>
+            <source>pasted image</source>
+            <translation>粘贴的图片</translation>
+        </message>
+        <message>
+            <source>the file does not exist</source>
+            <translation>文件不存在</translation>
+        </message>
+        <message>
+            <source>this is a folder, not an image file</source>
+            <translation>这是一个文件夹，不是图片文件</translation>
+        </message>
+        <message>
+            <source>the file is empty</source>
+            <translation>文件是空的</translation>
+        </message>
+        <message>
+            <source>permission denied</source>
+            <translation>没有权限</translation>
+        </message>
+        <message>
+            <source>not an image, or an image format that cannot be read</source>
+            <translation>不是图片，或是无法读取的图片格式</translation>
+        </message>
+        <message>
+            <source>the image has no pixels</source>
+            <translation>图片没有像素</translation>
+        </message>
+        <message>
+            <source>the file cannot be read ({reason})</source>
+            <translation>无法读取文件（{reason}）</translation>
+        </message>
+        <message>
+            <source>the file is truncated (incomplete download?)</source>
+            <translation>文件不完整（下载未完成？）</translation>
+        </message>
+        <message>
+            <source>the image is corrupt ({reason})</source>
+            <translation>图片已损坏（{reason}）</translation>
+        </message>
+        <message>
+            <source>the image is too large to open safely (over {limit:.0f} megapixels)</source>
+            <translation>图片太大，无法安全打开（超过 {limit:.0f} 百万像素）</translation>
+        </message>
+        <message>
+            <source>the image is too large ({width}x{height}, {size:.0f} MP; limit {limit:.0f} megapixels)</source>
+            <translation>图片太大（{width}x{height}，{size:.0f} 百万像素；上限 {limit:.0f} 百万像素）</translation>
+        </message>
+        <message>
+            <source>the image is too long and thin ({width}x{height}); the aspect ratio must be below {ratio}:1</source>
+            <translation>图片过于细长（{width}x{height}）；宽高比必须小于 {ratio}:1</translation>
         </message>
     </context>
     <context>
@@ -1466,6 +1611,49 @@ Download it anyway?</source>
         <message>
             <source>Download stopped. What was downloaded is kept: Resume continues it.</source>
             <translation>下载已停止。已下载的部分会保留，点击“继续下载”即可接着下载。</translation>
+        </message>
+    </context>
+    <context>
+        <name>ModelFolder</name>
+        <message>
+            <source>The folder {path}</source>
+            <translation>文件夹 {path}</translation>
+        </message>
+        <message>
+            <source>{what} cannot be used: {reason}</source>
+            <translation>{what} 无法使用：{reason}</translation>
+        </message>
+        <message>
+            <source>It has only PyTorch .bin/.pt weights; vldesk loads .safetensors weights only (get the safetensors version of the model).</source>
+            <translation>其中只有 PyTorch .bin/.pt 权重；vldesk 只加载 .safetensors 权重（请获取该模型的 safetensors 版本）。</translation>
+        </message>
+        <message>
+            <source>The .safetensors weights are still being downloaded.</source>
+            <translation>.safetensors 权重仍在下载中。</translation>
+        </message>
+        <message>
+            <source>There are no .safetensors weights in it.</source>
+            <translation>其中没有 .safetensors 权重。</translation>
+        </message>
+        <message>
+            <source>The tokenizer is missing (tokenizer.json, or vocab.json and merges.txt).</source>
+            <translation>缺少分词器（tokenizer.json，或 vocab.json 和 merges.txt）。</translation>
+        </message>
+        <message>
+            <source>There is no config.json, so it is not a Hugging Face or ModelScope model.</source>
+            <translation>没有 config.json，所以它不是 Hugging Face 或 ModelScope 模型。</translation>
+        </message>
+        <message>
+            <source>Its config.json cannot be read.</source>
+            <translation>无法读取其中的 config.json。</translation>
+        </message>
+        <message>
+            <source>There is no chat template (chat_template.jinja, chat_template.json, or a chat_template entry in tokenizer_config.json or processor_config.json).</source>
+            <translation>没有对话模板（chat_template.jinja、chat_template.json，或 tokenizer_config.json / processor_config.json 中的 chat_template 项）。</translation>
+        </message>
+        <message>
+            <source>The imported model '{name}' ({path})</source>
+            <translation>导入的模型“{name}”（{path}）</translation>
         </message>
     </context>
     <context>

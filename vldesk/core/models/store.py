@@ -12,6 +12,7 @@ from typing import Any
 
 from vldesk.core.errors import ModelNotFoundError, VldeskError
 from vldesk.core.inference.sampling import Sampling, read_sampling
+from vldesk.core.messages import core_text
 from vldesk.core.models.catalog import (
     CATALOG,
     ModelSpec,
@@ -210,6 +211,20 @@ class ModelStore:
         )
         return found
 
+    def disk_use(self) -> int:
+        """Bytes the models take: the models folder (downloads, partial ones too) plus imported
+        folders outside it, which the folder holds only a registry entry for."""
+        total = folder_size(self.models_dir)
+        root = self.models_dir.resolve()
+        counted: set[Path] = set()
+        for entry in self.imported():
+            folder = entry.path.resolve()
+            if folder in counted or folder == root or root in folder.parents:
+                continue
+            counted.add(folder)
+            total += folder_size(folder)
+        return total
+
     # -- imported folders ----------------------------------------------------------------------
 
     @property
@@ -297,7 +312,12 @@ class ModelStore:
         entry = self.find_imported(ref)
         if entry is not None:
             validate_model_folder(entry.path).raise_if_bad(
-                f"The imported model '{entry.name}' ({entry.path})"
+                core_text(
+                    "ModelFolder",
+                    "The imported model '{name}' ({path})",
+                    name=entry.name,
+                    path=str(entry.path),
+                )
             )
             return entry.path
         candidate = Path(ref).expanduser()

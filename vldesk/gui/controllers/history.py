@@ -14,6 +14,7 @@ from vldesk.core.history import ConversationSummary, HistoryStore, StoredConvers
 from vldesk.gui.controllers.chat import ChatController
 from vldesk.gui.controllers.images import ImageController
 from vldesk.gui.exporting import ask_export_path, conversation_entry, export_stem
+from vldesk.gui.i18n import error_text
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.models.history_model import HistoryListModel
 from vldesk.gui.session import ChatSession, SessionImage
@@ -67,7 +68,7 @@ class HistoryController(QObject):
         try:
             return self.store.list_conversations(limit, offset, query)
         except VldeskError as exc:
-            self._window.show_message(str(exc), Level.WARNING)
+            self._window.show_message(error_text(exc), Level.WARNING)
             return []
 
     def refresh(self) -> None:
@@ -89,7 +90,7 @@ class HistoryController(QObject):
         try:
             stored = self.store.get_conversation(conversation_id)
         except VldeskError as exc:
-            self._window.show_message(str(exc))
+            self._window.show_message(error_text(exc))
             return
         if stored is None:
             self.model.refresh()
@@ -149,7 +150,7 @@ class HistoryController(QObject):
             for conversation_id in ids:
                 self.store.delete_conversation(conversation_id)
         except VldeskError as exc:
-            self._window.show_message(str(exc))
+            self._window.show_message(error_text(exc))
         if self._session.history_id in ids:
             self._session.history_id = None
         self.model.refresh()
@@ -160,7 +161,7 @@ class HistoryController(QObject):
         try:
             export_entries(entries, path)
         except VldeskError as exc:
-            self._window.show_message(str(exc))
+            self._window.show_message(error_text(exc))
             return False
         self._window.statusBar().showMessage(_tr("Saved {0}.").format(path), 5000)
         return True
@@ -192,7 +193,7 @@ class HistoryController(QObject):
                 ids = [c.id for c in self.store.list_conversations(limit=count)]
             entries = self.store.export_entries(ids)
         except VldeskError as exc:
-            self._window.show_message(str(exc))
+            self._window.show_message(error_text(exc))
             return False
         if not entries:
             self._window.show_message(_tr("There is nothing in the history to export."), Level.INFO)

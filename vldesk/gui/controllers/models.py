@@ -18,6 +18,7 @@ from vldesk.core.models.store import ModelStore
 from vldesk.gui.controllers.batch import BatchController
 from vldesk.gui.controllers.preferences import Preferences
 from vldesk.gui.dialogs.model_dialog import ModelDialog
+from vldesk.gui.i18n import error_text
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.model_choice import menu_ref, model_entries, no_model_text
 from vldesk.gui.widgets.message_banner import Level
@@ -127,7 +128,7 @@ class ModelController(QObject):
             installed = self.entries()
             if not installed:
                 log.info("no model at start-up: %s", exc)
-                self._window.answer_view.set_placeholder(no_model_text(str(exc)))
+                self._window.answer_view.set_placeholder(no_model_text(error_text(exc)))
                 return
             wanted = installed[0][1]
         self.load_model(wanted)
@@ -141,9 +142,9 @@ class ModelController(QObject):
         try:
             folder = self.store.resolve(ref)
         except VldeskError as exc:
-            self._window.show_message(str(exc))
+            self._window.show_message(error_text(exc))
             if self.info is None:
-                self._window.answer_view.set_placeholder(no_model_text(str(exc)))
+                self._window.answer_view.set_placeholder(no_model_text(error_text(exc)))
             return False
         self.ref = ref
         name = Path(ref).name if Path(ref).is_absolute() else ref

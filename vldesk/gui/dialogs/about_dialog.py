@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from vldesk import __version__
-from vldesk.core.models.store import folder_size
+from vldesk.core.models.store import ModelStore
 from vldesk.core.paths import AppPaths
 from vldesk.core.units import format_bytes
 from vldesk.core.versions import component_versions
@@ -102,8 +102,9 @@ class AboutDialog(QDialog):
         self._pool.setMaxThreadCount(1)
         self._relay = _SizeRelay(self)
         self._relay.counted.connect(self._show_disk_use)
-        relay, folder = self._relay, paths.models_dir
-        self._pool.start(lambda: relay.counted.emit(folder_size(folder)))
+        # The store's count: imported folders live elsewhere, the models folder lists them only.
+        relay, store = self._relay, ModelStore(paths.models_dir)
+        self._pool.start(lambda: relay.counted.emit(store.disk_use()))
 
     def _value(self, text: str, name: str) -> QLabel:
         label = QLabel(text, self)

@@ -38,6 +38,7 @@ from vldesk.core.generation import GenerationSettings
 from vldesk.core.images import MIN_IMAGE_TOKENS
 from vldesk.core.presets import Preset
 from vldesk.gui.controllers.batch import BatchPlan
+from vldesk.gui.i18n import error_text
 
 #: (label, extensions) of the image type check boxes.
 IMAGE_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -457,7 +458,7 @@ class BatchDialog(QDialog):
         try:
             options = self.options()
         except VldeskError as exc:
-            self._show_error(str(exc))
+            self._show_error(error_text(exc))
             return
         try:
             earlier = find_job(options)

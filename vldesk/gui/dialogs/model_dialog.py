@@ -26,6 +26,7 @@ from vldesk.core.models.downloads import DownloadProgress
 from vldesk.core.models.machine import Fit, total_memory_bytes
 from vldesk.core.models.store import InstallState, ModelStore
 from vldesk.core.units import format_bytes, format_duration
+from vldesk.gui.i18n import error_text
 from vldesk.gui.models.catalog_model import CatalogModel, ModelRow, collect_rows, hint_text
 from vldesk.gui.workers.download import DownloadWorker
 
@@ -246,7 +247,7 @@ class ModelDialog(QDialog):
         try:
             self._store.remove(row.ref)
         except VldeskError as exc:
-            QMessageBox.warning(self, self.tr("Remove model"), str(exc))
+            QMessageBox.warning(self, self.tr("Remove model"), error_text(exc))
         self.refresh()
 
     def _import(self) -> None:
@@ -259,7 +260,7 @@ class ModelDialog(QDialog):
         try:
             entry = self._store.import_folder(folder)
         except VldeskError as exc:
-            QMessageBox.warning(self, self.tr("Import model"), str(exc))
+            QMessageBox.warning(self, self.tr("Import model"), error_text(exc))
             return False
         self.refresh()
         self.select(entry.name)

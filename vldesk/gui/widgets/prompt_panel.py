@@ -139,8 +139,13 @@ class PromptPanel(QWidget):
         )
         self._update_enabled()
 
-    def set_presets(self, presets: Sequence[Preset], language: str) -> None:
-        """(Re)build the preset buttons with titles in ``language``; Alt+1… trigger them."""
+    def set_presets(
+        self, presets: Sequence[Preset], language: str, title_language: str | None = None
+    ) -> None:
+        """(Re)build the preset buttons; Alt+1… trigger them. Their prompts (the tool tips) are
+        in ``language``, their titles in ``title_language`` (the interface's; default the same).
+        """
+        titles = title_language or language
         old = set(self._preset_buttons.values())
         # setTabOrder ignores widgets that take no focus: anchor on the last one that does.
         before: QWidget | None = self.prompt_edit.previousInFocusChain()
@@ -156,9 +161,9 @@ class PromptPanel(QWidget):
             button.deleteLater()
         self._preset_buttons.clear()
         for index, preset in enumerate(presets):
-            button = QPushButton(preset.title(language), self)
+            button = QPushButton(preset.title(titles), self)
             button.setToolTip(preset.prompt(language))
-            button.setAccessibleName(preset.title(language))
+            button.setAccessibleName(preset.title(titles))
             button.setAccessibleDescription(preset.prompt(language))
             if index < 9:
                 button.setShortcut(QKeySequence(f"Alt+{index + 1}"))
