@@ -115,6 +115,9 @@ class ModelDialog(QDialog):
         self.progress.setRange(0, 1000)
         self.progress.setAccessibleName(self.tr("Download progress"))
         self.progress_label = QLabel(self)
+        # Errors are long sentences (the offline one named both ModelScope sites): wrapped, they
+        # no longer widen the dialog.
+        self.progress_label.setWordWrap(True)
         self.progress.hide()
         self.progress_label.hide()
 
