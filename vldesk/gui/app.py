@@ -3,11 +3,13 @@ what no single controller owns."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QApplication
 
 from vldesk.core.errors import VldeskError
 from vldesk.core.history import HistoryStore
@@ -16,6 +18,7 @@ from vldesk.core.models.store import ModelStore
 from vldesk.core.paths import AppPaths, app_paths
 from vldesk.core.presets import PRESETS
 from vldesk.core.settings import Settings, load_settings
+from vldesk.gui.appearance import apply_appearance
 from vldesk.gui.controllers.batch import BatchController
 from vldesk.gui.controllers.batch_panel import BatchPanel
 from vldesk.gui.controllers.chat import ChatController
@@ -64,6 +67,7 @@ class DesktopApp(QObject):
         settings = settings if settings is not None else load_settings(base.settings_file)
         self.paths = (paths or app_paths(settings.models_dir)).ensure()
         self.preferences = Preferences(settings, self.paths.settings_file, self)
+        apply_appearance(_qt_app(), settings.theme, settings.font_size)
         self._closed = False
         #: "Restart now" was chosen: the launcher starts vldesk again once this one has exited.
         self.restart_requested = False
@@ -228,6 +232,10 @@ class DesktopApp(QObject):
         self.preferences.remember(**{name: getattr(new, name) for name in _EDITABLE})
         if new.preset_language != old.preset_language:
             self.window.prompt_panel.set_presets(PRESETS, new.preset_language, current_language())
+        if new.models_dir != old.models_dir:
+            self.models.set_models_folder(new.models_dir)
+        if (new.theme, new.font_size) != (old.theme, old.font_size):
+            apply_appearance(_qt_app(), new.theme, new.font_size)
         if new.ui_language != old.ui_language:
             self.window.show_message(
                 _tr("The new interface language is used from the next start of vldesk."),
@@ -250,7 +258,9 @@ class DesktopApp(QObject):
 
     def _about(self) -> AboutDialog:
         """Versions, folders and the models' disk use (window-modal, not blocking)."""
-        dialog = AboutDialog(self.paths, self.window)
+        # The models folder may have changed since the start (Settings, the first run).
+        paths = dataclasses.replace(self.paths, models_dir=self.store.models_dir)
+        dialog = AboutDialog(paths, self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
@@ -278,4 +288,13 @@ _EDITABLE = (
     "max_image_tokens",
     "preset_language",
     "ui_language",
+    "models_dir",
+    "theme",
+    "font_size",
 )
+
+
+def _qt_app() -> QApplication:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    return app

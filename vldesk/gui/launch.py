@@ -114,6 +114,9 @@ def run_app(args: list[str], *, verbose: bool = False) -> int:
     qInstallMessageHandler(_qt_message)
     log.info("vldesk %s starting (Python %s)", __version__, sys.version.split()[0])
     app = create_application(args)
+    from vldesk.gui.appearance import install_focus_rings
+
+    install_focus_rings(app)
     # Qt removed its own options (-style, ...): what is left are files to open.
     to_open = [arg for arg in app.arguments()[1:] if not arg.startswith("-")]
     instance: InstanceServer | None = None

@@ -1068,6 +1068,13 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         </message>
     </context>
     <context>
+        <name>DropHighlight</name>
+        <message>
+            <source>Drop images or folders to open them</source>
+            <translation>松开鼠标即可打开图片或文件夹</translation>
+        </message>
+    </context>
+    <context>
         <name>ErrorDialog</name>
         <message>
             <source>vldesk — unexpected error</source>
@@ -1118,6 +1125,36 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         <message>
             <source>Markdown (*.md);;Text (*.txt)</source>
             <translation>Markdown (*.md);;纯文本 (*.txt)</translation>
+        </message>
+    </context>
+    <context>
+        <name>FirstDownloadPanel</name>
+        <message>
+            <source>Choose &amp;folder…</source>
+            <translation>选择文件夹(&amp;F)…</translation>
+        </message>
+        <message>
+            <source>Keep the models in another folder or disk</source>
+            <translation>把模型放到其他文件夹或磁盘</translation>
+        </message>
+        <message>
+            <source>Download {model} ({size}) to {folder}</source>
+            <translation>下载 {model}（{size}）到 {folder}</translation>
+        </message>
+        <message>
+            <source>Download {model} ({size}) to {folder}, {free} free</source>
+            <translation>下载 {model}（{size}）到 {folder}，可用空间 {free}</translation>
+        </message>
+        <message>
+            <source>Choose the models folder</source>
+            <translation>选择模型文件夹</translation>
+        </message>
+    </context>
+    <context>
+        <name>FolderField</name>
+        <message>
+            <source>&amp;Browse…</source>
+            <translation>浏览(&amp;B)…</translation>
         </message>
     </context>
     <context>
@@ -1848,6 +1885,46 @@ Download it anyway?</source>
         <message>
             <source>Takes effect the next time vldesk starts.</source>
             <translation>下次启动 vldesk 时生效。</translation>
+        </message>
+        <message>
+            <source>Colours</source>
+            <translation>配色</translation>
+        </message>
+        <message>
+            <source>As the system</source>
+            <translation>跟随系统</translation>
+        </message>
+        <message>
+            <source>Light</source>
+            <translation>浅色</translation>
+        </message>
+        <message>
+            <source>Dark</source>
+            <translation>深色</translation>
+        </message>
+        <message>
+            <source>C&amp;olours:</source>
+            <translation>配色(&amp;O)：</translation>
+        </message>
+        <message>
+            <source>Font size</source>
+            <translation>字号</translation>
+        </message>
+        <message>
+            <source> pt</source>
+            <translation> 磅</translation>
+        </message>
+        <message>
+            <source>Font si&amp;ze:</source>
+            <translation>字号(&amp;Z)：</translation>
+        </message>
+        <message>
+            <source>Models folder</source>
+            <translation>模型文件夹</translation>
+        </message>
+        <message>
+            <source>Models &amp;folder:</source>
+            <translation>模型文件夹(&amp;F)：</translation>
         </message>
         <message>
             <source>Recommended by the model: temperature {0}, top-p {1}, top-k {2}, repetition penalty {3}.</source>

@@ -15,6 +15,7 @@ from vldesk.core.inference.device import expected_cpu_precision
 from vldesk.core.inference.engine import LoadRequest
 from vldesk.core.models.catalog import Precision
 from vldesk.core.models.store import ModelStore
+from vldesk.core.paths import app_paths
 from vldesk.gui.controllers.batch import BatchController
 from vldesk.gui.controllers.preferences import Preferences
 from vldesk.gui.dialogs.model_dialog import ModelDialog
@@ -283,6 +284,7 @@ class ModelController(QObject):
             )
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dialog.model_chosen.connect(self._use_managed_model)
+            dialog.models_folder_chosen.connect(self.set_models_folder)
             dialog.finished.connect(self._on_dialog_closed)
             self._dialog = dialog
         if dialog.isVisible():  # asked for again: bring it to the front
@@ -290,6 +292,16 @@ class ModelController(QObject):
             dialog.activateWindow()
         dialog.show()
         return dialog
+
+    @Slot(str)
+    def set_models_folder(self, folder: str | None) -> None:
+        """Keep models in ``folder`` from now on (``None``: the default folder): the setting,
+        the store the downloads and the menus use, and the open model manager."""
+        self.store.models_dir = app_paths(folder).models_dir
+        self._preferences.remember(models_dir=folder)
+        self.refresh_menu()
+        if self._dialog is not None:
+            self._dialog.show_models_folder()
 
     def _memory_basis(self) -> tuple[int | None, Precision]:
         """What the model manager compares models with: the memory of the GPU a model runs
