@@ -1,4 +1,5 @@
-"""Make the README's screenshots (``python docs/screenshots/make_screenshots.py [FOLDER]``).
+"""Make the README's screenshots (``python docs/screenshots/make_screenshots.py [FOLDER]``;
+``--first-run`` makes only the first run's, in English and Chinese).
 
 The app runs on a private, temporary home with a tiny random-weight Qwen3-VL model (no download),
 so the pictures show the real windows but no answers: a random model's words would mislead.
@@ -60,7 +61,37 @@ def _document(path: Path) -> Path:
     return path
 
 
+def _first_run(target: Path, home: Path) -> None:
+    """No model yet: the model manager's first-run form, in English and in Chinese."""
+    from PySide6.QtWidgets import QApplication
+
+    from vldesk.core.paths import app_paths
+    from vldesk.core.settings import Settings
+    from vldesk.gui import i18n
+    from vldesk.gui.app import DesktopApp
+
+    qt_app = QApplication.instance()
+    assert isinstance(qt_app, QApplication)
+    for language, name in (("en", "first-run.png"), ("zh", "first-run-zh.png")):
+        installed = i18n.install_translators(qt_app, language)
+        models = home / "Models"
+        app = DesktopApp(app_paths(models), settings=Settings(models_dir=str(models)))
+        app.window.resize(1100, 720)
+        app.window.show()
+        app.start()  # nothing installed: the model manager opens in its first-run form
+        dialog = app.models.open_model_dialog()
+        dialog.resize(900, 560)
+        qt_app.processEvents()
+        dialog.grab().save(str(target / name))
+        dialog.close()
+        app.shut_down()
+        app.window.close()
+        i18n.remove_translators(qt_app, installed)
+
+
 def main(argv: list[str]) -> int:
+    first_run_only = "--first-run" in argv
+    argv = [arg for arg in argv if arg != "--first-run"]
     target = Path(argv[0]) if argv else HERE
     target.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -76,6 +107,11 @@ def main(argv: list[str]) -> int:
     from vldesk.gui.app import DesktopApp
 
     qt_app = QApplication(sys.argv[:1])
+    _first_run(target, home)
+    if first_run_only:
+        shutil.rmtree(home, ignore_errors=True)
+        sys.stdout.write(f"screenshots written to {target}\n")
+        return 0
     model = build_synthetic_model(Family.QWEN3_VL, home / "tiny-qwen3-vl")
     app = DesktopApp(app_paths(), settings=Settings(model=str(model)))
     window = app.window

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QWidget
 
 from vldesk.core.models.catalog import ModelSpec
@@ -31,6 +32,9 @@ class FirstDownloadPanel(QWidget):
         self.download_button = QPushButton(self)
         self.download_button.setObjectName("firstDownloadButton")
         self.download_button.setDefault(True)
+        bold = QFont(self.download_button.font())
+        bold.setBold(True)
+        self.download_button.setFont(bold)  # the one thing to do on a first run
         self.folder_button = QPushButton(self.tr("Choose &folder…"), self)
         self.folder_button.setToolTip(self.tr("Keep the models in another folder or disk"))
         self.download_button.clicked.connect(self.download_requested)
