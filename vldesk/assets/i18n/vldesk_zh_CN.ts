@@ -20,6 +20,10 @@
             <translation>CUDA（PyTorch 构建）</translation>
         </message>
         <message>
+            <source>Operating system</source>
+            <translation>操作系统</translation>
+        </message>
+        <message>
             <source>Where files are stored</source>
             <translation>文件存放位置</translation>
         </message>
@@ -1738,6 +1742,44 @@ Download it anyway?</source>
         <message>
             <source>Stop the answer</source>
             <translation>停止回答</translation>
+        </message>
+    </context>
+    <context>
+        <name>QAbstractFileIconProvider</name>
+        <message>
+            <source>Folder</source>
+            <translation>文件夹</translation>
+        </message>
+        <message>
+            <source>File</source>
+            <translation>文件</translation>
+        </message>
+        <message>
+            <source>Drive</source>
+            <translation>驱动器</translation>
+        </message>
+        <message>
+            <source>Computer</source>
+            <translation>计算机</translation>
+        </message>
+        <message>
+            <source>Shortcut</source>
+            <translation>快捷方式</translation>
+        </message>
+        <message>
+            <source>Unknown</source>
+            <translation>未知</translation>
+        </message>
+    </context>
+    <context>
+        <name>QFileDialog</name>
+        <message>
+            <source>&amp;Look in:</source>
+            <translation>查找范围(&amp;L)：</translation>
+        </message>
+        <message>
+            <source>Files of &amp;type:</source>
+            <translation>文件类型(&amp;T)：</translation>
         </message>
     </context>
     <context>

@@ -57,7 +57,9 @@ class AboutDialog(QDialog):
         versions_box = QGroupBox(tr("Versions"), self)
         versions_form = QFormLayout(versions_box)
         for name, version in self.versions:
-            label = name if name != "CUDA" else tr("CUDA (PyTorch build)")
+            label = {"CUDA": tr("CUDA (PyTorch build)"), "OS": tr("Operating system")}.get(
+                name, name
+            )
             versions_form.addRow(f"{label}:", self._value(version, label))
 
         places_box = QGroupBox(tr("Where files are stored"), self)
