@@ -1698,6 +1698,57 @@ Download it anyway?</source>
         </message>
     </context>
     <context>
+        <name>ModelStore</name>
+        <message>
+            <source>'{name}' cannot be a model name: use a short name without slashes.</source>
+            <translation>“{name}”不能作为模型名称：请使用不含斜杠的简短名称。</translation>
+        </message>
+        <message>
+            <source>The name '{name}' is already used for {path}; choose another name or remove that one first.</source>
+            <translation>名称“{name}”已用于 {path}；请换一个名称，或先移除那个模型。</translation>
+        </message>
+        <message>
+            <source>No model was given: pass a catalog id, a name or a folder.</source>
+            <translation>没有指定模型：请给出目录中的 ID、名称或文件夹。</translation>
+        </message>
+        <message>
+            <source>`vldesk models download {model}` or the Models window in the app</source>
+            <translation>`vldesk models download {model}` 或应用中的“模型”窗口</translation>
+        </message>
+        <message>
+            <source>{model} is only partly downloaded; finish the download with {how}.</source>
+            <translation>{model} 只下载了一部分；请用 {how} 完成下载。</translation>
+        </message>
+        <message>
+            <source>{model} is damaged ({problem}); repair it with {how}.</source>
+            <translation>{model} 已损坏（{problem}）；请用 {how} 修复。</translation>
+        </message>
+        <message>
+            <source>{model} is not downloaded yet; download it with {how}.</source>
+            <translation>{model} 尚未下载；请用 {how} 下载。</translation>
+        </message>
+        <message>
+            <source>{path} is a file, not a model folder.</source>
+            <translation>{path} 是文件，不是模型文件夹。</translation>
+        </message>
+        <message>
+            <source>No model called '{name}': it is not a catalog id, an imported model or a folder. See `vldesk models list`, then `vldesk models download ID`, or add a folder you already have with `vldesk models import FOLDER`.</source>
+            <translation>没有名为“{name}”的模型：它既不是目录中的 ID，也不是导入的模型或文件夹。请查看 `vldesk models list`，然后运行 `vldesk models download ID`，或用 `vldesk models import FOLDER` 添加已有的文件夹。</translation>
+        </message>
+        <message>
+            <source>{model} is not downloaded, so there is nothing to remove.</source>
+            <translation>{model} 尚未下载，没有可移除的内容。</translation>
+        </message>
+        <message>
+            <source>Could not delete {folder}: {reason}. Close any program using the model and try again.</source>
+            <translation>无法删除 {folder}：{reason}。请关闭正在使用该模型的程序后重试。</translation>
+        </message>
+        <message>
+            <source>No downloaded or imported model called '{name}'; see `vldesk models list`.</source>
+            <translation>没有名为“{name}”的已下载或已导入模型；请查看 `vldesk models list`。</translation>
+        </message>
+    </context>
+    <context>
         <name>PromptPanel</name>
         <message>
             <source>Ask about the image… (Enter sends, Shift+Enter adds a line)</source>

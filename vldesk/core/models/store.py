@@ -279,14 +279,23 @@ class ModelStore:
         if not chosen or "/" in chosen or "\\" in chosen:
             # Slashes would make it look like a catalog id (owner/name) or a path.
             raise VldeskError(
-                f"'{chosen}' cannot be a model name: use a short name without slashes."
+                core_text(
+                    "ModelStore",
+                    "'{name}' cannot be a model name: use a short name without slashes.",
+                    name=chosen,
+                )
             )
         entries = self.imported()
         for entry in entries:
             if entry.name.lower() == chosen.lower() and entry.path != folder:
                 raise VldeskError(
-                    f"The name '{chosen}' is already used for {entry.path}; choose another name "
-                    "or remove that one first."
+                    core_text(
+                        "ModelStore",
+                        "The name '{name}' is already used for {path}; choose another name or "
+                        "remove that one first.",
+                        name=chosen,
+                        path=str(entry.path),
+                    )
                 )
         kept = [e for e in entries if e.path != folder and e.name.lower() != chosen.lower()]
         model = ImportedModel(chosen, folder, check.model_type, utc_now())
@@ -304,7 +313,11 @@ class ModelStore:
         """
         ref = id_or_path.strip()
         if not ref:
-            raise ModelNotFoundError("No model was given: pass a catalog id, a name or a folder.")
+            raise ModelNotFoundError(
+                core_text(
+                    "ModelStore", "No model was given: pass a catalog id, a name or a folder."
+                )
+            )
         spec = self.find_downloaded(ref) if "/" in ref else find_model(ref)
         status = self.status(spec) if spec is not None else None
         if status is not None and status.installed:
@@ -325,24 +338,51 @@ class ModelStore:
             validate_model_folder(candidate).raise_if_bad()
             return candidate.resolve()
         if status is not None:
-            how = f"`vldesk models download {status.spec.id}` or the Models window in the app"
+            how = core_text(
+                "ModelStore",
+                "`vldesk models download {model}` or the Models window in the app",
+                model=status.spec.id,
+            )
+            model = status.spec.id
             if status.state is InstallState.PARTIAL:
                 raise ModelNotFoundError(
-                    f"{status.spec.id} is only partly downloaded; finish the download with {how}."
+                    core_text(
+                        "ModelStore",
+                        "{model} is only partly downloaded; finish the download with {how}.",
+                        model=model,
+                        how=how,
+                    )
                 )
             if status.state is InstallState.DAMAGED:
                 raise ModelNotFoundError(
-                    f"{status.spec.id} is damaged ({status.problem}); repair it with {how}."
+                    core_text(
+                        "ModelStore",
+                        "{model} is damaged ({problem}); repair it with {how}.",
+                        model=model,
+                        problem=status.problem or "",
+                        how=how,
+                    )
                 )
             raise ModelNotFoundError(
-                f"{status.spec.id} is not downloaded yet; download it with {how}."
+                core_text(
+                    "ModelStore",
+                    "{model} is not downloaded yet; download it with {how}.",
+                    model=model,
+                    how=how,
+                )
             )
         if candidate.exists():
-            raise ModelNotFoundError(f"{ref} is a file, not a model folder.")
+            raise ModelNotFoundError(
+                core_text("ModelStore", "{path} is a file, not a model folder.", path=ref)
+            )
         raise ModelNotFoundError(
-            f"No model called '{ref}': it is not a catalog id, an imported model or a folder. "
-            "See `vldesk models list`, then `vldesk models download ID`, or add a folder you "
-            "already have with `vldesk models import FOLDER`."
+            core_text(
+                "ModelStore",
+                "No model called '{name}': it is not a catalog id, an imported model or a "
+                "folder. See `vldesk models list`, then `vldesk models download ID`, or add a "
+                "folder you already have with `vldesk models import FOLDER`.",
+                name=ref,
+            )
         )
 
     def recommended_sampling(self, id_or_path: str) -> Sampling:
@@ -370,7 +410,11 @@ class ModelStore:
             folder = self.folder_for(spec)
             if not folder.exists():
                 raise ModelNotFoundError(
-                    f"{spec.id} is not downloaded, so there is nothing to remove."
+                    core_text(
+                        "ModelStore",
+                        "{model} is not downloaded, so there is nothing to remove.",
+                        model=spec.id,
+                    )
                 )
             size = folder_size(folder)
             try:
@@ -379,8 +423,13 @@ class ModelStore:
                 shutil.rmtree(folder)
             except OSError as exc:
                 raise VldeskError(
-                    f"Could not delete {folder}: {exc.strerror or exc}. Close any program "
-                    "using the model and try again."
+                    core_text(
+                        "ModelStore",
+                        "Could not delete {folder}: {reason}. Close any program using the model "
+                        "and try again.",
+                        folder=str(folder),
+                        reason=exc.strerror or str(exc),
+                    )
                 ) from exc
             return f"Removed {spec.id} ({format_bytes(size)} freed in {folder})."
         entry = self.find_imported(ref)
@@ -388,7 +437,11 @@ class ModelStore:
             self._save_imported(e for e in self.imported() if e != entry)
             return f"Forgot the imported model '{entry.name}'; {entry.path} was left as it is."
         raise ModelNotFoundError(
-            f"No downloaded or imported model called '{ref}'; see `vldesk models list`."
+            core_text(
+                "ModelStore",
+                "No downloaded or imported model called '{name}'; see `vldesk models list`.",
+                name=ref,
+            )
         )
 
     # Exposed on the store too, for callers that only hold a store.
