@@ -173,9 +173,11 @@ def run_app(args: list[str], *, verbose: bool = False) -> int:
     # The window is gone: a model load it did not wait for may finish now (its thread must
     # end before Python tears the app down).
     root.wait_for_background_work()
+    if instance is not None:
+        # The process ends without Qt's teardown: stop listening now (a restarted vldesk must
+        # not hand its paths back to this one).
+        instance.close()
     if root.restart_requested:
-        if instance is not None:
-            instance.close()  # the new process must not hand its paths back to this one
         from vldesk.gui.restart import start_again
 
         start_again()
