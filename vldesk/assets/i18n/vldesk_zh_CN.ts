@@ -1079,6 +1079,29 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         </message>
     </context>
     <context>
+        <name>Engine</name>
+        <message>
+            <source>The model has been unloaded.</source>
+            <translation>模型已卸载。</translation>
+        </message>
+        <message>
+            <source>Out of memory while answering on {device}. Try a smaller image budget, fewer images, or another device.</source>
+            <translation>在 {device} 上回答时内存不足。请减小图像预算、减少图片数量，或换一个设备。</translation>
+        </message>
+        <message>
+            <source>Generation failed: {reason}</source>
+            <translation>生成失败：{reason}</translation>
+        </message>
+        <message>
+            <source>Not enough memory to load {model} on {device} in {dtype}. Try a smaller model or another device.</source>
+            <translation>内存不足，无法以 {dtype} 在 {device} 上加载 {model}。请换一个更小的模型或其他设备。</translation>
+        </message>
+        <message>
+            <source>The model in {path} could not be loaded: {reason}</source>
+            <translation>无法加载 {path} 中的模型：{reason}</translation>
+        </message>
+    </context>
+    <context>
         <name>ErrorDialog</name>
         <message>
             <source>vldesk — unexpected error</source>
