@@ -10,7 +10,8 @@ from PySide6.QtCore import QCoreApplication, QTranslator
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import AppFactory
+from tests.gui.conftest import AppFactory, EngineStandIn, wait_for_model
+from tests.helpers.fake_engine import FakeEngineLoader
 from tools.i18n_catalog import Catalog, catalog_file, extract
 from vldesk.core.batch import BatchEventKind, BatchProgress
 from vldesk.core.errors import ImageLoadError, VldeskError
@@ -150,3 +151,18 @@ def test_qts_own_translations_are_loaded(chinese: list[QTranslator]) -> None:
     assert len(chinese) == 2  # ours and qtbase_zh_CN from PySide6's translations folder
     assert QCoreApplication.translate("QFileDialog", "Look in:") == "查找范围："  # Qt's
     assert QCoreApplication.translate("QFileDialog", "&Look in:") == "查找范围(&L)："  # ours
+
+
+def test_the_folder_batch_presets_are_titled_in_the_interface_language(
+    chinese: list[QTranslator], make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot
+) -> None:
+    loader = FakeEngineLoader(make=lambda request: EngineStandIn(request, device="cpu"))
+    app = make_app(fake_model_dir, engine_loader=loader, preset_language="en")
+    wait_for_model(qtbot, app)
+    dialog = app.batch_panel.open_dialog()
+    assert dialog is not None
+    brief = PRESETS[0]
+    assert dialog.preset_combo.itemText(0) == brief.title("zh")
+    dialog.preset_combo.setCurrentIndex(0)
+    assert dialog.prompt_edit.toPlainText() == brief.prompt("en")
+    dialog.close()

@@ -38,7 +38,7 @@ from vldesk.core.generation import GenerationSettings
 from vldesk.core.images import MIN_IMAGE_TOKENS
 from vldesk.core.presets import Preset
 from vldesk.gui.controllers.batch import BatchPlan
-from vldesk.gui.i18n import error_text
+from vldesk.gui.i18n import current_language, error_text
 
 #: (label, extensions) of the image type check boxes.
 IMAGE_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -114,7 +114,7 @@ class BatchDialog(QDialog):
         model: The loaded model's reference (recorded with the job, part of its identity).
         model_name: How the model is shown.
         settings: The generation settings the batch starts from (sampling etc.).
-        presets: Ready-made prompts, titled in ``language``.
+        presets: Ready-made prompts (titled in the interface's language).
         folder: The folder to suggest when there is no earlier batch.
         previous: The options of the latest batch, to start from.
         batch_size: The batch size of the latest batch (``None``: automatic).
@@ -177,8 +177,8 @@ class BatchDialog(QDialog):
         # -- prompt ----------------------------------------------------------------------------
         self.preset_combo = QComboBox(self)
         self.preset_combo.setAccessibleName(tr("Preset"))
-        for preset in self._presets:
-            self.preset_combo.addItem(preset.title(language), preset.name)
+        for preset in self._presets:  # titled in the interface's language, as the buttons
+            self.preset_combo.addItem(preset.title(current_language()), preset.name)
         self.preset_combo.addItem(tr("Your own prompt"), "")
         self.prompt_edit = QPlainTextEdit(self)
         self.prompt_edit.setAccessibleName(tr("Prompt"))
