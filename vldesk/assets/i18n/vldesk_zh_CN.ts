@@ -1999,8 +1999,8 @@ Download it anyway?</source>
             <translation>界面语言(&amp;A)：</translation>
         </message>
         <message>
-            <source>Takes effect the next time vldesk starts.</source>
-            <translation>下次启动 vldesk 时生效。</translation>
+            <source>Applied when vldesk starts again; it offers to restart now.</source>
+            <translation>在 vldesk 重新启动后生效；确定后可立即重启。</translation>
         </message>
         <message>
             <source>Colours</source>

@@ -155,7 +155,9 @@ class SettingsDialog(QDialog):
         interface_box = QGroupBox(tr("Interface"), self)
         interface_form = QFormLayout(interface_box)
         interface_form.addRow(tr("Interf&ace language:"), self.ui_language_combo)
-        restart_note = QLabel(tr("Takes effect the next time vldesk starts."), interface_box)
+        restart_note = QLabel(
+            tr("Applied when vldesk starts again; it offers to restart now."), interface_box
+        )
         restart_note.setEnabled(False)
         interface_form.addRow(restart_note)
         self.theme_combo = QComboBox(self)
