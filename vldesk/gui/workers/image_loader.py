@@ -136,11 +136,8 @@ class ImageLoader(QObject):
         except VldeskError as exc:
             message = error_text(exc)
         except MemoryError:
-            message = translated(
-                ImageLoadError(
-                    source, core_text("Images", "not enough memory to decode this image")
-                ).args[0]
-            )
+            memory = core_text("Images", "not enough memory to decode this image")
+            message = error_text(ImageLoadError(source, memory))
         except Exception as exc:
             log.exception("decoding %s failed", source)
             message = f"{source}: {exc}"
