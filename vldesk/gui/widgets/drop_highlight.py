@@ -55,9 +55,12 @@ class DropHighlight(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setBold(True)
         painter.setFont(font)
+        text = self.tr("Drop images or folders to open them")
+        # On a plate of the window's colour, so what lies under the frame does not show through.
+        box = painter.fontMetrics().boundingRect(text).adjusted(-16, -10, 16, 10)
+        box.moveCenter(self.rect().center())
+        painter.setPen(QPen(accent, 2))
+        painter.setBrush(self.palette().color(QPalette.ColorRole.Window))
+        painter.drawRoundedRect(box, 8, 8)
         painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
-        painter.drawText(
-            self.rect(),
-            Qt.AlignmentFlag.AlignCenter,
-            self.tr("Drop images or folders to open them"),
-        )
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
