@@ -166,3 +166,14 @@ def test_the_folder_batch_presets_are_titled_in_the_interface_language(
     dialog.preset_combo.setCurrentIndex(0)
     assert dialog.prompt_edit.toPlainText() == brief.prompt("en")
     dialog.close()
+
+
+def test_a_damaged_history_is_reported_in_chinese(
+    chinese: list[QTranslator], tmp_path: Path
+) -> None:
+    from vldesk.core.history import HistoryStore
+
+    damaged = tmp_path / "history.sqlite3"
+    damaged.write_bytes(b"this is not a database file at all" * 100)
+    text = i18n.error_text(error_of(lambda: HistoryStore(damaged)))
+    assert text.startswith(f"历史记录文件 {damaged} 已损坏")

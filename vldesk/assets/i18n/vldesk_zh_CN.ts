@@ -1185,6 +1185,57 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         </message>
     </context>
     <context>
+        <name>History</name>
+        <message>
+            <source>open</source>
+            <translation>打开历史记录</translation>
+        </message>
+        <message>
+            <source>start a conversation</source>
+            <translation>开始对话</translation>
+        </message>
+        <message>
+            <source>save the message</source>
+            <translation>保存消息</translation>
+        </message>
+        <message>
+            <source>save the answer</source>
+            <translation>保存回答</translation>
+        </message>
+        <message>
+            <source>delete the conversation</source>
+            <translation>删除对话</translation>
+        </message>
+        <message>
+            <source>read the history</source>
+            <translation>读取历史记录</translation>
+        </message>
+        <message>
+            <source>The history file {path} is damaged or is not a vldesk history; it was left as it is (move it away to start a new history).</source>
+            <translation>历史记录文件 {path} 已损坏，或不是 vldesk 的历史记录；它保持原样（把它移走即可开始新的历史记录）。</translation>
+        </message>
+        <message>
+            <source>The disk is full: could not save to the history ({path}).</source>
+            <translation>磁盘已满：无法保存到历史记录（{path}）。</translation>
+        </message>
+        <message>
+            <source>The history file {path} is read-only: could not {action}.</source>
+            <translation>历史记录文件 {path} 是只读的：无法{action}。</translation>
+        </message>
+        <message>
+            <source>The history is busy (another vldesk window?): could not {action}; try again.</source>
+            <translation>历史记录正忙（另一个 vldesk 窗口？）：无法{action}；请重试。</translation>
+        </message>
+        <message>
+            <source>Could not open the history file {path}.</source>
+            <translation>无法打开历史记录文件 {path}。</translation>
+        </message>
+        <message>
+            <source>Could not {action} in the history ({reason}).</source>
+            <translation>无法在历史记录中{action}（{reason}）。</translation>
+        </message>
+    </context>
+    <context>
         <name>HistoryListModel</name>
         <message>
             <source>pasted image</source>
