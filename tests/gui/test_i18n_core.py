@@ -177,3 +177,15 @@ def test_a_damaged_history_is_reported_in_chinese(
     damaged.write_bytes(b"this is not a database file at all" * 100)
     text = i18n.error_text(error_of(lambda: HistoryStore(damaged)))
     assert text.startswith(f"历史记录文件 {damaged} 已损坏")
+
+
+def test_folder_batch_choices_are_refused_in_chinese(
+    chinese: list[QTranslator], tmp_path: Path
+) -> None:
+    from vldesk.core.batch.options import check_extension
+    from vldesk.core.batch.scan import scan_images
+
+    assert "是图片类型" in i18n.error_text(error_of(lambda: check_extension(".png")))
+    missing = tmp_path / "gone"
+    text = i18n.error_text(error_of(lambda: scan_images(missing, recursive=False, types=(".png",))))
+    assert text == f"文件夹 {missing} 不存在。"

@@ -154,6 +154,22 @@
     <context>
         <name>Batch</name>
         <message>
+            <source>The prompt is empty.</source>
+            <translation>提示词为空。</translation>
+        </message>
+        <message>
+            <source>No image types were given.</source>
+            <translation>没有指定图片类型。</translation>
+        </message>
+        <message>
+            <source>'{extension}' cannot be a caption file extension: use letters and digits, such as .txt or .caption.</source>
+            <translation>“{extension}”不能作为描述文件的扩展名：请使用字母和数字，例如 .txt 或 .caption。</translation>
+        </message>
+        <message>
+            <source>'{extension}' is an image type: captions written with it would replace images.</source>
+            <translation>“{extension}”是图片类型：用它写入描述会覆盖图片。</translation>
+        </message>
+        <message>
             <source>Not enough memory to decode this image.</source>
             <translation>内存不足，无法解码这张图片。</translation>
         </message>
@@ -168,6 +184,26 @@
         <message>
             <source>The boxes could not be exported: {reason}</source>
             <translation>无法导出框：{reason}</translation>
+        </message>
+        <message>
+            <source>The folder {folder} does not exist.</source>
+            <translation>文件夹 {folder} 不存在。</translation>
+        </message>
+        <message>
+            <source>{folder} is a file, not a folder.</source>
+            <translation>{folder} 是文件，不是文件夹。</translation>
+        </message>
+        <message>
+            <source>The folder {folder} cannot be read ({reason}).</source>
+            <translation>无法读取文件夹 {folder}（{reason}）。</translation>
+        </message>
+        <message>
+            <source>There are no images in {folder}: no {kinds} files in it or its subfolders.</source>
+            <translation>{folder} 中没有图片：它及其子文件夹中都没有 {kinds} 文件。</translation>
+        </message>
+        <message>
+            <source>There are no images in {folder}: no {kinds} files in it (subfolders were not searched).</source>
+            <translation>{folder} 中没有图片：其中没有 {kinds} 文件（未搜索子文件夹）。</translation>
         </message>
     </context>
     <context>
