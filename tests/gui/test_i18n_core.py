@@ -189,3 +189,12 @@ def test_folder_batch_choices_are_refused_in_chinese(
     missing = tmp_path / "gone"
     text = i18n.error_text(error_of(lambda: scan_images(missing, recursive=False, types=(".png",))))
     assert text == f"文件夹 {missing} 不存在。"
+
+
+def test_a_file_that_cannot_be_saved_is_reported_in_chinese(
+    chinese: list[QTranslator], tmp_path: Path
+) -> None:
+    from vldesk.core.atomic import atomic_write_text
+
+    text = i18n.error_text(error_of(lambda: atomic_write_text(tmp_path, "answer")))
+    assert text == f"{tmp_path} 是文件夹：无法在那里保存文件。"

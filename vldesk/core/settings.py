@@ -20,6 +20,7 @@ from vldesk.core.errors import VldeskError, WriteError
 from vldesk.core.generation import GenerationSettings
 from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES
 from vldesk.core.inference.device import DEVICE_CHOICES, DTYPE_CHOICES
+from vldesk.core.messages import core_text
 from vldesk.core.models.catalog import default_model
 from vldesk.core.presets import LANGUAGES
 
@@ -415,10 +416,21 @@ def save_settings(settings: Settings, path: str | os.PathLike[str]) -> None:
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise WriteError(f"Could not create the folder {file.parent}: {exc.strerror}.") from exc
+        raise WriteError(
+            core_text(
+                "Files",
+                "Could not create the folder {folder}: {reason}.",
+                folder=str(file.parent),
+                reason=exc.strerror or str(exc),
+            )
+        ) from exc
     if file.is_file() and _parse(file) is None and not _backup_corrupt(file):
         raise WriteError(
-            f"Could not back up the unreadable settings file {file}, so it was not replaced."
+            core_text(
+                "Files",
+                "Could not back up the unreadable settings file {path}, so it was not replaced.",
+                path=str(file),
+            )
         )
     text = json.dumps(settings.to_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     atomic_write_text(file, text)

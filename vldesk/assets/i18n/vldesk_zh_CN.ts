@@ -1191,6 +1191,49 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         </message>
     </context>
     <context>
+        <name>Files</name>
+        <message>
+            <source>{path} is a folder: could not save a file there.</source>
+            <translation>{path} 是文件夹：无法在那里保存文件。</translation>
+        </message>
+        <message>
+            <source>The disk is full: could not save {path}.</source>
+            <translation>磁盘已满：无法保存 {path}。</translation>
+        </message>
+        <message>
+            <source>The disk quota is exceeded: could not save {path}.</source>
+            <translation>超出磁盘配额：无法保存 {path}。</translation>
+        </message>
+        <message>
+            <source>The disk is read-only: could not save {path}.</source>
+            <translation>磁盘是只读的：无法保存 {path}。</translation>
+        </message>
+        <message>
+            <source>Permission denied: could not save {path}.</source>
+            <translation>没有权限：无法保存 {path}。</translation>
+        </message>
+        <message>
+            <source>The folder {folder} does not exist: could not save {path}.</source>
+            <translation>文件夹 {folder} 不存在：无法保存 {path}。</translation>
+        </message>
+        <message>
+            <source>The file name is too long: could not save {path}.</source>
+            <translation>文件名太长：无法保存 {path}。</translation>
+        </message>
+        <message>
+            <source>Could not save {path} ({reason}).</source>
+            <translation>无法保存 {path}（{reason}）。</translation>
+        </message>
+        <message>
+            <source>Could not create the folder {folder}: {reason}.</source>
+            <translation>无法创建文件夹 {folder}：{reason}。</translation>
+        </message>
+        <message>
+            <source>Could not back up the unreadable settings file {path}, so it was not replaced.</source>
+            <translation>无法备份无法读取的设置文件 {path}，因此没有替换它。</translation>
+        </message>
+    </context>
+    <context>
         <name>FirstDownloadPanel</name>
         <message>
             <source>Choose &amp;folder…</source>
