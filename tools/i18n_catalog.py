@@ -27,11 +27,15 @@ from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "vldesk"
 GUI_ROOT = PACKAGE_ROOT / "gui"
+#: The core's messages for people (``core_text(...)``), translated by the GUI when shown.
+CORE_ROOT = PACKAGE_ROOT / "core"
 I18N_DIR = PACKAGE_ROOT / "assets" / "i18n"
 #: Qt locale name of each shipped translation (English is the source language).
 CATALOG_LOCALES = {"zh": "zh_CN"}
 
-_TRANSLATE_FUNCS = {"translate", "QT_TRANSLATE_NOOP", "mark_translatable"}
+_TRANSLATE_FUNCS = {"translate", "QT_TRANSLATE_NOOP", "mark_translatable", "core_text"}
+#: Marking calls whose text must be a literal (the catalog cannot hold a variable's value).
+_MARKING_FUNCS = ("QT_TRANSLATE_NOOP", "mark_translatable", "core_text")
 
 
 def catalog_file(language: str, suffix: str = ".ts") -> Path:
@@ -151,16 +155,18 @@ def _relative(path: Path) -> str:
         return path.as_posix()
 
 
-def extract(root: Path = GUI_ROOT) -> tuple[list[Message], list[Problem]]:
-    """The messages of every module under ``root`` (first occurrence order, no duplicates)."""
+def extract(
+    roots: Iterable[Path] = (GUI_ROOT, CORE_ROOT),
+) -> tuple[list[Message], list[Problem]]:
+    """The messages of every module under ``roots`` (first occurrence order, no duplicates)."""
     messages: dict[tuple[str, str], Message] = {}
     problems: list[Problem] = []
-    for path in _python_files(root):
+    for path in [path for root in roots for path in _python_files(root)]:
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         for call, context, arg in translation_calls(tree):
             text = _literal(arg)
             if text is None:
-                if _func_name(call) in ("QT_TRANSLATE_NOOP", "mark_translatable"):
+                if _func_name(call) in _MARKING_FUNCS:
                     problems.append(Problem(_relative(path), call.lineno, "non-literal text"))
                 continue  # a variable holding a string marked elsewhere (QT_TRANSLATE_NOOP)
             key = (context, text)

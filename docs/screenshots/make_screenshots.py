@@ -1,5 +1,6 @@
 """Make the README's screenshots (``python docs/screenshots/make_screenshots.py [FOLDER]
-[--only NAME ...]``, names without ``.png``; ``folder-panel`` makes the folder panel's two).
+[--only NAME ...]``, names without ``.png``; ``folder-panel`` and ``first-run`` make two each,
+in English and Chinese).
 
 The app runs on a private, temporary home with a tiny random-weight Qwen3-VL model (no download),
 so the pictures show the real windows but no answers: a random model's words would mislead. The
@@ -21,7 +22,16 @@ if TYPE_CHECKING:
     from vldesk.gui.app import DesktopApp
 
 HERE = Path(__file__).resolve().parent
-SHOTS = ("main-window", "models", "describe-folder", "boxes", "region", "folder-panel")
+SHOTS = (
+    "main-window",
+    "models",
+    "describe-folder",
+    "boxes",
+    "region",
+    "folder-panel",
+    "first-run",
+    "connect-server",
+)
 #: What Qwen3-VL answers to the Find objects preset on the invoice, on its 0-1000 grid
 #: (written out for the screenshot; the tiny random model cannot find anything).
 FOUND_ON_INVOICE = """```json
@@ -172,6 +182,34 @@ def _folder_panel_shot(folder: Path, model: Path, qt_app: object, path: Path) ->
     app.shut_down()
 
 
+def _first_run(target: Path, home: Path) -> None:
+    """No model yet: the model manager's first-run form, in English and in Chinese."""
+    from PySide6.QtWidgets import QApplication
+
+    from vldesk.core.paths import app_paths
+    from vldesk.core.settings import Settings
+    from vldesk.gui import i18n
+    from vldesk.gui.app import DesktopApp
+
+    qt_app = QApplication.instance()
+    assert isinstance(qt_app, QApplication)
+    for language, name in (("en", "first-run.png"), ("zh", "first-run-zh.png")):
+        installed = i18n.install_translators(qt_app, language)
+        models = home / "Models"
+        app = DesktopApp(app_paths(models), settings=Settings(models_dir=str(models)))
+        app.window.resize(1100, 720)
+        app.window.show()
+        app.start()  # nothing installed: the model manager opens in its first-run form
+        dialog = app.models.open_model_dialog()
+        dialog.resize(900, 560)
+        qt_app.processEvents()
+        dialog.grab().save(str(target / name))
+        dialog.close()
+        app.shut_down()
+        app.window.close()
+        i18n.remove_translators(qt_app, installed)
+
+
 def main(argv: list[str]) -> int:
     only = set(SHOTS)
     if "--only" in argv:
@@ -196,6 +234,8 @@ def main(argv: list[str]) -> int:
     from vldesk.gui.app import DesktopApp
 
     qt_app = QApplication(sys.argv[:1])
+    if "first-run" in only:
+        _first_run(target, home)
     model = build_synthetic_model(Family.QWEN3_VL, home / "tiny-qwen3-vl")
     app = DesktopApp(app_paths(), settings=Settings(model=str(model)))
     window = app.window
@@ -232,15 +272,16 @@ def main(argv: list[str]) -> int:
     if "region" in only:
         _region_shot(app, target / "region.png")
 
-    connect = app.servers.open_dialog()
-    connect.address_combo.setEditText("http://gpu-box:8000/v1")
-    connect.key_edit.setText("not-a-real-key")
-    # As listed by a server (none runs here): GET /v1/models of a vLLM with two models.
-    connect.model_combo.addItems(["Qwen/Qwen3-VL-8B-Instruct", "Qwen/Qwen2.5-VL-7B-Instruct"])
-    connect.model_combo.setEnabled(True)
-    qt_app.processEvents()
-    connect.grab().save(str(target / "connect-server.png"))
-    connect.reject()
+    if "connect-server" in only:
+        connect = app.servers.open_dialog()
+        connect.address_combo.setEditText("http://gpu-box:8000/v1")
+        connect.key_edit.setText("not-a-real-key")
+        # As listed by a server (none runs here): GET /v1/models of a vLLM with two models.
+        connect.model_combo.addItems(["Qwen/Qwen3-VL-8B-Instruct", "Qwen/Qwen2.5-VL-7B-Instruct"])
+        connect.model_combo.setEnabled(True)
+        qt_app.processEvents()
+        connect.grab().save(str(target / "connect-server.png"))
+        connect.reject()
 
     app.shut_down()
     if "folder-panel" in only:

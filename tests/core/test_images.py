@@ -6,6 +6,7 @@ import io
 import math
 import os
 import random
+import re
 import struct
 import warnings
 import zlib
@@ -18,6 +19,7 @@ from PIL import Image, ImageCms, ImageFile
 
 from vldesk.core.errors import ImageLoadError, VldeskError
 from vldesk.core.images import (
+    DEFAULT_MAX_PIXELS,
     MAX_ASPECT_RATIO,
     MIN_IMAGE_TOKENS,
     LoadedImage,
@@ -614,3 +616,12 @@ def test_smart_resize_matches_qwen_vl_utils(factor: int) -> None:
             assert ours == tuple(theirs), (height, width, max_tokens)
             compared += 1
     assert compared > 3500  # most sizes; the rest are long thin ones under a 16-token budget
+
+
+def test_the_readme_states_the_pixel_limit_that_applies() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"Images over (\d+) megapixels", readme)
+    assert stated is not None
+    assert int(stated.group(1)) == round(DEFAULT_MAX_PIXELS / 1e6)
+    # Pillow's own hard limit is no lower than ours: ours is the one a user meets.
+    assert not Image.MAX_IMAGE_PIXELS or DEFAULT_MAX_PIXELS <= 2 * Image.MAX_IMAGE_PIXELS

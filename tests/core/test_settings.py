@@ -421,3 +421,13 @@ def test_an_unreadable_last_batch_is_forgotten_not_fatal(
     assert loaded.last_batch is None
     assert loaded.top_k == 4
     assert "last_batch" in caplog.text
+
+
+def test_the_look_settings_are_checked_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    save_settings(Settings(theme="dark", font_size=14, models_dir=str(tmp_path / "m")), path)
+    loaded = load_settings(path)
+    assert (loaded.theme, loaded.font_size, loaded.models_dir) == ("dark", 14, str(tmp_path / "m"))
+    bad = Settings.from_dict({"theme": "purple", "font_size": 3})
+    assert (bad.theme, bad.font_size) == ("system", 0)
+    assert Settings.from_dict({"font_size": 0}).font_size == 0

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from vldesk.core.errors import WriteError
+from vldesk.core.messages import core_text
 
 #: New files get this mode (the temporary file starts private: 0600); existing files keep theirs.
 NEW_FILE_MODE = 0o644
@@ -44,7 +45,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     target = Path(os.path.realpath(path))
     shown = Path(path)
     if target.is_dir():
-        raise WriteError(f"{shown} is a folder: could not save a file there.")
+        raise WriteError(
+            core_text("Files", "{path} is a folder: could not save a file there.", path=str(shown))
+        )
     directory = target.parent
     try:
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
@@ -119,17 +122,23 @@ def _fsync_directory(directory: Path) -> None:
 def _describe(exc: OSError, path: Path) -> str:
     """One sentence for the person: what went wrong, and that ``path`` was not saved."""
     code = exc.errno
+    shown = str(path)
     if code == errno.ENOSPC:
-        return f"The disk is full: could not save {path}."
+        return core_text("Files", "The disk is full: could not save {path}.", path=shown)
     if code == getattr(errno, "EDQUOT", None):
-        return f"The disk quota is exceeded: could not save {path}."
+        return core_text("Files", "The disk quota is exceeded: could not save {path}.", path=shown)
     if code == errno.EROFS:
-        return f"The disk is read-only: could not save {path}."
+        return core_text("Files", "The disk is read-only: could not save {path}.", path=shown)
     if isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
-        return f"Permission denied: could not save {path}."
+        return core_text("Files", "Permission denied: could not save {path}.", path=shown)
     if isinstance(exc, FileNotFoundError):
-        return f"The folder {path.parent} does not exist: could not save {path}."
+        return core_text(
+            "Files",
+            "The folder {folder} does not exist: could not save {path}.",
+            folder=str(path.parent),
+            path=shown,
+        )
     if code == errno.ENAMETOOLONG:
-        return f"The file name is too long: could not save {path}."
+        return core_text("Files", "The file name is too long: could not save {path}.", path=shown)
     detail = exc.strerror or str(exc) or type(exc).__name__
-    return f"Could not save {path} ({detail})."
+    return core_text("Files", "Could not save {path} ({reason}).", path=shown, reason=detail)

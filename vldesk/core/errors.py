@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from vldesk.core.messages import core_text
+
 
 class VldeskError(Exception):
     """Base class: ``str(error)`` is one clear sentence, fit for a dialog or a CLI line."""
@@ -11,7 +13,7 @@ class ImageLoadError(VldeskError):
     """An image file cannot be used: corrupt, truncated, unsupported, too large, not an image."""
 
     def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f"{source}: {reason}")
+        super().__init__(core_text("Images", "{source}: {reason}", source=source, reason=reason))
         self.source = source
         self.reason = reason
 

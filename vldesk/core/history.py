@@ -36,6 +36,7 @@ from vldesk.core.history_records import (
     to_json,
 )
 from vldesk.core.history_schema import MIGRATIONS, SCHEMA_VERSION
+from vldesk.core.messages import core_text
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,17 @@ ROLES = ("user", "assistant", "system")
 
 
 # --- the store ----------------------------------------------------------------------------------
+
+
+#: What a failed history call was doing, for its message (the calls name it in English).
+_ACTIONS = {
+    "open": core_text("History", "open"),
+    "start a conversation": core_text("History", "start a conversation"),
+    "save the message": core_text("History", "save the message"),
+    "save the answer": core_text("History", "save the answer"),
+    "delete the conversation": core_text("History", "delete the conversation"),
+    "read the history": core_text("History", "read the history"),
+}
 
 
 class HistoryStore:
@@ -155,20 +167,40 @@ class HistoryStore:
         name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
         text = str(exc).lower()
         damaged = ("not a database", "malformed")
+        doing = _ACTIONS.get(action, action)
+        path = str(self.path)
         if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or any(word in text for word in damaged):
-            return (
-                f"The history file {self.path} is damaged or is not a vldesk history; it was "
-                "left as it is (move it away to start a new history)."
+            return core_text(
+                "History",
+                "The history file {path} is damaged or is not a vldesk history; it was left as "
+                "it is (move it away to start a new history).",
+                path=path,
             )
         if name == "SQLITE_FULL" or "disk is full" in text:
-            return f"The disk is full: could not save to the history ({self.path})."
+            return core_text(
+                "History", "The disk is full: could not save to the history ({path}).", path=path
+            )
         if name.startswith("SQLITE_READONLY") or "readonly" in text:
-            return f"The history file {self.path} is read-only: could not {action}."
+            return core_text(
+                "History",
+                "The history file {path} is read-only: could not {action}.",
+                path=path,
+                action=doing,
+            )
         if name.startswith("SQLITE_BUSY") or "locked" in text:
-            return f"The history is busy (another vldesk window?): could not {action}; try again."
+            return core_text(
+                "History",
+                "The history is busy (another vldesk window?): could not {action}; try again.",
+                action=doing,
+            )
         if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
-            return f"Could not open the history file {self.path}."
-        return f"Could not {action} in the history ({exc})."
+            return core_text("History", "Could not open the history file {path}.", path=path)
+        return core_text(
+            "History",
+            "Could not {action} in the history ({reason}).",
+            action=doing,
+            reason=str(exc),
+        )
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         with self._write():

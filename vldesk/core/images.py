@@ -17,9 +17,13 @@ from typing import cast
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from vldesk.core.errors import ImageLoadError
+from vldesk.core.messages import Text, core_text
 
-#: Refuse images above this many pixels (about 16k x 12k): beyond it decoding alone needs gigabytes.
-DEFAULT_MAX_PIXELS = 200_000_000
+#: Refuse images above this many pixels (about 15k x 12k): Pillow's own hard limit (twice its
+#: ``MAX_IMAGE_PIXELS``, about 179 MP), which refuses larger ones anyway.
+DEFAULT_MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS if Image.MAX_IMAGE_PIXELS else 178_956_970
+#: The name shown for an image that came from the clipboard.
+PASTED_IMAGE = core_text("Images", "pasted image")
 #: Qwen's processors refuse aspect ratios above this (qwen-vl-utils ``MAX_RATIO``).
 MAX_ASPECT_RATIO = 200
 #: Minimum visual tokens per image, as in the Qwen processors' defaults (4 x factor^2 pixels).
@@ -95,32 +99,32 @@ def load_image(
     try:
         size = file.stat().st_size
     except FileNotFoundError:
-        raise ImageLoadError(source, "the file does not exist") from None
+        raise ImageLoadError(source, core_text("Images", "the file does not exist")) from None
     except OSError as exc:
-        raise ImageLoadError(source, f"the file cannot be read ({exc.strerror or exc})") from None
+        raise ImageLoadError(source, _unreadable(exc)) from None
     if file.is_dir():
-        raise ImageLoadError(source, "this is a folder, not an image file")
+        raise ImageLoadError(source, core_text("Images", "this is a folder, not an image file"))
     if size == 0:
-        raise ImageLoadError(source, "the file is empty")
+        raise ImageLoadError(source, core_text("Images", "the file is empty"))
     try:
         data = file.read_bytes()
     except PermissionError:
-        raise ImageLoadError(source, "permission denied") from None
+        raise ImageLoadError(source, core_text("Images", "permission denied")) from None
     except OSError as exc:
-        raise ImageLoadError(source, f"the file cannot be read ({exc.strerror or exc})") from None
+        raise ImageLoadError(source, _unreadable(exc)) from None
     return load_image_bytes(data, source, max_pixels=max_pixels, draft_pixels=draft_pixels)
 
 
 def load_image_bytes(
     data: bytes,
-    source: str = "pasted image",
+    source: str = PASTED_IMAGE,
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     draft_pixels: int | None = None,
 ) -> LoadedImage:
     """Decode image bytes (a file's content or the clipboard) into an RGB :class:`LoadedImage`."""
     if not data:
-        raise ImageLoadError(source, "the file is empty")
+        raise ImageLoadError(source, core_text("Images", "the file is empty"))
     with warnings.catch_warnings():
         # Our own pixel cap below replaces Pillow's warning; its hard error still applies.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -130,14 +134,15 @@ def load_image_bytes(
             raise ImageLoadError(source, _too_large_message(None, max_pixels)) from None
         except UnidentifiedImageError:
             raise ImageLoadError(
-                source, "not an image, or an image format that cannot be read"
+                source,
+                core_text("Images", "not an image, or an image format that cannot be read"),
             ) from None
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise ImageLoadError(source, _decode_failure(exc)) from None
 
         width, height = image.size
         if width < 1 or height < 1:
-            raise ImageLoadError(source, "the image has no pixels")
+            raise ImageLoadError(source, core_text("Images", "the image has no pixels"))
         if width * height > max_pixels:
             raise ImageLoadError(source, _too_large_message((width, height), max_pixels))
 
@@ -158,11 +163,19 @@ def load_image_bytes(
         except (OSError, ValueError, SyntaxError, EOFError, IndexError) as exc:
             raise ImageLoadError(source, _decode_failure(exc)) from None
         except MemoryError:
-            raise ImageLoadError(source, "not enough memory to decode this image") from None
+            raise ImageLoadError(
+                source, core_text("Images", "not enough memory to decode this image")
+            ) from None
     return LoadedImage(rgb, source, (width, height), fmt, original_mode, frame_count)
 
 
-def _decode_failure(exc: BaseException) -> str:
+def _unreadable(exc: OSError) -> Text:
+    return core_text(
+        "Images", "the file cannot be read ({reason})", reason=exc.strerror or str(exc)
+    )
+
+
+def _decode_failure(exc: BaseException) -> Text:
     """The reason for a failed decode: truncation (the common case) gets its own wording."""
     text = str(exc)
     lowered = text.lower()
@@ -170,22 +183,30 @@ def _decode_failure(exc: BaseException) -> str:
         marker in lowered
         for marker in ("truncated", "broken data stream", "end of file", "premature end")
     ) or isinstance(exc, EOFError):
-        return "the file is truncated (incomplete download?)"
-    return f"the image is corrupt ({text})"
+        return core_text("Images", "the file is truncated (incomplete download?)")
+    return core_text("Images", "the image is corrupt ({reason})", reason=text)
 
 
-def _too_large_message(size: tuple[int, int] | None, max_pixels: int) -> str:
+def _too_large_message(size: tuple[int, int] | None, max_pixels: int) -> Text:
     if size is None:
         # Pillow refused it while reading the header, at its own hard limit (twice
         # MAX_IMAGE_PIXELS), which may be below ours: name the limit that actually applied.
         pillow_limit = Image.MAX_IMAGE_PIXELS
         if pillow_limit:
             max_pixels = min(max_pixels, 2 * pillow_limit)
-        return f"the image is too large to open safely (over {max_pixels / 1e6:.0f} megapixels)"
-    limit = f"{max_pixels / 1e6:.0f} megapixels"
+        return core_text(
+            "Images",
+            "the image is too large to open safely (over {limit:.0f} megapixels)",
+            limit=max_pixels / 1e6,
+        )
     width, height = size
-    return (
-        f"the image is too large ({width}x{height}, {width * height / 1e6:.0f} MP; limit {limit})"
+    return core_text(
+        "Images",
+        "the image is too large ({width}x{height}, {size:.0f} MP; limit {limit:.0f} megapixels)",
+        width=width,
+        height=height,
+        size=width * height / 1e6,
+        limit=max_pixels / 1e6,
     )
 
 
@@ -332,8 +353,14 @@ def budget_size(
     if max(width, height) / min(width, height) > MAX_ASPECT_RATIO:
         raise ImageLoadError(
             "image",
-            f"the image is too long and thin ({width}x{height}); the aspect ratio must be below "
-            f"{MAX_ASPECT_RATIO}:1",
+            core_text(
+                "Images",
+                "the image is too long and thin ({width}x{height}); the aspect ratio must be "
+                "below {ratio}:1",
+                width=width,
+                height=height,
+                ratio=MAX_ASPECT_RATIO,
+            ),
         )
     new_h, new_w = smart_resize(
         height, width, factor, min_tokens * factor * factor, max_tokens * factor * factor

@@ -21,6 +21,7 @@ from vldesk.core.generation import GenerationSettings
 from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES
 from vldesk.core.inference.device import DEVICE_CHOICES, DTYPE_CHOICES
 from vldesk.core.inference.engine_choice import ENGINE_CHOICES
+from vldesk.core.messages import core_text
 from vldesk.core.models.catalog import default_model
 from vldesk.core.presets import LANGUAGES
 
@@ -36,6 +37,10 @@ CAPTION_METADATA_CHOICES = ("sidecar", "embed")
 #: How many recently opened files the File menu remembers.
 MAX_RECENT_FILES = 10
 CORRUPT_SUFFIX = ".corrupt-"
+#: The ``theme`` setting: follow the system's colour scheme, or always light or dark.
+THEMES = ("system", "light", "dark")
+#: The ``font_size`` setting, in points; 0 keeps the system's size.
+FONT_SIZES = (0, 6, 32)
 
 
 def _default_model_id() -> str:
@@ -108,6 +113,10 @@ class Settings:
     system_prompt: str
     #: Where models are kept, when the user chose a folder (else the per-user cache).
     models_dir: str | None
+    #: One of :data:`THEMES`.
+    theme: str
+    #: The interface's font size in points; 0 keeps the system's.
+    font_size: int
     #: The model loaded last time, to offer it again at start-up.
     last_model: str | None
     #: Most recent first, at most :data:`MAX_RECENT_FILES`.
@@ -134,6 +143,8 @@ class Settings:
         ui_language: str = "auto",
         system_prompt: str = "",
         models_dir: str | None = None,
+        theme: str = "system",
+        font_size: int = 0,
         last_model: str | None = None,
         recent_files: tuple[str, ...] = (),
         last_batch: LastBatch | None = None,
@@ -161,6 +172,8 @@ class Settings:
             "ui_language": ui_language,
             "system_prompt": system_prompt,
             "models_dir": models_dir,
+            "theme": theme,
+            "font_size": font_size,
             "last_model": last_model,
             "recent_files": recent_files,
             "last_batch": last_batch,
@@ -349,6 +362,13 @@ def _recent(value: Any) -> tuple[str, ...]:
     return tuple(seen[:MAX_RECENT_FILES])
 
 
+def _font_size(value: Any) -> int:
+    size = _int(0, FONT_SIZES[2])(value)
+    if 0 < size < FONT_SIZES[1]:
+        raise ValueError(f"expected 0 (the system's) or {FONT_SIZES[1]} to {FONT_SIZES[2]}")
+    return size
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "model": _non_empty,
     "device": _device,
@@ -366,6 +386,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "ui_language": _non_empty,
     "system_prompt": _str,
     "models_dir": _optional_path,
+    "theme": _one_of(THEMES),
+    "font_size": _font_size,
     "last_model": _optional_path,
     "recent_files": _recent,
     "last_batch": _optional(LastBatch.from_dict),
@@ -413,10 +435,21 @@ def save_settings(settings: Settings, path: str | os.PathLike[str]) -> None:
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise WriteError(f"Could not create the folder {file.parent}: {exc.strerror}.") from exc
+        raise WriteError(
+            core_text(
+                "Files",
+                "Could not create the folder {folder}: {reason}.",
+                folder=str(file.parent),
+                reason=exc.strerror or str(exc),
+            )
+        ) from exc
     if file.is_file() and _parse(file) is None and not _backup_corrupt(file):
         raise WriteError(
-            f"Could not back up the unreadable settings file {file}, so it was not replaced."
+            core_text(
+                "Files",
+                "Could not back up the unreadable settings file {path}, so it was not replaced.",
+                path=str(file),
+            )
         )
     text = json.dumps(settings.to_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     atomic_write_text(file, text)

@@ -3,11 +3,13 @@ what no single controller owns."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt
+from PySide6.QtWidgets import QApplication
 
 from vldesk.core.errors import VldeskError
 from vldesk.core.history import HistoryStore
@@ -17,6 +19,7 @@ from vldesk.core.models.store import ModelStore
 from vldesk.core.paths import AppPaths, app_paths
 from vldesk.core.presets import PRESETS
 from vldesk.core.settings import Settings, load_settings
+from vldesk.gui.appearance import apply_appearance
 from vldesk.gui.controllers.batch import BatchController
 from vldesk.gui.controllers.batch_panel import BatchPanel
 from vldesk.gui.controllers.chat import ChatController
@@ -32,6 +35,7 @@ from vldesk.gui.dialogs.about_dialog import AboutDialog
 from vldesk.gui.dialogs.folder_reveal import reveal_folder
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
 from vldesk.gui.dialogs.shortcuts_dialog import ShortcutsDialog
+from vldesk.gui.i18n import current_language, error_text
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.session import ChatSession
 from vldesk.gui.widgets.message_banner import Level
@@ -69,14 +73,17 @@ class DesktopApp(QObject):
         settings = settings if settings is not None else load_settings(base.settings_file)
         self.paths = (paths or app_paths(settings.models_dir)).ensure()
         self.preferences = Preferences(settings, self.paths.settings_file, self)
+        apply_appearance(_qt_app(), settings.theme, settings.font_size)
         self._closed = False
+        #: "Restart now" was chosen: the launcher starts vldesk again once this one has exited.
+        self.restart_requested = False
 
         store: HistoryStore | None = None
         history_problem = None
         try:
             store = HistoryStore(self.paths.history_db)
         except VldeskError as exc:
-            history_problem = str(exc)
+            history_problem = error_text(exc)
             log.error("history unavailable: %s", exc)
 
         self.inference = InferenceClient(self, load_engine=engine_loader)
@@ -140,7 +147,8 @@ class DesktopApp(QObject):
             self,
             saved_servers=saved_servers,
         )
-        w.prompt_panel.set_presets(PRESETS, self.settings.preset_language)
+        # Titles follow the interface; the prompts they send, the "Preset language" setting.
+        w.prompt_panel.set_presets(PRESETS, self.settings.preset_language, current_language())
         w.prompt_panel.set_system_prompt(self.settings.system_prompt)
         self._restore_layout()
         self._wire()
@@ -259,11 +267,16 @@ class DesktopApp(QObject):
         old = self.settings
         self.preferences.remember(**{name: getattr(new, name) for name in _EDITABLE})
         if new.preset_language != old.preset_language:
-            self.window.prompt_panel.set_presets(PRESETS, new.preset_language)
+            self.window.prompt_panel.set_presets(PRESETS, new.preset_language, current_language())
+        if new.models_dir != old.models_dir:
+            self.models.set_models_folder(new.models_dir)
+        if (new.theme, new.font_size) != (old.theme, old.font_size):
+            apply_appearance(_qt_app(), new.theme, new.font_size)
         if new.ui_language != old.ui_language:
             self.window.show_message(
                 _tr("The new interface language is used from the next start of vldesk."),
                 Level.INFO,
+                [(_tr("Restart now"), self.restart)],
             )
         new_ref = new.last_model or new.model
         old_ref = old.last_model or old.model
@@ -271,11 +284,19 @@ class DesktopApp(QObject):
         if loading != (old_ref, old.device, old.dtype, old.weights):
             self.models.load_model(new_ref)
 
+    def restart(self) -> None:
+        """Close the window (saving everything as on quit); the launcher starts vldesk again."""
+        self.restart_requested = True
+        if not self.window.close():  # the user kept the window open (a batch is running)
+            self.restart_requested = False
+
     # -- help --------------------------------------------------------------------------------
 
     def _about(self) -> AboutDialog:
         """Versions, folders and the models' disk use (window-modal, not blocking)."""
-        dialog = AboutDialog(self.paths, self.window)
+        # The models folder may have changed since the start (Settings, the first run).
+        paths = dataclasses.replace(self.paths, models_dir=self.store.models_dir)
+        dialog = AboutDialog(paths, self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
@@ -303,4 +324,13 @@ _EDITABLE = (
     "max_image_tokens",
     "preset_language",
     "ui_language",
+    "models_dir",
+    "theme",
+    "font_size",
 )
+
+
+def _qt_app() -> QApplication:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    return app

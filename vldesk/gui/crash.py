@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from vldesk.core.errors import VldeskError
 from vldesk.gui.dialogs.error_dialog import ErrorDialog
+from vldesk.gui.i18n import error_text
 
 log = logging.getLogger("vldesk.crash")
 
@@ -28,7 +29,7 @@ def _tr(text: str) -> str:
 def describe(exc: BaseException) -> str:
     """One readable sentence for the dialog."""
     if isinstance(exc, VldeskError):
-        return str(exc)
+        return error_text(exc)
     if isinstance(exc, MemoryError):
         return _tr("vldesk ran out of memory. Close other programs or use a smaller model.")
     return _tr("Something went wrong: {0}: {1}").format(type(exc).__name__, exc)

@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
 from vldesk.core.errors import VldeskError
+from vldesk.core.messages import Text, message_of
 from vldesk.core.presets import LANGUAGES
 from vldesk.core.settings import load_settings, save_settings
 
@@ -31,6 +32,30 @@ def mark_translatable(context: str, text: str) -> str:
     For strings kept in tables and translated later with ``QCoreApplication.translate``.
     """
     return text
+
+
+def translated(text: object) -> str:
+    """``text`` in the interface language: a core :class:`Text` is looked up in the catalog
+    by its context and template (its values too, when they are Texts); anything else is shown
+    as it is."""
+    if not isinstance(text, Text):
+        return str(text)
+    values = {
+        name: translated(value) if isinstance(value, Text) else value
+        for name, value in text.values.items()
+    }
+    template = QCoreApplication.translate(text.context, text.template)
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):  # a broken translation: the English is right
+        log.warning("bad translation of %r: %r", text.template, template)
+        return str(text)
+
+
+def error_text(error: BaseException) -> str:
+    """An error's message for a dialog or banner, in the interface language when the core
+    raised it with a :class:`Text`."""
+    return translated(message_of(error))
 
 
 def resolve_language(setting: str, ui_languages: Sequence[str] | None = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import logging.handlers
@@ -10,7 +11,7 @@ import sys
 import time
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QIcon
@@ -100,7 +101,8 @@ def run_app(args: list[str], *, verbose: bool = False) -> int:
     """Open the window at once; the model loads in the background afterwards.
 
     ``args`` may name image files or folders to open; ``verbose`` (``vldesk -v``) also logs to
-    stderr. Returns the exit code.
+    stderr. Returns the exit code when it stops before the window opens; once the window has
+    closed the process ends at once (:func:`end_process`).
     """
     paths = app_paths()
     log_file = setup_logging(paths.log_dir)
@@ -112,6 +114,9 @@ def run_app(args: list[str], *, verbose: bool = False) -> int:
     qInstallMessageHandler(_qt_message)
     log.info("vldesk %s starting (Python %s)", __version__, sys.version.split()[0])
     app = create_application(args)
+    from vldesk.gui.appearance import install_focus_rings
+
+    install_focus_rings(app)
     # Qt removed its own options (-style, ...): what is left are files to open.
     to_open = [arg for arg in app.arguments()[1:] if not arg.startswith("-")]
     instance: InstanceServer | None = None
@@ -168,9 +173,29 @@ def run_app(args: list[str], *, verbose: bool = False) -> int:
     # The window is gone: a model load it did not wait for may finish now (its thread must
     # end before Python tears the app down).
     root.wait_for_background_work()
+    if instance is not None:
+        # The process ends without Qt's teardown: stop listening now (a restarted vldesk must
+        # not hand its paths back to this one).
+        instance.close()
+    if root.restart_requested:
+        from vldesk.gui.restart import start_again
+
+        start_again()
     hook.uninstall()
     log.info("vldesk exited with code %s", code)
-    return int(code)
+    end_process(int(code))
+
+
+def end_process(code: int) -> NoReturn:
+    """Everything is saved and closed: end the process without Python's teardown, which took
+    seconds after the window was gone once torch and transformers were imported (their
+    modules are unloaded one object at a time)."""
+    logging.shutdown()  # flushes the log file
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            if stream is not None:
+                stream.flush()
+    os._exit(code)
 
 
 def _runs_alone(app: QApplication) -> bool:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from vldesk.gui.widgets.answer_view import AnswerView
 from vldesk.gui.widgets.batch_progress import BatchProgressView, BatchStatusButton
+from vldesk.gui.widgets.drop_highlight import DropHighlight
 from vldesk.gui.widgets.file_drop import FileDropFilter
 from vldesk.gui.widgets.grounding_panel import GroundingPanel
 from vldesk.gui.widgets.history_panel import HistoryPanel
@@ -71,6 +72,8 @@ class MainWindow(QMainWindow):
         self.image_info = QLabel(self)
         self.image_info.setAccessibleName(self.tr("Image information"))
         self.image_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Wrapped, the line of figures no longer holds the window wider than half a screen.
+        self.image_info.setWordWrap(True)
         self.banner = MessageBanner(self)
         self.answer_view = AnswerView(self)
         self.grounding_panel = GroundingPanel(self)
@@ -124,6 +127,8 @@ class MainWindow(QMainWindow):
 
         self.drop_filter = FileDropFilter(self)
         self.drop_filter.files_dropped.connect(self.files_dropped)
+        self.drop_highlight = DropHighlight(central)
+        self.drop_filter.dragging.connect(self.drop_highlight.set_dragging)
         for widget in (
             self,
             self.viewer.viewport(),

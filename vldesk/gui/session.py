@@ -22,6 +22,7 @@ from vldesk.gui.asked_about import (
     settings_with_region,
     shown_question,
 )
+from vldesk.gui.i18n import error_text
 from vldesk.gui.workers.inference import Failure
 from vldesk.gui.workers.inference_client import InferenceClient
 
@@ -444,7 +445,7 @@ class ChatSession(QObject):
 
     def _history_failed(self, exc: Exception) -> None:
         log.warning("writing history failed: %s", exc)
-        self.history_error.emit(str(exc))
+        self.history_error.emit(error_text(exc))
 
     # -- worker results ----------------------------------------------------------------------
 

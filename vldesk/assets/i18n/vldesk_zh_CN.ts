@@ -20,6 +20,10 @@
             <translation>CUDA（PyTorch 构建）</translation>
         </message>
         <message>
+            <source>Operating system</source>
+            <translation>操作系统</translation>
+        </message>
+        <message>
             <source>Where files are stored</source>
             <translation>文件存放位置</translation>
         </message>
@@ -173,6 +177,61 @@
         <message>
             <source>Answer the last question again</source>
             <translation>重新回答最后一个问题</translation>
+        </message>
+    </context>
+    <context>
+        <name>Batch</name>
+        <message>
+            <source>The prompt is empty.</source>
+            <translation>提示词为空。</translation>
+        </message>
+        <message>
+            <source>No image types were given.</source>
+            <translation>没有指定图片类型。</translation>
+        </message>
+        <message>
+            <source>'{extension}' cannot be a caption file extension: use letters and digits, such as .txt or .caption.</source>
+            <translation>“{extension}”不能作为描述文件的扩展名：请使用字母和数字，例如 .txt 或 .caption。</translation>
+        </message>
+        <message>
+            <source>'{extension}' is an image type: captions written with it would replace images.</source>
+            <translation>“{extension}”是图片类型：用它写入描述会覆盖图片。</translation>
+        </message>
+        <message>
+            <source>Not enough memory to decode this image.</source>
+            <translation>内存不足，无法解码这张图片。</translation>
+        </message>
+        <message>
+            <source>The image could not be read ({reason}).</source>
+            <translation>无法读取这张图片（{reason}）。</translation>
+        </message>
+        <message>
+            <source>Out of memory with {count} images at once; continuing {size} at a time.</source>
+            <translation>同时处理 {count} 张图片时内存不足；改为每次 {size} 张继续。</translation>
+        </message>
+        <message>
+            <source>The boxes could not be exported: {reason}</source>
+            <translation>无法导出框：{reason}</translation>
+        </message>
+        <message>
+            <source>The folder {folder} does not exist.</source>
+            <translation>文件夹 {folder} 不存在。</translation>
+        </message>
+        <message>
+            <source>{folder} is a file, not a folder.</source>
+            <translation>{folder} 是文件，不是文件夹。</translation>
+        </message>
+        <message>
+            <source>The folder {folder} cannot be read ({reason}).</source>
+            <translation>无法读取文件夹 {folder}（{reason}）。</translation>
+        </message>
+        <message>
+            <source>There are no images in {folder}: no {kinds} files in it or its subfolders.</source>
+            <translation>{folder} 中没有图片：它及其子文件夹中都没有 {kinds} 文件。</translation>
+        </message>
+        <message>
+            <source>There are no images in {folder}: no {kinds} files in it (subfolders were not searched).</source>
+            <translation>{folder} 中没有图片：其中没有 {kinds} 文件（未搜索子文件夹）。</translation>
         </message>
     </context>
     <context>
@@ -1016,6 +1075,10 @@
             <translation>新的界面语言将在下次启动 vldesk 时生效。</translation>
         </message>
         <message>
+            <source>Restart now</source>
+            <translation>立即重启</translation>
+        </message>
+        <message>
             <source>Load a model first: folders are described with the loaded model (Model menu).</source>
             <translation>请先加载模型：文件夹会用已加载的模型来描述（“模型”菜单）。</translation>
         </message>
@@ -1277,6 +1340,95 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         </message>
     </context>
     <context>
+        <name>Downloads</name>
+        <message>
+            <source>Cannot create the models folder {folder}: {reason}. Choose another models folder in the settings (or set VLDESK_MODELS_DIR).</source>
+            <translation>无法创建模型文件夹 {folder}：{reason}。请在设置中选择其他模型文件夹（或设置 VLDESK_MODELS_DIR）。</translation>
+        </message>
+        <message>
+            <source>Not enough disk space for {model}: it needs {needed} more in {folder}, but only {free} is free. Free some space, or choose another models folder in the settings (or set VLDESK_MODELS_DIR).</source>
+            <translation>磁盘空间不足，无法下载 {model}：还需要在 {folder} 中占用 {needed}，但只剩 {free} 可用。请释放一些空间，或在设置中选择其他模型文件夹（或设置 VLDESK_MODELS_DIR）。</translation>
+        </message>
+        <message>
+            <source>What was already downloaded is kept: start the download again to resume.</source>
+            <translation>已下载的部分会保留：再次开始下载即可继续。</translation>
+        </message>
+        <message>
+            <source>check the internet connection (and proxy settings), then try again</source>
+            <translation>请检查网络连接（和代理设置），然后重试</translation>
+        </message>
+        <message>
+            <source>ModelScope ({endpoint}) has no model {model}. Check the model id and the ModelScope address (a private model also needs MODELSCOPE_API_TOKEN).</source>
+            <translation>ModelScope（{endpoint}）上没有模型 {model}。请检查模型 ID 和 ModelScope 地址（私有模型还需要 MODELSCOPE_API_TOKEN）。</translation>
+        </message>
+        <message>
+            <source>ModelScope refused access to {model} (HTTP {code}). The model may have become private, or a ModelScope token is needed (MODELSCOPE_API_TOKEN).</source>
+            <translation>ModelScope 拒绝访问 {model}（HTTP {code}）。该模型可能已设为私有，或需要 ModelScope 令牌（MODELSCOPE_API_TOKEN）。</translation>
+        </message>
+        <message>
+            <source>ModelScope is limiting requests right now; wait a few minutes. {kept}</source>
+            <translation>ModelScope 目前正在限制请求；请等几分钟。{kept}</translation>
+        </message>
+        <message>
+            <source>ModelScope is not working properly right now (HTTP {code}); try again later. {kept}</source>
+            <translation>ModelScope 目前工作不正常（HTTP {code}）；请稍后重试。{kept}</translation>
+        </message>
+        <message>
+            <source>Cannot reach ModelScope at {endpoint}: {advice}. {kept}</source>
+            <translation>无法连接 ModelScope（{endpoint}）：{advice}。{kept}</translation>
+        </message>
+        <message>
+            <source>ModelScope at {endpoint} sent nothing more of {what} for too long; {advice}. {kept}</source>
+            <translation>ModelScope（{endpoint}）长时间没有继续发送 {what}；{advice}。{kept}</translation>
+        </message>
+        <message>
+            <source>The disk filled up while downloading to {folder}. Free some space, then start the download again to resume.</source>
+            <translation>下载到 {folder} 时磁盘已满。请释放一些空间，然后再次开始下载以继续。</translation>
+        </message>
+        <message>
+            <source>Cannot write the model files to {folder}: {reason}. Choose another models folder in the settings (or set VLDESK_MODELS_DIR).</source>
+            <translation>无法把模型文件写入 {folder}：{reason}。请在设置中选择其他模型文件夹（或设置 VLDESK_MODELS_DIR）。</translation>
+        </message>
+        <message>
+            <source>Neither ModelScope site ({sites}) has a model {model}. Check the model id (a private model also needs MODELSCOPE_API_TOKEN).</source>
+            <translation>两个 ModelScope 站点（{sites}）都没有模型 {model}。请检查模型 ID（私有模型还需要 MODELSCOPE_API_TOKEN）。</translation>
+        </message>
+        <message>
+            <source>ModelScope cannot be used right now ({sites}): {advice}.</source>
+            <translation>ModelScope 目前无法使用（{sites}）：{advice}。</translation>
+        </message>
+    </context>
+    <context>
+        <name>DropHighlight</name>
+        <message>
+            <source>Drop images or folders to open them</source>
+            <translation>松开鼠标即可打开图片或文件夹</translation>
+        </message>
+    </context>
+    <context>
+        <name>Engine</name>
+        <message>
+            <source>The model has been unloaded.</source>
+            <translation>模型已卸载。</translation>
+        </message>
+        <message>
+            <source>Out of memory while answering on {device}. Try a smaller image budget, fewer images, or another device.</source>
+            <translation>在 {device} 上回答时内存不足。请减小图像预算、减少图片数量，或换一个设备。</translation>
+        </message>
+        <message>
+            <source>Generation failed: {reason}</source>
+            <translation>生成失败：{reason}</translation>
+        </message>
+        <message>
+            <source>Not enough memory to load {model} on {device} in {dtype}. Try a smaller model or another device.</source>
+            <translation>内存不足，无法以 {dtype} 在 {device} 上加载 {model}。请换一个更小的模型或其他设备。</translation>
+        </message>
+        <message>
+            <source>The model in {path} could not be loaded: {reason}</source>
+            <translation>无法加载 {path} 中的模型：{reason}</translation>
+        </message>
+    </context>
+    <context>
         <name>ErrorDialog</name>
         <message>
             <source>vldesk — unexpected error</source>
@@ -1327,6 +1479,79 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         <message>
             <source>Markdown (*.md);;Text (*.txt)</source>
             <translation>Markdown (*.md);;纯文本 (*.txt)</translation>
+        </message>
+    </context>
+    <context>
+        <name>Files</name>
+        <message>
+            <source>{path} is a folder: could not save a file there.</source>
+            <translation>{path} 是文件夹：无法在那里保存文件。</translation>
+        </message>
+        <message>
+            <source>The disk is full: could not save {path}.</source>
+            <translation>磁盘已满：无法保存 {path}。</translation>
+        </message>
+        <message>
+            <source>The disk quota is exceeded: could not save {path}.</source>
+            <translation>超出磁盘配额：无法保存 {path}。</translation>
+        </message>
+        <message>
+            <source>The disk is read-only: could not save {path}.</source>
+            <translation>磁盘是只读的：无法保存 {path}。</translation>
+        </message>
+        <message>
+            <source>Permission denied: could not save {path}.</source>
+            <translation>没有权限：无法保存 {path}。</translation>
+        </message>
+        <message>
+            <source>The folder {folder} does not exist: could not save {path}.</source>
+            <translation>文件夹 {folder} 不存在：无法保存 {path}。</translation>
+        </message>
+        <message>
+            <source>The file name is too long: could not save {path}.</source>
+            <translation>文件名太长：无法保存 {path}。</translation>
+        </message>
+        <message>
+            <source>Could not save {path} ({reason}).</source>
+            <translation>无法保存 {path}（{reason}）。</translation>
+        </message>
+        <message>
+            <source>Could not create the folder {folder}: {reason}.</source>
+            <translation>无法创建文件夹 {folder}：{reason}。</translation>
+        </message>
+        <message>
+            <source>Could not back up the unreadable settings file {path}, so it was not replaced.</source>
+            <translation>无法备份无法读取的设置文件 {path}，因此没有替换它。</translation>
+        </message>
+    </context>
+    <context>
+        <name>FirstDownloadPanel</name>
+        <message>
+            <source>Choose &amp;folder…</source>
+            <translation>选择文件夹(&amp;F)…</translation>
+        </message>
+        <message>
+            <source>Keep the models in another folder or disk</source>
+            <translation>把模型放到其他文件夹或磁盘</translation>
+        </message>
+        <message>
+            <source>Download {model} ({size}) to {folder}</source>
+            <translation>下载 {model}（{size}）到 {folder}</translation>
+        </message>
+        <message>
+            <source>Download {model} ({size}) to {folder}, {free} free</source>
+            <translation>下载 {model}（{size}）到 {folder}，可用空间 {free}</translation>
+        </message>
+        <message>
+            <source>Choose the models folder</source>
+            <translation>选择模型文件夹</translation>
+        </message>
+    </context>
+    <context>
+        <name>FolderField</name>
+        <message>
+            <source>&amp;Browse…</source>
+            <translation>浏览(&amp;B)…</translation>
         </message>
     </context>
     <context>
@@ -1562,6 +1787,57 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         </message>
     </context>
     <context>
+        <name>History</name>
+        <message>
+            <source>open</source>
+            <translation>打开历史记录</translation>
+        </message>
+        <message>
+            <source>start a conversation</source>
+            <translation>开始对话</translation>
+        </message>
+        <message>
+            <source>save the message</source>
+            <translation>保存消息</translation>
+        </message>
+        <message>
+            <source>save the answer</source>
+            <translation>保存回答</translation>
+        </message>
+        <message>
+            <source>delete the conversation</source>
+            <translation>删除对话</translation>
+        </message>
+        <message>
+            <source>read the history</source>
+            <translation>读取历史记录</translation>
+        </message>
+        <message>
+            <source>The history file {path} is damaged or is not a vldesk history; it was left as it is (move it away to start a new history).</source>
+            <translation>历史记录文件 {path} 已损坏，或不是 vldesk 的历史记录；它保持原样（把它移走即可开始新的历史记录）。</translation>
+        </message>
+        <message>
+            <source>The disk is full: could not save to the history ({path}).</source>
+            <translation>磁盘已满：无法保存到历史记录（{path}）。</translation>
+        </message>
+        <message>
+            <source>The history file {path} is read-only: could not {action}.</source>
+            <translation>历史记录文件 {path} 是只读的：无法{action}。</translation>
+        </message>
+        <message>
+            <source>The history is busy (another vldesk window?): could not {action}; try again.</source>
+            <translation>历史记录正忙（另一个 vldesk 窗口？）：无法{action}；请重试。</translation>
+        </message>
+        <message>
+            <source>Could not open the history file {path}.</source>
+            <translation>无法打开历史记录文件 {path}。</translation>
+        </message>
+        <message>
+            <source>Could not {action} in the history ({reason}).</source>
+            <translation>无法在历史记录中{action}（{reason}）。</translation>
+        </message>
+    </context>
+    <context>
         <name>HistoryListModel</name>
         <message>
             <source>pasted image</source>
@@ -1640,6 +1916,69 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         <message>
             <source>Arrow keys scroll, Ctrl+plus and Ctrl+minus zoom, Ctrl+0 fits the window.</source>
             <translation>方向键滚动，Ctrl+加号和 Ctrl+减号缩放，Ctrl+0 适应窗口。</translation>
+        </message>
+    </context>
+    <context>
+        <name>Images</name>
+        <message>
+            <source>not enough memory to decode this image</source>
+            <translation>内存不足，无法解码这张图片</translation>
+        </message>
+        <message>
+            <source>{source}: {reason}</source>
+            <translation>{source}：{reason}</translation>
+        </message>
+        <message>
+            <source>pasted image</source>
+            <translation>粘贴的图片</translation>
+        </message>
+        <message>
+            <source>the file does not exist</source>
+            <translation>文件不存在</translation>
+        </message>
+        <message>
+            <source>this is a folder, not an image file</source>
+            <translation>这是一个文件夹，不是图片文件</translation>
+        </message>
+        <message>
+            <source>the file is empty</source>
+            <translation>文件是空的</translation>
+        </message>
+        <message>
+            <source>permission denied</source>
+            <translation>没有权限</translation>
+        </message>
+        <message>
+            <source>not an image, or an image format that cannot be read</source>
+            <translation>不是图片，或是无法读取的图片格式</translation>
+        </message>
+        <message>
+            <source>the image has no pixels</source>
+            <translation>图片没有像素</translation>
+        </message>
+        <message>
+            <source>the file cannot be read ({reason})</source>
+            <translation>无法读取文件（{reason}）</translation>
+        </message>
+        <message>
+            <source>the file is truncated (incomplete download?)</source>
+            <translation>文件不完整（下载未完成？）</translation>
+        </message>
+        <message>
+            <source>the image is corrupt ({reason})</source>
+            <translation>图片已损坏（{reason}）</translation>
+        </message>
+        <message>
+            <source>the image is too large to open safely (over {limit:.0f} megapixels)</source>
+            <translation>图片太大，无法安全打开（超过 {limit:.0f} 百万像素）</translation>
+        </message>
+        <message>
+            <source>the image is too large ({width}x{height}, {size:.0f} MP; limit {limit:.0f} megapixels)</source>
+            <translation>图片太大（{width}x{height}，{size:.0f} 百万像素；上限 {limit:.0f} 百万像素）</translation>
+        </message>
+        <message>
+            <source>the image is too long and thin ({width}x{height}); the aspect ratio must be below {ratio}:1</source>
+            <translation>图片过于细长（{width}x{height}）；宽高比必须小于 {ratio}:1</translation>
         </message>
     </context>
     <context>
@@ -2060,6 +2399,100 @@ Download it anyway?</source>
         </message>
     </context>
     <context>
+        <name>ModelFolder</name>
+        <message>
+            <source>The folder {path}</source>
+            <translation>文件夹 {path}</translation>
+        </message>
+        <message>
+            <source>{what} cannot be used: {reason}</source>
+            <translation>{what} 无法使用：{reason}</translation>
+        </message>
+        <message>
+            <source>It has only PyTorch .bin/.pt weights; vldesk loads .safetensors weights only (get the safetensors version of the model).</source>
+            <translation>其中只有 PyTorch .bin/.pt 权重；vldesk 只加载 .safetensors 权重（请获取该模型的 safetensors 版本）。</translation>
+        </message>
+        <message>
+            <source>The .safetensors weights are still being downloaded.</source>
+            <translation>.safetensors 权重仍在下载中。</translation>
+        </message>
+        <message>
+            <source>There are no .safetensors weights in it.</source>
+            <translation>其中没有 .safetensors 权重。</translation>
+        </message>
+        <message>
+            <source>The tokenizer is missing (tokenizer.json, or vocab.json and merges.txt).</source>
+            <translation>缺少分词器（tokenizer.json，或 vocab.json 和 merges.txt）。</translation>
+        </message>
+        <message>
+            <source>There is no config.json, so it is not a Hugging Face or ModelScope model.</source>
+            <translation>没有 config.json，所以它不是 Hugging Face 或 ModelScope 模型。</translation>
+        </message>
+        <message>
+            <source>Its config.json cannot be read.</source>
+            <translation>无法读取其中的 config.json。</translation>
+        </message>
+        <message>
+            <source>There is no chat template (chat_template.jinja, chat_template.json, or a chat_template entry in tokenizer_config.json or processor_config.json).</source>
+            <translation>没有对话模板（chat_template.jinja、chat_template.json，或 tokenizer_config.json / processor_config.json 中的 chat_template 项）。</translation>
+        </message>
+        <message>
+            <source>The imported model '{name}' ({path})</source>
+            <translation>导入的模型“{name}”（{path}）</translation>
+        </message>
+    </context>
+    <context>
+        <name>ModelStore</name>
+        <message>
+            <source>'{name}' cannot be a model name: use a short name without slashes.</source>
+            <translation>“{name}”不能作为模型名称：请使用不含斜杠的简短名称。</translation>
+        </message>
+        <message>
+            <source>The name '{name}' is already used for {path}; choose another name or remove that one first.</source>
+            <translation>名称“{name}”已用于 {path}；请换一个名称，或先移除那个模型。</translation>
+        </message>
+        <message>
+            <source>No model was given: pass a catalog id, a name or a folder.</source>
+            <translation>没有指定模型：请给出目录中的 ID、名称或文件夹。</translation>
+        </message>
+        <message>
+            <source>`vldesk models download {model}` or the Models window in the app</source>
+            <translation>`vldesk models download {model}` 或应用中的“模型”窗口</translation>
+        </message>
+        <message>
+            <source>{model} is only partly downloaded; finish the download with {how}.</source>
+            <translation>{model} 只下载了一部分；请用 {how} 完成下载。</translation>
+        </message>
+        <message>
+            <source>{model} is damaged ({problem}); repair it with {how}.</source>
+            <translation>{model} 已损坏（{problem}）；请用 {how} 修复。</translation>
+        </message>
+        <message>
+            <source>{model} is not downloaded yet; download it with {how}.</source>
+            <translation>{model} 尚未下载；请用 {how} 下载。</translation>
+        </message>
+        <message>
+            <source>{path} is a file, not a model folder.</source>
+            <translation>{path} 是文件，不是模型文件夹。</translation>
+        </message>
+        <message>
+            <source>No model called '{name}': it is not a catalog id, an imported model or a folder. See `vldesk models list`, then `vldesk models download ID`, or add a folder you already have with `vldesk models import FOLDER`.</source>
+            <translation>没有名为“{name}”的模型：它既不是目录中的 ID，也不是导入的模型或文件夹。请查看 `vldesk models list`，然后运行 `vldesk models download ID`，或用 `vldesk models import FOLDER` 添加已有的文件夹。</translation>
+        </message>
+        <message>
+            <source>{model} is not downloaded, so there is nothing to remove.</source>
+            <translation>{model} 尚未下载，没有可移除的内容。</translation>
+        </message>
+        <message>
+            <source>Could not delete {folder}: {reason}. Close any program using the model and try again.</source>
+            <translation>无法删除 {folder}：{reason}。请关闭正在使用该模型的程序后重试。</translation>
+        </message>
+        <message>
+            <source>No downloaded or imported model called '{name}'; see `vldesk models list`.</source>
+            <translation>没有名为“{name}”的已下载或已导入模型；请查看 `vldesk models list`。</translation>
+        </message>
+    </context>
+    <context>
         <name>PhotoOutputsBox</name>
         <message>
             <source>Photo metadata and boxes</source>
@@ -2199,6 +2632,44 @@ Download it anyway?</source>
         <message>
             <source>Changing question {0}: Send asks it again and replaces its answer and everything after it.</source>
             <translation>正在修改第 {0} 个问题：发送后会重新提问，并替换它的回答及之后的全部内容。</translation>
+        </message>
+    </context>
+    <context>
+        <name>QAbstractFileIconProvider</name>
+        <message>
+            <source>Folder</source>
+            <translation>文件夹</translation>
+        </message>
+        <message>
+            <source>File</source>
+            <translation>文件</translation>
+        </message>
+        <message>
+            <source>Drive</source>
+            <translation>驱动器</translation>
+        </message>
+        <message>
+            <source>Computer</source>
+            <translation>计算机</translation>
+        </message>
+        <message>
+            <source>Shortcut</source>
+            <translation>快捷方式</translation>
+        </message>
+        <message>
+            <source>Unknown</source>
+            <translation>未知</translation>
+        </message>
+    </context>
+    <context>
+        <name>QFileDialog</name>
+        <message>
+            <source>&amp;Look in:</source>
+            <translation>查找范围(&amp;L)：</translation>
+        </message>
+        <message>
+            <source>Files of &amp;type:</source>
+            <translation>文件类型(&amp;T)：</translation>
         </message>
     </context>
     <context>
@@ -2463,8 +2934,48 @@ Download it anyway?</source>
             <translation>界面语言(&amp;A)：</translation>
         </message>
         <message>
-            <source>Takes effect the next time vldesk starts.</source>
-            <translation>下次启动 vldesk 时生效。</translation>
+            <source>Applied when vldesk starts again; it offers to restart now.</source>
+            <translation>在 vldesk 重新启动后生效；确定后可立即重启。</translation>
+        </message>
+        <message>
+            <source>Colours</source>
+            <translation>配色</translation>
+        </message>
+        <message>
+            <source>As the system</source>
+            <translation>跟随系统</translation>
+        </message>
+        <message>
+            <source>Light</source>
+            <translation>浅色</translation>
+        </message>
+        <message>
+            <source>Dark</source>
+            <translation>深色</translation>
+        </message>
+        <message>
+            <source>C&amp;olours:</source>
+            <translation>配色(&amp;O)：</translation>
+        </message>
+        <message>
+            <source>Font size</source>
+            <translation>字号</translation>
+        </message>
+        <message>
+            <source> pt</source>
+            <translation> 磅</translation>
+        </message>
+        <message>
+            <source>Font si&amp;ze:</source>
+            <translation>字号(&amp;Z)：</translation>
+        </message>
+        <message>
+            <source>Models folder</source>
+            <translation>模型文件夹</translation>
+        </message>
+        <message>
+            <source>Models &amp;folder:</source>
+            <translation>模型文件夹(&amp;F)：</translation>
         </message>
         <message>
             <source>Recommended by the model: temperature {0}, top-p {1}, top-k {2}, repetition penalty {3}.</source>

@@ -13,6 +13,7 @@ from typing import Any
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import GenerationSettings
 from vldesk.core.images import IMAGE_EXTENSIONS
+from vldesk.core.messages import core_text
 from vldesk.core.metadata import MetadataMode
 
 DEFAULT_CAPTION_EXTENSION = ".txt"
@@ -110,7 +111,7 @@ class BatchOptions:
 
     def __post_init__(self) -> None:
         if not self.prompt.strip():
-            raise VldeskError("The prompt is empty.")
+            raise VldeskError(core_text("Batch", "The prompt is empty."))
         if self.xmp_overwrite and self.xmp is None:
             raise VldeskError("Overwriting photo descriptions needs --xmp sidecar or embed.")
         if self.boxes_out is not None and self.boxes is None:
@@ -209,7 +210,7 @@ def normalize_types(types: tuple[str, ...] | list[str]) -> tuple[str, ...]:
         group = (".jpg", ".jpeg", ".jfif") if ext in (".jpg", ".jpeg") else (ext,)
         result.extend(e for e in group if e not in result)
     if not result:
-        raise VldeskError("No image types were given.")
+        raise VldeskError(core_text("Batch", "No image types were given."))
     return tuple(sorted(result))
 
 
@@ -220,12 +221,20 @@ def check_extension(extension: str) -> str:
     body = ext[1:]
     if not body or not all(ch.isalnum() or ch in _EXTENSION_EXTRA for ch in body):
         raise VldeskError(
-            f"'{extension}' cannot be a caption file extension: use letters and digits, "
-            "such as .txt or .caption."
+            core_text(
+                "Batch",
+                "'{extension}' cannot be a caption file extension: use letters and digits, such "
+                "as .txt or .caption.",
+                extension=extension,
+            )
         )
     if ext.lower() in IMAGE_EXTENSIONS:
         raise VldeskError(
-            f"'{ext}' is an image type: captions written with it would replace images."
+            core_text(
+                "Batch",
+                "'{extension}' is an image type: captions written with it would replace images.",
+                extension=ext,
+            )
         )
     return ext
 

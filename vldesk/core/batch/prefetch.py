@@ -12,6 +12,7 @@ from pathlib import Path
 
 from vldesk.core.errors import ImageLoadError
 from vldesk.core.images import LoadedImage, fit_to_token_budget, load_image
+from vldesk.core.messages import Text, core_text
 
 log = logging.getLogger(__name__)
 
@@ -161,10 +162,15 @@ def load_for_model(folder: Path, image: str, factor: int, max_tokens: int) -> Pr
     except ImageLoadError as exc:
         return PrefetchedImage(image, error=_capital(exc.reason))
     except MemoryError:
-        return PrefetchedImage(image, error="Not enough memory to decode this image.")
+        return PrefetchedImage(
+            image, error=core_text("Batch", "Not enough memory to decode this image.")
+        )
     except Exception as exc:  # a decoder bug must fail one image, not the whole job
         log.warning("unexpected error loading %s", path, exc_info=True)
-        return PrefetchedImage(image, error=f"The image could not be read ({exc}).")
+        return PrefetchedImage(
+            image,
+            error=core_text("Batch", "The image could not be read ({reason}).", reason=str(exc)),
+        )
     return PrefetchedImage(
         image,
         LoadedImage(
@@ -179,9 +185,10 @@ def load_for_model(folder: Path, image: str, factor: int, max_tokens: int) -> Pr
 
 
 def _capital(text: str) -> str:
-    text = text.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?", ")")) else text + "."
+    english = text.strip()
+    english = english[:1].upper() + english[1:]
+    english = english if english.endswith((".", "!", "?", ")")) else english + "."
+    return text.with_english(english) if isinstance(text, Text) else english
 
 
 __all__ = ["PREFETCH_BATCHES", "LoadAll", "PrefetchedImage", "Prefetcher", "load_for_model"]

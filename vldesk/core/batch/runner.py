@@ -32,6 +32,7 @@ from vldesk.core.errors import GenerationError, OutOfMemoryError, WriteError
 from vldesk.core.generation import Conversation, GenerationResult, StopReason
 from vldesk.core.history_records import HistoryWriter
 from vldesk.core.inference.engine import Engine
+from vldesk.core.messages import core_text, message_of
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +266,7 @@ class BatchRunner:
             results = self._generate(batch)
         except OutOfMemoryError as exc:
             if len(batch) == 1:
-                self._recorder.finish(batch[0], None, error=str(exc))
+                self._recorder.finish(batch[0], None, error=message_of(exc))
                 return True
             # Halve the batch for the rest of the job and try these images again.
             self.batch_size = max(1, len(batch) // 2)
@@ -273,14 +274,18 @@ class BatchRunner:
                 self._prefetcher.batch_size = self.batch_size
             self._emit(
                 BatchEventKind.WARNING,
-                error=f"Out of memory with {len(batch)} images at once; "
-                f"continuing {self.batch_size} at a time.",
+                error=core_text(
+                    "Batch",
+                    "Out of memory with {count} images at once; continuing {size} at a time.",
+                    count=len(batch),
+                    size=self.batch_size,
+                ),
             )
             half = len(batch) // 2
             return self._run_batch(batch[:half]) and self._run_batch(batch[half:])
         except GenerationError as exc:
             if len(batch) == 1:
-                self._recorder.finish(batch[0], None, error=str(exc))
+                self._recorder.finish(batch[0], None, error=message_of(exc))
                 return True
             # Find the image that breaks the batch: one by one.
             log.info("batch failed (%s); retrying its images one by one", exc)
@@ -338,7 +343,9 @@ class BatchRunner:
         try:
             written = export_boxes(self.options, iter_results(self.job.state, self._order))
         except (WriteError, OSError) as exc:
-            message = f"The boxes could not be exported: {exc}"
+            message = core_text(
+                "Batch", "The boxes could not be exported: {reason}", reason=message_of(exc)
+            )
             self._warnings.append(message)
             self._emit(BatchEventKind.WARNING, error=message)
             return
@@ -353,8 +360,8 @@ class BatchRunner:
             written = write_reports(self.options, iter_results(self.job.state, self._order))
         except WriteError as exc:
             if final:
-                self._warnings.append(str(exc))
-            self._emit(BatchEventKind.WARNING, error=str(exc))
+                self._warnings.append(message_of(exc))
+            self._emit(BatchEventKind.WARNING, error=message_of(exc))
             return
         self._reports = tuple(written)
         self._emit(BatchEventKind.CHECKPOINT, reports=self._reports)

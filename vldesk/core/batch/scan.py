@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from vldesk.core.errors import VldeskError
+from vldesk.core.messages import core_text
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,13 @@ def scan_images(folder: Path, *, recursive: bool, types: tuple[str, ...]) -> Sca
         VldeskError: the folder does not exist or cannot be read.
     """
     if not folder.exists():
-        raise VldeskError(f"The folder {folder} does not exist.")
+        raise VldeskError(
+            core_text("Batch", "The folder {folder} does not exist.", folder=str(folder))
+        )
     if not folder.is_dir():
-        raise VldeskError(f"{folder} is a file, not a folder.")
+        raise VldeskError(
+            core_text("Batch", "{folder} is a file, not a folder.", folder=str(folder))
+        )
     wanted = {ext.lower() for ext in types}
     problems: list[str] = []
 
@@ -42,7 +47,14 @@ def scan_images(folder: Path, *, recursive: bool, types: tuple[str, ...]) -> Sca
     try:
         os.listdir(folder)
     except OSError as exc:
-        raise VldeskError(f"The folder {folder} cannot be read ({exc.strerror or exc}).") from None
+        raise VldeskError(
+            core_text(
+                "Batch",
+                "The folder {folder} cannot be read ({reason}).",
+                folder=str(folder),
+                reason=exc.strerror or str(exc),
+            )
+        ) from None
     for root, dirs, files in os.walk(folder, onerror=on_error):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
         relative_root = PurePosixPath(Path(root).relative_to(folder).as_posix())
@@ -58,8 +70,19 @@ def scan_images(folder: Path, *, recursive: bool, types: tuple[str, ...]) -> Sca
 def no_images_message(folder: Path, *, recursive: bool, types: tuple[str, ...]) -> str:
     """What to tell the user when a scan found no image to caption."""
     kinds = ", ".join(sorted({ext.lower().lstrip(".") for ext in types}))
-    where = "it or its subfolders" if recursive else "it (subfolders were not searched)"
-    return f"There are no images in {folder}: no {kinds} files in {where}."
+    if recursive:
+        return core_text(
+            "Batch",
+            "There are no images in {folder}: no {kinds} files in it or its subfolders.",
+            folder=str(folder),
+            kinds=kinds,
+        )
+    return core_text(
+        "Batch",
+        "There are no images in {folder}: no {kinds} files in it (subfolders were not searched).",
+        folder=str(folder),
+        kinds=kinds,
+    )
 
 
 def _sort_key(relative: str) -> tuple[str, ...]:

@@ -48,6 +48,7 @@ from vldesk.core.inference.prompt_interrupt import PromptInterrupt, PromptInterr
 from vldesk.core.inference.sampling import Sampling, read_sampling
 from vldesk.core.inference.thinking import ThinkFilter, strip_think
 from vldesk.core.inference.transformers_loading import free_device_memory, load_model, short_error
+from vldesk.core.messages import core_text
 from vldesk.core.models.catalog import Family
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ class TransformersEngine:
     def batch_size_for(self, settings: GenerationSettings) -> int:
         """As many images as fit in half the free memory, up to the device's batch bound."""
         if self._model is None:
-            raise GenerationError("The model has been unloaded.")
+            raise GenerationError(core_text("Engine", "The model has been unloaded."))
         dtype_bytes = self.choice.dtype.bytes_per_param
         return choose_batch_size(self._model.config, self.choice.device, dtype_bytes, settings)
 
@@ -319,10 +320,16 @@ class TransformersEngine:
             if is_out_of_memory(exc):
                 free_device_memory()
                 raise OutOfMemoryError(
-                    f"Out of memory while answering on {self.choice.device}. Try a smaller "
-                    "image budget, fewer images, or another device."
+                    core_text(
+                        "Engine",
+                        "Out of memory while answering on {device}. Try a smaller image budget, "
+                        "fewer images, or another device.",
+                        device=self.choice.device,
+                    )
                 ) from exc
-            raise GenerationError(f"Generation failed: {short_error(exc)}") from exc
+            raise GenerationError(
+                core_text("Engine", "Generation failed: {reason}", reason=short_error(exc))
+            ) from exc
         finally:
             if self.choice.kind == "cpu":
                 release_freed_memory()
@@ -365,7 +372,7 @@ class TransformersEngine:
         import torch
 
         if self._model is None:
-            raise GenerationError("The model has been unloaded.")
+            raise GenerationError(core_text("Engine", "The model has been unloaded."))
         settings = settings or GenerationSettings()
         cancel = cancel or threading.Event()
         started = time.perf_counter()
@@ -438,7 +445,7 @@ class TransformersEngine:
         greedy decoding the answers equal those of :meth:`generate` one at a time.
         """
         if self._model is None:
-            raise GenerationError("The model has been unloaded.")
+            raise GenerationError(core_text("Engine", "The model has been unloaded."))
         settings = settings or GenerationSettings()
         cancel = cancel or threading.Event()
         if not conversations:

@@ -20,6 +20,7 @@ from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES, WeightFo
 from vldesk.core.inference.device import DeviceChoice, HardwareProbe, choose_device
 from vldesk.core.inference.memory_errors import is_out_of_memory
 from vldesk.core.inference.model_folder import ModelInfo, inspect_model_folder
+from vldesk.core.messages import core_text
 
 log = logging.getLogger(__name__)
 
@@ -157,10 +158,21 @@ def load_model(
         if is_out_of_memory(exc):
             free_device_memory()
             raise OutOfMemoryError(
-                f"Not enough memory to load {info.name} on {choice.device} in "
-                f"{choice.dtype.value}. Try a smaller model or another device."
+                core_text(
+                    "Engine",
+                    "Not enough memory to load {model} on {device} in {dtype}. Try a smaller "
+                    "model or another device.",
+                    model=info.name,
+                    device=choice.device,
+                    dtype=choice.dtype.value,
+                )
             ) from exc
         raise ModelLoadError(
-            f"The model in {info.path} could not be loaded: {short_error(exc)}"
+            core_text(
+                "Engine",
+                "The model in {path} could not be loaded: {reason}",
+                path=str(info.path),
+                reason=short_error(exc),
+            )
         ) from exc
     return LoadedModel(model, processor, info, choice, cpu_kernels)

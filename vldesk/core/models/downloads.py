@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vldesk.core.errors import DiskSpaceError, DownloadCancelled, DownloadError
+from vldesk.core.messages import core_text
 from vldesk.core.models import modelscope_adapter as client
 from vldesk.core.models.catalog import (
     Family,
@@ -178,15 +179,27 @@ def _check_disk_space(store: ModelStore, spec: ModelSpec, needed: int) -> None:
         store.models_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DownloadError(
-            f"Cannot create the models folder {store.models_dir}: {exc.strerror or exc}. Choose "
-            "another models folder in the settings (or set VLDESK_MODELS_DIR)."
+            core_text(
+                "Downloads",
+                "Cannot create the models folder {folder}: {reason}. Choose another models "
+                "folder in the settings (or set VLDESK_MODELS_DIR).",
+                folder=str(store.models_dir),
+                reason=exc.strerror or str(exc),
+            )
         ) from None
     free = shutil.disk_usage(store.models_dir).free
     if needed > 0 and free < needed + DISK_HEADROOM:
         raise DiskSpaceError(
-            f"Not enough disk space for {spec.display_name}: it needs {format_bytes(needed)} "
-            f"more in {store.models_dir}, but only {format_bytes(free)} is free. Free some "
-            "space, or choose another models folder in the settings (or set VLDESK_MODELS_DIR)."
+            core_text(
+                "Downloads",
+                "Not enough disk space for {model}: it needs {needed} more in {folder}, but only "
+                "{free} is free. Free some space, or choose another models folder in the "
+                "settings (or set VLDESK_MODELS_DIR).",
+                model=spec.display_name,
+                needed=format_bytes(needed),
+                folder=str(store.models_dir),
+                free=format_bytes(free),
+            )
         )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vldesk.core.errors import ModelLoadError
+from vldesk.core.messages import Text, core_text, joined
 from vldesk.core.models.catalog import Family, UnsupportedModel, check_config
 from vldesk.core.models.files import read_json
 from vldesk.core.models.gguf_check import check_gguf_folder, holds_gguf_files
@@ -57,15 +58,20 @@ class FolderCheck:
         return not self.problems
 
     @property
-    def reason(self) -> str:
-        return " ".join(self.problems)
+    def reason(self) -> Text:
+        return joined(self.problems)
 
     def raise_if_bad(self, what: str | None = None) -> None:
         """Raise :class:`ModelLoadError` with every problem found, if there is any."""
-        if self.problems:
-            raise ModelLoadError(
-                f"{what or f'The folder {self.path}'} cannot be used: {self.reason}"
+        if not self.problems:
+            return
+        if what is None:
+            what = core_text("ModelFolder", "The folder {path}", path=str(self.path))
+        raise ModelLoadError(
+            core_text(
+                "ModelFolder", "{what} cannot be used: {reason}", what=what, reason=self.reason
             )
+        )
 
 
 def _safetensors_tensors(path: Path) -> tuple[set[str], str | None]:
@@ -158,12 +164,17 @@ def _check_weights(path: Path) -> tuple[list[str], int]:
     if not files:
         if any(any(path.glob(pattern)) for pattern in _PYTORCH_WEIGHTS):
             return [
-                "It has only PyTorch .bin/.pt weights; vldesk loads .safetensors weights only "
-                "(get the safetensors version of the model)."
+                core_text(
+                    "ModelFolder",
+                    "It has only PyTorch .bin/.pt weights; vldesk loads .safetensors weights "
+                    "only (get the safetensors version of the model).",
+                )
             ], 0
         if any(path.glob("*.safetensors" + PARTIAL_SUFFIX)):
-            return ["The .safetensors weights are still being downloaded."], 0
-        return ["There are no .safetensors weights in it."], 0
+            return [
+                core_text("ModelFolder", "The .safetensors weights are still being downloaded.")
+            ], 0
+        return [core_text("ModelFolder", "There are no .safetensors weights in it.")], 0
     total = 0
     for file in files:
         total += file.stat().st_size
@@ -200,7 +211,12 @@ def _tokenizer_problems(path: Path) -> list[str]:
     if (path / "tokenizer.json").is_file():
         return []
     if not ((path / "vocab.json").is_file() and (path / "merges.txt").is_file()):
-        return ["The tokenizer is missing (tokenizer.json, or vocab.json and merges.txt)."]
+        return [
+            core_text(
+                "ModelFolder",
+                "The tokenizer is missing (tokenizer.json, or vocab.json and merges.txt).",
+            )
+        ]
     if not config.is_file():
         return [
             "tokenizer_config.json is missing: with vocab.json and merges.txt but no "
@@ -261,11 +277,16 @@ def validate_model_folder(path: Path) -> FolderCheck:
     family: Family | None = None
     config_file = path / "config.json"
     if not config_file.is_file():
-        problems.append("There is no config.json, so it is not a Hugging Face or ModelScope model.")
+        problems.append(
+            core_text(
+                "ModelFolder",
+                "There is no config.json, so it is not a Hugging Face or ModelScope model.",
+            )
+        )
     else:
         config = read_json(config_file)
         if not isinstance(config, dict):
-            problems.append("Its config.json cannot be read.")
+            problems.append(core_text("ModelFolder", "Its config.json cannot be read."))
         else:
             model_type = str(config.get("model_type") or "") or None
             try:
@@ -278,7 +299,10 @@ def validate_model_folder(path: Path) -> FolderCheck:
     problems.extend(_image_processor_problems(path))
     if not _has_chat_template(path):
         problems.append(
-            "There is no chat template (chat_template.jinja, chat_template.json, or a "
-            "chat_template entry in tokenizer_config.json or processor_config.json)."
+            core_text(
+                "ModelFolder",
+                "There is no chat template (chat_template.jinja, chat_template.json, or a "
+                "chat_template entry in tokenizer_config.json or processor_config.json).",
+            )
         )
     return FolderCheck(path, tuple(problems), model_type, family, weights_bytes)

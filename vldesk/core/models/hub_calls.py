@@ -20,6 +20,7 @@ from vldesk.core.errors import (
     RemoteModelNotFoundError,
     VldeskError,
 )
+from vldesk.core.messages import core_text
 from vldesk.core.models import modelscope_adapter as client
 from vldesk.core.models.catalog import ModelSpec
 from vldesk.core.models.download_progress import (
@@ -63,10 +64,14 @@ def cancellable(work: Callable[[], _T], cancel: threading.Event, cancelled: str)
     return result["value"]  # type: ignore[no-any-return]
 
 
-_KEPT = "What was already downloaded is kept: start the download again to resume."
+_KEPT = core_text(
+    "Downloads", "What was already downloaded is kept: start the download again to resume."
+)
 
 
-_NO_CONNECTION = "check the internet connection (and proxy settings), then try again"
+_NO_CONNECTION = core_text(
+    "Downloads", "check the internet connection (and proxy settings), then try again"
+)
 
 
 def _site_problem(exc: BaseException) -> str:
@@ -99,24 +104,44 @@ def translate_error(
     if kind == "not_found":
         if remote is None:
             return RemoteModelNotFoundError(
-                f"ModelScope ({endpoint}) has no model {spec.id}. Check the model id and the "
-                "ModelScope address (a private model also needs MODELSCOPE_API_TOKEN)."
+                core_text(
+                    "Downloads",
+                    "ModelScope ({endpoint}) has no model {model}. Check the model id and the "
+                    "ModelScope address (a private model also needs MODELSCOPE_API_TOKEN).",
+                    endpoint=endpoint,
+                    model=spec.id,
+                )
             )
         return RemoteModelNotFoundError(
             f"ModelScope no longer has {what} at revision '{revision or spec.revision}'. {_KEPT}"
         )
     if kind == "auth":
         return DownloadError(
-            f"ModelScope refused access to {spec.id} (HTTP {code}). The model may have become "
-            "private, or a ModelScope token is needed (MODELSCOPE_API_TOKEN)."
+            core_text(
+                "Downloads",
+                "ModelScope refused access to {model} (HTTP {code}). The model may have become "
+                "private, or a ModelScope token is needed (MODELSCOPE_API_TOKEN).",
+                model=spec.id,
+                code=code,
+            )
         )
     if kind == "rate_limited":
         return HubUnavailableError(
-            f"ModelScope is limiting requests right now; wait a few minutes. {_KEPT}"
+            core_text(
+                "Downloads",
+                "ModelScope is limiting requests right now; wait a few minutes. {kept}",
+                kept=_KEPT,
+            )
         )
     if kind == "server":
         return HubUnavailableError(
-            f"ModelScope is not working properly right now (HTTP {code}); try again later. {_KEPT}"
+            core_text(
+                "Downloads",
+                "ModelScope is not working properly right now (HTTP {code}); try again later. "
+                "{kept}",
+                code=code,
+                kept=_KEPT,
+            )
         )
     if kind == "size":
         expected = f"the {remote.size:,} bytes its listing gives" if remote else "its listing"
@@ -133,24 +158,46 @@ def translate_error(
         )
     if kind == "network":
         return HubUnavailableError(
-            f"Cannot reach ModelScope at {endpoint}: {_NO_CONNECTION}. {_KEPT}"
+            core_text(
+                "Downloads",
+                "Cannot reach ModelScope at {endpoint}: {advice}. {kept}",
+                endpoint=endpoint,
+                advice=_NO_CONNECTION,
+                kept=_KEPT,
+            )
         )
     if kind == "deadline":
         return HubUnavailableError(
-            f"ModelScope at {endpoint} sent nothing more of {what} for too long; "
-            f"{_NO_CONNECTION}. {_KEPT}"
+            core_text(
+                "Downloads",
+                "ModelScope at {endpoint} sent nothing more of {what} for too long; "
+                "{advice}. {kept}",
+                endpoint=endpoint,
+                what=what,
+                advice=_NO_CONNECTION,
+                kept=_KEPT,
+            )
         )
     if kind == "hub":
         return DownloadError(f"Downloading {what} failed: {client.first_line(exc)}. {_KEPT}")
     if isinstance(exc, OSError):
         if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
             return DiskSpaceError(
-                f"The disk filled up while downloading to {folder}. Free some space, then start "
-                "the download again to resume."
+                core_text(
+                    "Downloads",
+                    "The disk filled up while downloading to {folder}. Free some space, then "
+                    "start the download again to resume.",
+                    folder=str(folder),
+                )
             )
         return DownloadError(
-            f"Cannot write the model files to {folder}: {exc.strerror or exc}. Choose another "
-            "models folder in the settings (or set VLDESK_MODELS_DIR)."
+            core_text(
+                "Downloads",
+                "Cannot write the model files to {folder}: {reason}. Choose another models "
+                "folder in the settings (or set VLDESK_MODELS_DIR).",
+                folder=str(folder),
+                reason=exc.strerror or str(exc),
+            )
         )
     log.error("unexpected download failure", exc_info=exc)
     return DownloadError(f"Downloading {what} failed unexpectedly ({type(exc).__name__}). {_KEPT}")
@@ -234,11 +281,23 @@ def _all_sites_failed(
     sites = " or ".join(endpoint for endpoint, _ in failures)
     if kinds == {"not_found"}:
         return RemoteModelNotFoundError(
-            f"Neither ModelScope site ({sites}) has a model {spec.id}. Check the model id (a "
-            "private model also needs MODELSCOPE_API_TOKEN)."
+            core_text(
+                "Downloads",
+                "Neither ModelScope site ({sites}) has a model {model}. Check the model id (a "
+                "private model also needs MODELSCOPE_API_TOKEN).",
+                sites=sites,
+                model=spec.id,
+            )
         )
     each = "; ".join(f"{endpoint} {_site_problem(e)}" for endpoint, e in failures)
-    return HubUnavailableError(f"ModelScope cannot be used right now ({each}): {_NO_CONNECTION}.")
+    return HubUnavailableError(
+        core_text(
+            "Downloads",
+            "ModelScope cannot be used right now ({sites}): {advice}.",
+            sites=each,
+            advice=_NO_CONNECTION,
+        )
+    )
 
 
 def _no_revision(site: client.HubSite, spec: ModelSpec, cancel: threading.Event) -> VldeskError:

@@ -12,6 +12,7 @@ from typing import Any
 
 from vldesk.core.errors import ModelNotFoundError, VldeskError
 from vldesk.core.inference.sampling import Sampling, read_sampling
+from vldesk.core.messages import core_text
 from vldesk.core.models.catalog import (
     CATALOG,
     ModelSpec,
@@ -221,6 +222,20 @@ class ModelStore:
         )
         return found
 
+    def disk_use(self) -> int:
+        """Bytes the models take: the models folder (downloads, partial ones too) plus imported
+        folders outside it, which the folder holds only a registry entry for."""
+        total = folder_size(self.models_dir)
+        root = self.models_dir.resolve()
+        counted: set[Path] = set()
+        for entry in self.imported():
+            folder = entry.path.resolve()
+            if folder in counted or folder == root or root in folder.parents:
+                continue
+            counted.add(folder)
+            total += folder_size(folder)
+        return total
+
     # -- imported folders ----------------------------------------------------------------------
 
     @property
@@ -275,14 +290,23 @@ class ModelStore:
         if not chosen or "/" in chosen or "\\" in chosen:
             # Slashes would make it look like a catalog id (owner/name) or a path.
             raise VldeskError(
-                f"'{chosen}' cannot be a model name: use a short name without slashes."
+                core_text(
+                    "ModelStore",
+                    "'{name}' cannot be a model name: use a short name without slashes.",
+                    name=chosen,
+                )
             )
         entries = self.imported()
         for entry in entries:
             if entry.name.lower() == chosen.lower() and entry.path != folder:
                 raise VldeskError(
-                    f"The name '{chosen}' is already used for {entry.path}; choose another name "
-                    "or remove that one first."
+                    core_text(
+                        "ModelStore",
+                        "The name '{name}' is already used for {path}; choose another name or "
+                        "remove that one first.",
+                        name=chosen,
+                        path=str(entry.path),
+                    )
                 )
         kept = [e for e in entries if e.path != folder and e.name.lower() != chosen.lower()]
         model = ImportedModel(chosen, folder, check.model_type, utc_now())
@@ -300,7 +324,11 @@ class ModelStore:
         """
         ref = id_or_path.strip()
         if not ref:
-            raise ModelNotFoundError("No model was given: pass a catalog id, a name or a folder.")
+            raise ModelNotFoundError(
+                core_text(
+                    "ModelStore", "No model was given: pass a catalog id, a name or a folder."
+                )
+            )
         spec = self.find_downloaded(ref) if "/" in ref else find_model(ref)
         status = self.status(spec) if spec is not None else None
         if status is not None and status.installed:
@@ -308,7 +336,12 @@ class ModelStore:
         entry = self.find_imported(ref)
         if entry is not None:
             validate_model_folder(entry.path).raise_if_bad(
-                f"The imported model '{entry.name}' ({entry.path})"
+                core_text(
+                    "ModelFolder",
+                    "The imported model '{name}' ({path})",
+                    name=entry.name,
+                    path=str(entry.path),
+                )
             )
             return entry.path
         candidate = Path(ref).expanduser()
@@ -316,23 +349,51 @@ class ModelStore:
             validate_model_folder(candidate).raise_if_bad()
             return candidate.resolve()
         if status is not None:
-            ref = status.spec.ref
-            how = f"`vldesk models download {ref}` or the Models window in the app"
+            how = core_text(
+                "ModelStore",
+                "`vldesk models download {model}` or the Models window in the app",
+                model=status.spec.ref,
+            )
+            model = status.spec.ref
             if status.state is InstallState.PARTIAL:
                 raise ModelNotFoundError(
-                    f"{ref} is only partly downloaded; finish the download with {how}."
+                    core_text(
+                        "ModelStore",
+                        "{model} is only partly downloaded; finish the download with {how}.",
+                        model=model,
+                        how=how,
+                    )
                 )
             if status.state is InstallState.DAMAGED:
                 raise ModelNotFoundError(
-                    f"{ref} is damaged ({status.problem}); repair it with {how}."
+                    core_text(
+                        "ModelStore",
+                        "{model} is damaged ({problem}); repair it with {how}.",
+                        model=model,
+                        problem=status.problem or "",
+                        how=how,
+                    )
                 )
-            raise ModelNotFoundError(f"{ref} is not downloaded yet; download it with {how}.")
+            raise ModelNotFoundError(
+                core_text(
+                    "ModelStore",
+                    "{model} is not downloaded yet; download it with {how}.",
+                    model=model,
+                    how=how,
+                )
+            )
         if candidate.exists():
-            raise ModelNotFoundError(f"{ref} is a file, not a model folder.")
+            raise ModelNotFoundError(
+                core_text("ModelStore", "{path} is a file, not a model folder.", path=ref)
+            )
         raise ModelNotFoundError(
-            f"No model called '{ref}': it is not a catalog id, an imported model or a folder. "
-            "See `vldesk models list`, then `vldesk models download ID`, or add a folder you "
-            "already have with `vldesk models import FOLDER`."
+            core_text(
+                "ModelStore",
+                "No model called '{name}': it is not a catalog id, an imported model or a "
+                "folder. See `vldesk models list`, then `vldesk models download ID`, or add a "
+                "folder you already have with `vldesk models import FOLDER`.",
+                name=ref,
+            )
         )
 
     def recommended_sampling(self, id_or_path: str) -> Sampling:
@@ -360,7 +421,11 @@ class ModelStore:
             folder = self.folder_for(spec)
             if not folder.exists():
                 raise ModelNotFoundError(
-                    f"{spec.id} is not downloaded, so there is nothing to remove."
+                    core_text(
+                        "ModelStore",
+                        "{model} is not downloaded, so there is nothing to remove.",
+                        model=spec.id,
+                    )
                 )
             size = folder_size(folder)
             try:
@@ -369,8 +434,13 @@ class ModelStore:
                 shutil.rmtree(folder)
             except OSError as exc:
                 raise VldeskError(
-                    f"Could not delete {folder}: {exc.strerror or exc}. Close any program "
-                    "using the model and try again."
+                    core_text(
+                        "ModelStore",
+                        "Could not delete {folder}: {reason}. Close any program using the model "
+                        "and try again.",
+                        folder=str(folder),
+                        reason=exc.strerror or str(exc),
+                    )
                 ) from exc
             return f"Removed {spec.ref} ({format_bytes(size)} freed in {folder})."
         entry = self.find_imported(ref)
@@ -378,7 +448,11 @@ class ModelStore:
             self._save_imported(e for e in self.imported() if e != entry)
             return f"Forgot the imported model '{entry.name}'; {entry.path} was left as it is."
         raise ModelNotFoundError(
-            f"No downloaded or imported model called '{ref}'; see `vldesk models list`."
+            core_text(
+                "ModelStore",
+                "No downloaded or imported model called '{name}'; see `vldesk models list`.",
+                name=ref,
+            )
         )
 
     # Exposed on the store too, for callers that only hold a store.

@@ -20,6 +20,7 @@ from vldesk.gui.exporting import (
     export_folder,
     export_stem,
 )
+from vldesk.gui.i18n import error_text
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.models.history_model import HistoryListModel
 from vldesk.gui.session import ChatSession, SessionImage, exchanges_of
@@ -78,7 +79,7 @@ class HistoryController(QObject):
         try:
             return self.store.list_conversations(limit, offset, query)
         except VldeskError as exc:
-            self._window.show_message(str(exc), Level.WARNING)
+            self._window.show_message(error_text(exc), Level.WARNING)
             return []
 
     def refresh(self) -> None:
@@ -100,7 +101,7 @@ class HistoryController(QObject):
         try:
             stored = self.store.get_conversation(conversation_id)
         except VldeskError as exc:
-            self._window.show_message(str(exc))
+            self._window.show_message(error_text(exc))
             return
         if stored is None:
             self.model.refresh()
@@ -165,7 +166,7 @@ class HistoryController(QObject):
             for conversation_id in ids:
                 self.store.delete_conversation(conversation_id)
         except VldeskError as exc:
-            self._window.show_message(str(exc))
+            self._window.show_message(error_text(exc))
         if self._session.history_id in ids:
             self._session.history_id = None
         self.model.refresh()
@@ -176,7 +177,7 @@ class HistoryController(QObject):
         try:
             export_entries(entries, path)
         except VldeskError as exc:
-            self._window.show_message(str(exc))
+            self._window.show_message(error_text(exc))
             return False
         self._window.statusBar().showMessage(_tr("Saved {0}.").format(path), 5000)
         return True
@@ -213,7 +214,7 @@ class HistoryController(QObject):
                 ids = [c.id for c in self.store.list_conversations(limit=count)]
             entries = self.store.export_entries(ids)
         except VldeskError as exc:
-            self._window.show_message(str(exc))
+            self._window.show_message(error_text(exc))
             return False
         if not entries:
             self._window.show_message(_tr("There is nothing in the history to export."), Level.INFO)

@@ -16,9 +16,11 @@ from vldesk.core.inference.engine import LoadRequest
 from vldesk.core.inference.engine_choice import choose_engine
 from vldesk.core.models.catalog import Precision
 from vldesk.core.models.store import ModelStore
+from vldesk.core.paths import app_paths
 from vldesk.gui.controllers.batch import BatchController
 from vldesk.gui.controllers.preferences import Preferences
 from vldesk.gui.dialogs.model_dialog import ModelDialog
+from vldesk.gui.i18n import error_text
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.model_choice import menu_ref, model_entries, no_model_text
 from vldesk.gui.widgets.message_banner import Level
@@ -146,7 +148,7 @@ class ModelController(QObject):
             installed = self.entries()
             if not installed:
                 log.info("no model at start-up: %s", exc)
-                self._window.answer_view.set_placeholder(no_model_text(str(exc)))
+                self._window.answer_view.set_placeholder(no_model_text(error_text(exc)))
                 return
             wanted = installed[0][1]
         self.load_model(wanted)
@@ -168,9 +170,9 @@ class ModelController(QObject):
                 device=device or settings.device,
             )
         except VldeskError as exc:
-            self._window.show_message(str(exc))
+            self._window.show_message(error_text(exc))
             if self.info is None:
-                self._window.answer_view.set_placeholder(no_model_text(str(exc)))
+                self._window.answer_view.set_placeholder(no_model_text(error_text(exc)))
             return False
         self.ref = ref
         folder = choice.folder
@@ -336,6 +338,7 @@ class ModelController(QObject):
             )
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dialog.model_chosen.connect(self._use_managed_model)
+            dialog.models_folder_chosen.connect(self.set_models_folder)
             dialog.finished.connect(self._on_dialog_closed)
             self._dialog = dialog
         if dialog.isVisible():  # asked for again: bring it to the front
@@ -343,6 +346,16 @@ class ModelController(QObject):
             dialog.activateWindow()
         dialog.show()
         return dialog
+
+    @Slot(str)
+    def set_models_folder(self, folder: str | None) -> None:
+        """Keep models in ``folder`` from now on (``None``: the default folder): the setting,
+        the store the downloads and the menus use, and the open model manager."""
+        self.store.models_dir = app_paths(folder).models_dir
+        self._preferences.remember(models_dir=folder)
+        self.refresh_menu()
+        if self._dialog is not None:
+            self._dialog.show_models_folder()
 
     def _memory_basis(self) -> tuple[int | None, Precision]:
         """What the model manager compares models with: the memory of the GPU a model runs

@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject, Signal
 
 from vldesk.core.errors import VldeskError
 from vldesk.core.settings import Settings, save_settings
+from vldesk.gui.i18n import error_text
 
 
 class Preferences(QObject):
@@ -33,4 +34,4 @@ class Preferences(QObject):
         try:
             save_settings(self.settings, self._path)
         except VldeskError as exc:
-            self.save_failed.emit(str(exc))
+            self.save_failed.emit(error_text(exc))

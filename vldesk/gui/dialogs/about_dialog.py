@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from vldesk import __version__
-from vldesk.core.models.store import folder_size
+from vldesk.core.models.store import ModelStore
 from vldesk.core.paths import AppPaths
 from vldesk.core.units import format_bytes
 from vldesk.core.versions import component_versions
@@ -57,7 +57,9 @@ class AboutDialog(QDialog):
         versions_box = QGroupBox(tr("Versions"), self)
         versions_form = QFormLayout(versions_box)
         for name, version in self.versions:
-            label = name if name != "CUDA" else tr("CUDA (PyTorch build)")
+            label = {"CUDA": tr("CUDA (PyTorch build)"), "OS": tr("Operating system")}.get(
+                name, name
+            )
             versions_form.addRow(f"{label}:", self._value(version, label))
 
         places_box = QGroupBox(tr("Where files are stored"), self)
@@ -102,8 +104,9 @@ class AboutDialog(QDialog):
         self._pool.setMaxThreadCount(1)
         self._relay = _SizeRelay(self)
         self._relay.counted.connect(self._show_disk_use)
-        relay, folder = self._relay, paths.models_dir
-        self._pool.start(lambda: relay.counted.emit(folder_size(folder)))
+        # The store's count: imported folders live elsewhere, the models folder lists them only.
+        relay, store = self._relay, ModelStore(paths.models_dir)
+        self._pool.start(lambda: relay.counted.emit(store.disk_use()))
 
     def _value(self, text: str, name: str) -> QLabel:
         label = QLabel(text, self)

@@ -40,6 +40,7 @@ from vldesk.core.presets import Preset
 from vldesk.gui.controllers.batch import BatchPlan
 from vldesk.gui.dialogs.photo_outputs_box import PhotoOutputsBox
 from vldesk.gui.dialogs.run_on_box import RunOnBox
+from vldesk.gui.i18n import current_language, error_text
 
 #: (label, extensions) of the image type check boxes.
 IMAGE_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -116,7 +117,7 @@ class BatchDialog(QDialog):
             with servers chosen in ``run_on``, the model they serve is recorded instead.
         model_name: How the model is shown.
         settings: The generation settings the batch starts from (sampling etc.).
-        presets: Ready-made prompts, titled in ``language``.
+        presets: Ready-made prompts (titled in the interface's language).
         folder: The folder to suggest when there is no earlier batch.
         previous: The options of the latest batch, to start from.
         batch_size: The batch size of the latest batch (``None``: automatic).
@@ -181,8 +182,8 @@ class BatchDialog(QDialog):
         # -- prompt ----------------------------------------------------------------------------
         self.preset_combo = QComboBox(self)
         self.preset_combo.setAccessibleName(tr("Preset"))
-        for preset in self._presets:
-            self.preset_combo.addItem(preset.title(language), preset.name)
+        for preset in self._presets:  # titled in the interface's language, as the buttons
+            self.preset_combo.addItem(preset.title(current_language()), preset.name)
         self.preset_combo.addItem(tr("Your own prompt"), "")
         self.prompt_edit = QPlainTextEdit(self)
         self.prompt_edit.setAccessibleName(tr("Prompt"))
@@ -492,7 +493,7 @@ class BatchDialog(QDialog):
             options = self.options()
             servers = run_on.target() if run_on is not None else None
         except VldeskError as exc:
-            self._show_error(str(exc))
+            self._show_error(error_text(exc))
             return
         try:
             earlier = find_job(options)

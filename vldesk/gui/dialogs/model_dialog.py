@@ -21,13 +21,15 @@ from PySide6.QtWidgets import (
 )
 
 from vldesk.core.errors import VldeskError
-from vldesk.core.models.catalog import Precision
+from vldesk.core.models.catalog import Precision, default_model
 from vldesk.core.models.downloads import DownloadProgress
 from vldesk.core.models.machine import Fit, total_memory_bytes
 from vldesk.core.models.store import InstallState, ModelStore
 from vldesk.core.units import format_bytes, format_duration
+from vldesk.gui.i18n import error_text
 from vldesk.gui.models.catalog_model import CatalogModel, ModelRow, collect_rows, hint_text
 from vldesk.gui.models.gguf_rows import cpu_speed_text
+from vldesk.gui.widgets.first_download import FirstDownloadPanel
 from vldesk.gui.workers.download import DownloadWorker
 
 
@@ -61,6 +63,8 @@ class ModelDialog(QDialog):
     """
 
     model_chosen = Signal(str)
+    #: The first run's panel picked another models folder (the app saves and uses it).
+    models_folder_chosen = Signal(str)
 
     def __init__(
         self,
@@ -93,6 +97,11 @@ class ModelDialog(QDialog):
             else self.tr("Download, import or choose the model vldesk answers with.")
         )
         intro.setWordWrap(True)
+        self.first_download: FirstDownloadPanel | None = None
+        if first_run:
+            self.first_download = FirstDownloadPanel(default_model(), store.models_dir, self)
+            self.first_download.download_requested.connect(self._download_default)
+            self.first_download.folder_chosen.connect(self.models_folder_chosen)
 
         self.model = CatalogModel(self)
         self.table = QTableView(self)
@@ -119,6 +128,9 @@ class ModelDialog(QDialog):
         self.progress.setRange(0, 1000)
         self.progress.setAccessibleName(self.tr("Download progress"))
         self.progress_label = QLabel(self)
+        # Errors are long sentences (the offline one named both ModelScope sites): wrapped, they
+        # no longer widen the dialog.
+        self.progress_label.setWordWrap(True)
         self.progress.hide()
         self.progress_label.hide()
 
@@ -145,6 +157,8 @@ class ModelDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
+        if self.first_download is not None:
+            layout.addWidget(self.first_download)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.details)
         layout.addWidget(self.cpu_speed)
@@ -236,6 +250,16 @@ class ModelDialog(QDialog):
             self.model.set_progress(row.ref, 0.0)
         self._update_buttons()
 
+    def _download_default(self) -> None:
+        self.select(default_model().id)
+        self._download()
+
+    def show_models_folder(self) -> None:
+        """The store's models folder changed: list what is there, offer the download there."""
+        if self.first_download is not None:
+            self.first_download.set_folder(self._store.models_dir)
+        self.refresh()
+
     def _remove(self) -> None:
         row = self.selected_row()
         if row is None:
@@ -252,7 +276,7 @@ class ModelDialog(QDialog):
         try:
             self._store.remove(row.ref)
         except VldeskError as exc:
-            QMessageBox.warning(self, self.tr("Remove model"), str(exc))
+            QMessageBox.warning(self, self.tr("Remove model"), error_text(exc))
         self.refresh()
 
     def _import(self) -> None:
@@ -265,7 +289,7 @@ class ModelDialog(QDialog):
         try:
             entry = self._store.import_folder(folder)
         except VldeskError as exc:
-            QMessageBox.warning(self, self.tr("Import model"), str(exc))
+            QMessageBox.warning(self, self.tr("Import model"), error_text(exc))
             return False
         self.refresh()
         self.select(entry.name)

@@ -25,8 +25,9 @@ from vldesk.core.inference.engine_choice import ENGINE_CHOICES
 from vldesk.core.inference.sampling import Sampling
 from vldesk.core.models.store import ModelStore
 from vldesk.core.paths import app_paths
-from vldesk.core.settings import Settings
+from vldesk.core.settings import FONT_SIZES, Settings
 from vldesk.gui.i18n import LANGUAGE_CHOICES
+from vldesk.gui.widgets.folder_field import FolderField
 
 _LANGUAGE_NAMES = {"en": "English", "zh": "中文 (简体)"}
 #: The sampling settings the dialog edits; ``None`` in the settings follows the model.
@@ -173,9 +174,36 @@ class SettingsDialog(QDialog):
         interface_box = QGroupBox(tr("Interface"), self)
         interface_form = QFormLayout(interface_box)
         interface_form.addRow(tr("Interf&ace language:"), self.ui_language_combo)
-        restart_note = QLabel(tr("Takes effect the next time vldesk starts."), interface_box)
+        restart_note = QLabel(
+            tr("Applied when vldesk starts again; it offers to restart now."), interface_box
+        )
         restart_note.setEnabled(False)
         interface_form.addRow(restart_note)
+        self.theme_combo = QComboBox(self)
+        self.theme_combo.setAccessibleName(tr("Colours"))
+        for code, name in (
+            ("system", tr("As the system")),
+            ("light", tr("Light")),
+            ("dark", tr("Dark")),
+        ):
+            self.theme_combo.addItem(name, code)
+        self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(settings.theme)))
+        interface_form.addRow(tr("C&olours:"), self.theme_combo)
+        self.font_size_spin = QSpinBox(self)
+        self.font_size_spin.setAccessibleName(tr("Font size"))
+        self.font_size_spin.setRange(FONT_SIZES[1] - 1, FONT_SIZES[2])
+        # The value below the range stands for the system's size (stored as 0).
+        self.font_size_spin.setSpecialValueText(tr("As the system"))
+        self.font_size_spin.setSuffix(tr(" pt"))
+        self.font_size_spin.setValue(settings.font_size or FONT_SIZES[1] - 1)
+        interface_form.addRow(tr("Font si&ze:"), self.font_size_spin)
+        self.models_folder = FolderField(
+            settings.models_dir,
+            str(app_paths().models_dir),
+            tr("Models folder"),
+            self,
+        )
+        model_form.addRow(tr("Models &folder:"), self.models_folder)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -188,6 +216,10 @@ class SettingsDialog(QDialog):
         layout.addWidget(interface_box)
         layout.addWidget(buttons)
         self._update_sampling()
+
+    def _font_size(self) -> int:
+        size = self.font_size_spin.value()
+        return size if size >= FONT_SIZES[1] else 0
 
     def _choices(self, name: str, choices: Sequence[str], current: str) -> QComboBox:
         combo = QComboBox(self)
@@ -262,6 +294,9 @@ class SettingsDialog(QDialog):
             "max_image_tokens": self.image_tokens_spin.value(),
             "preset_language": str(self.language_combo.currentData()),
             "ui_language": str(self.ui_language_combo.currentData()),
+            "theme": str(self.theme_combo.currentData()),
+            "font_size": self._font_size(),
+            "models_dir": self.models_folder.folder(),
         }
         for name, spin in self._sampling_spins.items():
             value = spin.value()

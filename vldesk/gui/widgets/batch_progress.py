@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from vldesk.core.batch import BatchEventKind, BatchProgress, BatchSummary
 from vldesk.core.units import format_duration
 from vldesk.gui.controllers.batch import BatchPlan, BatchState
+from vldesk.gui.i18n import translated
 
 
 class BatchProgressView(QWidget):
@@ -198,9 +199,9 @@ class BatchProgressView(QWidget):
             self.current_label.setText(self.tr("Last: {0}").format(event.image))
             self.caption_view.setPlainText(event.caption)
         elif kind is BatchEventKind.IMAGE_FAILED:
-            self._add_failure(event.image or "", event.error or "")
+            self._add_failure(event.image or "", translated(event.error or ""))
         elif kind is BatchEventKind.WARNING and event.error:
-            self._add_failure(self.tr("(warning)"), event.error)
+            self._add_failure(self.tr("(warning)"), translated(event.error))
 
     def _show_counts(self, event: BatchProgress) -> None:
         total = max(event.total, 0)
@@ -211,9 +212,15 @@ class BatchProgressView(QWidget):
         state = self._state_text()
         if state:
             parts.insert(0, state)
-        if event.images_per_minute:
+        # A paused batch has no speed and no time left: its last figures would be stale.
+        running = self._state not in (
+            BatchState.PAUSING,
+            BatchState.PAUSED,
+            BatchState.CANCELLING,
+        )
+        if event.images_per_minute and running:
             parts.append(self.tr("{0:.1f} images/min").format(event.images_per_minute))
-        if event.eta_s is not None and event.done < total:
+        if event.eta_s is not None and event.done < total and running:
             parts.append(self.tr("about {0} left").format(format_duration(event.eta_s)))
         if event.failed:
             parts.append(self.tr("{0} failed").format(event.failed))
@@ -241,9 +248,9 @@ class BatchProgressView(QWidget):
         self.progress_bar.setFormat(self.tr("{0} of {1}").format(summary.done, summary.total))
         self.failures.clear()
         for image, reason in summary.failures:
-            self._add_failure(image, reason)
+            self._add_failure(image, translated(reason))
         for warning in summary.warnings:
-            self._add_failure(self.tr("(warning)"), warning)
+            self._add_failure(self.tr("(warning)"), translated(warning))
         counts = self.tr("{0} captioned, {1} failed, {2} skipped of {3} images").format(
             summary.captioned, summary.failed, summary.skipped, summary.total
         )

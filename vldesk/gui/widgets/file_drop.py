@@ -18,9 +18,17 @@ class FileDropFilter(QObject):
 
     Signals:
         files_dropped(list): the dropped paths (strings).
+        dragging(bool): files are being dragged over a watched widget (True), or left or were
+            dropped (False): for a highlight that says "drop here".
     """
 
     files_dropped = Signal(list)
+    dragging = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        #: Widgets whose drag enter this filter took: their leave is this filter's too.
+        self._entered: set[QObject] = set()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
@@ -28,10 +36,19 @@ class FileDropFilter(QObject):
             assert isinstance(event, (QDragEnterEvent, QDragMoveEvent))
             if local_files(event.mimeData()):
                 event.acceptProposedAction()
+                if kind == QEvent.Type.DragEnter:
+                    self._entered.add(watched)
+                    self.dragging.emit(True)
                 return True
+        elif kind == QEvent.Type.DragLeave and watched in self._entered:
+            self._entered.discard(watched)
+            self.dragging.emit(False)
+            return True
         elif kind == QEvent.Type.Drop:
+            self._entered.discard(watched)
             assert isinstance(event, QDropEvent)
             paths = local_files(event.mimeData())
+            self.dragging.emit(False)
             if paths:
                 event.acceptProposedAction()
                 self.files_dropped.emit(paths)

@@ -170,8 +170,13 @@ class PromptPanel(QWidget):
         )
         self._update_enabled()
 
-    def set_presets(self, presets: Sequence[Preset], language: str) -> None:
-        """(Re)build the preset buttons with titles in ``language``; Alt+1… trigger them."""
+    def set_presets(
+        self, presets: Sequence[Preset], language: str, title_language: str | None = None
+    ) -> None:
+        """(Re)build the preset buttons; Alt+1… trigger them. Their prompts (the tool tips) are
+        in ``language``, their titles in ``title_language`` (the interface's; default the same).
+        """
+        titles = title_language or language
         old = set(self._preset_buttons.values())
         # setTabOrder ignores widgets that take no focus: anchor on the last one that does.
         before: QWidget | None = self.cancel_edit_button.previousInFocusChain()
@@ -190,8 +195,8 @@ class PromptPanel(QWidget):
         self._preset_buttons.clear()
         self._presets = [(preset, language) for preset in presets]
         for index, preset in enumerate(presets):
-            button = QPushButton(preset.title(language), self)
-            button.setAccessibleName(preset.title(language))
+            button = QPushButton(preset.title(titles), self)
+            button.setAccessibleName(preset.title(titles))
             if index < 9:
                 button.setShortcut(QKeySequence(f"Alt+{index + 1}"))
             button.clicked.connect(lambda _=False, name=preset.name: self.preset_clicked.emit(name))

@@ -38,6 +38,9 @@ class StatusPanel(QWidget):
                 layout.addWidget(separator)
                 self._separators[label] = separator
             layout.addWidget(label)
+        # The figures give way (cut off at the right, each named in its tool tip) rather than
+        # hold the window wider than half a screen.
+        self.setMinimumWidth(1)  # an explicit minimum overrides the labels' total width
         self.set_model(None)
         self.set_generation(None, None, None)
         self.set_memory(None)

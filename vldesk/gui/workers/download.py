@@ -11,6 +11,7 @@ from vldesk.core.errors import DownloadCancelled, VldeskError
 from vldesk.core.models.catalog import ModelSpec
 from vldesk.core.models.downloads import download_model
 from vldesk.core.models.store import ModelStore
+from vldesk.gui.i18n import error_text
 from vldesk.gui.workers.background import BackgroundRunner
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ class DownloadWorker(QObject):
             self.cancelled.emit(spec.ref)
         except VldeskError as exc:
             ended.set()
-            self.failed.emit(spec.ref, str(exc))
+            self.failed.emit(spec.ref, error_text(exc))
         except Exception as exc:  # a bug, not a user error: keep the details in the log
             log.exception("download of %s failed", spec.id)
             ended.set()

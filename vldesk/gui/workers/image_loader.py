@@ -12,8 +12,10 @@ from PIL import Image
 from PySide6.QtCore import QBuffer, QIODevice, QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
-from vldesk.core.errors import VldeskError
-from vldesk.core.images import LoadedImage, load_image, load_image_bytes
+from vldesk.core.errors import ImageLoadError, VldeskError
+from vldesk.core.images import PASTED_IMAGE, LoadedImage, load_image, load_image_bytes
+from vldesk.core.messages import core_text
+from vldesk.gui.i18n import error_text, translated
 from vldesk.gui.workers.background import BackgroundRunner
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,7 @@ def decode(request_id: int, path: Path | None, pasted: QImage | None = None) -> 
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
         # PySide6 takes the format as str at run time; its stubs say bytes.
         pasted.save(buffer, "PNG")  # type: ignore[call-overload]
-        loaded = load_image_bytes(bytes(buffer.data().data()), "pasted image")
+        loaded = load_image_bytes(bytes(buffer.data().data()), PASTED_IMAGE)
         file_size = None
     display = pil_to_qimage(loaded.image)
     width, height = loaded.image.size
@@ -128,13 +130,14 @@ class ImageLoader(QObject):
         self, request_id: int, path: Path | None, pasted: QImage | None, cancel: threading.Event
     ) -> None:
         """In a decoding thread: decode, then report unless cancelled meanwhile."""
-        source = str(path) if path is not None else "pasted image"
+        source = str(path) if path is not None else translated(PASTED_IMAGE)
         try:
             result = decode(request_id, path, pasted)
         except VldeskError as exc:
-            message = str(exc)
+            message = error_text(exc)
         except MemoryError:
-            message = f"{source}: not enough memory to open this image"
+            memory = core_text("Images", "not enough memory to decode this image")
+            message = error_text(ImageLoadError(source, memory))
         except Exception as exc:
             log.exception("decoding %s failed", source)
             message = f"{source}: {exc}"

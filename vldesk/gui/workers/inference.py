@@ -26,6 +26,7 @@ from vldesk.core.errors import OutOfMemoryError, VldeskError
 from vldesk.core.generation import Conversation, GenerationSettings, StopReason
 from vldesk.core.history import HistoryStore
 from vldesk.core.inference.engine import Engine, EngineLoader, LoadRequest, load_engine
+from vldesk.gui.i18n import error_text
 from vldesk.gui.workers.remote import ConnectRequest, ServerTarget, connect_pool, connect_server
 from vldesk.gui.workers.throttle import Clock, ProgressThrottle, StreamBatcher
 
@@ -200,7 +201,7 @@ class InferenceWorker(QObject):
         except VldeskError as exc:
             log.warning("loading %s failed: %s", request.model_dir, exc)
             if not self.stopping.is_set():
-                self.model_failed.emit(str(exc))
+                self.model_failed.emit(error_text(exc))
             return
         except Exception as exc:
             message = _unexpected(f"loading {request.name}", exc)
@@ -305,11 +306,11 @@ class InferenceWorker(QObject):
             )
         except OutOfMemoryError as exc:
             stream.flush()
-            self.failed.emit(rid, Failure(FailureKind.OUT_OF_MEMORY, str(exc)))
+            self.failed.emit(rid, Failure(FailureKind.OUT_OF_MEMORY, error_text(exc)))
             return
         except VldeskError as exc:
             stream.flush()
-            self.failed.emit(rid, Failure.error(str(exc)))
+            self.failed.emit(rid, Failure.error(error_text(exc)))
             return
         except Exception as exc:
             stream.flush()
@@ -354,7 +355,7 @@ class InferenceWorker(QObject):
                 else BatchJob.create(request.options)
             )
         except VldeskError as exc:
-            self.batch_failed.emit(rid, Failure.error(str(exc)))
+            self.batch_failed.emit(rid, Failure.error(error_text(exc)))
             return
         except Exception as exc:
             self.batch_failed.emit(rid, Failure.error(_unexpected("opening the batch job", exc)))
@@ -378,7 +379,7 @@ class InferenceWorker(QObject):
         except VldeskError as exc:
             throttle.flush()
             log.warning("batch %s stopped: %s", job.job_id, exc)
-            self.batch_failed.emit(rid, Failure.error(str(exc)))
+            self.batch_failed.emit(rid, Failure.error(error_text(exc)))
             return
         except Exception as exc:
             throttle.flush()
@@ -410,8 +411,12 @@ class InferenceWorker(QObject):
 
     @Slot()
     def shut_down(self) -> None:
-        """Free the model, then end the thread's event loop (queued after earlier requests)."""
-        self._drop_engine()
+        """Let go of the model, then end the thread's event loop (queued after earlier requests).
+
+        The app is closing: the orderly unload (garbage collection, device caches) took most
+        of a second per collection with torch loaded and kept the window on screen; the
+        process's exit gives the memory back anyway."""
+        self._engine = None
         thread = self.thread()
         if thread is not None:
             thread.quit()

@@ -201,6 +201,18 @@ def test_the_fastest_measured_kernel_wins(monkeypatch: pytest.MonkeyPatch) -> No
     assert choice.to_dict()["read_gbs"]["linear"] == {1: 10.0, 4: 10.0}
 
 
+def test_the_log_does_not_call_a_slower_batch_invariant_kernel_the_fastest() -> None:
+    """Kernels whose rows depend on the batch size rank last: the reason is said, not speed."""
+    timings = (
+        kernel_timing.KernelTiming(LINEAR, {1: 12.0, 4: 12.0}, batch_invariant=False),
+        kernel_timing.KernelTiming(ONEDNN, {1: 8.0, 4: 8.0}),
+    )
+    choice = KernelChoice(ONEDNN, ONEDNN, timings)
+    text = choice.describe()
+    assert "fastest measured" not in text
+    assert "rows do not depend on the batch size; linear is faster" in text
+
+
 @needs_onednn
 def test_a_tied_head_outside_a_mapped_file_keeps_its_layout(
     monkeypatch: pytest.MonkeyPatch,

@@ -71,12 +71,26 @@ class KernelChoice:
     tied_head_packed: bool = False
 
     def describe(self) -> str:
-        how = "forced" if self.forced else "fastest measured"
+        how = "forced" if self.forced else self._why_measured()
         if self.kernel in QUANTIZED_KERNELS:
             how = "weights quantized"
         text = f"{self.kernel.value} ({how}), output head {self.head_kernel.value}"
         rates = "; ".join(_describe_timing(t) for t in self.timings)
         return f"{text}; GB/s read: {rates}" if rates else text
+
+    def _why_measured(self) -> str:
+        """Kernels whose rows change with the batch size rank last whatever their speed: say so
+        when that, not speed, made the choice."""
+        chosen = next((t for t in self.timings if t.kernel is self.kernel), None)
+        if chosen is None or not self.timings:
+            return "measured"
+        fastest = min(self.timings, key=lambda t: t.seconds_per_gb)
+        if fastest.seconds_per_gb >= chosen.seconds_per_gb:
+            return "fastest measured"
+        return (
+            "the fastest whose rows do not depend on the batch size; "
+            f"{fastest.kernel.value} is faster"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
