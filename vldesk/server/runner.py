@@ -63,9 +63,15 @@ class Server:
                 raise RuntimeError("the server failed to start")
             self._thread.join(timeout=0.05)
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 30) -> None:
+        """Stop serving: waiting requests get 503 at once, the answer under way is cancelled,
+        then uvicorn closes its connections; each step waits at most ``timeout_s``."""
         self._uvicorn.should_exit = True
+        self.scheduler.stop(timeout_s)
         if self._thread is not None:
-            self._thread.join(timeout=30)
-        self.scheduler.stop()
+            self._thread.join(timeout=timeout_s)
         self.socket.close()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
