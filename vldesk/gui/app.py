@@ -23,6 +23,7 @@ from vldesk.gui.controllers.history import HistoryController
 from vldesk.gui.controllers.images import ImageController
 from vldesk.gui.controllers.models import ModelController
 from vldesk.gui.controllers.preferences import Preferences
+from vldesk.gui.controllers.serving import ServeController
 from vldesk.gui.dialogs.about_dialog import AboutDialog, open_folder
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
 from vldesk.gui.dialogs.shortcuts_dialog import ShortcutsDialog
@@ -100,6 +101,7 @@ class DesktopApp(QObject):
             self.store, self.inference, self.downloads, self.batch, prefs, w, self
         )
         self.images = ImageController(self.session, prefs, w, self)
+        self.serving = ServeController(self.inference, prefs, w, self)
         self.chat = ChatController(
             self.session,
             self.inference,
@@ -182,6 +184,7 @@ class DesktopApp(QObject):
         self.models.closing = self.batch_panel.closing = True
         self._save_layout()
         self.preferences.remember(system_prompt=self.window.prompt_panel.system_prompt())
+        self.serving.shut_down()  # before the worker: requests still waiting get 503
         self.inference.shut_down()  # cancels a folder batch too; it stays resumable
         # The stopped answer's result is still queued for this thread: deliver it now, so
         # what was on screen is saved to history before it closes.

@@ -194,6 +194,12 @@ class MainWindow(QMainWindow):
         self.manage_models_action = _action(
             self, tr("&Manage Models…"), "Ctrl+M", tr("Download, import, remove or choose a model")
         )
+        self.serve_action = _action(
+            self,
+            tr("&Serve on This Computer…"),
+            None,
+            tr("Let other programs and phones use the loaded model"),
+        )
         self.model_group = QActionGroup(self)
         self.model_group.setExclusive(True)
 
@@ -316,6 +322,8 @@ class MainWindow(QMainWindow):
         menu.addAction(self.open_model_folder_action)
         menu.addAction(self.reload_model_action)
         menu.addAction(self.unload_model_action)
+        menu.addSeparator()
+        menu.addAction(self.serve_action)
 
     def set_recent_files(self, paths: list[str]) -> list[QAction]:
         """Fill File → Open Recent; returns the actions (their ``data()`` is the path)."""
