@@ -84,7 +84,9 @@ class ServeDialog(QDialog):
         form.addRow(self.tr("&Address:"), self.host_box)
         form.addRow("", self.host_hint)
         form.addRow(self.tr("&Port:"), self.port_box)
-        form.addRow(self.tr("API &key:"), key_row)
+        key_label = QLabel(self.tr("API &key:"), self)
+        key_label.setBuddy(self.key_edit)  # a row holding a layout gets no buddy by itself
+        form.addRow(key_label, key_row)
 
         self.status_label = QLabel(self)
         self.status_label.setWordWrap(True)
@@ -123,7 +125,7 @@ class ServeDialog(QDialog):
         self.start_button.clicked.connect(self._start_or_stop)
         self._host_changed(self.host_box.currentText())
         self.show_stopped()
-        self.resize(560, self.sizeHint().height())
+        self.setMinimumWidth(560)
 
     def host(self) -> str:
         return self.host_box.currentText().strip() or DEFAULT_HOST
@@ -177,7 +179,9 @@ class ServeDialog(QDialog):
                 )
             )
         if has_key:
-            lines.append(self.tr("Clients send the key as “Authorization: Bearer <key>”."))
+            lines.append(
+                html.escape(self.tr("Clients send the key as “Authorization: Bearer <key>”."))
+            )
         self.status_label.setText("<br>".join(lines))
         self._address = addresses.network or local
         self.copy_address_button.setEnabled(True)
