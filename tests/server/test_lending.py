@@ -65,7 +65,7 @@ def test_stopping_cancels_a_batch_under_way(start_server: StartServer) -> None:
     long_answer = " ".join(f"w{i}" for i in range(300))
     engine = FakeEngine(answer=long_answer, before_word=slow_word, max_batch=4)
     server = start_server(engine)
-    blocker, _ = post_in_thread(server.url, "blocker")
+    post_in_thread(server.url, "blocker")
     assert entered.wait(HANG_S)
     # These wait behind the blocker, then go to the engine as one batch.
     waiting = [post_in_thread(server.url, f"batched {n}") for n in range(3)]
