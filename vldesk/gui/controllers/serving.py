@@ -1,8 +1,4 @@
-"""Serving the app's loaded model to other programs: the dialog, the server's life, the status bar.
-
-The server (uvicorn on its own thread) gets a :class:`SharedEngine`: its calls run on the app's
-inference thread with the model the app has loaded, taking turns with the window's questions.
-"""
+"""Serving the loaded model to other programs: the dialog, the server's life, the status bar."""
 
 from __future__ import annotations
 
@@ -38,7 +34,8 @@ def _tr(text: str) -> str:
 
 
 class ServeController(QObject):
-    """Starts and stops the server and lends it whichever model the app has loaded."""
+    """Starts and stops the server (uvicorn on its own thread) and lends it whichever model the
+    app has loaded, as a :class:`SharedEngine` whose calls take turns with the window's."""
 
     def __init__(
         self,

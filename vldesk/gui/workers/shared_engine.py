@@ -1,11 +1,4 @@
-"""The app's loaded model lent to the server: an Engine whose calls run on the inference thread.
-
-The server's scheduler calls :class:`SharedEngine` from its own thread; each call becomes one
-item in the inference worker's queue, behind the GUI's requests already there. The scheduler
-waits for each call before it sends the next, so the GUI and the server take turns: a question
-asked in the window waits for at most one server call (one answer, or one batch), never for the
-server's whole backlog. No Qt here: the worker's queue is reached through ``submit``.
-"""
+"""The app's loaded model lent to the server: an Engine whose calls run on the inference thread."""
 
 from __future__ import annotations
 
@@ -72,7 +65,14 @@ class EngineFacts:
 
 class SharedEngine:
     """An :class:`~vldesk.core.inference.engine.Engine` that runs every call on the app's
-    inference thread, with the model the app has loaded; :meth:`unload` only stops lending it."""
+    inference thread, with the model the app has loaded; :meth:`unload` only stops lending it.
+
+    The server's scheduler calls it from its own thread; each call becomes one item in the
+    inference worker's queue, behind the window's requests already there. The scheduler waits
+    for each call before it sends the next, so the window and the server take turns: a question
+    asked in the window waits for at most one server call (one answer or one batch), never for
+    the server's whole backlog. No Qt here: the worker's queue is reached through ``submit``.
+    """
 
     def __init__(self, facts: EngineFacts, submit: Submit) -> None:
         self._facts = facts
