@@ -3,6 +3,7 @@ turns with the window's questions; no key, no model, stopping and quitting."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -314,3 +315,21 @@ def test_the_web_page_follows_the_preset_language(
     assert "简要描述" in page
     assert "用一两句话描述这张图片。" in page
     assert "Describe briefly" not in page
+
+
+def test_a_port_in_use_is_refused_with_a_clear_message(
+    make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot
+) -> None:
+    app = make_app(fake_model_dir, engine_loader=FakeEngineLoader())
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        dialog = app.serving.open_dialog()
+        dialog.port_box.setValue(taken.getsockname()[1])
+        qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+        assert app.serving.server is None
+        assert dialog.error_label.text().startswith("Cannot listen on 127.0.0.1:")
+        assert dialog.start_button.text().replace("&", "") == "Start"
+    finally:
+        taken.close()

@@ -23,8 +23,12 @@ class Server:
         )
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind((config.host.strip("[]"), config.port))
+        try:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.socket.bind((config.host.strip("[]"), config.port))
+        except OSError:
+            self.socket.close()  # the address is taken or wrong: nothing is left open
+            raise
         self.port: int = self.socket.getsockname()[1]
         # Listen at once: a client that comes before uvicorn has started waits instead of being
         # refused (the address is printed before the server runs).
