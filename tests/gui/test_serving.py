@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import AppFactory, make_image, open_image, wait_for_model, wait_idle
 from tests.helpers.fake_engine import FakeEngine, FakeEngineLoader
+from tests.server.conftest import data_url
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.dialogs.serve_dialog import ServeDialog
 from vldesk.server.runner import Server
@@ -333,3 +334,26 @@ def test_a_port_in_use_is_refused_with_a_clear_message(
         assert dialog.start_button.text().replace("&", "") == "Start"
     finally:
         taken.close()
+
+
+def test_the_tiny_model_loaded_in_the_app_answers_api_requests_alone_and_together(
+    ready_app: DesktopApp, qtbot: QtBot
+) -> None:
+    app = ready_app
+    app.window.serve_action.trigger()
+    assert app.serving.start("127.0.0.1", 0, "")
+    api = client(app)
+    image = {"type": "image_url", "image_url": {"url": data_url()}}
+    messages = [{"role": "user", "content": [{"type": "text", "text": "What is it?"}, image]}]
+    reply = api.chat.completions.create(model="", messages=messages, max_tokens=4)
+    assert reply.usage is not None
+    assert 0 < reply.usage.completion_tokens <= 4
+    assert reply.model == app.session.model_name
+    # Two at once: unstreamed requests that wait together may share one batch call.
+    both = [
+        in_thread(lambda: api.chat.completions.create(model="", messages=messages, max_tokens=4))
+        for _ in range(2)
+    ]
+    for thread, out in both:
+        thread.join(120)
+        assert not isinstance(out[0], Exception)
