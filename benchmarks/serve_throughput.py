@@ -6,7 +6,7 @@ Builds (once, in the bench cache) a random-weight model of the real Qwen3-VL-2B 
 loads it on the CPU and measures, in one run on one machine:
 
 - ``one_at_a_time``: the engine answering the requests one after another, no server (the
-  baseline);
+  baseline), before the server's levels and again after them (``one_at_a_time_after``);
 - ``server_N``: ``vldesk serve``'s server with N clients, each sending its next request as soon
   as its last one is answered (unstreamed: requests that wait together share a batch);
 - ``app_N``: the same through the desktop app's path (Model → Serve on This Computer…): the
@@ -89,6 +89,17 @@ def timed(run: Callable[[], list[dict[str, Any]]]) -> dict[str, Any]:
     }
 
 
+def on_own_thread(work: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """``work()`` on a thread of its own, as the server's scheduler and the app's worker run:
+    torch on the main thread was 10-20x slower on the loaded 2-core machine (its OpenMP
+    threads contend there; a small matmul loop alone shows it)."""
+    out: list[list[dict[str, Any]]] = []
+    thread = threading.Thread(target=lambda: out.append(work()))
+    thread.start()
+    thread.join()
+    return out[0]
+
+
 def one_at_a_time(engine: Any, image_path: Path, count: int, max_tokens: int) -> dict[str, Any]:
     from vldesk.core.generation import Conversation, GenerationSettings
     from vldesk.core.images import load_image
@@ -97,10 +108,14 @@ def one_at_a_time(engine: Any, image_path: Path, count: int, max_tokens: int) ->
     settings = GenerationSettings(max_new_tokens=max_tokens, greedy=True)
 
     def run() -> list[dict[str, Any]]:
+        return on_own_thread(answer_each)
+
+    def answer_each() -> list[dict[str, Any]]:
         records = []
         for _ in range(count):
             started = time.perf_counter()
-            result = engine.generate(Conversation().ask(QUESTION, [image]), settings)
+            conversation = Conversation().ask(QUESTION, [image])
+            result = engine.generate(conversation, settings, reuse_cache=False)
             elapsed = time.perf_counter() - started
             records.append({"ok": True, "seconds": elapsed, "tokens": result.stats.new_tokens})
         return records
@@ -146,6 +161,25 @@ def with_clients(url: str, body: dict[str, Any], clients: int, count: int) -> di
     return timed(run)
 
 
+class CallCounter:
+    """Passes every call on to ``engine`` and notes the size of each: 1 for an answer alone."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self.calls: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(1)
+        return self._engine.generate(*args, **kwargs)
+
+    def generate_batch(self, conversations: Any, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(len(conversations))
+        return self._engine.generate_batch(conversations, *args, **kwargs)
+
+
 def requests_for(clients: int, base: int) -> int:
     """At least ``base`` requests, and two per client: every client waits behind others once."""
     return max(base, 2 * clients)
@@ -157,20 +191,25 @@ def server_levels(
     from vldesk.server.config import Limits, ServerConfig
     from vldesk.server.runner import Server
 
+    counter = CallCounter(engine)
     server = Server(ServerConfig(host="127.0.0.1", port=0, limits=Limits(queue=64)))
-    server.scheduler.attach(engine)
+    server.scheduler.attach(counter)
     server.start()
     figures: dict[str, Any] = {}
     try:
         for clients in levels:
             print(f"{prefix}_{clients} ...", file=sys.stderr, flush=True)
+            counter.calls.clear()
+            measured = with_clients(server.url, body, clients, requests_for(clients, base))
             figures[f"{prefix}_{clients}"] = {
                 "clients": clients,
-                "batches": "up to the engine's (unstreamed requests that wait together)",
-                **with_clients(server.url, body, clients, requests_for(clients, base)),
+                **measured,
+                # Unstreamed requests that wait together share one engine call.
+                "engine_call_sizes": list(counter.calls),
             }
             print(json.dumps(figures[f"{prefix}_{clients}"]), file=sys.stderr, flush=True)
     finally:
+        server.scheduler.detach("The benchmark is over.")  # the caller keeps the engine
         server.stop()
     return figures
 
@@ -246,8 +285,12 @@ def main(argv: list[str] | None = None) -> int:
     print("one_at_a_time ...", file=sys.stderr, flush=True)
     report["one_at_a_time"] = one_at_a_time(engine, image_path, args.requests, args.max_tokens)
     print(json.dumps(report["one_at_a_time"]), file=sys.stderr, flush=True)
-    # Stopping the server unloads the engine: the app path loads its own copy afterwards.
     report.update(server_levels(engine, body, levels, args.requests, "server"))
+    # Again after the server's levels: how far the machine's load moved the baseline meanwhile.
+    report["one_at_a_time_after"] = one_at_a_time(
+        engine, image_path, args.requests, args.max_tokens
+    )
+    engine.unload()  # the app path loads its own copy
     if app_clients:
         report.update(app_levels(request, body, app_clients, args.requests))
     report["total_seconds"] = round(time.perf_counter() - started, 1)
