@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -57,10 +57,23 @@ def server_of(app: DesktopApp) -> Server:
     return server
 
 
+#: The clients a test made: closed after it, so no socket is left for the garbage collector.
+_clients: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _clients:
+        _clients.pop().close()
+
+
 def client(app: DesktopApp, key: str = "unused") -> openai.OpenAI:
-    return openai.OpenAI(
+    made = openai.OpenAI(
         base_url=f"{server_of(app).url}/v1", api_key=key, max_retries=0, timeout=60
     )
+    _clients.append(made)
+    return made
 
 
 def ask(text: str) -> list[dict[str, object]]:
