@@ -33,6 +33,7 @@ from vldesk.gui.dialogs.about_dialog import AboutDialog
 from vldesk.gui.dialogs.batch_dialog import BatchDialog
 from vldesk.gui.dialogs.error_dialog import ErrorDialog
 from vldesk.gui.dialogs.model_dialog import ModelDialog
+from vldesk.gui.dialogs.serve_dialog import ServeDialog
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
 from vldesk.gui.dialogs.shortcuts_dialog import ShortcutsDialog, action_label
 from vldesk.gui.widgets import answer_view
@@ -104,6 +105,7 @@ def _dialogs(app: DesktopApp, tmp_path: Path) -> list[QDialog]:
             language="en",
             parent=app.window,
         ),
+        ServeDialog("192.168.1.20", app.window),
     ]
 
 

@@ -32,7 +32,8 @@ def data_url(data: bytes | None = None, mime: str = "image/png") -> str:
 
 @pytest.fixture
 def start_server() -> Iterator[StartServer]:
-    """``start_server(engine, limits=..., api_key=...)``; every server stops after the test."""
+    """``start_server(engine, limits=..., api_key=..., language=...)``; every server stops after
+    the test."""
     servers: list[Server] = []
 
     def start(
@@ -40,8 +41,15 @@ def start_server() -> Iterator[StartServer]:
         *,
         limits: Limits | None = None,
         api_key: str | None = None,
+        language: str = "auto",
     ) -> Server:
-        config = ServerConfig(host="127.0.0.1", port=0, api_key=api_key, limits=limits or Limits())
+        config = ServerConfig(
+            host="127.0.0.1",
+            port=0,
+            api_key=api_key,
+            limits=limits or Limits(),
+            language=language,
+        )
         server = Server(config)
         if engine is not None:
             server.scheduler.attach(engine)

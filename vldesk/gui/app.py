@@ -31,6 +31,7 @@ from vldesk.gui.controllers.models import ModelController
 from vldesk.gui.controllers.photo_caption import PhotoCaptionController
 from vldesk.gui.controllers.preferences import Preferences
 from vldesk.gui.controllers.servers import ServerController
+from vldesk.gui.controllers.serving import ServeController
 from vldesk.gui.dialogs.about_dialog import AboutDialog
 from vldesk.gui.dialogs.folder_reveal import reveal_folder
 from vldesk.gui.dialogs.settings_dialog import SettingsDialog
@@ -115,6 +116,7 @@ class DesktopApp(QObject):
         self.images = ImageController(self.session, prefs, w, self)
         saved_servers = SavedServers(self.paths.config_dir)
         self.servers = ServerController(self.models, saved_servers, w, self)
+        self.serving = ServeController(self.inference, prefs, w, self)
         self.chat = ChatController(
             self.session,
             self.inference,
@@ -224,6 +226,7 @@ class DesktopApp(QObject):
         self.models.closing = self.batch_panel.closing = True
         self._save_layout()
         self.preferences.remember(system_prompt=self.window.prompt_panel.system_prompt())
+        self.serving.shut_down()  # before the worker: requests still waiting get 503
         self.inference.shut_down()  # cancels a folder batch too; it stays resumable
         # The stopped answer's result is still queued for this thread: deliver it now, so
         # what was on screen is saved to history before it closes.

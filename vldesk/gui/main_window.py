@@ -220,6 +220,12 @@ class MainWindow(QMainWindow):
             self, tr("&Disconnect from the Server"), None, tr("Back to the model on this computer")
         )
         self.disconnect_server_action.setEnabled(False)
+        self.serve_action = _action(
+            self,
+            tr("&Serve on This Computer…"),
+            None,
+            tr("Let other programs and phones use the loaded model"),
+        )
         self.model_group = QActionGroup(self)
         self.model_group.setExclusive(True)
 
@@ -400,6 +406,7 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self.connect_server_action)
         menu.addAction(self.disconnect_server_action)
+        menu.addAction(self.serve_action)
 
     def set_recent_files(self, paths: list[str]) -> list[QAction]:
         """Fill File → Open Recent; returns the actions (their ``data()`` is the path)."""

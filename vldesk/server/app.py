@@ -20,7 +20,7 @@ from vldesk.core.generation import GenerationResult, StopReason
 from vldesk.core.inference.engine import Engine
 from vldesk.server.config import ServerConfig, size_text
 from vldesk.server.errors import ApiError, is_ollama_path
-from vldesk.server.page import page_html
+from vldesk.server.page import page_html, page_language
 from vldesk.server.scheduler import Done, Event, Failed, InferenceScheduler, Job, Text
 from vldesk.server.translate import Question, ollama_chat, ollama_generate, openai_chat
 
@@ -116,8 +116,13 @@ def create_app(config: ServerConfig, scheduler: InferenceScheduler) -> FastAPI:
         return question, engine, job
 
     @app.get("/", include_in_schema=False)
-    async def page() -> HTMLResponse:
-        return HTMLResponse(page_html())
+    async def page(request: Request) -> HTMLResponse:
+        language = page_language(
+            request.query_params.get("lang"),
+            config.language,
+            request.headers.get("accept-language"),
+        )
+        return HTMLResponse(page_html(language), headers={"Vary": "Accept-Language"})
 
     @app.get("/v1/models")
     async def models(request: Request) -> dict[str, Any]:

@@ -38,6 +38,8 @@ class ServerConfig:
     limits: Limits = Limits()
     #: Origins allowed to call the API from a web page elsewhere; none by default.
     cors_origins: tuple[str, ...] = ()
+    #: The web page's language ("en", "zh"); "auto" follows the browser's.
+    language: str = "auto"
 
     def __post_init__(self) -> None:
         if not is_loopback(self.host) and not self.api_key:

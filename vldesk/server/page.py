@@ -8,26 +8,66 @@ from __future__ import annotations
 import html
 import json
 
-from vldesk.core.presets import PRESETS
+from vldesk.core.presets import LANGUAGES, PRESETS
+
+#: The page's own words in each language other than English (the presets carry their own).
+_WORDS: dict[str, dict[str, str]] = {
+    "zh": {
+        "Drop an image here, or tap to pick one or take a photo": (
+            "把图片拖到这里，或点按选择图片、拍照"
+        ),
+        "the chosen image": "所选图片",
+        "Preset": "预设",
+        "API key (if the server needs one)": "API 密钥（服务器要求时填写）",
+        "Question": "问题",
+        "Ask": "提问",
+        "Stop": "停止",
+    }
+}
 
 
-def page_html() -> str:
+def page_language(asked: str | None, configured: str, accept_language: str | None) -> str:
+    """The page's language: ``?lang=`` where given, else the server's (unless ``auto``), else the
+    browser's first language the presets have; English otherwise."""
+    for choice in (asked, None if configured == "auto" else configured):
+        code = _code(choice)
+        if code in LANGUAGES:
+            return code
+    for part in (accept_language or "").split(","):
+        code = _code(part.split(";")[0])
+        if code in LANGUAGES:
+            return code
+    return "en"
+
+
+def _code(tag: str | None) -> str:
+    return (tag or "").strip().replace("_", "-").split("-")[0].lower()
+
+
+def page_html(language: str = "en") -> str:
     presets = [
         {
             "name": p.name,
-            "title": p.title("en"),
-            "prompt": p.prompt("en"),
+            "title": p.title(language),
+            "prompt": p.prompt(language),
             "max_tokens": p.max_new_tokens,
         }
         for p in PRESETS
     ]
     # "</" cannot end the script early once escaped.
     data = json.dumps(presets, ensure_ascii=False).replace("</", "<\\/")
-    return _PAGE.replace("__PRESETS__", data).replace("__TITLE__", html.escape("vldesk"))
+    page = _PAGE.replace("__PRESETS__", data).replace("__TITLE__", html.escape("vldesk"))
+    page = page.replace("__LANG__", "zh-Hans" if language == "zh" else language)
+    for english, translated in _WORDS.get(language, {}).items():
+        page = page.replace(f"{{{{{english}}}}}", html.escape(translated))
+    # English, and any word a language lacks, stays as written.
+    for english in _WORDS["zh"]:
+        page = page.replace(f"{{{{{english}}}}}", html.escape(english))
+    return page
 
 
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="__LANG__"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>__TITLE__</title>
 <style>
@@ -42,13 +82,13 @@ textarea{width:100%;box-sizing:border-box;min-height:4rem}
 </style></head>
 <body>
 <h1>vldesk</h1>
-<label id="drop" for="file">Drop an image here, or tap to pick one or take a photo
+<label id="drop" for="file">{{Drop an image here, or tap to pick one or take a photo}}
 <input id="file" type="file" accept="image/*" capture="environment" hidden></label>
-<img id="preview" alt="the chosen image">
-<div class="row"><select id="preset" aria-label="Preset"></select>
-<input id="key" type="password" placeholder="API key (if the server needs one)"></div>
-<textarea id="question" aria-label="Question"></textarea>
-<div class="row"><button id="ask">Ask</button><button id="stop" disabled>Stop</button></div>
+<img id="preview" alt="{{the chosen image}}">
+<div class="row"><select id="preset" aria-label="{{Preset}}"></select>
+<input id="key" type="password" placeholder="{{API key (if the server needs one)}}"></div>
+<textarea id="question" aria-label="{{Question}}"></textarea>
+<div class="row"><button id="ask">{{Ask}}</button><button id="stop" disabled>{{Stop}}</button></div>
 <div id="answer" aria-live="polite"></div>
 <div id="error"></div>
 <script>

@@ -23,8 +23,12 @@ class Server:
         )
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind((config.host.strip("[]"), config.port))
+        try:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.socket.bind((config.host.strip("[]"), config.port))
+        except OSError:
+            self.socket.close()  # the address is taken or wrong: nothing is left open
+            raise
         self.port: int = self.socket.getsockname()[1]
         # Listen at once: a client that comes before uvicorn has started waits instead of being
         # refused (the address is printed before the server runs).
@@ -63,9 +67,15 @@ class Server:
                 raise RuntimeError("the server failed to start")
             self._thread.join(timeout=0.05)
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 30) -> None:
+        """Stop serving: waiting requests get 503 at once, the answer under way is cancelled,
+        then uvicorn closes its connections; each step waits at most ``timeout_s``."""
         self._uvicorn.should_exit = True
+        self.scheduler.stop(timeout_s)
         if self._thread is not None:
-            self._thread.join(timeout=30)
-        self.scheduler.stop()
+            self._thread.join(timeout=timeout_s)
         self.socket.close()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()

@@ -128,6 +128,10 @@ class InferenceScheduler:
         self.load_error: str | None = None
         #: The job being answered alone (None between answers and during batches).
         self.current: Job | None = None
+        #: The cancel event of the engine call under way (a job's own, or its batch's).
+        self._call_cancel: threading.Event | None = None
+        #: Jobs taken from the queue and not yet answered.
+        self._answering = 0
 
     @property
     def engine(self) -> Engine | None:
@@ -135,13 +139,35 @@ class InferenceScheduler:
 
     def attach(self, engine: Engine) -> None:
         """The model has loaded: start answering."""
-        self._engine = engine
+        with self._ready:
+            self._engine = engine
+            self.load_error = None
+            self._ready.notify()
         if not self._thread.is_alive():
             self._thread.start()
+
+    def detach(self, reason: str) -> None:
+        """The model has gone (unloaded, or another is loading): requests get 503 and ``reason``
+        until :meth:`attach`; those waiting are answered so now."""
+        with self._ready:
+            self._engine = None
+            self.load_error = reason
+            pending = list(self._queue)
+            self._queue.clear()
+        for job in pending:
+            job.send(Failed(self._unavailable(reason)))
 
     def waiting(self) -> int:
         with self._ready:
             return len(self._queue)
+
+    def in_flight(self) -> int:
+        """Requests waiting or being answered now."""
+        with self._ready:
+            return len(self._queue) + self._answering
+
+    def _unavailable(self, message: str) -> ApiError:
+        return ApiError(503, message, headers={"Retry-After": str(self.retry_after_s)})
 
     def submit(
         self,
@@ -153,8 +179,7 @@ class InferenceScheduler:
     ) -> Job:
         """Queue a request from the running event loop; 503 while loading, 429 when full."""
         if self._engine is None or self._stopping:
-            message = self.load_error or "The model is loading; try again shortly."
-            raise ApiError(503, message, headers={"Retry-After": str(self.retry_after_s)})
+            raise self._unavailable(self.load_error or "The model is loading; try again shortly.")
         job = Job(conversation, settings, stream, stops, asyncio.get_running_loop())
         with self._ready:
             if len(self._queue) >= self.max_queue:
@@ -169,39 +194,44 @@ class InferenceScheduler:
             self._ready.notify()
         return job
 
-    def stop(self) -> None:
-        """Answer no more; the job being answered is cancelled and the engine unloaded."""
+    def stop(self, timeout_s: float = 30) -> None:
+        """Answer no more; the answer under way is cancelled and the engine unloaded (an engine
+        that only lends the model leaves it loaded). Waits up to ``timeout_s`` for the answer to
+        stop."""
         with self._ready:
             self._stopping = True
-            if self.current is not None:
-                self.current.cancel.set()
+            if self._call_cancel is not None:
+                self._call_cancel.set()
             pending = list(self._queue)
             self._queue.clear()
             self._ready.notify()
         for job in pending:
             job.send(Failed(ApiError(503, "The server is shutting down.")))
         if self._thread.is_alive():
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=timeout_s)
         if self._engine is not None:
             self._engine.unload()
 
     def _run(self) -> None:
         while True:
             with self._ready:
-                while not self._queue and not self._stopping:
+                while not (self._queue and self._engine is not None) and not self._stopping:
                     self._ready.wait()
                 if self._stopping:
                     return
-                jobs = self._take_jobs()
-            jobs = [job for job in jobs if not job.cancel.is_set()]
-            if not jobs:
-                continue
-            if len(jobs) == 1:
-                self.current = jobs[0]
-                self._answer_one(jobs[0])
-                self.current = None
-            else:
-                self._answer_batch(jobs)
+                jobs = [job for job in self._take_jobs() if not job.cancel.is_set()]
+                self._answering = len(jobs)
+            try:
+                if len(jobs) == 1:
+                    self.current = jobs[0]
+                    self._answer_one(jobs[0])
+                    self.current = None
+                elif jobs:
+                    self._answer_batch(jobs)
+            finally:
+                with self._ready:
+                    self._answering = 0
+                    self._call_cancel = None
 
     def _take_jobs(self) -> list[Job]:
         """The oldest job, and the later unstreamed ones that can share its batch call."""
@@ -222,6 +252,10 @@ class InferenceScheduler:
         engine = self._engine
         assert engine is not None
         scanner = StopScanner(job.stops)
+        with self._ready:
+            self._call_cancel = job.cancel
+            if self._stopping:
+                job.cancel.set()
 
         def on_text(piece: str) -> None:
             out = scanner.feed(piece)
@@ -253,6 +287,10 @@ class InferenceScheduler:
         batch_cancel = threading.Event()
         for job in jobs:
             job.batch, job.batch_cancel = jobs, batch_cancel
+        with self._ready:
+            self._call_cancel = batch_cancel
+            if self._stopping:
+                batch_cancel.set()
         try:
             results = engine.generate_batch(
                 [job.conversation for job in jobs], jobs[0].settings, cancel=batch_cancel
@@ -275,7 +313,9 @@ class InferenceScheduler:
         job.send(Done(result, text, hit_stop))
 
     def _fail(self, jobs: list[Job], exc: Exception) -> None:
-        if isinstance(exc, VldeskError):
+        if isinstance(exc, ApiError):  # e.g. a lent model that was unloaded meanwhile: 503
+            error = exc
+        elif isinstance(exc, VldeskError):
             error = ApiError(500, str(exc), code="generation_failed")
         else:
             log.exception("An answer failed")

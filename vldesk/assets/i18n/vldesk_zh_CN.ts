@@ -2176,6 +2176,14 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
             <translation>回到这台电脑上的模型</translation>
         </message>
         <message>
+            <source>&amp;Serve on This Computer…</source>
+            <translation>在本机提供服务(&amp;S)…</translation>
+        </message>
+        <message>
+            <source>Let other programs and phones use the loaded model</source>
+            <translation>让其他程序和手机使用已加载的模型</translation>
+        </message>
+        <message>
             <source>&amp;About vldesk</source>
             <translation>关于 vldesk(&amp;A)</translation>
         </message>
@@ -2765,6 +2773,132 @@ Download it anyway?</source>
         <message>
             <source>The servers serve no model in common.</source>
             <translation>这些服务器没有共同提供的模型。</translation>
+        </message>
+    </context>
+    <context>
+        <name>ServeController</name>
+        <message>
+            <source>Serving status</source>
+            <translation>服务状态</translation>
+        </message>
+        <message>
+            <source>Listening on {0} lets other computers use the model: set an API key first (Generate makes one).</source>
+            <translation>在 {0} 上监听会让其他电脑使用此模型：请先设置 API 密钥（点“生成”即可创建）。</translation>
+        </message>
+        <message>
+            <source>Cannot listen on {0}:{1}: {2}</source>
+            <translation>无法在 {0}:{1} 上监听：{2}</translation>
+        </message>
+        <message>
+            <source>The server did not start: {0}</source>
+            <translation>服务器未能启动：{0}</translation>
+        </message>
+        <message>
+            <source>Serving</source>
+            <translation>服务中</translation>
+        </message>
+        <message>
+            <source>Serving · {0} in flight</source>
+            <translation>服务中 · {0} 个请求处理中</translation>
+        </message>
+        <message>
+            <source>Serving the model at {0}</source>
+            <translation>正在 {0} 提供模型服务</translation>
+        </message>
+    </context>
+    <context>
+        <name>ServeDialog</name>
+        <message>
+            <source>Serve on This Computer</source>
+            <translation>在本机提供服务</translation>
+        </message>
+        <message>
+            <source>Other programs (OpenAI or Ollama clients) and a web browser can use the model loaded in vldesk. Their questions take turns with yours.</source>
+            <translation>其他程序（OpenAI 或 Ollama 客户端）和网页浏览器可以使用 vldesk 中已加载的模型。它们的提问与您的提问轮流处理。</translation>
+        </message>
+        <message>
+            <source>Address to listen on</source>
+            <translation>监听地址</translation>
+        </message>
+        <message>
+            <source>Any free port</source>
+            <translation>任意空闲端口</translation>
+        </message>
+        <message>
+            <source>Port</source>
+            <translation>端口</translation>
+        </message>
+        <message>
+            <source>API key</source>
+            <translation>API 密钥</translation>
+        </message>
+        <message>
+            <source>Needed for any address but 127.0.0.1</source>
+            <translation>除 127.0.0.1 外的任何地址都需要</translation>
+        </message>
+        <message>
+            <source>&amp;Generate</source>
+            <translation>生成(&amp;G)</translation>
+        </message>
+        <message>
+            <source>Make a new random key</source>
+            <translation>生成新的随机密钥</translation>
+        </message>
+        <message>
+            <source>Copy &amp;Key</source>
+            <translation>复制密钥(&amp;K)</translation>
+        </message>
+        <message>
+            <source>&amp;Address:</source>
+            <translation>地址(&amp;A)：</translation>
+        </message>
+        <message>
+            <source>&amp;Port:</source>
+            <translation>端口(&amp;P)：</translation>
+        </message>
+        <message>
+            <source>API &amp;key:</source>
+            <translation>API 密钥(&amp;K)：</translation>
+        </message>
+        <message>
+            <source>&amp;Start</source>
+            <translation>启动(&amp;S)</translation>
+        </message>
+        <message>
+            <source>Copy A&amp;ddress</source>
+            <translation>复制地址(&amp;D)</translation>
+        </message>
+        <message>
+            <source>Only programs on this computer can connect.</source>
+            <translation>只有本机上的程序可以连接。</translation>
+        </message>
+        <message>
+            <source>Other computers and phones on your network can connect: they need the API key.</source>
+            <translation>同一网络中的其他电脑和手机可以连接：它们需要 API 密钥。</translation>
+        </message>
+        <message>
+            <source>S&amp;top</source>
+            <translation>停止(&amp;T)</translation>
+        </message>
+        <message>
+            <source>Serving at {0}</source>
+            <translation>服务地址：{0}</translation>
+        </message>
+        <message>
+            <source>OpenAI API: {0}  ·  Ollama API: {1}</source>
+            <translation>OpenAI API：{0}  ·  Ollama API：{1}</translation>
+        </message>
+        <message>
+            <source>On a phone or another computer on this network, open {0}</source>
+            <translation>在同一网络中的手机或其他电脑上打开 {0}</translation>
+        </message>
+        <message>
+            <source>Clients send the key as “Authorization: Bearer &lt;key&gt;”.</source>
+            <translation>客户端以“Authorization: Bearer &lt;key&gt;”发送密钥。</translation>
+        </message>
+        <message>
+            <source>Not serving.</source>
+            <translation>未在提供服务。</translation>
         </message>
     </context>
     <context>

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import gc
 import logging
 import sys
@@ -28,6 +29,7 @@ from vldesk.core.history import HistoryStore
 from vldesk.core.inference.engine import Engine, EngineLoader, LoadRequest, load_engine
 from vldesk.gui.i18n import error_text
 from vldesk.gui.workers.remote import ConnectRequest, ServerTarget, connect_pool, connect_server
+from vldesk.gui.workers.shared_engine import EngineFacts, EngineWork
 from vldesk.gui.workers.throttle import Clock, ProgressThrottle, StreamBatcher
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,8 @@ class ModelLoadedInfo:
     server: str | None = None
     #: The engine that runs it ("transformers", "llama.cpp", ...).
     backend: str = ""
+    #: What serving the model to other programs needs to know of it (see shared_engine.py).
+    facts: EngineFacts | None = None
 
 
 class FailureKind(str, Enum):
@@ -85,6 +89,15 @@ class GenerateRequest:
     conversation: Conversation
     settings: GenerationSettings
     cancel: threading.Event
+
+
+@dataclass(frozen=True)
+class EngineCall:
+    """Work for the loaded engine from another thread (the server): it runs in its turn, with
+    the engine or ``None``, and its result or exception goes to ``future``."""
+
+    work: EngineWork
+    future: concurrent.futures.Future[object]
 
 
 @dataclass(frozen=True)
@@ -226,6 +239,7 @@ class InferenceWorker(QObject):
             weights=placement.weights,
             device_total_bytes=device_total_memory(placement.device),
             backend=placement.backend,
+            facts=EngineFacts.of(engine),
         )
         log.info("loaded %s on %s in %.1f s", info.name, info.device, info.load_seconds)
         self.model_loaded.emit(info)
@@ -318,6 +332,16 @@ class InferenceWorker(QObject):
             return
         stream.flush()
         self.finished.emit(rid, result)
+
+    @Slot(object)
+    def call_engine(self, call: EngineCall) -> None:
+        """Run another thread's work with the engine, in queue order with the GUI's requests."""
+        if not call.future.set_running_or_notify_cancel():
+            return  # cancelled while it waited
+        try:
+            call.future.set_result(call.work(self._engine))
+        except BaseException as exc:  # the caller's thread decides what an error means
+            call.future.set_exception(exc)
 
     @Slot(object)
     def read_ahead(self, request: GenerateRequest) -> None:

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import logging
 import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, SignalInstance, Slot
 
 from vldesk.core.batch import BatchControl, BatchOptions, BatchProgress, BatchSummary
 from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings
 from vldesk.core.inference.engine import EngineLoader, LoadRequest, load_engine
 from vldesk.gui.workers.inference import (
     BatchRequest,
+    EngineCall,
     Failure,
     GenerateRequest,
     InferenceWorker,
     ModelLoadedInfo,
 )
 from vldesk.gui.workers.remote import ConnectRequest, ServerTarget
+from vldesk.gui.workers.shared_engine import EngineWork
 from vldesk.gui.workers.throttle import Clock
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,7 @@ class InferenceClient(QObject):
     _batch_requested = Signal(object)
     _connect_requested = Signal(object)
     _shutdown_requested = Signal()
+    _engine_call_requested = Signal(object)
 
     def __init__(
         self,
@@ -107,6 +111,10 @@ class InferenceClient(QObject):
         self._batch_requested.connect(self.worker.run_batch)
         self._connect_requested.connect(self.worker.connect_server)
         self._shutdown_requested.connect(self.worker.shut_down)
+        # Emitted from the server's thread as well: always queued to the worker's thread.
+        self._engine_call_requested.connect(
+            self.worker.call_engine, Qt.ConnectionType.QueuedConnection
+        )
         self._thread.start()
 
     @property
@@ -208,6 +216,16 @@ class InferenceClient(QObject):
         self._cancels[request_id] = cancel
         requested.emit(GenerateRequest(request_id, conversation, settings, cancel))
         return request_id
+
+    def call_engine(self, work: EngineWork) -> concurrent.futures.Future[object]:
+        """Queue ``work(engine)`` on the inference thread after the requests already queued;
+        callable from any thread. After shutdown the future is cancelled at once."""
+        future: concurrent.futures.Future[object] = concurrent.futures.Future()
+        if self._shutdown_sent:
+            future.cancel()
+        else:
+            self._engine_call_requested.emit(EngineCall(work, future))
+        return future
 
     def run_batch(
         self,
