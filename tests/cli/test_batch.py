@@ -395,3 +395,29 @@ def test_kill_9_during_an_xmp_batch_then_resume_writes_each_photo_once_and_keeps
         assert tags["IFD0:Make"] == "TestCam"
         assert photo.with_suffix(".txt").read_text("utf-8") == row["caption"] + "\n"
     assert not list(folder.glob(".*.tmp"))
+
+
+def test_batch_cli_names_the_engine_in_its_start_line_and_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import vldesk.cli.batch
+
+    def choose_model(args: object, model_ref: str, user_settings: Settings) -> EngineChoice:
+        return EngineChoice(Path(model_ref).resolve(), model_ref, "llama.cpp", "a test")
+
+    loader = FakeEngineLoader(make=lambda request: FakeEngine(backend="llama.cpp"))
+    monkeypatch.setattr(vldesk.cli.batch, "choose_model", choose_model)
+    monkeypatch.setattr(vldesk.cli.batch, "load_engine", loader)
+    model_dir = tmp_path / "my-gguf"
+    model_dir.mkdir()
+    folder = tmp_path / "photos"
+    picture(folder / "a.png", SIZES[0], 0)
+    reports = tmp_path / "reports"
+    args = base_args(folder, model_dir, "--no-history", "--jsonl", str(reports / "r.jsonl"))
+    assert run_cli([*args, "--md", str(reports / "r.md")]) == 0
+    err = capsys.readouterr().err
+    assert "Loading my-gguf with llama.cpp (a test) ..." in err
+    assert "Running on cpu (float32); engine: llama.cpp" in err
+    (row,) = [json.loads(line) for line in (reports / "r.jsonl").read_text("utf-8").splitlines()]
+    assert row["engine"] == "llama.cpp"
+    assert "\n- Engine: llama.cpp\n" in (reports / "r.md").read_text("utf-8")

@@ -114,6 +114,7 @@ def test_a_folder_through_three_servers_one_killed_one_busy_one_garbage(
     assert "Traceback" not in err
     assert f"Done: {len(names)} captioned, 0 failed" in err
     assert "Running on Qwen/Qwen3-VL-2B-Instruct on 3 servers" in err
+    assert "/v1); engine: remote\n" in err
     assert_each_image_captioned_once(folder, reports, names)
     assert busy_engine.asked  # the busy server did its share
     said = [r.getMessage() for r in caplog.records]
@@ -122,6 +123,7 @@ def test_a_folder_through_three_servers_one_killed_one_busy_one_garbage(
         assert any(line.startswith(f"{gone} is out of the rotation") for line in said), gone
     records = [r for r in journal_records() if r["kind"] == "result"]
     assert {r["model"] for r in records} == {"Qwen/Qwen3-VL-2B-Instruct"}
+    assert {r["engine"] for r in records} == {"remote"}
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

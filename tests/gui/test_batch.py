@@ -74,19 +74,19 @@ def test_describe_a_folder_then_retry_the_failure(
     dialog = open_dialog(app, folder)
     assert dialog.preset_combo.currentData() == "brief"
     assert "one or two sentences" in dialog.prompt_edit.toPlainText()
-    dialog.extension_edit.setText(".caption")
-    dialog.prefix_edit.setText("photo, ")
-    for check in dialog.report_checks.values():
+    dialog.outputs_box.extension_edit.setText(".caption")
+    dialog.outputs_box.prefix_edit.setText("photo, ")
+    for check in dialog.outputs_box.report_checks.values():
         check.setChecked(True)
     dialog.batch_size_spin.setValue(0)  # Auto
     assert dialog.batch_size_spin.text() == "Auto"
 
     # A bad extension is refused inside the dialog.
-    dialog.extension_edit.setText(".png")
+    dialog.outputs_box.extension_edit.setText(".png")
     dialog.start_button.click()
     assert dialog.isVisible()
     assert "image type" in dialog.error_label.text()
-    dialog.extension_edit.setText(".caption")
+    dialog.outputs_box.extension_edit.setText(".caption")
 
     dialog.start_button.click()
     qtbot.waitUntil(lambda: not shown_dialogs(app, BatchDialog), timeout=2000)

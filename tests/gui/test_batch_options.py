@@ -43,9 +43,9 @@ def test_the_dialog_opens_with_the_last_jobs_options_after_a_restart(
     wait_for_model(qtbot, first)
     dialog = open_batch_dialog(first)
     dialog.folder_edit.setText(str(photos))
-    dialog.prefix_edit.setText("photo, ")
-    dialog.extension_edit.setText(".caption")
-    dialog.mode_radios[CaptionMode.OVERWRITE].setChecked(True)
+    dialog.outputs_box.prefix_edit.setText("photo, ")
+    dialog.outputs_box.extension_edit.setText(".caption")
+    dialog.outputs_box.mode_radios[CaptionMode.OVERWRITE].setChecked(True)
     dialog.batch_size_spin.setValue(3)
     dialog.start_button.click()
     qtbot.waitUntil(lambda: not first.batch.running, timeout=30_000)
@@ -69,9 +69,9 @@ def test_the_dialog_opens_with_the_last_jobs_options_after_a_restart(
         wait_for_model(qtbot, second)
         again = open_batch_dialog(second)
         assert again.folder_edit.text() == str(photos)
-        assert again.prefix_edit.text() == "photo, "
-        assert again.extension_edit.text() == ".caption"
-        assert again.mode_radios[CaptionMode.OVERWRITE].isChecked()
+        assert again.outputs_box.prefix_edit.text() == "photo, "
+        assert again.outputs_box.extension_edit.text() == ".caption"
+        assert again.outputs_box.mode_radios[CaptionMode.OVERWRITE].isChecked()
         assert again.batch_size_spin.value() == 3
     finally:
         second.shut_down()
@@ -102,7 +102,7 @@ def test_options_in_an_old_window_ini_move_to_the_settings_file(
     wait_for_model(qtbot, app)
     dialog = open_batch_dialog(app)
     assert dialog.folder_edit.text() == str(old.folder)
-    assert dialog.suffix_edit.text() == ", old style"
+    assert dialog.outputs_box.suffix_edit.text() == ", old style"
     assert dialog.max_tokens_spin.value() == 77
     assert dialog.batch_size_spin.value() == 5
 

@@ -43,7 +43,7 @@ def servers_dialog(app: DesktopApp, folder: Path, urls: list[str], concurrency: 
     app.window.describe_folder_action.trigger()
     [dialog] = shown_dialogs(app, BatchDialog)
     dialog.folder_edit.setText(str(folder))
-    dialog.report_checks["jsonl"].setChecked(True)
+    dialog.outputs_box.report_checks["jsonl"].setChecked(True)
     run_on = dialog.run_on
     assert run_on is not None
     assert run_on.local_radio.isChecked()  # a local model is loaded: it is the default

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from tests.core.inference.test_engine_choice import install
@@ -12,14 +13,22 @@ from tests.helpers.fake_engine import FakeEngineLoader
 from tests.helpers.gguf_files import gguf_folder
 from vldesk.core.inference.cpu.capabilities import CpuCapabilities
 from vldesk.core.inference.engine_choice import CPU_SPEEDS
-from vldesk.core.models.catalog import Precision, find_model, gguf_variant
+from vldesk.core.models.catalog import (
+    LLAMA_CPP_OVERHEAD_BYTES,
+    ModelSpec,
+    Precision,
+    find_model,
+    gguf_variant,
+)
 from vldesk.core.models.store import ModelStore
-from vldesk.gui.models.catalog_model import collect_rows
+from vldesk.core.units import format_bytes
+from vldesk.gui.models.catalog_model import CatalogModel, collect_rows, hint_text
 from vldesk.gui.models.gguf_rows import SPEED_WORDS, cpu_speed_text
 from vldesk.gui.widgets.status_panel import StatusPanel
 
-BASE = find_model("Qwen/Qwen3-VL-2B-Instruct")
-assert BASE is not None
+_FOUND = find_model("Qwen/Qwen3-VL-2B-Instruct")
+assert _FOUND is not None
+BASE: ModelSpec = _FOUND
 Q4 = gguf_variant(BASE, "Q4_K_M")
 
 
@@ -106,3 +115,21 @@ def test_the_settings_dialog_sets_the_engine(qtbot: QtBot) -> None:
     assert dialog.engine_combo.currentData() == "llama.cpp"
     dialog.engine_combo.setCurrentIndex(dialog.engine_combo.findData("transformers"))
     assert dialog.settings().engine == "transformers"
+
+
+def test_a_quant_rows_memory_hint_names_the_quant_and_its_files_size(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path / "models")
+    folder = install(store, Q4)
+    on_disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    rows = collect_rows(store, 32 * 1024**3, None, Precision.FLOAT32, all_gguf=True)
+    by_ref = {row.ref: row for row in rows}
+    q8 = gguf_variant(BASE, "Q8_0")
+    installed, offered = by_ref[Q4.ref], by_ref[q8.ref]
+    model = CatalogModel()
+    model.set_rows(rows)
+    tip = model.data(model.index(rows.index(installed), 2), Qt.ItemDataRole.ToolTipRole)
+    need = format_bytes(on_disk + LLAMA_CPP_OVERHEAD_BYTES)
+    assert tip == f"Fits: needs ~{need} (Q4_K_M) of {format_bytes(32 * 1024**3)} RAM."
+    assert offered.hint is not None
+    assert offered.hint.need_bytes == q8.download_bytes + LLAMA_CPP_OVERHEAD_BYTES
+    assert "(Q8_0)" in hint_text(offered.hint)

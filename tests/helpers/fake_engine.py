@@ -58,6 +58,8 @@ class FakeEngine:
     device: str = "cpu"
     dtype: str = "float32"
     max_batch: int = 4
+    #: The engine it stands in for, as :attr:`Placement.backend` names it.
+    backend: str = "fake"
     continues_conversation: bool = False
     patch_factor: int = 32
     failures: dict[str, Exception] = field(default_factory=dict)
@@ -75,7 +77,7 @@ class FakeEngine:
     @property
     def placement(self) -> Placement:
         kind = self.device.split(":")[0]
-        return Placement("fake", self.device, kind, self.dtype, reason="a test stand-in")
+        return Placement(self.backend, self.device, kind, self.dtype, reason="a test stand-in")
 
     @property
     def capabilities(self) -> EngineCapabilities:

@@ -25,6 +25,7 @@ from vldesk.cli.options import (
     load_request,
     open_results,
     positive_int,
+    running_status,
 )
 from vldesk.core.batch import (
     BatchControl,
@@ -222,7 +223,8 @@ def run(args: argparse.Namespace) -> int:
         if remote is not None:
             return _run_job(args, job, remote)
         choice = choose_model(args, model_ref, user_settings)
-        return _run_job(args, job, load_request(args, choice.folder, model_name, user_settings))
+        request = load_request(args, choice.folder, model_name, user_settings)
+        return _run_job(args, job, request, f"with {choice.engine} ({choice.reason})")
     finally:
         job.close()
 
@@ -272,16 +274,18 @@ def _run_job(
     args: argparse.Namespace,
     job: BatchJob,
     request: LoadRequest | Engine,
+    engine_choice: str = "",
 ) -> int:
-    """Run ``job`` on the model ``request`` loads, or on an engine already connected."""
+    """Run ``job`` on the model ``request`` loads (``engine_choice`` says with which engine and
+    why), or on an engine already connected."""
     show = _ProgressPrinter(sys.stderr, quiet=args.quiet)
     if isinstance(request, LoadRequest):
-        show.status(f"Loading {request.name} ...")
+        show.status(f"Loading {' '.join(filter(None, (request.name, engine_choice)))} ...")
         engine: Engine = load_engine(request)
     else:
         engine = request
     try:
-        show.status(f"Running on {engine.describe()}")
+        show.status(running_status(engine))
         with _history(args, show) as history:
             control = BatchControl()
             runner = BatchRunner(

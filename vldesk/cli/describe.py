@@ -16,6 +16,7 @@ from vldesk.cli.options import (
     choose_model,
     generation_settings,
     load_request,
+    running_status,
 )
 from vldesk.core.errors import ImageLoadError, VldeskError
 from vldesk.core.generation import Conversation
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     _status(args, f"Loading {choice.name} with {choice.engine} ({choice.reason}) ...")
     name = choice.name if not Path(model_ref).is_dir() else Path(model_ref).name
     engine: Engine = load_engine(load_request(args, choice.folder, name, user_settings))
-    _status(args, f"Running on {engine.describe()}")
+    _status(args, running_status(engine))
 
     cancel = threading.Event()
     previous = signal.getsignal(signal.SIGINT)

@@ -175,7 +175,7 @@ def run_list(args: argparse.Namespace) -> int:
                 "commit": s.manifest.commit if s.manifest else None,
                 "problem": s.problem,
                 "memory_needed_bytes": s.spec.memory_needed_bytes(precision),
-                "precision": precision.value,
+                "precision": hints[s.spec.ref].weights or precision.value,
                 "fit": hints[s.spec.ref].fit.value,
             }
 

@@ -11,7 +11,7 @@ from vldesk.core.errors import VldeskError
 from vldesk.core.generation import GenerationSettings
 from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES
 from vldesk.core.inference.device import DEVICE_CHOICES, DTYPE_CHOICES
-from vldesk.core.inference.engine import LoadRequest
+from vldesk.core.inference.engine import Engine, LoadRequest
 from vldesk.core.inference.engine_choice import ENGINE_CHOICES, EngineChoice
 from vldesk.core.settings import Settings
 
@@ -127,6 +127,12 @@ def choose_model(args: argparse.Namespace, model_ref: str, user_settings: Settin
         weights=args.weights or user_settings.weights,
         device=args.device or user_settings.device,
     )
+
+
+def running_status(engine: Engine) -> str:
+    """The start line: where the model runs and which engine (transformers, llama.cpp, remote)
+    really runs it, as the reports record it."""
+    return f"Running on {engine.describe()}; engine: {engine.placement.backend}"
 
 
 def load_request(

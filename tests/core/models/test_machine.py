@@ -6,7 +6,13 @@ import sys
 
 import pytest
 
-from vldesk.core.models.catalog import GIB, Precision, find_model
+from vldesk.core.models.catalog import (
+    GIB,
+    LLAMA_CPP_OVERHEAD_BYTES,
+    Precision,
+    find_model,
+    gguf_variant,
+)
 from vldesk.core.models.machine import Fit, available_memory_bytes, fit_hint, total_memory_bytes
 
 SMALL = find_model("Qwen/Qwen3.5-0.8B")
@@ -46,3 +52,20 @@ def test_bf16_cpu_halves_the_need() -> None:
     assert LARGE is not None
     assert fit_hint(LARGE, 32 * GIB).fit is Fit.TOO_BIG
     assert fit_hint(LARGE, 32 * GIB, cpu_precision=Precision.BFLOAT16).fit is Fit.FITS
+
+
+def test_a_gguf_quant_is_judged_by_its_files_on_the_cpu_whatever_the_precision() -> None:
+    base = find_model("Qwen/Qwen3-VL-2B-Instruct")
+    assert base is not None
+    q4 = gguf_variant(base, "Q4_K_M")
+    expected = q4.download_bytes + LLAMA_CPP_OVERHEAD_BYTES
+    for vram in (None, 24 * GIB):  # llama.cpp runs it on the CPU even beside a GPU
+        hint = fit_hint(q4, 32 * GIB, vram, Precision.FLOAT32)
+        assert (hint.need_bytes, hint.weights, hint.on_gpu) == (expected, "Q4_K_M", False)
+        assert "(Q4_K_M) of 34.4 GB RAM" in hint.text
+        assert "float32" not in hint.text
+    on_disk = fit_hint(q4, 32 * GIB, file_bytes=3 * GIB)
+    assert on_disk.need_bytes == 3 * GIB + LLAMA_CPP_OVERHEAD_BYTES
+    # Smaller quantizations need less: the need follows the files, not the base model's size.
+    needs = [fit_hint(gguf_variant(base, q), 32 * GIB).need_bytes for q in ("Q4_K_M", "Q8_0")]
+    assert needs[0] < needs[1] < fit_hint(base, 32 * GIB).need_bytes

@@ -353,90 +353,6 @@
             <translation>模型：{0}。采样参数取自“设置”。</translation>
         </message>
         <message>
-            <source>Caption file extension</source>
-            <translation>描述文件扩展名</translation>
-        </message>
-        <message>
-            <source>photo.jpg gets photo.txt with .txt; e.g. .caption</source>
-            <translation>使用 .txt 时，photo.jpg 对应 photo.txt；也可以用 .caption 等</translation>
-        </message>
-        <message>
-            <source>S&amp;kip the image</source>
-            <translation>跳过该图片(&amp;K)</translation>
-        </message>
-        <message>
-            <source>&amp;Overwrite the file</source>
-            <translation>覆盖该文件(&amp;O)</translation>
-        </message>
-        <message>
-            <source>Appe&amp;nd the new caption</source>
-            <translation>追加新描述(&amp;N)</translation>
-        </message>
-        <message>
-            <source>Caption prefix</source>
-            <translation>描述前缀</translation>
-        </message>
-        <message>
-            <source>Optional, e.g. a trigger word and a comma</source>
-            <translation>可选，例如一个触发词加逗号</translation>
-        </message>
-        <message>
-            <source>Caption suffix</source>
-            <translation>描述后缀</translation>
-        </message>
-        <message>
-            <source>Optional</source>
-            <translation>可选</translation>
-        </message>
-        <message>
-            <source>Write a {0} report</source>
-            <translation>写入 {0} 报告</translation>
-        </message>
-        <message>
-            <source>Reports folder</source>
-            <translation>报告文件夹</translation>
-        </message>
-        <message>
-            <source>The image folder</source>
-            <translation>图片所在文件夹</translation>
-        </message>
-        <message>
-            <source>Bro&amp;wse…</source>
-            <translation>浏览(&amp;W)…</translation>
-        </message>
-        <message>
-            <source>Choose the reports folder</source>
-            <translation>选择报告文件夹</translation>
-        </message>
-        <message>
-            <source>Caption files and reports</source>
-            <translation>描述文件和报告</translation>
-        </message>
-        <message>
-            <source>E&amp;xtension:</source>
-            <translation>扩展名(&amp;X)：</translation>
-        </message>
-        <message>
-            <source>If a caption file exists:</source>
-            <translation>如果描述文件已存在：</translation>
-        </message>
-        <message>
-            <source>P&amp;refix:</source>
-            <translation>前缀(&amp;R)：</translation>
-        </message>
-        <message>
-            <source>S&amp;uffix:</source>
-            <translation>后缀(&amp;U)：</translation>
-        </message>
-        <message>
-            <source>Reports:</source>
-            <translation>报告：</translation>
-        </message>
-        <message>
-            <source>Reports fo&amp;lder:</source>
-            <translation>报告文件夹(&amp;L)：</translation>
-        </message>
-        <message>
             <source>Problem</source>
             <translation>问题</translation>
         </message>
@@ -451,10 +367,6 @@
         <message>
             <source>Choose a folder of images</source>
             <translation>选择图片文件夹</translation>
-        </message>
-        <message>
-            <source>Choose where the reports go</source>
-            <translation>选择报告的保存位置</translation>
         </message>
         <message>
             <source>Choose the folder of images to describe.</source>
@@ -751,6 +663,97 @@
         <message>
             <source>Caption</source>
             <translation>说明</translation>
+        </message>
+    </context>
+    <context>
+        <name>CaptionOutputsBox</name>
+        <message>
+            <source>Caption files and reports</source>
+            <translation>描述文件和报告</translation>
+        </message>
+        <message>
+            <source>Caption file extension</source>
+            <translation>描述文件扩展名</translation>
+        </message>
+        <message>
+            <source>photo.jpg gets photo.txt with .txt; e.g. .caption</source>
+            <translation>使用 .txt 时，photo.jpg 对应 photo.txt；也可以用 .caption 等</translation>
+        </message>
+        <message>
+            <source>S&amp;kip the image</source>
+            <translation>跳过该图片(&amp;K)</translation>
+        </message>
+        <message>
+            <source>&amp;Overwrite the file</source>
+            <translation>覆盖该文件(&amp;O)</translation>
+        </message>
+        <message>
+            <source>Appe&amp;nd the new caption</source>
+            <translation>追加新描述(&amp;N)</translation>
+        </message>
+        <message>
+            <source>Caption prefix</source>
+            <translation>描述前缀</translation>
+        </message>
+        <message>
+            <source>Optional, e.g. a trigger word and a comma</source>
+            <translation>可选，例如一个触发词加逗号</translation>
+        </message>
+        <message>
+            <source>Caption suffix</source>
+            <translation>描述后缀</translation>
+        </message>
+        <message>
+            <source>Optional</source>
+            <translation>可选</translation>
+        </message>
+        <message>
+            <source>Write a {0} report</source>
+            <translation>写入 {0} 报告</translation>
+        </message>
+        <message>
+            <source>Reports folder</source>
+            <translation>报告文件夹</translation>
+        </message>
+        <message>
+            <source>The image folder</source>
+            <translation>图片所在文件夹</translation>
+        </message>
+        <message>
+            <source>Bro&amp;wse…</source>
+            <translation>浏览(&amp;W)…</translation>
+        </message>
+        <message>
+            <source>Choose the reports folder</source>
+            <translation>选择报告文件夹</translation>
+        </message>
+        <message>
+            <source>E&amp;xtension:</source>
+            <translation>扩展名(&amp;X)：</translation>
+        </message>
+        <message>
+            <source>If a caption file exists:</source>
+            <translation>如果描述文件已存在：</translation>
+        </message>
+        <message>
+            <source>P&amp;refix:</source>
+            <translation>前缀(&amp;R)：</translation>
+        </message>
+        <message>
+            <source>S&amp;uffix:</source>
+            <translation>后缀(&amp;U)：</translation>
+        </message>
+        <message>
+            <source>Reports:</source>
+            <translation>报告：</translation>
+        </message>
+        <message>
+            <source>Reports fo&amp;lder:</source>
+            <translation>报告文件夹(&amp;L)：</translation>
+        </message>
+        <message>
+            <source>Choose where the reports go</source>
+            <translation>选择报告的保存位置</translation>
         </message>
     </context>
     <context>

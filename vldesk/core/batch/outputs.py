@@ -175,6 +175,7 @@ def report_row(options: BatchOptions, result: ImageResult) -> dict[str, Any]:
         "error": result.error,
         "caption_file": result.write.file if result.write is not None else None,
         "model": result.model or None,
+        "engine": result.engine or None,
         "prompt": options.prompt,
         "stop_reason": result.stop_reason,
         "seconds": round(result.seconds, 3) if result.seconds is not None else None,
@@ -213,6 +214,7 @@ def render_markdown(options: BatchOptions, results: Iterable[ImageResult]) -> st
         f"# Captions for {_md(str(options.folder))}",
         "",
         f"- Model: {_md(options.model)}",
+        f"- Engine: {_md(', '.join(_engines(rows)) or '—')}",
         f"- Prompt: {_md(options.prompt)}",
         f"- Images: {len(rows)} ({counts[ImageStatus.CAPTIONED]} captioned, "
         f"{counts[ImageStatus.FAILED]} failed, {counts[ImageStatus.SKIPPED]} skipped)",
@@ -227,6 +229,11 @@ def render_markdown(options: BatchOptions, results: Iterable[ImageResult]) -> st
         seconds = f"{r.seconds:.2f}" if r.seconds is not None else ""
         lines.append(f"| {_md(r.image)} | {r.status.value} | {_md(text)} | {seconds} |")
     return "\n".join(lines) + "\n"
+
+
+def _engines(results: Iterable[ImageResult]) -> list[str]:
+    """The engines that answered, in order of first use (a resumed job may have changed)."""
+    return list(dict.fromkeys(r.engine for r in results if r.engine))
 
 
 def _md(text: str) -> str:

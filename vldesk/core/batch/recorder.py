@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Protocol
 
@@ -73,19 +74,33 @@ class ImageRecorder:
         self._on_recorded = on_recorded
         self._warnings = warnings
 
+    @functools.cached_property
+    def _engine_kind(self) -> str:
+        """Recorded with each result, for the reports: transformers, llama.cpp, remote. Asked
+        on the first answer: a job whose images all need no model never touches the engine."""
+        return self._engine.placement.backend
+
     def finish(
         self, item: PrefetchedImage, generated: GenerationResult | None, *, error: str | None = None
     ) -> None:
         """Journal one image's outcome, then write its caption file, then history."""
         if generated is None:
-            self._record_failure(ImageResult.failure(item.image, error, model=self._engine.name))
+            self._record_failure(
+                ImageResult.failure(
+                    item.image, error, model=self._engine.name, engine=self._engine_kind
+                )
+            )
             return
         batch_size = int(generated.extra.get("batch_size", 1))
         stats = generated.stats.to_dict()
         if not generated.text.strip():
             # Whitespace is no caption: a near-empty caption file would pass for success.
             failed = ImageResult.failure(
-                item.image, EMPTY_ANSWER, model=self._engine.name, stats=stats
+                item.image,
+                EMPTY_ANSWER,
+                model=self._engine.name,
+                engine=self._engine_kind,
+                stats=stats,
             )
             self._record_failure(failed)
             return
@@ -103,6 +118,7 @@ class ImageRecorder:
                 item.image,
                 str(exc),
                 model=self._engine.name,
+                engine=self._engine_kind,
                 caption=generated.text,
                 stats=stats,
             )
@@ -113,6 +129,7 @@ class ImageRecorder:
             ImageStatus.CAPTIONED,
             caption=generated.text,
             model=self._engine.name,
+            engine=self._engine_kind,
             stop_reason=generated.stop_reason.value,
             seconds=generated.stats.total_s / max(batch_size, 1),
             batch_size=batch_size,
@@ -214,5 +231,10 @@ class ImageRecorder:
 def _write_failure(result: ImageResult, exc: Exception) -> ImageResult:
     """``result``'s caption could not be written to its file."""
     return ImageResult.failure(
-        result.image, str(exc), model=result.model, caption=result.caption, stats=result.stats
+        result.image,
+        str(exc),
+        model=result.model,
+        engine=result.engine,
+        caption=result.caption,
+        stats=result.stats,
     )

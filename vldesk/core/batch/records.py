@@ -67,6 +67,8 @@ class ImageResult:
     caption: str = ""
     error: str | None = None
     model: str = ""
+    #: The engine that answered: "transformers", "llama.cpp", "remote" (empty: none did).
+    engine: str = ""
     stop_reason: str | None = None
     #: This image's share of its batch's time.
     seconds: float | None = None
@@ -91,12 +93,19 @@ class ImageResult:
         error: str | None,
         *,
         model: str = "",
+        engine: str = "",
         caption: str = "",
         stats: dict[str, Any] | None = None,
     ) -> ImageResult:
         """A failed result: ``error`` says why; ``caption`` keeps an answer that was not saved."""
         return cls(
-            image, ImageStatus.FAILED, caption=caption, error=error, model=model, stats=stats
+            image,
+            ImageStatus.FAILED,
+            caption=caption,
+            error=error,
+            model=model,
+            engine=engine,
+            stats=stats,
         )
 
     def to_record(self) -> dict[str, Any]:
@@ -108,6 +117,7 @@ class ImageResult:
             "caption": self.caption,
             "error": self.error,
             "model": self.model,
+            "engine": self.engine,
             "stop_reason": self.stop_reason,
             "seconds": self.seconds,
             "batch_size": self.batch_size,
@@ -126,6 +136,7 @@ class ImageResult:
             caption=str(data.get("caption") or ""),
             error=data.get("error"),
             model=str(data.get("model") or ""),
+            engine=str(data.get("engine") or ""),
             stop_reason=data.get("stop_reason"),
             seconds=data.get("seconds"),
             batch_size=int(data.get("batch_size") or 1),

@@ -155,11 +155,13 @@ EngineLoader = Callable[[LoadRequest], Engine]
 
 
 def load_engine(request: LoadRequest) -> Engine:
-    """Load the request's model folder in this process: a folder holding a GGUF model runs on
-    llama.cpp (its projector is required), any other on transformers (torch is imported here)."""
-    from vldesk.core.inference.llamacpp.folder import holds_gguf
+    """Load the request's model folder in this process: a GGUF folder (as
+    :func:`~vldesk.core.models.folder_format.folder_format` judges it for the store's check too)
+    runs on llama.cpp (its projector is required), any other on transformers (torch is imported
+    here)."""
+    from vldesk.core.models.folder_format import GGUF, folder_format
 
-    if holds_gguf(request.model_dir):
+    if folder_format(request.model_dir) == GGUF:
         from vldesk.core.inference.llamacpp.engine import LlamaCppEngine
 
         return LlamaCppEngine.load(request.model_dir, name=request.name, weights=request.weights)

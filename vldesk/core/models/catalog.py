@@ -12,6 +12,10 @@ from typing import Any
 from vldesk.core.inference.sampling import Sampling
 
 GIB = 1024**3
+#: What llama.cpp holds beyond a GGUF model's files (model and projector) at about 1,024 image
+#: tokens: its measured peaks for Qwen3-VL-2B were 5.13 GB (F16), 3.52 (Q8_0) and 3.47 (Q4_K_M),
+#: 0.86-1.54 GB above the files (docs/performance.md, side by side with llama.cpp).
+LLAMA_CPP_OVERHEAD_BYTES = GIB + GIB // 2
 
 
 class Family(str, Enum):
@@ -197,12 +201,18 @@ class ModelSpec:
         and 3.5 here).
         """
         if self.is_gguf:
-            return self.download_bytes + GIB + GIB // 2
+            return gguf_memory_needed_bytes(self.download_bytes)
         converting = self.weights_bytes(Precision.BFLOAT16) if precision is Precision.FLOAT32 else 0
         return self.weights_bytes(precision) + converting + GIB
 
     def memory_needed(self) -> dict[Precision, int]:
         return {p: self.memory_needed_bytes(p) for p in Precision}
+
+
+def gguf_memory_needed_bytes(file_bytes: int) -> int:
+    """RAM llama.cpp needs for a GGUF model whose files (model and projector) take
+    ``file_bytes``: it runs at the files' own quantization, whatever the precision setting."""
+    return file_bytes + LLAMA_CPP_OVERHEAD_BYTES
 
 
 # ----------------------------------------------------------------------------------------------

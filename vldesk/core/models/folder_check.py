@@ -10,7 +10,8 @@ from vldesk.core.errors import ModelLoadError
 from vldesk.core.messages import Text, core_text, joined
 from vldesk.core.models.catalog import Family, UnsupportedModel, check_config
 from vldesk.core.models.files import read_json
-from vldesk.core.models.gguf_check import check_gguf_folder, holds_gguf_files
+from vldesk.core.models.folder_format import GGUF, SAFETENSORS, folder_format
+from vldesk.core.models.gguf_check import check_gguf_folder
 
 #: The suffix modelscope_hub gives a file while it is being downloaded.
 PARTIAL_SUFFIX = ".incomplete"
@@ -44,14 +45,14 @@ class FolderCheck:
     family: Family | None = None
     weights_bytes: int = 0
     #: "safetensors" (transformers) or "gguf" (llama.cpp).
-    format: str = "safetensors"
+    format: str = SAFETENSORS
     #: A GGUF folder's model file types ("Q4_K_M"); empty for safetensors.
     quants: tuple[str, ...] = ()
 
     @property
     def engine(self) -> str:
         """The engine that runs the folder: "llama.cpp" for GGUF, else "transformers"."""
-        return "llama.cpp" if self.format == "gguf" else "transformers"
+        return "llama.cpp" if self.format == GGUF else "transformers"
 
     @property
     def ok(self) -> bool:
@@ -255,13 +256,13 @@ def validate_model_folder(path: Path) -> FolderCheck:
     index names, each as long as its header says), the tokenizer, the image processor settings
     and the chat template, and reports only what would really keep the model from loading.
     Reads only small files and the weights' headers. A folder of GGUF files (and no
-    safetensors) is checked as llama.cpp loads it: :func:`check_gguf_folder`.
+    safetensors: :func:`folder_format`) is checked as llama.cpp loads it: :func:`check_gguf_folder`.
     """
     path = Path(path).expanduser()
     if not path.is_dir():
         what = "is a file, not a folder" if path.exists() else "does not exist"
         return FolderCheck(path, (f"The folder {path} {what}.",))
-    if holds_gguf_files(path):
+    if folder_format(path) == GGUF:
         gguf = check_gguf_folder(path)
         return FolderCheck(
             path,
@@ -269,7 +270,7 @@ def validate_model_folder(path: Path) -> FolderCheck:
             gguf.architecture,
             gguf.family,
             gguf.weights_bytes,
-            format="gguf",
+            format=GGUF,
             quants=gguf.quants,
         )
     problems: list[str] = []

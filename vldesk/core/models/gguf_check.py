@@ -188,12 +188,3 @@ def check_gguf_folder(path: Path) -> GgufFolderCheck:
     quants = tuple(m.quant for m in models if m.header is not None)
     weights = sum(m.path.stat().st_size for m in models)
     return GgufFolderCheck(tuple(dict.fromkeys(problems)), family, architecture, quants, weights)
-
-
-def holds_gguf_files(path: Path) -> bool:
-    """The folder holds GGUF files (whole or being downloaded) and no safetensors weights."""
-    if not path.is_dir() or any(path.glob("*.safetensors")):
-        return False
-    return any(path.glob("*.gguf")) or any(
-        any(path.glob(f"*.gguf{suffix}")) for suffix in DOWNLOADING_SUFFIXES
-    )

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from enum import Enum
 
-from vldesk.core.models.catalog import ModelSpec, Precision
+from vldesk.core.models.catalog import ModelSpec, Precision, gguf_memory_needed_bytes
 from vldesk.core.models.files import format_bytes
 
 
@@ -76,6 +76,8 @@ class FitHint:
     have_bytes: int = 0
     precision: Precision | None = None
     on_gpu: bool = False
+    #: The weights as shown beside the need: the precision, or a GGUF file's quantization.
+    weights: str = ""
 
 
 def fit_hint(
@@ -83,23 +85,32 @@ def fit_hint(
     ram_bytes: int | None,
     vram_bytes: int | None = None,
     cpu_precision: Precision = Precision.FLOAT32,
+    file_bytes: int | None = None,
 ) -> FitHint:
     """Compare a model's memory needs with the GPU (bf16) if there is one, else with RAM.
 
-    "Tight" leaves under a quarter of the memory for the system and other programs.
+    A GGUF variant runs on the CPU with llama.cpp at its own quantization: its files
+    (``file_bytes`` where they are on disk, else the download's size) and llama.cpp's overhead,
+    against RAM. "Tight" leaves under a quarter of the memory for the system and other programs.
     """
-    if vram_bytes:
+    precision: Precision | None
+    if spec.is_gguf and ram_bytes:
+        where, have, precision = "RAM", ram_bytes, None
+        need = gguf_memory_needed_bytes(file_bytes or spec.download_bytes)
+        weights = spec.gguf_quant
+    elif vram_bytes and not spec.is_gguf:
         where, have, precision = "GPU memory", vram_bytes, Precision.BFLOAT16
-    elif ram_bytes:
+        need, weights = spec.memory_needed_bytes(precision), precision.value
+    elif ram_bytes and not spec.is_gguf:
         where, have, precision = "RAM", ram_bytes, cpu_precision
+        need, weights = spec.memory_needed_bytes(precision), precision.value
     else:
         return FitHint(Fit.UNKNOWN, "Memory size unknown.")
-    need = spec.memory_needed_bytes(precision)
-    summary = f"needs ~{format_bytes(need)} ({precision.value}) of {format_bytes(have)} {where}"
+    summary = f"needs ~{format_bytes(need)} ({weights}) of {format_bytes(have)} {where}"
     if need > have:
         fit, text = Fit.TOO_BIG, f"Too big: {summary}."
     elif need > have * 0.75:
         fit, text = Fit.TIGHT, f"Tight: {summary}; close other programs."
     else:
         fit, text = Fit.FITS, f"Fits: {summary}."
-    return FitHint(fit, text, need, have, precision, on_gpu=bool(vram_bytes))
+    return FitHint(fit, text, need, have, precision, on_gpu=where != "RAM", weights=weights)

@@ -27,7 +27,7 @@ from vldesk.core.models.files import format_bytes as format_bytes
 from vldesk.core.models.files import format_duration as format_duration
 from vldesk.core.models.files import read_json, utc_now, write_json_atomic
 from vldesk.core.models.folder_check import validate_model_folder as validate_model_folder
-from vldesk.core.models.gguf_check import holds_gguf_files
+from vldesk.core.models.folder_format import GGUF, folder_format
 from vldesk.core.models.manifest import Manifest
 
 log = logging.getLogger(__name__)
@@ -218,7 +218,7 @@ class ModelStore:
         found.extend(
             InstalledModel(entry.name, entry.path, imported=True)
             for entry in self.imported()
-            if (entry.path / "config.json").is_file() or holds_gguf_files(entry.path)
+            if (entry.path / "config.json").is_file() or folder_format(entry.path) == GGUF
         )
         return found
 

@@ -10,14 +10,12 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -25,19 +23,18 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QRadioButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from vldesk.core.batch import BatchOptions, CaptionMode, JobSummary, ReportPaths, find_job
-from vldesk.core.batch.options import DEFAULT_CAPTION_EXTENSION
+from vldesk.core.batch import BatchOptions, JobSummary, find_job
 from vldesk.core.errors import VldeskError
 from vldesk.core.generation import GenerationSettings
 from vldesk.core.images import MIN_IMAGE_TOKENS
 from vldesk.core.presets import Preset
 from vldesk.gui.controllers.batch import BatchPlan
+from vldesk.gui.dialogs.caption_outputs_box import CaptionOutputsBox
 from vldesk.gui.dialogs.photo_outputs_box import PhotoOutputsBox
 from vldesk.gui.dialogs.run_on_box import RunOnBox
 from vldesk.gui.i18n import current_language, error_text
@@ -52,8 +49,6 @@ IMAGE_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("TIFF", (".tif", ".tiff")),
     ("PPM/PGM/TGA/ICO", (".ppm", ".pgm", ".tga", ".ico")),
 )
-#: Report file names, in the chosen reports folder.
-REPORT_NAME = "vldesk-captions"
 
 
 class EarlierJob(str, Enum):
@@ -223,6 +218,7 @@ class BatchDialog(QDialog):
         )
         generation_box = QGroupBox(tr("Generation"), self)
         generation_form = QFormLayout(generation_box)
+        generation_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         generation_form.addRow(
             self._label(tr("Max new &tokens:"), self.max_tokens_spin), self.max_tokens_spin
         )
@@ -238,62 +234,7 @@ class BatchDialog(QDialog):
         model_note.setWordWrap(True)
         generation_form.addRow(model_note)
 
-        # -- outputs ---------------------------------------------------------------------------
-        self.extension_edit = QLineEdit(self)
-        self.extension_edit.setAccessibleName(tr("Caption file extension"))
-        self.extension_edit.setToolTip(tr("photo.jpg gets photo.txt with .txt; e.g. .caption"))
-        self.extension_edit.setMaximumWidth(120)
-        self.mode_buttons = QButtonGroup(self)
-        self.mode_radios: dict[CaptionMode, QRadioButton] = {}
-        modes_row = QVBoxLayout()
-        modes_row.setSpacing(2)
-        for mode, text in (
-            (CaptionMode.SKIP, tr("S&kip the image")),
-            (CaptionMode.OVERWRITE, tr("&Overwrite the file")),
-            (CaptionMode.APPEND, tr("Appe&nd the new caption")),
-        ):
-            radio = QRadioButton(text, self)
-            self.mode_radios[mode] = radio
-            self.mode_buttons.addButton(radio)
-            modes_row.addWidget(radio)
-        self.prefix_edit = QLineEdit(self)
-        self.prefix_edit.setAccessibleName(tr("Caption prefix"))
-        self.prefix_edit.setPlaceholderText(tr("Optional, e.g. a trigger word and a comma"))
-        self.suffix_edit = QLineEdit(self)
-        self.suffix_edit.setAccessibleName(tr("Caption suffix"))
-        self.suffix_edit.setPlaceholderText(tr("Optional"))
-
-        self.report_checks: dict[str, QCheckBox] = {}
-        reports_row = QHBoxLayout()
-        for key, label in (("jsonl", "JSONL"), ("csv", "CSV"), ("markdown", "Markdown")):
-            check = QCheckBox(label, self)
-            check.setAccessibleName(tr("Write a {0} report").format(label))
-            self.report_checks[key] = check
-            reports_row.addWidget(check)
-        reports_row.addStretch(1)
-        self.reports_edit = QLineEdit(self)
-        self.reports_edit.setAccessibleName(tr("Reports folder"))
-        self.reports_edit.setPlaceholderText(tr("The image folder"))
-        self.reports_browse_button = QPushButton(tr("Bro&wse…"), self)
-        self.reports_browse_button.setAccessibleName(tr("Choose the reports folder"))
-        self.reports_browse_button.clicked.connect(self._browse_reports)
-        reports_folder_row = QHBoxLayout()
-        reports_folder_row.addWidget(self.reports_edit, 1)
-        reports_folder_row.addWidget(self.reports_browse_button)
-
-        outputs_box = QGroupBox(tr("Caption files and reports"), self)
-        outputs_form = QFormLayout(outputs_box)
-        outputs_form.addRow(
-            self._label(tr("E&xtension:"), self.extension_edit), self.extension_edit
-        )
-        outputs_form.addRow(tr("If a caption file exists:"), modes_row)
-        outputs_form.addRow(self._label(tr("P&refix:"), self.prefix_edit), self.prefix_edit)
-        outputs_form.addRow(self._label(tr("S&uffix:"), self.suffix_edit), self.suffix_edit)
-        outputs_form.addRow(tr("Reports:"), reports_row)
-        outputs_form.addRow(
-            self._label(tr("Reports fo&lder:"), self.reports_edit), reports_folder_row
-        )
-
+        self.outputs_box = CaptionOutputsBox(self)
         self.photo_outputs_box = PhotoOutputsBox(self)
 
         # -- bottom ----------------------------------------------------------------------------
@@ -312,24 +253,32 @@ class BatchDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
-        grid = QGridLayout()
-        grid.addWidget(images_box, 0, 0, 1, 2)
-        grid.addWidget(prompt_box, 1, 0, 1, 2)
-        grid.addWidget(generation_box, 2, 0)
-        grid.addWidget(outputs_box, 2, 1)
-        grid.addWidget(self.photo_outputs_box, 3, 0, 1, 2)
+        # Two columns, what to describe and how on the left, where it goes on the right: one
+        # column of every group is taller than a 768-pixel laptop screen.
+        left = QVBoxLayout()
+        left.addWidget(images_box)
+        left.addWidget(prompt_box)
+        left.addWidget(generation_box)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(self.outputs_box)
+        right.addWidget(self.photo_outputs_box)
         self.run_on = run_on
         if run_on is not None:
             run_on.setParent(self)
-            grid.addWidget(run_on, 4, 0, 1, 2)
-        grid.setColumnStretch(1, 1)
+            right.addWidget(run_on)
+        right.addStretch(1)
+        columns = QHBoxLayout()
+        columns.addLayout(left, 1)
+        columns.addLayout(right, 1)
         layout = QVBoxLayout(self)
-        layout.addLayout(grid)
+        layout.addLayout(columns)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
 
         self.preset_combo.currentIndexChanged.connect(self._preset_chosen)
         self.prompt_edit.textChanged.connect(self._prompt_edited)
+        self.folder_edit.textChanged.connect(self._folder_edited)
         self._fill(previous, folder, system_prompt, batch_size)
 
     def _label(self, text: str, buddy: QWidget) -> QLabel:
@@ -348,14 +297,13 @@ class BatchDialog(QDialog):
     ) -> None:
         settings = self._settings
         self.photo_outputs_box.fill(previous)
+        self.outputs_box.fill(previous)
         if previous is None:
             self.folder_edit.setText(str(folder) if folder is not None else "")
             self.preset_combo.setCurrentIndex(0)
             self._preset_chosen(0)
             self.system_edit.setText(system_prompt)
             self.image_tokens_spin.setValue(settings.max_image_tokens)
-            self.extension_edit.setText(DEFAULT_CAPTION_EXTENSION)
-            self.mode_radios[CaptionMode.SKIP].setChecked(True)
             self.batch_size_spin.setValue(batch_size or 0)
             return
         self.folder_edit.setText(str(previous.folder))
@@ -367,16 +315,6 @@ class BatchDialog(QDialog):
         self.max_tokens_spin.setValue(previous.settings.max_new_tokens)
         self.image_tokens_spin.setValue(previous.settings.max_image_tokens)
         self.batch_size_spin.setValue(batch_size or 0)
-        self.extension_edit.setText(previous.caption_extension)
-        self.mode_radios[previous.mode].setChecked(True)
-        self.prefix_edit.setText(previous.prefix)
-        self.suffix_edit.setText(previous.suffix)
-        reports = previous.reports
-        saved = {"jsonl": reports.jsonl, "csv": reports.csv, "markdown": reports.markdown}
-        for key, path in saved.items():
-            self.report_checks[key].setChecked(path is not None)
-            if path is not None and path.parent != previous.folder:
-                self.reports_edit.setText(str(path.parent))
 
     def _preset_chosen(self, index: int) -> None:
         name = self.preset_combo.itemData(index)
@@ -398,21 +336,15 @@ class BatchDialog(QDialog):
         self.preset_combo.setCurrentIndex(index)
         self.preset_combo.blockSignals(False)
 
+    def _folder_edited(self, text: str) -> None:
+        self.outputs_box.image_folder = text
+
     def _browse_folder(self) -> None:
         chosen = QFileDialog.getExistingDirectory(
             self, self.tr("Choose a folder of images"), self.folder_edit.text()
         )
         if chosen:
             self.folder_edit.setText(chosen)
-
-    def _browse_reports(self) -> None:
-        chosen = QFileDialog.getExistingDirectory(
-            self,
-            self.tr("Choose where the reports go"),
-            self.reports_edit.text() or self.folder_edit.text(),
-        )
-        if chosen:
-            self.reports_edit.setText(chosen)
 
     # -- the result ------------------------------------------------------------------------------
 
@@ -439,14 +371,6 @@ class BatchDialog(QDialog):
             max_new_tokens=self.max_tokens_spin.value(),
             max_image_tokens=self.image_tokens_spin.value(),
         )
-        mode = next(m for m, radio in self.mode_radios.items() if radio.isChecked())
-        reports_dir = Path(self.reports_edit.text().strip() or folder).expanduser()
-        paths = {
-            key: reports_dir / f"{REPORT_NAME}{suffix}"
-            if self.report_checks[key].isChecked()
-            else None
-            for key, suffix in (("jsonl", ".jsonl"), ("csv", ".csv"), ("markdown", ".md"))
-        }
         return BatchOptions(
             folder=folder,
             prompt=prompt,
@@ -455,11 +379,7 @@ class BatchDialog(QDialog):
             system=self.system_edit.text().strip() or None,
             recursive=self.recursive_check.isChecked(),
             types=types,
-            caption_extension=self.extension_edit.text().strip() or DEFAULT_CAPTION_EXTENSION,
-            mode=mode,
-            prefix=self.prefix_edit.text(),
-            suffix=self.suffix_edit.text(),
-            reports=ReportPaths(paths["jsonl"], paths["csv"], paths["markdown"]),
+            **self.outputs_box.values(folder),
             **self.photo_outputs_box.values(),
         )
 

@@ -44,11 +44,11 @@ CATALOG_SUMMARIES = (
 
 def hint_text(hint: FitHint) -> str:
     """A fit hint in the interface language (the core's text is English)."""
-    if hint.fit is Fit.UNKNOWN or hint.precision is None:
+    if hint.fit is Fit.UNKNOWN or not hint.weights:
         return _tr("Memory size unknown.")
     figures = {
         "need": format_bytes(hint.need_bytes),
-        "precision": hint.precision.value,
+        "precision": hint.weights,
         "have": format_bytes(hint.have_bytes),
     }
     if hint.on_gpu:

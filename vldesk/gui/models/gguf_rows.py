@@ -60,7 +60,8 @@ def variant_rows(
     for variant in gguf_variants(spec):
         status = store.status(variant)
         if show_all or status.state is not InstallState.NOT_INSTALLED:
-            hint = fit_hint(variant, ram, vram, cpu_precision)
+            on_disk = status.size_on_disk if status.state is InstallState.INSTALLED else None
+            hint = fit_hint(variant, ram, vram, cpu_precision, file_bytes=on_disk)
             rows.append((variant, status.state, status.size_on_disk, status.problem, hint))
     return rows
 

@@ -12,6 +12,9 @@ from vldesk.core.inference.engine import LoadRequest, load_engine
 from vldesk.core.inference.llamacpp.engine import LlamaCppEngine
 from vldesk.core.inference.llamacpp.folder import holds_gguf, inspect_gguf_folder
 from vldesk.core.inference.transformers_engine import TransformersEngine
+from vldesk.core.models.folder_check import validate_model_folder
+
+TF, LLAMA = "transformers", "llama.cpp"
 
 
 def folder_with(tmp_path: Path, *names: str) -> Path:
@@ -94,3 +97,23 @@ def test_a_gguf_without_its_projector_is_a_clear_load_error(tmp_path: Path) -> N
     folder = folder_with(tmp_path, "Qwen3-VL-2B-Instruct-Q4_K_M.gguf")
     with pytest.raises(ModelLoadError, match=r"no vision projector \(an mmproj\*\.gguf file\)"):
         load_engine(LoadRequest(folder, "tiny"))
+
+
+@pytest.mark.parametrize(
+    ("files", "engine"),
+    [
+        # A Hugging Face model with llama.cpp's converted copy beside it.
+        (("config.json", "model.safetensors", "model-Q4_K_M.gguf", "mmproj-F16.gguf"), TF),
+        (("config.json", "model.safetensors"), TF),
+        (("model-Q4_K_M.gguf", "mmproj-F16.gguf"), LLAMA),
+        (("model-Q4_K_M.gguf.part", "mmproj-F16.gguf"), LLAMA),
+        (("mmproj-F16.gguf", "config.json"), LLAMA),
+    ],
+)
+def test_the_store_check_and_load_engine_agree_on_a_folders_engine(
+    tmp_path: Path, loaders: list[tuple[str, Path]], files: tuple[str, ...], engine: str
+) -> None:
+    folder = folder_with(tmp_path, *files)
+    assert validate_model_folder(folder).engine == engine
+    load_engine(LoadRequest(folder, "tiny"))
+    assert loaders == [(engine, folder)]
