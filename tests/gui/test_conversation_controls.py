@@ -200,3 +200,32 @@ def test_presets_say_whether_they_continue_or_start_afresh(app: DesktopApp, qtbo
     assert len(app.window.answer_view.exchanges) == 1
     assert app.session.history_id != first_entry
     assert app.history.model.rowCount() == 2
+
+
+def test_reopening_another_conversation_ends_the_edit(
+    app: DesktopApp, qtbot: QtBot, tmp_path: Path
+) -> None:
+    ask(qtbot, app, "B first?")
+    ask(qtbot, app, "B second?")
+    entry_b = app.session.history_id
+    assert entry_b is not None
+    open_image(qtbot, app, make_image(tmp_path / "a.png"))
+    ask(qtbot, app, "A first?")
+    ask(qtbot, app, "A second?")
+    click_link(app, "edit/1")
+    panel = app.window.prompt_panel
+    assert panel.editing_label.isVisibleTo(app.window)
+    app.history.open_entry(entry_b)
+    qtbot.waitUntil(lambda: app.session.history_id == entry_b, timeout=10_000)
+    assert app.chat.editing is None
+    assert not panel.editing_label.isVisibleTo(app.window)
+    # Send now asks a follow-up: B's questions stay.
+    panel.prompt_edit.setPlainText("B third?")
+    qtbot.keyClick(panel.prompt_edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, app)
+    assert stored_texts(app)[:4] == ["B first?", "answer 1", "B second?", "answer 2"]
+    assert [e.question for e in app.window.answer_view.exchanges] == [
+        "B first?",
+        "B second?",
+        "B third?",
+    ]

@@ -99,6 +99,7 @@ class ChatSession(QObject):
             an edit replaces the rest).
         history_changed(): an entry was written to history.
         history_error(str): history could not be written (the answer is still shown).
+        conversation_restored(): another conversation was reopened from history.
         region_restored(object): a conversation reopened from history; the region its last
             question was about (a RegionQuestion), or ``None``.
     """
@@ -112,6 +113,7 @@ class ChatSession(QObject):
     conversation_cut = Signal(int)
     history_changed = Signal()
     history_error = Signal(str)
+    conversation_restored = Signal()
     region_restored = Signal(object)
 
     def __init__(
@@ -260,6 +262,7 @@ class ChatSession(QObject):
         self.last_result = None
         self.last_asked = answered if image is not None else None
         self._last_question = None
+        self.conversation_restored.emit()
         # The region of the last question stays selected: a follow-up is about it too.
         questions = [index for index, message in enumerate(messages) if message.role == "user"]
         self.region_restored.emit(regions.get(questions[-1]) if questions else None)

@@ -90,6 +90,10 @@ class ChatController(QObject):
         session.conversation_cut.connect(w.answer_view.keep_first)
         session.conversation_reset.connect(self._on_conversation_reset)
         session.conversation_reset.connect(self.update_actions)
+        # A question being changed belongs to the conversation it was in: Send must not cut
+        # another one (reopened from history) or what is left of this one.
+        session.conversation_restored.connect(self._end_edit)
+        session.conversation_cut.connect(self._end_edit)
         w.answer_view.edit_requested.connect(self.begin_edit)
         w.answer_view.regenerate_requested.connect(self.regenerate)
         w.regenerate_action.triggered.connect(self.regenerate)
