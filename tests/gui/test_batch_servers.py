@@ -177,3 +177,18 @@ def test_without_a_local_model_a_folder_runs_on_servers(
     summary = wait_for_end(qtbot, app)
     assert (summary.captioned, summary.failed) == (len(SHADES), 1)
     assert len(engine.asked) == len(SHADES)
+
+
+def test_a_bad_port_among_the_servers_is_said_without_the_key(
+    fake_app: DesktopApp, qtbot: QtBot, shades: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    dialog = servers_dialog(fake_app, shades, [], concurrency=1)
+    assert dialog.run_on is not None
+    qtbot.keyClicks(dialog.run_on.servers_edit, "http://gpu1:sk-live-SECRET")
+    dialog.start_button.click()
+    assert dialog.isVisible()
+    assert "not valid" in dialog.run_on.status_label.text()
+    assert "SECRET" not in dialog.run_on.status_label.text() + caplog.text
+    assert not fake_app.batch.running
+    dialog.reject()

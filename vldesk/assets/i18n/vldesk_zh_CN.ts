@@ -2768,6 +2768,17 @@ Download it anyway?</source>
         </message>
     </context>
     <context>
+        <name>Servers</name>
+        <message>
+            <source>The server address is not valid: check its port (a number up to 65535) and the square brackets around an IPv6 address.</source>
+            <translation>服务器地址无效：请检查端口（不超过 65535 的数字）以及 IPv6 地址两侧的方括号。</translation>
+        </message>
+        <message>
+            <source>'{address}' is not an http:// or https:// URL.</source>
+            <translation>“{address}”不是 http:// 或 https:// 地址。</translation>
+        </message>
+    </context>
+    <context>
         <name>SettingsDialog</name>
         <message>
             <source>Settings</source>
