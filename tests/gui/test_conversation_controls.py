@@ -229,3 +229,22 @@ def test_reopening_another_conversation_ends_the_edit(
         "B second?",
         "B third?",
     ]
+
+
+def test_reopened_boxes_use_the_budget_the_answer_was_made_with(
+    app: DesktopApp, qtbot: QtBot
+) -> None:
+    app.preferences.remember(max_image_tokens=512)
+    ask(qtbot, app, "Where is it?")
+    app.preferences.remember(max_image_tokens=256)
+    click_link(app, "regenerate")  # the question stays stored with 512
+    wait_idle(qtbot, app)
+    assert app.session.last_asked is not None
+    assert app.session.last_asked.max_image_tokens == 256
+    conversation_id = app.session.history_id
+    assert conversation_id is not None
+    app.session.new_conversation()
+    app.history.open_entry(conversation_id)
+    qtbot.waitUntil(lambda: app.session.history_id == conversation_id, timeout=10_000)
+    assert app.session.last_asked is not None
+    assert app.session.last_asked.max_image_tokens == 256
