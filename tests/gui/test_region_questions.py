@@ -260,3 +260,35 @@ def test_a_region_question_is_read_ahead_and_continues_from_it(
     assert asked.region is not None
     # Both images (and the text before the question) came from the read-ahead's cache.
     assert result.stats.reused_tokens > result.stats.image_tokens > 0
+
+
+def test_a_region_questions_hidden_instructions_stay_out_of_exports_and_captions(
+    make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    app, loader = grounding_app(make_app, fake_model_dir, qtbot, Family.QWEN3_VL, "A sign.")
+    photo = tmp_path / "street.png"
+    Image.new("RGB", ORIENTED_SIZE, "grey").save(photo)
+    open_image(qtbot, app, photo)
+    drag(app, (200, 300), (600, 700))
+    assert app.chat.ask("What does the sign say?")
+    wait_idle(qtbot, app)
+    sent = engine(loader).asked[-1].turns[0].text
+    assert sent != "What does the sign say?"  # the model got the question wrapped
+    wrapping = sent.replace("What does the sign say?", "").strip()
+
+    assert app.history.export_conversation(tmp_path / "chat.md")
+    assert app.history.export_answer(tmp_path / "answer.txt")
+    app.history.copy_conversation()
+    with qtbot.waitSignal(app.photo_caption.saved, timeout=20_000):
+        assert app.photo_caption.save_caption()
+    [sidecar] = tmp_path.glob("street.*xmp")
+    for written in (
+        (tmp_path / "chat.md").read_text(encoding="utf-8"),
+        (tmp_path / "answer.txt").read_text(encoding="utf-8"),
+        QGuiApplication.clipboard().text(),
+        sidecar.read_text(encoding="utf-8"),
+    ):
+        assert "What does the sign say?" in written
+        assert wrapping[:40] not in written
