@@ -1151,16 +1151,20 @@
             <translation>改用 CPU 重试</translation>
         </message>
         <message>
+            <source>The image of this conversation cannot be opened, so follow-up questions are not possible. {0}</source>
+            <translation>无法打开此对话的图像，因此无法继续提问。{0}</translation>
+        </message>
+        <message>
+            <source>The image of this conversation is no longer available, so follow-up questions are not possible.</source>
+            <translation>此对话的图片已不存在，因此无法继续追问。</translation>
+        </message>
+        <message>
             <source>{0} (only a thumbnail is kept)</source>
             <translation>{0}（仅保留了缩略图）</translation>
         </message>
         <message>
             <source>pasted image</source>
             <translation>粘贴的图片</translation>
-        </message>
-        <message>
-            <source>The image of this conversation is no longer available, so follow-up questions are not possible.</source>
-            <translation>此对话的图片已不存在，因此无法继续追问。</translation>
         </message>
         <message>
             <source>Delete from history</source>
