@@ -248,3 +248,37 @@ def test_reopened_boxes_use_the_budget_the_answer_was_made_with(
     qtbot.waitUntil(lambda: app.session.history_id == conversation_id, timeout=10_000)
     assert app.session.last_asked is not None
     assert app.session.last_asked.max_image_tokens == 256
+
+
+def test_edit_links_skip_an_answer_broken_off_by_an_error(
+    app: DesktopApp, engine: FakeEngine, qtbot: QtBot
+) -> None:
+    from vldesk.core.errors import GenerationError
+
+    ask(qtbot, app, "First?")
+    breaking = {"on": True}
+
+    def break_after_the_first_word(index: int) -> None:
+        if index and breaking["on"]:
+            raise GenerationError("The server went away.")
+
+    engine.answer = "one two three"
+    engine.before_word = break_after_the_first_word
+    assert app.chat.ask("Broken?")
+    wait_idle(qtbot, app)
+    breaking["on"] = False
+    assert [e.question for e in app.window.answer_view.exchanges] == ["First?", "Broken?"]
+    html = app.window.answer_view.browser.document().toHtml()
+    assert "vldesk:edit/1" not in html  # no Edit on the broken-off exchange...
+    assert "vldesk:regenerate" not in html  # ...nor Regenerate (its question is not asked)
+    ask(qtbot, app, "Third?")
+    assert app.session.questions() == ["First?", "Third?"]
+    click_link(app, "edit/1")  # the third exchange on screen is the session's second
+    assert app.window.prompt_panel.prompt_edit.toPlainText() == "Third?"
+    app.window.prompt_panel.prompt_edit.setPlainText("Third, changed?")
+    qtbot.keyClick(app.window.prompt_panel.prompt_edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, app)
+    assert [e.question for e in app.window.answer_view.exchanges] == [
+        "First?",
+        "Third, changed?",
+    ]
