@@ -4,8 +4,8 @@
 # read) replaced atomically after it; if that fails the sidecar is put back as it was, so a
 # save changes both or neither (the model's words are never lost). The sidecar gets the text
 # marked reviewed (``vldesk:Reviewed`` True), with the model's original text kept in
-# ``vldesk:ModelText`` the first time a person changes it. Only the sidecar is ever written: a description in another program's sidecar or inside the photo
-# is not touched.
+# ``vldesk:ModelText`` the first time a person changes it. Only vldesk's own sidecar is ever
+# written: a description in another program's sidecar or inside the photo is not touched.
 
 from __future__ import annotations
 
