@@ -74,7 +74,7 @@ class ChatController(QObject):
         panel.prompt_submitted.connect(self.ask)
         panel.stop_requested.connect(session.stop)
         panel.prompt_edit.textChanged.connect(self._read_ahead)
-        w.new_conversation_action.triggered.connect(session.new_conversation)
+        w.new_conversation_action.triggered.connect(lambda: session.new_conversation())
         w.focus_prompt_action.triggered.connect(
             lambda: panel.prompt_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         )
@@ -212,7 +212,7 @@ class ChatController(QObject):
         preset = get_preset(name)
         settings = self._preferences.settings
         if settings.presets_start_fresh and self._session.conversation.turns:
-            self._session.new_conversation()
+            self._session.new_conversation(keep_region=True)
         return self.ask(preset.prompt(settings.preset_language), preset.max_new_tokens)
 
     @Slot()
