@@ -354,6 +354,7 @@ class ChatSession(QObject):
         self.conversation = Conversation(turns, self.conversation.system)
         self.records = self.records[:position]
         self.last_result = None
+        self.last_asked = None  # it was about an answer that is gone
         self.conversation_cut.emit(sum(turn.role == "assistant" for turn in turns))
 
     def _send(
