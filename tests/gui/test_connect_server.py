@@ -72,6 +72,8 @@ def test_chat_with_a_served_model_then_disconnect_back_to_the_local_one(
     qtbot.mouseClick(window.prompt_panel.preset_button("brief"), Qt.MouseButton.LeftButton)
     wait_idle(qtbot, app)
     assert window.answer_view.current_answer() == "shade 5"
+    # This app's memory is not what the served answer used: none is shown.
+    assert window.status_panel.memory_label.text() == ""
     # A follow-up sends the whole conversation again (the server keeps no cache of it).
     edit = window.prompt_panel.prompt_edit
     qtbot.keyClicks(edit, "And again?")

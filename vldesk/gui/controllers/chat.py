@@ -292,9 +292,13 @@ class ChatController(QObject):
             stats.decode_tokens_per_s,
             stats.reused_tokens,
         )
-        # What the process (or the GPU) holds now, not the answer's own peak.
-        device = self._models.info.device if self._models.info is not None else stats.device
-        w.status_panel.set_memory(memory_in_use(device), stats.peak_memory_bytes)
+        if self._models.server is not None:
+            # A server answered: this app's memory says nothing about it.
+            w.status_panel.set_memory(None)
+        else:
+            # What the process (or the GPU) holds now, not the answer's own peak.
+            device = self._models.info.device if self._models.info is not None else stats.device
+            w.status_panel.set_memory(memory_in_use(device), stats.peak_memory_bytes)
         self.update_actions()
 
     @Slot(object)
