@@ -177,3 +177,44 @@ def test_without_a_local_model_a_folder_runs_on_servers(
     summary = wait_for_end(qtbot, app)
     assert (summary.captioned, summary.failed) == (len(SHADES), 1)
     assert len(engine.asked) == len(SHADES)
+
+
+def test_a_bad_port_among_the_servers_is_said_without_the_key(
+    fake_app: DesktopApp, qtbot: QtBot, shades: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    dialog = servers_dialog(fake_app, shades, [], concurrency=1)
+    assert dialog.run_on is not None
+    qtbot.keyClicks(dialog.run_on.servers_edit, "http://gpu1:sk-live-SECRET")
+    dialog.start_button.click()
+    assert dialog.isVisible()
+    assert "not valid" in dialog.run_on.status_label.text()
+    assert "SECRET" not in dialog.run_on.status_label.text() + caplog.text
+    assert not fake_app.batch.running
+    dialog.reject()
+
+
+def test_cancel_works_while_the_servers_are_probed(
+    fake_app: DesktopApp, qtbot: QtBot, shades: Path
+) -> None:
+    import threading
+
+    from tests.core.inference.remote.servers import completion, stand_in
+
+    release = threading.Event()
+
+    def held(count: int) -> tuple[int, dict[str, str], bytes]:
+        release.wait(30)  # the probe's first request hangs: a busy or stuck server
+        return 200, {"Content-Type": "application/json"}, completion("ok")
+
+    with stand_in(held) as server:
+        try:
+            dialog = servers_dialog(fake_app, shades, [server.url], concurrency=0)  # Auto
+            dialog.start_button.click()
+            qtbot.waitUntil(lambda: server.chats >= 1, timeout=20_000)  # probing
+            fake_app.batch.cancel()
+            summary = wait_for_end(qtbot, fake_app, timeout=15_000)
+            assert not release.is_set()  # it ended while the probe's request was still out
+            assert summary.captioned == 0
+        finally:
+            release.set()

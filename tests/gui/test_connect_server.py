@@ -72,6 +72,8 @@ def test_chat_with_a_served_model_then_disconnect_back_to_the_local_one(
     qtbot.mouseClick(window.prompt_panel.preset_button("brief"), Qt.MouseButton.LeftButton)
     wait_idle(qtbot, app)
     assert window.answer_view.current_answer() == "shade 5"
+    # This app's memory is not what the served answer used: none is shown.
+    assert window.status_panel.memory_label.text() == ""
     # A follow-up sends the whole conversation again (the server keeps no cache of it).
     edit = window.prompt_panel.prompt_edit
     qtbot.keyClicks(edit, "And again?")
@@ -149,4 +151,24 @@ def test_plain_http_to_another_computer_is_warned_about(fake_app: DesktopApp) ->
     assert dialog.warning_label.isHidden()
     dialog.address_combo.setEditText("http://127.0.0.1:8000/v1")
     assert dialog.warning_label.isHidden()
+    dialog.reject()
+
+
+def test_a_key_typed_where_the_port_goes_is_said_inline_and_never_echoed(
+    fake_app: DesktopApp, qtbot: QtBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    dialog = ConnectDialog(SavedServers(app_paths().config_dir), fake_app.window)
+    line = dialog.address_combo.lineEdit()
+    assert line is not None
+    qtbot.keyClicks(line, "http://gpu1:sk-live-SECRET")  # each keystroke parses the address
+    qtbot.keyClick(line, Qt.Key.Key_Return)  # lists the models
+    assert "not valid" in dialog.status_label.text()
+    assert "SECRET" not in dialog.status_label.text()
+    assert dialog.list_button.isEnabled()
+    dialog.address_combo.setEditText("http://[::1:8000")  # an unclosed IPv6 bracket
+    dialog.accept()
+    assert "not valid" in dialog.status_label.text()
+    assert dialog.request is None
+    assert "SECRET" not in caplog.text
     dialog.reject()

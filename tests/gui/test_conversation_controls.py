@@ -200,3 +200,85 @@ def test_presets_say_whether_they_continue_or_start_afresh(app: DesktopApp, qtbo
     assert len(app.window.answer_view.exchanges) == 1
     assert app.session.history_id != first_entry
     assert app.history.model.rowCount() == 2
+
+
+def test_reopening_another_conversation_ends_the_edit(
+    app: DesktopApp, qtbot: QtBot, tmp_path: Path
+) -> None:
+    ask(qtbot, app, "B first?")
+    ask(qtbot, app, "B second?")
+    entry_b = app.session.history_id
+    assert entry_b is not None
+    open_image(qtbot, app, make_image(tmp_path / "a.png"))
+    ask(qtbot, app, "A first?")
+    ask(qtbot, app, "A second?")
+    click_link(app, "edit/1")
+    panel = app.window.prompt_panel
+    assert panel.editing_label.isVisibleTo(app.window)
+    app.history.open_entry(entry_b)
+    qtbot.waitUntil(lambda: app.session.history_id == entry_b, timeout=10_000)
+    assert app.chat.editing is None
+    assert not panel.editing_label.isVisibleTo(app.window)
+    # Send now asks a follow-up: B's questions stay.
+    panel.prompt_edit.setPlainText("B third?")
+    qtbot.keyClick(panel.prompt_edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, app)
+    assert stored_texts(app)[:4] == ["B first?", "answer 1", "B second?", "answer 2"]
+    assert [e.question for e in app.window.answer_view.exchanges] == [
+        "B first?",
+        "B second?",
+        "B third?",
+    ]
+
+
+def test_reopened_boxes_use_the_budget_the_answer_was_made_with(
+    app: DesktopApp, qtbot: QtBot
+) -> None:
+    app.preferences.remember(max_image_tokens=512)
+    ask(qtbot, app, "Where is it?")
+    app.preferences.remember(max_image_tokens=256)
+    click_link(app, "regenerate")  # the question stays stored with 512
+    wait_idle(qtbot, app)
+    assert app.session.last_asked is not None
+    assert app.session.last_asked.max_image_tokens == 256
+    conversation_id = app.session.history_id
+    assert conversation_id is not None
+    app.session.new_conversation()
+    app.history.open_entry(conversation_id)
+    qtbot.waitUntil(lambda: app.session.history_id == conversation_id, timeout=10_000)
+    assert app.session.last_asked is not None
+    assert app.session.last_asked.max_image_tokens == 256
+
+
+def test_edit_links_skip_an_answer_broken_off_by_an_error(
+    app: DesktopApp, engine: FakeEngine, qtbot: QtBot
+) -> None:
+    from vldesk.core.errors import GenerationError
+
+    ask(qtbot, app, "First?")
+    breaking = {"on": True}
+
+    def break_after_the_first_word(index: int) -> None:
+        if index and breaking["on"]:
+            raise GenerationError("The server went away.")
+
+    engine.answer = "one two three"
+    engine.before_word = break_after_the_first_word
+    assert app.chat.ask("Broken?")
+    wait_idle(qtbot, app)
+    breaking["on"] = False
+    assert [e.question for e in app.window.answer_view.exchanges] == ["First?", "Broken?"]
+    html = app.window.answer_view.browser.document().toHtml()
+    assert "vldesk:edit/1" not in html  # no Edit on the broken-off exchange...
+    assert "vldesk:regenerate" not in html  # ...nor Regenerate (its question is not asked)
+    ask(qtbot, app, "Third?")
+    assert app.session.questions() == ["First?", "Third?"]
+    click_link(app, "edit/1")  # the third exchange on screen is the session's second
+    assert app.window.prompt_panel.prompt_edit.toPlainText() == "Third?"
+    app.window.prompt_panel.prompt_edit.setPlainText("Third, changed?")
+    qtbot.keyClick(app.window.prompt_panel.prompt_edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, app)
+    assert [e.question for e in app.window.answer_view.exchanges] == [
+        "First?",
+        "Third, changed?",
+    ]

@@ -251,3 +251,30 @@ def test_boxes_are_drawn_again_when_the_conversation_is_reopened(
     assert app.grounding.boxes is not None
     assert_box_drawn(app, (80.0, 120.0, 720.0, 600.0))
     assert app.window.grounding_panel.box_list.count() == 1
+
+
+def test_an_edit_that_fails_leaves_no_boxes_of_the_answer_it_deleted(
+    make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    from vldesk.core.errors import GenerationError
+
+    app, loader = grounding_app(
+        make_app,
+        fake_model_dir,
+        qtbot,
+        Family.QWEN3_VL,
+        '[{"bbox_2d": [0, 0, 500, 500], "label": "sky"}]',
+    )
+    open_image(qtbot, app, rotated_photo(tmp_path / "sky.jpg"))
+    ask_and_wait(qtbot, app, "Find the sky")
+    assert app.grounding.export_boxes_action.isEnabled()
+    [engine] = loader.engines
+    engine.failures["Find the sea"] = GenerationError("The model failed.")
+    app.chat.begin_edit(0)
+    assert app.chat.ask("Find the sea")
+    wait_idle(qtbot, app)
+    assert app.session.conversation.turns == ()  # the sky question and its answer are gone
+    assert app.grounding.boxes is None
+    assert not app.grounding.export_boxes_action.isEnabled()
+    assert not app.grounding.export_boxes(tmp_path / "stale.json")
+    assert app.session.last_asked is None

@@ -239,3 +239,29 @@ def test_entry_whose_image_is_gone_shows_the_thumbnail(
     assert "no longer available" in app.window.banner.text
     assert [e.question for e in app.window.answer_view.exchanges] == ["What is it?"]
     assert not app.window.prompt_panel.send_button.isEnabled()
+
+
+def test_entry_whose_image_cannot_be_read_shows_the_thumbnail(
+    fake_app: DesktopApp, qtbot: QtBot, tmp_path: Path
+) -> None:
+    from tests.gui.conftest import open_image, wait_idle
+
+    app = fake_app
+    wait_for_model(qtbot, app)
+    image = make_image(tmp_path / "damaged.png")
+    open_image(qtbot, app, image)
+    assert app.chat.ask("What is it?")
+    wait_idle(qtbot, app)
+    conversation_id = app.session.history_id
+    assert conversation_id is not None
+    image.write_bytes(b"\x89PNG damaged since")  # still there, no longer an image
+    open_image(qtbot, app, make_image(tmp_path / "other.png"))
+    assert app.chat.ask("And this one?")
+    wait_idle(qtbot, app)
+    app.history.open_entry(conversation_id)
+    qtbot.waitUntil(lambda: app.session.history_id == conversation_id, timeout=10_000)
+    assert app.session.image is None
+    assert app.window.viewer.has_image  # the stored thumbnail
+    assert "cannot be opened" in app.window.banner.text
+    assert [e.question for e in app.window.answer_view.exchanges] == ["What is it?"]
+    assert not app.window.prompt_panel.send_button.isEnabled()

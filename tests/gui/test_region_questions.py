@@ -260,3 +260,68 @@ def test_a_region_question_is_read_ahead_and_continues_from_it(
     assert asked.region is not None
     # Both images (and the text before the question) came from the read-ahead's cache.
     assert result.stats.reused_tokens > result.stats.image_tokens > 0
+
+
+def test_a_region_questions_hidden_instructions_stay_out_of_exports_and_captions(
+    make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    app, loader = grounding_app(make_app, fake_model_dir, qtbot, Family.QWEN3_VL, "A sign.")
+    photo = tmp_path / "street.png"
+    Image.new("RGB", ORIENTED_SIZE, "grey").save(photo)
+    open_image(qtbot, app, photo)
+    drag(app, (200, 300), (600, 700))
+    assert app.chat.ask("What does the sign say?")
+    wait_idle(qtbot, app)
+    sent = engine(loader).asked[-1].turns[0].text
+    assert sent != "What does the sign say?"  # the model got the question wrapped
+    wrapping = sent.replace("What does the sign say?", "").strip()
+
+    assert app.history.export_conversation(tmp_path / "chat.md")
+    assert app.history.export_answer(tmp_path / "answer.txt")
+    app.history.copy_conversation()
+    with qtbot.waitSignal(app.photo_caption.saved, timeout=20_000):
+        assert app.photo_caption.save_caption()
+    [sidecar] = tmp_path.glob("street.*xmp")
+    for written in (
+        (tmp_path / "chat.md").read_text(encoding="utf-8"),
+        (tmp_path / "answer.txt").read_text(encoding="utf-8"),
+        QGuiApplication.clipboard().text(),
+        sidecar.read_text(encoding="utf-8"),
+    ):
+        assert "What does the sign say?" in written
+        assert wrapping[:40] not in written
+
+
+def test_a_fresh_preset_keeps_the_region_and_edit_asks_about_the_questions_own(
+    make_app: AppFactory, fake_model_dir: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    app, loader = grounding_app(make_app, fake_model_dir, qtbot, Family.QWEN3_VL, "A sign.")
+    photo = tmp_path / "street.png"
+    Image.new("RGB", ORIENTED_SIZE, "grey").save(photo)
+    open_image(qtbot, app, photo)
+    drag(app, (200, 300), (600, 700))
+    region = app.session.region
+    assert region is not None
+    assert app.chat.ask("What does the sign say?")
+    wait_idle(qtbot, app)
+    # A preset that starts a new conversation is still about the selected region.
+    app.window.prompt_panel.fresh_presets_check.setChecked(True)
+    assert app.chat.ask_preset("brief")
+    wait_idle(qtbot, app)
+    assert app.session.region == region
+    assert len(engine(loader).asked[-1].turns[0].images) == 2  # the region and the whole image
+    # Edit: the question is asked again about its own region, not the one selected now.
+    app.grounding.clear_region()
+    assert app.chat.ask("And the whole street?")
+    wait_idle(qtbot, app)
+    assert len(engine(loader).asked[-1].turns[-1].images) == 0  # a follow-up, no region
+    app.chat.begin_edit(0)
+    assert app.chat.ask("Which sign is it?")
+    wait_idle(qtbot, app)
+    [turn] = engine(loader).asked[-1].turns
+    assert len(turn.images) == 2
+    assert turn.text.endswith("Which sign is it?")
+    assert "second image" in turn.text
+    assert app.session.records[0].region == region

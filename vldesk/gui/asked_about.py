@@ -12,7 +12,7 @@ from vldesk.core.history_records import StoredMessage
 from vldesk.core.models.catalog import Family
 
 #: The key of a question's region in its stored settings. No new column: older history files
-#: need no migration, and older versions of vldesk still read newer files (they ignore it).
+#: need no migration (they simply have no region).
 REGION_KEY = "region"
 #: The key of the answering model's family in an answer's stored stats.
 FAMILY_KEY = "family"
@@ -48,7 +48,12 @@ def last_answer_asked(messages: Sequence[StoredMessage]) -> AskedAbout | None:
             continue
         try:
             family = Family(str((answer.stats or {}).get(FAMILY_KEY)))
-            tokens = int(question.settings.get("max_image_tokens", 0))
+            # The answer's own budget: a retry or a regenerate may have changed it since
+            # the question was written (older answers only have the question's).
+            tokens = int(
+                answer.settings.get("max_image_tokens")
+                or question.settings.get("max_image_tokens", 0)
+            )
         except (ValueError, TypeError):
             return None
         if question.role != "user" or tokens < 1:

@@ -21,7 +21,11 @@ def conversation_entry(
 ) -> ExportEntry | None:
     """The shown conversation (or only its last exchange); ``None`` when there is none."""
     conversation = session.conversation
-    turns: list[tuple[str, str]] = [(turn.role, turn.text) for turn in conversation.turns]
+    # Each question as typed: a region question's text as sent has hidden instructions.
+    turns: list[tuple[str, str]] = [
+        (turn.role, (record.question or turn.text) if turn.role == "user" else turn.text)
+        for turn, record in zip(conversation.turns, session.records, strict=True)
+    ]
     if not turns:
         return None
     reasons = [record.stop_reason for record in session.records]

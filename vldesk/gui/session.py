@@ -99,8 +99,10 @@ class ChatSession(QObject):
             an edit replaces the rest).
         history_changed(): an entry was written to history.
         history_error(str): history could not be written (the answer is still shown).
-        region_restored(object): a conversation reopened from history; the region its last
-            question was about (a RegionQuestion), or ``None``.
+        conversation_restored(): another conversation was reopened from history.
+        region_restored(object): the region questions are about again (a RegionQuestion, or
+            ``None``): a conversation reopened from history (its last question's), or one
+            started afresh that keeps the selected region.
     """
 
     answer_started = Signal(str)
@@ -112,6 +114,7 @@ class ChatSession(QObject):
     conversation_cut = Signal(int)
     history_changed = Signal()
     history_error = Signal(str)
+    conversation_restored = Signal()
     region_restored = Signal(object)
 
     def __init__(
@@ -196,7 +199,10 @@ class ChatSession(QObject):
         self._reading_ahead = None
         self._read_ahead_of = None
 
-    def new_conversation(self) -> None:
+    def new_conversation(self, *, keep_region: bool = False) -> None:
+        """Start afresh about the same image; ``keep_region``: questions stay about the
+        selected region (a preset that starts a new conversation)."""
+        region = self.region
         self._detach_pending()
         self.conversation = Conversation()
         self.records = ()
@@ -205,6 +211,8 @@ class ChatSession(QObject):
         self.last_asked = None
         self._last_question = None
         self.conversation_reset.emit()
+        if keep_region and region is not None:
+            self.region_restored.emit(region)
 
     def restore(
         self,
@@ -260,6 +268,7 @@ class ChatSession(QObject):
         self.last_result = None
         self.last_asked = answered if image is not None else None
         self._last_question = None
+        self.conversation_restored.emit()
         # The region of the last question stays selected: a follow-up is about it too.
         questions = [index for index, message in enumerate(messages) if message.role == "user"]
         self.region_restored.emit(regions.get(questions[-1]) if questions else None)
@@ -323,9 +332,10 @@ class ChatSession(QObject):
             return False
         if not 0 <= number < len(positions):
             return False
+        asked = self.records[positions[number]]  # asked again about its own region
         self._forget_from(positions[number])
         self._cut(positions[number])
-        return self._send(question, settings, system_prompt, record=True)
+        return self._send(question, settings, system_prompt, record=True, asked=asked)
 
     def _forget_from(self, position: int) -> None:
         """Delete the turns from ``position`` on from history (what was shown is replaced)."""
@@ -344,6 +354,7 @@ class ChatSession(QObject):
         self.conversation = Conversation(turns, self.conversation.system)
         self.records = self.records[:position]
         self.last_result = None
+        self.last_asked = None  # it was about an answer that is gone
         self.conversation_cut.emit(sum(turn.role == "assistant" for turn in turns))
 
     def _send(

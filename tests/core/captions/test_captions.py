@@ -118,3 +118,45 @@ def test_another_programs_sidecar_and_empty_captions_are_refused(
         approve(entry, load_folder(folder).style)
     assert sidecar.read_bytes() == before
     assert (folder / "p.txt").read_text(encoding="utf-8") == "a caption\n"
+
+
+def test_a_failed_save_changes_neither_the_caption_nor_the_sidecar(
+    tmp_path: Path, exiftool: ExifTool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vldesk.core.captions import edits
+    from vldesk.core.errors import WriteError
+
+    folder = tmp_path / "set"
+    image = picture(folder / "p.png")
+    caption_file = folder / "p.txt"
+    caption_file.write_text("the model's words\n", encoding="utf-8")
+    [entry] = load_folder(folder, jobs_dir=tmp_path / "jobs").entries
+    style = load_folder(folder).style
+    # The sidecar cannot be written (a folder is in its place): the caption stays the model's.
+    sidecar = sidecar_path(image)
+    sidecar.mkdir()
+    with pytest.raises(WriteError):
+        save_caption(entry, "a person's words", style)
+    assert caption_file.read_text(encoding="utf-8") == "the model's words\n"
+    sidecar.rmdir()
+
+    # The caption file cannot be written: the sidecar is as it was (none), so the model's
+    # words are not lost.
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise WriteError("the disk is full")
+
+    monkeypatch.setattr(edits, "atomic_write_text", refuse)
+    with pytest.raises(WriteError):
+        save_caption(entry, "a person's words", style)
+    assert not sidecar.exists()
+    monkeypatch.undo()
+    approve(entry, style)
+    approved = sidecar.read_bytes()
+    monkeypatch.setattr(edits, "atomic_write_text", refuse)
+    with pytest.raises(WriteError):
+        save_caption(entry, "a person's words", style)
+    assert sidecar.read_bytes() == approved
+    assert caption_file.read_text(encoding="utf-8") == "the model's words\n"
+    monkeypatch.undo()
+    save_caption(entry, "a person's words", style)
+    assert exiftool(sidecar)["XMP-vldesk:ModelText"] == "the model's words"

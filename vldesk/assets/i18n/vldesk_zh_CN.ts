@@ -1154,16 +1154,20 @@
             <translation>改用 CPU 重试</translation>
         </message>
         <message>
+            <source>The image of this conversation cannot be opened, so follow-up questions are not possible. {0}</source>
+            <translation>无法打开此对话的图像，因此无法继续提问。{0}</translation>
+        </message>
+        <message>
+            <source>The image of this conversation is no longer available, so follow-up questions are not possible.</source>
+            <translation>此对话的图片已不存在，因此无法继续追问。</translation>
+        </message>
+        <message>
             <source>{0} (only a thumbnail is kept)</source>
             <translation>{0}（仅保留了缩略图）</translation>
         </message>
         <message>
             <source>pasted image</source>
             <translation>粘贴的图片</translation>
-        </message>
-        <message>
-            <source>The image of this conversation is no longer available, so follow-up questions are not possible.</source>
-            <translation>此对话的图片已不存在，因此无法继续追问。</translation>
         </message>
         <message>
             <source>Delete from history</source>
@@ -2902,6 +2906,17 @@ Download it anyway?</source>
         <message>
             <source>Not serving.</source>
             <translation>未在提供服务。</translation>
+        </message>
+    </context>
+    <context>
+        <name>Servers</name>
+        <message>
+            <source>The server address is not valid: check its port (a number up to 65535) and the square brackets around an IPv6 address.</source>
+            <translation>服务器地址无效：请检查端口（不超过 65535 的数字）以及 IPv6 地址两侧的方括号。</translation>
+        </message>
+        <message>
+            <source>'{address}' is not an http:// or https:// URL.</source>
+            <translation>“{address}”不是 http:// 或 https:// 地址。</translation>
         </message>
     </context>
     <context>

@@ -1,14 +1,18 @@
-"""Saving a person's caption edits and approvals: the caption file, then the XMP sidecar."""
+"""Saving a person's caption edits and approvals: the XMP sidecar, then the caption file."""
 
-# The caption file (what training tools read) is replaced atomically first; then the sidecar
-# ``photo.jpg.xmp`` gets the same text marked reviewed (``vldesk:Reviewed`` True), with the
-# model's original text kept in ``vldesk:ModelText`` the first time a person changes it. Only
-# the sidecar is ever written: a description in another program's sidecar or inside the photo
-# is not touched.
+# The sidecar ``photo.jpg.xmp`` is written first and the caption file (what training tools
+# read) replaced atomically after it; if that fails the sidecar is put back as it was, so a
+# save changes both or neither (the model's words are never lost). The sidecar gets the text
+# marked reviewed (``vldesk:Reviewed`` True), with the model's original text kept in
+# ``vldesk:ModelText`` the first time a person changes it. Only vldesk's own sidecar is ever
+# written: a description in another program's sidecar or inside the photo is not touched.
 
 from __future__ import annotations
 
-from vldesk.core.atomic import atomic_write_text
+import logging
+from pathlib import Path
+
+from vldesk.core.atomic import atomic_write_bytes, atomic_write_text
 from vldesk.core.captions.folder import CaptionEntry, CaptionStyle, read_caption_file
 from vldesk.core.errors import VldeskError
 from vldesk.core.metadata import (
@@ -21,6 +25,8 @@ from vldesk.core.metadata import (
     write_caption,
 )
 
+log = logging.getLogger(__name__)
+
 
 class CaptionEditError(VldeskError):
     """A caption could not be saved or approved; what is on disk is unchanged."""
@@ -31,15 +37,32 @@ def save_caption(entry: CaptionEntry, text: str, style: CaptionStyle) -> None:
 
     Raises:
         CaptionEditError: the text is empty, or the sidecar belongs to another program.
-        WriteError: a file could not be written (the previous one is intact).
+        WriteError: a file could not be written (the caption and the sidecar are as they were).
     """
     text = text.strip()
     if not text:
         raise CaptionEditError(f"{entry.name}: an empty caption cannot be saved.")
     original = _model_text(entry)
     _check_sidecar(entry)
-    atomic_write_text(entry.caption_file, text + "\n")
+    sidecar = sidecar_path(entry.image)
+    before = sidecar.read_bytes() if sidecar.is_file() else None
     _write_reviewed(entry, text, original, style)
+    try:
+        atomic_write_text(entry.caption_file, text + "\n")
+    except BaseException:
+        _put_back(sidecar, before)
+        raise
+
+
+def _put_back(sidecar: Path, before: bytes | None) -> None:
+    """The sidecar as it was before a save that failed (none: removed)."""
+    try:
+        if before is None:
+            sidecar.unlink(missing_ok=True)
+        else:
+            atomic_write_bytes(sidecar, before)
+    except (OSError, VldeskError) as exc:
+        log.warning("could not put back %s: %s", sidecar, exc)
 
 
 def approve(entry: CaptionEntry, style: CaptionStyle) -> None:

@@ -74,7 +74,7 @@ class ChatController(QObject):
         panel.prompt_submitted.connect(self.ask)
         panel.stop_requested.connect(session.stop)
         panel.prompt_edit.textChanged.connect(self._read_ahead)
-        w.new_conversation_action.triggered.connect(session.new_conversation)
+        w.new_conversation_action.triggered.connect(lambda: session.new_conversation())
         w.focus_prompt_action.triggered.connect(
             lambda: panel.prompt_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         )
@@ -90,6 +90,10 @@ class ChatController(QObject):
         session.conversation_cut.connect(w.answer_view.keep_first)
         session.conversation_reset.connect(self._on_conversation_reset)
         session.conversation_reset.connect(self.update_actions)
+        # A question being changed belongs to the conversation it was in: Send must not cut
+        # another one (reopened from history) or what is left of this one.
+        session.conversation_restored.connect(self._end_edit)
+        session.conversation_cut.connect(self._end_edit)
         w.answer_view.edit_requested.connect(self.begin_edit)
         w.answer_view.regenerate_requested.connect(self.regenerate)
         w.regenerate_action.triggered.connect(self.regenerate)
@@ -208,7 +212,7 @@ class ChatController(QObject):
         preset = get_preset(name)
         settings = self._preferences.settings
         if settings.presets_start_fresh and self._session.conversation.turns:
-            self._session.new_conversation()
+            self._session.new_conversation(keep_region=True)
         return self.ask(preset.prompt(settings.preset_language), preset.max_new_tokens)
 
     @Slot()
@@ -288,9 +292,13 @@ class ChatController(QObject):
             stats.decode_tokens_per_s,
             stats.reused_tokens,
         )
-        # What the process (or the GPU) holds now, not the answer's own peak.
-        device = self._models.info.device if self._models.info is not None else stats.device
-        w.status_panel.set_memory(memory_in_use(device), stats.peak_memory_bytes)
+        if self._models.server is not None:
+            # A server answered: this app's memory says nothing about it.
+            w.status_panel.set_memory(None)
+        else:
+            # What the process (or the GPU) holds now, not the answer's own peak.
+            device = self._models.info.device if self._models.info is not None else stats.device
+            w.status_panel.set_memory(memory_in_use(device), stats.peak_memory_bytes)
         self.update_actions()
 
     @Slot(object)

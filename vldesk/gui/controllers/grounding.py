@@ -71,6 +71,7 @@ class GroundingController(QObject):
 
         session.answer_finished.connect(self._on_answer)
         session.conversation_reset.connect(self._on_reset)
+        session.conversation_cut.connect(self._on_cut)
         session.region_restored.connect(self._on_region_restored)
         models.state_changed.connect(lambda _state: self._update_family())
         images.changed.connect(self._on_image_changed)
@@ -250,9 +251,19 @@ class GroundingController(QObject):
 
     @Slot()
     def _on_reset(self) -> None:
+        self._clear_boxes()
+        self._set_region(None)
+
+    @Slot(int)
+    def _on_cut(self, _answers_left: int) -> None:
+        """The last answer is being replaced (regenerate, edit): its boxes go with it; the
+        region stays selected."""
+        self._clear_boxes()
+
+    def _clear_boxes(self) -> None:
         self.overlay.show_boxes(None)
         self.panel.set_boxes(None)
-        self._set_region(None)
+        self._update_actions()
 
     @Slot()
     def _on_image_changed(self) -> None:

@@ -111,9 +111,33 @@ class HistoryController(QObject):
             self.folder_requested.emit(path)
             return
         if path is not None and path.is_file():
-            self._images.open_for(path, lambda image: self._apply_restore(image, stored))
+            self._images.open_for(
+                path,
+                lambda image: self._apply_restore(image, stored),
+                lambda why: self._restore_without_image(
+                    stored,
+                    path,
+                    _tr(
+                        "The image of this conversation cannot be opened, so follow-up "
+                        "questions are not possible. {0}"
+                    ).format(why),
+                ),
+            )
             return
-        # The image is gone (or was pasted): show the conversation and the stored thumbnail.
+        self._restore_without_image(
+            stored,
+            path,
+            _tr(
+                "The image of this conversation is no longer available, so follow-up "
+                "questions are not possible."
+            ),
+        )
+
+    def _restore_without_image(
+        self, stored: StoredConversation, path: Path | None, why: str
+    ) -> None:
+        """The image is gone, was pasted or cannot be read: show the conversation with its
+        stored thumbnail, and ``why`` follow-up questions are not possible."""
         self._images.show_stored(
             stored.thumbnail,
             _tr("{0} (only a thumbnail is kept)").format(
@@ -121,13 +145,7 @@ class HistoryController(QObject):
             ),
         )
         self._apply_restore(None, stored)
-        self._window.show_message(
-            _tr(
-                "The image of this conversation is no longer available, so follow-up "
-                "questions are not possible."
-            ),
-            Level.INFO,
-        )
+        self._window.show_message(why, Level.INFO)
         self._chat.update_can_ask()
 
     def _apply_restore(self, image: SessionImage | None, stored: StoredConversation) -> None:

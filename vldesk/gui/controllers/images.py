@@ -22,6 +22,8 @@ from vldesk.gui.workers.image_loader import DecodedImage, ImageLoader
 
 #: What to do with a decoded image instead of starting a conversation about it.
 ImageUse = Callable[[SessionImage], None]
+#: What to do instead when that image cannot be opened (given why, for the user).
+ImageFallback = Callable[[str], None]
 
 
 def _tr(text: str) -> str:
@@ -54,7 +56,7 @@ class ImageController(QObject):
         #: The image on screen (``None``: none, or only a history thumbnail).
         self.current: DecodedImage | None = None
         #: A load whose image goes elsewhere (a conversation from history), by request id.
-        self._use: tuple[int, ImageUse] | None = None
+        self._use: tuple[int, ImageUse, ImageFallback] | None = None
         #: How many more unreadable files an opened folder may skip to reach a readable one.
         self._skips_left = 0
         #: A message about an open that showed nothing: the next image shown makes it stale.
@@ -124,11 +126,12 @@ class ImageController(QObject):
         self._skips_left = 0
         self.loader.load_file(path)
 
-    def open_for(self, path: Path, use: ImageUse) -> None:
-        """Open ``path`` on its own and hand it to ``use`` instead of a new conversation."""
+    def open_for(self, path: Path, use: ImageUse, fallback: ImageFallback) -> None:
+        """Open ``path`` on its own and hand it to ``use`` instead of a new conversation; if it
+        cannot be opened, ``fallback`` gets why (the conversation on screen is left alone)."""
         self.sequence.open([path])
         self._skips_left = 0
-        self._use = (self.loader.load_file(path), use)
+        self._use = (self.loader.load_file(path), use, fallback)
 
     def show_stored(self, thumbnail: bytes | None, text: str) -> None:
         """Only a stored thumbnail is left of an image (history): show it, described by
@@ -192,8 +195,11 @@ class ImageController(QObject):
         self.changed.emit()
 
     @Slot(int, str, str)
-    def _on_failed(self, _request_id: int, source: str, message: str) -> None:
-        self._use = None
+    def _on_failed(self, request_id: int, source: str, message: str) -> None:
+        use, self._use = self._use, None
+        if use is not None and use[0] == request_id:
+            use[2](message)
+            return
         w = self._window
         w.statusBar().clearMessage()
         path = self.sequence.current

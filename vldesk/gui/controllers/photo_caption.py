@@ -87,7 +87,7 @@ class PhotoCaptionController(QObject):
         if not text or self._session.busy:
             self._window.show_message(_tr("There is no finished answer to save yet."), Level.INFO)
             return False
-        questions = [t.text for t in self._session.conversation.turns if t.role == "user"]
+        questions = self._session.questions()  # as typed, without a region's instructions
         caption = Caption(
             {"x-default": text},
             model=self._session.model_name or "",

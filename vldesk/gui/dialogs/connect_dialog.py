@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,8 +22,9 @@ from vldesk.core.errors import VldeskError
 from vldesk.core.inference.remote import Endpoint
 from vldesk.core.inference.remote.saved import API_KEY_ENV, SavedServers, env_api_key
 from vldesk.core.models.catalog import Family
-from vldesk.gui.workers.background import BackgroundRunner
-from vldesk.gui.workers.remote import ConnectRequest, list_models
+from vldesk.gui.i18n import error_text, translated
+from vldesk.gui.workers.model_listing import ModelListing, ServerModels
+from vldesk.gui.workers.remote import ConnectRequest
 
 #: An address as the placeholder shows it (an address, the same in every language).
 EXAMPLE_URL = "http://127.0.0.1:8000/v1"
@@ -44,16 +43,12 @@ class ConnectDialog(QDialog):
     address only; it is saved only when "Remember the key" is ticked, in a private file.
     """
 
-    _listed = Signal(int, object)
-
     def __init__(self, saved: SavedServers, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("connectDialog")
         self.setWindowTitle(self.tr("Connect to a Server"))
         self._saved = saved
-        self._runner = BackgroundRunner("vldesk-list-models")
-        self._listing = 0  # the latest listing's number: older answers are ignored
-        self._cancels: list[threading.Event] = []
+        self._listing = ModelListing("vldesk-list-models", self)
         #: Set when Connect was pressed.
         self.request: ConnectRequest | None = None
         tr = self.tr
@@ -126,7 +121,7 @@ class ConnectDialog(QDialog):
         layout.addWidget(self.buttons)
         self.resize(520, self.sizeHint().height())
 
-        self._listed.connect(self._on_listed)
+        self._listing.listed.connect(self._on_listed)
         self.list_button.clicked.connect(self.list_models)
         line.returnPressed.connect(self.list_models)
         self.address_combo.currentTextChanged.connect(self._address_changed)
@@ -163,7 +158,8 @@ class ConnectDialog(QDialog):
 
     @Slot(str)
     def _address_changed(self, text: str) -> None:
-        self._listing += 1  # an answer for the old address no longer counts
+        self._listing.forget()  # an answer for the old address no longer counts
+        self.list_button.setEnabled(True)
         self.model_combo.clear()
         self.model_combo.setEnabled(False)
         self.status_label.clear()
@@ -207,31 +203,19 @@ class ConnectDialog(QDialog):
         try:
             endpoint = self.endpoint()
         except VldeskError as exc:
-            self.status_label.setText(str(exc))
+            self.status_label.setText(error_text(exc))
             return
-        self._listing += 1
-        number = self._listing
         self.status_label.setText(self.tr("Asking {0} for its models…").format(endpoint.display))
         self.list_button.setEnabled(False)
+        self._listing.start([endpoint])
 
-        def ask(cancel: threading.Event) -> None:
-            try:
-                outcome: list[str] | str = list_models(endpoint)
-            except VldeskError as exc:
-                outcome = str(exc)
-            if not cancel.is_set():
-                self._listed.emit(number, outcome)
-
-        self._cancels.append(self._runner.start(ask))
-
-    @Slot(int, object)
-    def _on_listed(self, number: int, outcome: list[str] | str) -> None:
+    @Slot(object)
+    def _on_listed(self, answers: list[ServerModels]) -> None:
         self.list_button.setEnabled(True)
-        if number != self._listing:
-            return
         self.model_combo.clear()
+        ((_url, outcome),) = answers
         if isinstance(outcome, str):
-            self.status_label.setText(outcome)
+            self.status_label.setText(translated(outcome))
         elif not outcome:
             self.status_label.setText(self.tr("The server serves no model (yet)."))
         else:
@@ -251,7 +235,7 @@ class ConnectDialog(QDialog):
         try:
             endpoint = self.endpoint()
         except VldeskError as exc:
-            self.status_label.setText(str(exc))
+            self.status_label.setText(error_text(exc))
             return
         if not model:
             self.list_models()
@@ -274,4 +258,4 @@ class ConnectDialog(QDialog):
         super().closeEvent(event)
 
     def _stop_listing(self) -> None:
-        self._runner.shut_down(self._cancels, timeout=0)
+        self._listing.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -25,8 +24,9 @@ from PySide6.QtWidgets import (
 from vldesk.core.errors import VldeskError
 from vldesk.core.inference.remote import Endpoint
 from vldesk.core.inference.remote.saved import API_KEY_ENV, SavedServers, env_api_key
-from vldesk.gui.workers.background import BackgroundRunner
-from vldesk.gui.workers.remote import ServerTarget, list_models
+from vldesk.gui.i18n import error_text, translated
+from vldesk.gui.workers.model_listing import ModelListing, ServerModels
+from vldesk.gui.workers.remote import ServerTarget
 
 #: Addresses as the placeholder shows them (the same in every language).
 EXAMPLE_URLS = "http://gpu1:8000/v1\nhttp://gpu2:8000/v1"
@@ -44,7 +44,6 @@ class RunOnBox(QGroupBox):
     """
 
     checked = Signal()
-    _answered = Signal(int, object)
 
     def __init__(
         self,
@@ -59,9 +58,7 @@ class RunOnBox(QGroupBox):
         self.setTitle(self.tr("Run on"))
         self.setObjectName("runOnBox")
         self._saved = saved
-        self._runner = BackgroundRunner("vldesk-check-servers")
-        self._cancels: list[threading.Event] = []
-        self._checking = 0
+        self._listing = ModelListing("vldesk-check-servers", self)
         self._then: Callable[[], None] | None = None
         tr = self.tr
 
@@ -131,7 +128,7 @@ class RunOnBox(QGroupBox):
         (self.servers_radio if use_servers or local_model is None else self.local_radio).setChecked(
             True
         )
-        self._answered.connect(self._on_answered)
+        self._listing.listed.connect(self._on_answered)
         self.check_button.clicked.connect(lambda: self.check())
         self.servers_radio.toggled.connect(self._update_enabled)
         self.servers_edit.textChanged.connect(self._servers_edited)
@@ -199,37 +196,23 @@ class RunOnBox(QGroupBox):
         try:
             endpoints = self.endpoints()
         except VldeskError as exc:
-            self.status_label.setText(str(exc))
+            self.status_label.setText(error_text(exc))
             return
-        self._checking += 1
-        number = self._checking
         self._then = then
         self.check_button.setEnabled(False)
         self.status_label.setText(self.tr("Asking the servers for their models…"))
+        self._listing.start(endpoints)
 
-        def ask(cancel: threading.Event) -> None:
-            answers: list[tuple[str, list[str] | str]] = []
-            for endpoint in endpoints:
-                try:
-                    answers.append((endpoint.display, list_models(endpoint)))
-                except VldeskError as exc:
-                    answers.append((endpoint.display, str(exc)))
-                if cancel.is_set():
-                    return
-            self._answered.emit(number, answers)
-
-        self._cancels.append(self._runner.start(ask))
-
-    @Slot(int, object)
-    def _on_answered(self, number: int, answers: list[tuple[str, list[str] | str]]) -> None:
+    @Slot(object)
+    def _on_answered(self, answers: list[ServerModels]) -> None:
         self.check_button.setEnabled(True)
-        if number != self._checking:
-            return
         lists = [names for _url, names in answers if isinstance(names, list)]
         # Only a model every answering server serves can run the whole job.
         common = [name for name in (lists[0] if lists else []) if all(name in n for n in lists)]
         lines = [
-            self.tr("{0}: {1}").format(url, names if isinstance(names, str) else ", ".join(names))
+            self.tr("{0}: {1}").format(
+                url, translated(names) if isinstance(names, str) else ", ".join(names)
+            )
             for url, names in answers
         ]
         if lists and not common:
@@ -249,7 +232,7 @@ class RunOnBox(QGroupBox):
 
     @Slot()
     def _servers_edited(self) -> None:
-        self._checking += 1  # an answer about other addresses no longer counts
+        self._listing.forget()  # an answer about other addresses no longer counts
         self._then = None
         self.check_button.setEnabled(True)
         self.model_combo.clear()
@@ -262,4 +245,4 @@ class RunOnBox(QGroupBox):
 
     def stop(self) -> None:
         """Stop listening for a check still running (the dialog is closing)."""
-        self._runner.shut_down(self._cancels, timeout=0)
+        self._listing.stop()

@@ -42,6 +42,9 @@ class Exchange:
     note: str = ""
     #: The model that gave the answer (shown under it).
     model: str = ""
+    #: False for an answer an error broke off: shown, but not part of the conversation the
+    #: model continues (so it cannot be edited or regenerated).
+    in_conversation: bool = True
 
 
 class AnswerView(QWidget):
@@ -144,11 +147,16 @@ class AnswerView(QWidget):
         self._render()
 
     def keep_first(self, count: int) -> None:
-        """Drop every exchange after the first ``count`` (they are being replaced)."""
-        if count < len(self._exchanges):
-            del self._exchanges[count:]
-            self._stop_streaming()
-            self._render()
+        """Drop every exchange after the conversation's first ``count`` (they are being
+        replaced), broken-off ones among them too."""
+        kept = 0
+        for position, exchange in enumerate(self._exchanges):
+            if kept == count:
+                del self._exchanges[position:]
+                self._stop_streaming()
+                self._render()
+                return
+            kept += exchange.in_conversation
 
     def begin_answer(self, question: str) -> None:
         self._exchanges.append(Exchange(question))
@@ -189,6 +197,7 @@ class AnswerView(QWidget):
             self._exchanges.pop()
         elif self._exchanges:
             self._exchanges[-1].note = self.tr("interrupted by an error")
+            self._exchanges[-1].in_conversation = False
         self._stop_streaming()
         self._render()
 
@@ -337,6 +346,12 @@ class AnswerView(QWidget):
         if at_end:
             bar.setValue(bar.maximum())
 
+    def _question_number(self, index: int) -> int | None:
+        """Exchange ``index``'s question among the conversation's (``None``: not in it)."""
+        if not self._exchanges[index].in_conversation:
+            return None
+        return sum(exchange.in_conversation for exchange in self._exchanges[:index])
+
     @staticmethod
     def _new_block(cursor: QTextCursor) -> None:
         cursor.movePosition(QTextCursor.MoveOperation.End)
@@ -359,8 +374,10 @@ class AnswerView(QWidget):
         label.setFontWeight(QFont.Weight.Bold)
         cursor.insertText(self.tr("You"), label)
         links = [(self.tr("Copy"), f"question/{index}", self.tr("Copy this question"))]
-        if self._editable and not self._streaming:
-            links.append((self.tr("Edit"), f"edit/{index}", self.tr("Change this question")))
+        number = self._question_number(index)
+        if self._editable and not self._streaming and number is not None:
+            # Edit names the question as the conversation counts them (broken-off ones aside).
+            links.append((self.tr("Edit"), f"edit/{number}", self.tr("Change this question")))
         self._insert_links(cursor, links)
         cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
         cursor.insertText(question, QTextCharFormat())
@@ -392,7 +409,7 @@ class AnswerView(QWidget):
         links = (
             [(self.tr("Copy"), f"answer/{index}", self.tr("Copy this answer"))] if answer else []
         )
-        if index == len(self._exchanges) - 1 and self._editable:
+        if index == len(self._exchanges) - 1 and self._editable and exchange.in_conversation:
             links.append(
                 (self.tr("Regenerate"), "regenerate", self.tr("Answer the last question again"))
             )

@@ -389,7 +389,12 @@ class InferenceWorker(QObject):
         engine = self._engine
         try:
             if request.servers is not None:
-                engine = connect_pool(request.servers, request.options.model, throttle)
+                engine = connect_pool(
+                    request.servers,
+                    request.options.model,
+                    throttle,
+                    request.control.cancel_event,  # Cancel works while servers are probed
+                )
             assert engine is not None
             runner = BatchRunner(
                 engine,

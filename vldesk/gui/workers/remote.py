@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,16 +42,23 @@ def connect_server(request: ConnectRequest) -> RemoteEngine:
 
 
 def connect_pool(
-    target: ServerTarget, model: str, send: Callable[[BatchProgress], None]
+    target: ServerTarget,
+    model: str,
+    send: Callable[[BatchProgress], None],
+    cancel: threading.Event | None = None,
 ) -> EndpointPool:
     """The pool for ``target`` serving ``model``; servers that do not answer yet go to ``send``
-    as warnings (they are probed back later).
+    as warnings (they are probed back later). ``cancel`` (the batch's) stops the probe.
 
     Raises:
         GenerationError: no server answers, or they do not serve ``model``.
     """
     pool, warnings = EndpointPool.connect(
-        target.endpoints, concurrency=target.concurrency, model=model, family=target.family
+        target.endpoints,
+        concurrency=target.concurrency,
+        model=model,
+        family=target.family,
+        cancel=cancel,
     )
     for warning in warnings:
         send(BatchProgress(BatchEventKind.WARNING, 0, 0, 0, 0, 0, error=warning))

@@ -19,6 +19,7 @@ from vldesk.core.inference.remote.wire import (
     parse_json,
     parse_model_names,
 )
+from vldesk.core.messages import core_text
 
 #: Connecting should be quick; an answer may take minutes on a busy or slow server.
 CONNECT_TIMEOUT_S = 10.0
@@ -69,19 +70,37 @@ class Endpoint:
         """``text`` as given on a command line; ``/v1`` is added where the path has none.
 
         Raises:
-            VldeskError: ``text`` is not an http(s) URL.
+            VldeskError: ``text`` is not an http(s) URL, or its port or IPv6 brackets are
+                wrong (the message repeats neither: a key may have been typed there).
         """
-        parts = urlsplit(text.strip())
+        try:
+            parts = urlsplit(text.strip())
+            port = parts.port
+        except ValueError:
+            # Neither the port nor the host is echoed: a key may have been typed there.
+            raise VldeskError(
+                core_text(
+                    "Servers",
+                    "The server address is not valid: check its port (a number up to 65535) "
+                    "and the square brackets around an IPv6 address.",
+                )
+            ) from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise VldeskError(f"'{_without_userinfo(text)}' is not an http:// or https:// URL.")
+            raise VldeskError(
+                core_text(
+                    "Servers",
+                    "'{address}' is not an http:// or https:// URL.",
+                    address=_without_userinfo(text),
+                )
+            )
         # A key in the URL is that server's own; ``api_key`` is for the others.
         key = parts.password or api_key
         path = parts.path.rstrip("/")
         if not path.endswith("/v1"):
             path += "/v1"
         netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-        if parts.port is not None:
-            netloc += f":{parts.port}"
+        if port is not None:
+            netloc += f":{port}"
         return cls(urlunsplit((parts.scheme, netloc, path, "", "")), key)
 
     @property
@@ -113,10 +132,11 @@ def is_loopback_host(host: str) -> bool:
 
 
 def _without_userinfo(text: str) -> str:
-    parts = urlsplit(text)
-    if "@" not in parts.netloc:
+    """``text`` from after its last ``@``: what comes before may be a user and a key."""
+    if "@" not in text:
         return text
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    scheme, separator, rest = text.partition("://")
+    return f"{scheme}{separator}{rest.rsplit('@', 1)[1]}" if separator else text.rsplit("@", 1)[1]
 
 
 class Connection:

@@ -130,11 +130,13 @@ class EndpointPool:
         concurrency: int | None = None,
         model: str | None = None,
         family: Family | None = None,
+        cancel: threading.Event | None = None,
     ) -> tuple[EndpointPool, list[str]]:
         """Ask each server for its models; returns the pool and warnings (servers that did
         not answer start out of the rotation). Without ``concurrency``, each answering server
         is probed for its starting limit (:func:`probe_concurrency`), which then adapts up to
-        :data:`MAX_AUTO_CONCURRENCY`; with it, the limit adapts up to ``concurrency``.
+        :data:`MAX_AUTO_CONCURRENCY`; with it, the limit adapts up to ``concurrency``. Setting
+        ``cancel`` ends the probe at once (the servers then start at the default).
 
         Raises:
             GenerationError: no server answers, or they serve different models.
@@ -167,7 +169,7 @@ class EndpointPool:
         alive = [names is not None for names in listed]
         if concurrency is not None:
             return cls(engines, alive, concurrency), warnings
-        starts = probe_all(engines, alive)
+        starts = probe_all(engines, alive, cancel)
         return cls(engines, alive, starts, ceiling=MAX_AUTO_CONCURRENCY), warnings
 
     # -- what it is ---------------------------------------------------------------------------
