@@ -3,51 +3,40 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
-from vldesk.core.generation import GenerationSettings, StopReason
+from vldesk.core.generation import GenerationResult, GenerationSettings, StopReason
 from vldesk.core.inference.results import build_result, token_stop_reason
 
 STOP = [7]
 
 
+def result_of(text: str, **figures: Any) -> GenerationResult:
+    """build_result with a 16-token prompt, 5 tokens, and the given figures."""
+    defaults: dict[str, Any] = dict(model="m", device="cpu", dtype="float32", prompt_tokens=16)
+    defaults.update(image_tokens=0, new_tokens=5, sampling={})
+    return build_result(text, StopReason.END_OF_TEXT, **{**defaults, **figures})
+
+
 def test_the_decode_rate_counts_the_tokens_after_the_first() -> None:
-    result = build_result(
-        "  an answer ",
-        StopReason.END_OF_TEXT,
-        model="m",
-        device="cpu",
-        dtype="float32",
-        prompt_tokens=20,
-        image_tokens=16,
-        new_tokens=5,
-        started=10.0,
-        first_token_at=12.0,
-        finished=14.0,
-        sampling={"greedy": True},
-        extra={"token_ids": [1, 2]},
+    result = result_of(
+        "  an answer ", started=10.0, first_token_at=12.0, finished=14.0, extra={"ids": [1, 2]}
     )
     assert result.text == "an answer"
     assert result.stats.time_to_first_token_s == 2.0
     assert result.stats.decode_tokens_per_s == 2.0  # 4 tokens after the first, in 2 s
     assert result.stats.total_s == 4.0
     assert (result.stats.model, result.stats.device, result.stats.dtype) == ("m", "cpu", "float32")
-    assert result.extra == {"token_ids": [1, 2]}
+    assert result.extra == {"ids": [1, 2]}
 
 
 def test_no_token_means_no_rate_and_a_thinking_model_loses_its_think_block() -> None:
-    result = build_result(
+    result = result_of(
         "<think>hmm</think> yes",
-        StopReason.CANCELLED,
-        model="m",
-        device="cpu",
-        dtype="",
-        prompt_tokens=3,
-        image_tokens=0,
         new_tokens=0,
         started=1.0,
         first_token_at=None,
         finished=3.0,
-        sampling={},
         thinking=True,
     )
     assert result.text == "yes"
