@@ -9,16 +9,14 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image
 
+from tests.cli.kill_and_resume import count, journal_records, kill_9, start_batch, wait_for_records
 from tests.core.batch.jobs import lively_model_dir, picture
 from tests.core.metadata.conftest import ExifTool, exiftool
 from tests.core.metadata.images import make_photo
@@ -68,20 +66,6 @@ def base_args(folder: Path, model: Path, *extra: str) -> list[str]:
         "32",
         *extra,
     ]
-
-
-def journal_records() -> list[dict[str, Any]]:
-    """The records of the one job in this test's private VLDESK_HOME."""
-    journals = list((Path(os.environ["VLDESK_HOME"]) / "data" / "jobs").glob("*/journal.jsonl"))
-    if not journals:
-        return []
-    (journal,) = journals
-    lines = journal.read_bytes().split(b"\n")[:-1]  # a torn last line is not a record yet
-    return [json.loads(line) for line in lines if line.strip()]
-
-
-def count(kind: str) -> int:
-    return sum(1 for r in journal_records() if r["kind"] == kind)
 
 
 def test_batch_cli_writes_captions_reports_and_explains_failures(
@@ -182,29 +166,6 @@ def test_a_folder_without_images_is_an_error_not_a_finished_job(
     assert not journal_records()  # no job was started
 
 
-def _start(args: list[str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "vldesk", *args],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _wait_for_applied(process: subprocess.Popen[str], at_least: int) -> None:
-    deadline = time.monotonic() + 120
-    while count("applied") < at_least:
-        if process.poll() is not None:
-            out, err = process.communicate()
-            pytest.fail(f"vldesk batch ended early ({process.returncode}):\n{out}\n{err}")
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("vldesk batch made no progress")
-        time.sleep(0.005)
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_then_kill_9_then_resume_captions_every_image_exactly_once(
     tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
@@ -241,8 +202,8 @@ def test_ctrl_c_then_kill_9_then_resume_captions_every_image_exactly_once(
     )
 
     # 1. Ctrl+C: stops cleanly and says how to resume.
-    first = _start(args)
-    _wait_for_applied(first, 3)
+    first = start_batch(args)
+    wait_for_records(first, "applied", 3)
     first.send_signal(signal.SIGINT)
     _, err = first.communicate(timeout=120)
     assert first.returncode == 130, err
@@ -256,12 +217,9 @@ def test_ctrl_c_then_kill_9_then_resume_captions_every_image_exactly_once(
     assert "Add --resume to continue it" in capsys.readouterr().err
 
     # 3. kill -9 in the middle of the resumed run.
-    second = _start([*args, "--resume"])
-    _wait_for_applied(second, after_interrupt + 3)
-    second.kill()
-    second.communicate(timeout=60)
-    assert second.returncode == -signal.SIGKILL
-    assert count("finished") == 0
+    second = start_batch([*args, "--resume"])
+    wait_for_records(second, "applied", after_interrupt + 3)
+    kill_9(second)
     assert count("applied") < len(good)
 
     # 4. Resume to the end.
@@ -363,17 +321,9 @@ def test_kill_9_during_an_xmp_batch_then_resume_writes_each_photo_once_and_keeps
     args = base_args(folder, model_dir, "--xmp", "embed", "--batch-size", "1")
     args += ["--jsonl", str(tmp_path / "r.jsonl")]
 
-    process = _start(args)
-    deadline = time.monotonic() + 120
-    while count("xmp") < 3:
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            out, err = process.communicate()
-            pytest.fail(f"vldesk batch ended or stalled ({process.returncode}):\n{out}\n{err}")
-        time.sleep(0.005)
-    process.kill()
-    process.communicate(timeout=60)
-    assert process.returncode == -signal.SIGKILL
+    process = start_batch(args)
+    wait_for_records(process, "xmp", 3)
+    kill_9(process)
     assert count("xmp") < len(names)
 
     assert run_cli([*args, "--resume"]) == 0

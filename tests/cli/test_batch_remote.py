@@ -8,7 +8,6 @@ import csv
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_batch import count, journal_records
+from tests.cli.kill_and_resume import count, journal_records, kill_9, start_batch, wait_for_records
 from tests.core.inference.remote.servers import (
     MODEL,
     ServerProcess,
@@ -135,25 +134,9 @@ def test_kill_9_of_the_client_then_resume_against_the_servers(
     engines = [slow_engine(0.05), slow_engine(0.05)]
     servers = [start_server(engine).url for engine in engines]
     args = remote_args(folder, reports, *servers, extra=("--concurrency", "2"))
-    client = subprocess.Popen(
-        [sys.executable, "-m", "vldesk", *args],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while count("applied") < 3:
-        if client.poll() is not None or time.monotonic() > deadline:
-            client.kill()
-            out, err = client.communicate()
-            pytest.fail(f"vldesk batch made no progress ({client.returncode}):\n{out}\n{err}")
-        time.sleep(0.005)
-    client.kill()
-    client.communicate(timeout=60)
-    assert client.returncode == -signal.SIGKILL
-    assert count("finished") == 0
+    client = start_batch(args)
+    wait_for_records(client, "applied", 3)
+    kill_9(client)
     assert count("applied") < len(names)
 
     assert run_cli([*args, "--resume"]) == 0

@@ -17,7 +17,6 @@ from vldesk.core.generation import (
     Conversation,
     GenerationResult,
     GenerationSettings,
-    GenerationStats,
     StopReason,
 )
 from vldesk.core.inference.engine import (
@@ -28,6 +27,7 @@ from vldesk.core.inference.engine import (
     TextCallback,
     TokenCallback,
 )
+from vldesk.core.inference.results import build_result
 from vldesk.core.inference.sampling import Sampling
 from vldesk.core.models.catalog import Family
 
@@ -180,19 +180,21 @@ class FakeEngine:
                 on_text(piece)
             if on_token is not None:
                 on_token(index + 1)
-        stats = GenerationStats(
+        return build_result(
+            "".join(said),
+            reason,
+            model=self.name,
+            device=self.device,
+            dtype=self.dtype,
             prompt_tokens=sum(len(t.text.split()) for t in conversation.turns),
             image_tokens=16 * len(conversation.images),
             new_tokens=len(said),
-            time_to_first_token_s=0.0,
-            decode_tokens_per_s=0.0,
-            total_s=0.0,
-            device=self.device,
-            dtype=self.dtype,
-            model=self.name,
+            # No clock: the figures' times are all 0.
+            started=0.0,
+            first_token_at=0.0,
+            finished=0.0,
             sampling=self.sampling_figures(settings),
         )
-        return GenerationResult("".join(said).strip(), reason, stats)
 
 
 @dataclass

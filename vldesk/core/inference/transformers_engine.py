@@ -6,7 +6,6 @@ torch and transformers are imported inside functions: importing this module is c
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import logging
 import os
@@ -21,8 +20,6 @@ from vldesk.core.generation import (
     Conversation,
     GenerationResult,
     GenerationSettings,
-    GenerationStats,
-    StopReason,
 )
 from vldesk.core.inference.batch_memory import MAX_BATCH, choose_batch_size
 from vldesk.core.inference.chat_messages import chat_messages
@@ -32,7 +29,8 @@ from vldesk.core.inference.cpu.kernels import KernelChoice
 from vldesk.core.inference.cpu.process import release_freed_memory
 from vldesk.core.inference.cpu.quantized_weights import WeightFormat
 from vldesk.core.inference.device import DeviceChoice, HardwareProbe
-from vldesk.core.inference.engine import EngineCapabilities, Placement, TextCallback, TokenCallback
+from vldesk.core.inference.engine import Placement, TextCallback, TokenCallback
+from vldesk.core.inference.engine_base import EngineBase
 from vldesk.core.inference.generation_hooks import (
     CancelCriteria,
     StepClock,
@@ -45,11 +43,11 @@ from vldesk.core.inference.memory_errors import is_out_of_memory
 from vldesk.core.inference.model_figures import config_sizes, decode_bytes_per_token, weight_figures
 from vldesk.core.inference.model_folder import ModelInfo
 from vldesk.core.inference.prompt_interrupt import PromptInterrupt, PromptInterrupted
+from vldesk.core.inference.results import build_result, token_stop_reason
 from vldesk.core.inference.sampling import Sampling, read_sampling
-from vldesk.core.inference.thinking import ThinkFilter, strip_think
+from vldesk.core.inference.thinking import ThinkFilter
 from vldesk.core.inference.transformers_loading import free_device_memory, load_model, short_error
 from vldesk.core.messages import core_text
-from vldesk.core.models.catalog import Family
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +59,7 @@ STATIC_CACHE_ENV = "VLDESK_GPU_STATIC_CACHE"
 STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
 
 
-class TransformersEngine:
+class TransformersEngine(EngineBase):
     """A loaded model plus its processor. Not thread-safe: one owner thread calls it.
 
     Use :meth:`load` to build one; :meth:`generate` answers; :meth:`unload` frees memory.
@@ -109,6 +107,25 @@ class TransformersEngine:
         tokenizer.padding_side = "left"
         #: Stops a cancelled answer between layers while it still reads its prompt.
         self._interrupt = PromptInterrupt(model)
+        weights = self.weights
+        description = choice.describe()
+        if weights is not WeightFormat.FULL:
+            description = f"{description}; {weights.value} weights"
+        super().__init__(
+            info.name,
+            info.family,
+            Placement(
+                backend="transformers",
+                device=choice.device,
+                kind=choice.kind,
+                dtype=choice.dtype.value,
+                weights=weights.value,
+                reason=choice.reason,
+            ),
+            description=description,
+            max_batch=MAX_BATCH[choice.kind if choice.kind in MAX_BATCH else "cpu"],
+            continues_conversation=self._conversation_cache is not None,
+        )
 
     @classmethod
     def load(
@@ -136,36 +153,6 @@ class TransformersEngine:
             Path(model_dir), device=device, dtype=dtype, name=name, probe=probe, weights=weights
         )
         return cls(loaded.model, loaded.processor, loaded.info, loaded.choice, loaded.cpu_kernels)
-
-    @property
-    def name(self) -> str:
-        return self.info.name
-
-    def describe(self) -> str:
-        """Where and how the model runs, for status lines."""
-        text = self.choice.describe()
-        weights = self.weights
-        return text if weights is WeightFormat.FULL else f"{text}; {weights.value} weights"
-
-    @property
-    def placement(self) -> Placement:
-        return Placement(
-            backend="transformers",
-            device=self.choice.device,
-            kind=self.choice.kind,
-            dtype=self.choice.dtype.value,
-            weights=self.weights.value,
-            reason=self.choice.reason,
-        )
-
-    @property
-    def capabilities(self) -> EngineCapabilities:
-        kind = self.choice.kind if self.choice.kind in MAX_BATCH else "cpu"
-        return EngineCapabilities(
-            continues_conversation=self._conversation_cache is not None,
-            max_batch=MAX_BATCH[kind],
-            patch_factor=self.info.traits.patch_factor,
-        )
 
     def batch_size_for(self, settings: GenerationSettings) -> int:
         """As many images as fit in half the free memory, up to the device's batch bound."""
@@ -205,10 +192,6 @@ class TransformersEngine:
         """How the text decoder's weights are held (int8 only where it was asked for and ran)."""
         kernel = self.cpu_kernels.kernel if self.cpu_kernels is not None else None
         return WeightFormat(kernel.value) if kernel in QUANTIZED_KERNELS else WeightFormat.FULL
-
-    @property
-    def family(self) -> Family:
-        return self.info.family
 
     @property
     def processor(self) -> Any:
@@ -260,24 +243,9 @@ class TransformersEngine:
         )
         return inputs.to(self._model.device)
 
-    @functools.cached_property
-    def recommended_sampling(self) -> Sampling:
-        """The model's own sampling values (its generation_config.json; transformers' defaults
-        for what it leaves out): what a setting left ``None`` uses."""
+    def _own_sampling(self) -> Sampling:
+        """The model's generation_config.json (transformers' defaults for what it leaves out)."""
         return read_sampling(self.info.path) or Sampling()
-
-    def sampling_figures(self, settings: GenerationSettings) -> dict[str, Any]:
-        """The decoding values an answer with ``settings`` uses, for its figures: the sampling
-        ones are None under greedy decoding; ``from_model`` names the model's own values."""
-        used = settings.sampling(self.recommended_sampling).to_dict()
-        if settings.greedy:
-            used.update(temperature=None, top_p=None, top_k=None)
-        from_model = [
-            name
-            for name, value in used.items()
-            if value is not None and getattr(settings, name) is None
-        ]
-        return {"greedy": settings.greedy, **used, "from_model": from_model}
 
     def _run_generate(
         self,
@@ -333,24 +301,6 @@ class TransformersEngine:
         finally:
             if self.choice.kind == "cpu":
                 release_freed_memory()
-
-    def _stop_reason(
-        self, new_ids: list[int], settings: GenerationSettings, cancel: threading.Event
-    ) -> StopReason:
-        if cancel.is_set():
-            return StopReason.CANCELLED
-        if new_ids and new_ids[-1] in self._stop_ids and not settings.ignore_eos:
-            return StopReason.END_OF_TEXT
-        return StopReason.MAX_TOKENS
-
-    def _stats(self, **figures: Any) -> GenerationStats:
-        return GenerationStats(
-            device=self.choice.device,
-            dtype=self.choice.dtype.value,
-            peak_memory_bytes=peak_memory(self.choice.device),
-            model=self.name,
-            **figures,
-        )
 
     def generate(
         self,
@@ -412,25 +362,19 @@ class TransformersEngine:
                     cache = extra[cache_key]
                     conversation_cache.keep(cache, output_ids[0], images, self._model)
         finished = time.perf_counter()
-
         new_ids = [int(t) for t in output_ids[0, prompt_tokens:]]
-        first = clock.first_step_at or finished
-        decode_time = finished - first
-        new_tokens = len(new_ids)
-        stats = self._stats(
+        return self._result(
+            "".join(chunks),
+            new_ids,
+            settings,
+            cancel,
             prompt_tokens=prompt_tokens,
             image_tokens=int((input_ids == self._image_token_id).sum()),
-            new_tokens=new_tokens,
-            time_to_first_token_s=first - started,
-            decode_tokens_per_s=_rate(new_tokens - 1, decode_time),
-            total_s=finished - started,
+            started=started,
+            first_token_at=clock.first_step_at,
+            finished=finished,
             reused_tokens=reused,
-            sampling=self.sampling_figures(settings),
         )
-        text = "".join(chunks)
-        if thinking:
-            text = strip_think(text)
-        return GenerationResult(text.strip(), self._stop_reason(new_ids, settings, cancel), stats)
 
     def generate_batch(
         self,
@@ -460,7 +404,6 @@ class TransformersEngine:
             with contextlib.suppress(PromptInterrupted):  # stopped while reading the prompts
                 output_ids = self._run_generate(inputs, settings, cancel, clock=clock)
         finished = time.perf_counter()
-        first = clock.first_step_at or finished
         tokenizer = self._processor.tokenizer
         results = []
         for row in range(len(conversations)):
@@ -469,24 +412,51 @@ class TransformersEngine:
                 # Rows that finished early are padded: cut at the first stop token.
                 end = next((i + 1 for i, t in enumerate(new_ids) if t in self._stop_ids), None)
                 new_ids = new_ids[:end] if end is not None else new_ids
-            text = tokenizer.decode(new_ids, skip_special_tokens=True)
-            if self._thinking:
-                text = strip_think(text)
-            stats = self._stats(
+            result = self._result(
+                tokenizer.decode(new_ids, skip_special_tokens=True),
+                new_ids,
+                settings,
+                cancel,
                 prompt_tokens=int(inputs["attention_mask"][row].sum()),
                 image_tokens=int((input_ids[row] == self._image_token_id).sum()),
-                new_tokens=len(new_ids),
-                time_to_first_token_s=first - started,
-                decode_tokens_per_s=_rate(len(new_ids) - 1, finished - first),
-                total_s=finished - started,
-                sampling=self.sampling_figures(settings),
+                started=started,
+                first_token_at=clock.first_step_at,
+                finished=finished,
+                extra={"batch_size": len(conversations)},
             )
-            reason = self._stop_reason(new_ids, settings, cancel)
-            results.append(
-                GenerationResult(text.strip(), reason, stats, {"batch_size": len(conversations)})
-            )
+            results.append(result)
         return results
 
-
-def _rate(count: int, seconds: float) -> float:
-    return count / seconds if count > 0 and seconds > 0 else 0.0
+    def _result(
+        self,
+        text: str,
+        new_ids: list[int],
+        settings: GenerationSettings,
+        cancel: threading.Event,
+        *,
+        prompt_tokens: int,
+        image_tokens: int,
+        started: float,
+        first_token_at: float | None,
+        finished: float,
+        reused_tokens: int = 0,
+        extra: dict[str, object] | None = None,
+    ) -> GenerationResult:
+        return build_result(
+            text,
+            token_stop_reason(new_ids, self._stop_ids, settings, cancel),
+            model=self.name,
+            device=self.choice.device,
+            dtype=self.choice.dtype.value,
+            prompt_tokens=prompt_tokens,
+            image_tokens=image_tokens,
+            new_tokens=len(new_ids),
+            started=started,
+            first_token_at=first_token_at,
+            finished=finished,
+            sampling=self.sampling_figures(settings),
+            thinking=self._thinking,
+            reused_tokens=reused_tokens,
+            peak_memory_bytes=peak_memory(self.choice.device),
+            extra=extra,
+        )

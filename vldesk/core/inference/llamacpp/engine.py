@@ -8,32 +8,20 @@ from __future__ import annotations
 
 import codecs
 import ctypes
-import functools
 import gc
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from vldesk.core.errors import GenerationError, ModelLoadError
-from vldesk.core.generation import (
-    Conversation,
-    GenerationResult,
-    GenerationSettings,
-    GenerationStats,
-    StopReason,
-)
+from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings
 from vldesk.core.images import MIN_IMAGE_TOKENS, fit_to_token_budget
-from vldesk.core.inference.engine import (
-    Engine,
-    EngineCapabilities,
-    Placement,
-    TextCallback,
-    TokenCallback,
-)
+from vldesk.core.inference.engine import Engine, Placement, TextCallback, TokenCallback
+from vldesk.core.inference.engine_base import EngineBase
 from vldesk.core.inference.llamacpp.decoding import TokenPicker
 from vldesk.core.inference.llamacpp.folder import (
     ARCHITECTURES,
@@ -48,9 +36,10 @@ from vldesk.core.inference.llamacpp.prompt import (
     PromptRenderer,
     read_chat_template,
 )
+from vldesk.core.inference.results import build_result, token_stop_reason
 from vldesk.core.inference.sampling import Sampling, read_sampling
-from vldesk.core.inference.thinking import ThinkFilter, strip_think
-from vldesk.core.models.catalog import FAMILY_TRAITS, Family
+from vldesk.core.inference.thinking import ThinkFilter
+from vldesk.core.models.catalog import FAMILY_TRAITS
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +53,11 @@ MAX_IMAGE_TOKENS = 16384
 READ_BATCH = 512
 
 
-class LlamaCppEngine:
+class LlamaCppEngine(EngineBase):
     """A GGUF model answering on the CPU through llama.cpp. Not thread-safe: one owner thread.
 
-    Use :meth:`load`; :meth:`generate` answers; :meth:`unload` frees memory.
+    Use :meth:`load`; :meth:`generate` answers; :meth:`unload` frees memory. Conversations are
+    answered one after another: no batched llama.cpp decode (yet).
     """
 
     def __init__(self, llm: Any, mtmd: Any, folder: GgufFolder, threads: int) -> None:
@@ -83,9 +73,18 @@ class LlamaCppEngine:
                 f"Unsupported GGUF architecture '{architecture or 'unknown'}' in {folder.model}: "
                 "vldesk runs Qwen2.5-VL, Qwen3-VL and Qwen3.5 models."
             )
-        self._family = family
         file_type = metadata.get("general.file_type", "")
         self.file_type = FILE_TYPES.get(int(file_type), f"type {file_type}") if file_type else ""
+        placement = Placement(
+            backend="llama.cpp",
+            device="cpu",
+            kind="cpu",
+            dtype="",
+            weights=self.file_type or "GGUF",
+            reason=f"a GGUF model: llama.cpp on {threads} CPU threads",
+        )
+        description = f"{placement.describe()} (llama.cpp)"
+        super().__init__(folder.name, family, placement, description=description)
         self._metadata = metadata
         self._control = control_tokens(llm)
         template = read_chat_template(folder.path, metadata.get("tokenizer.chat_template"))
@@ -161,36 +160,7 @@ class LlamaCppEngine:
             llm.close()
             raise
 
-    @property
-    def name(self) -> str:
-        return self.folder.name
-
-    @property
-    def family(self) -> Family:
-        return self._family
-
-    @property
-    def placement(self) -> Placement:
-        return Placement(
-            backend="llama.cpp",
-            device="cpu",
-            kind="cpu",
-            dtype="",
-            weights=self.file_type or "GGUF",
-            reason=f"a GGUF model: llama.cpp on {self.threads} CPU threads",
-        )
-
-    @property
-    def capabilities(self) -> EngineCapabilities:
-        # Conversations are answered one after another: no batched llama.cpp decode (yet).
-        return EngineCapabilities(
-            continues_conversation=False,
-            max_batch=1,
-            patch_factor=FAMILY_TRAITS[self._family].patch_factor,
-        )
-
-    @functools.cached_property
-    def recommended_sampling(self) -> Sampling:
+    def _own_sampling(self) -> Sampling:
         """The folder's generation_config.json, else the sampling values inside the GGUF."""
         found = read_sampling(self.folder.path)
         if found is not None:
@@ -203,23 +173,6 @@ class LlamaCppEngine:
         }
         values = {name: self._metadata[key] for name, key in keys.items() if key in self._metadata}
         return Sampling.from_generation_config({k: float(v) for k, v in values.items()})
-
-    def describe(self) -> str:
-        return f"{self.placement.describe()} (llama.cpp)"
-
-    def sampling_figures(self, settings: GenerationSettings) -> dict[str, object]:
-        used: dict[str, object] = dict(settings.sampling(self.recommended_sampling).to_dict())
-        if settings.greedy:
-            used.update(temperature=None, top_p=None, top_k=None)
-        from_model = [
-            name
-            for name, value in used.items()
-            if value is not None and getattr(settings, name) is None
-        ]
-        return {"greedy": settings.greedy, **used, "from_model": from_model}
-
-    def batch_size_for(self, settings: GenerationSettings) -> int:
-        return 1
 
     def figures(self) -> dict[str, object]:
         import llama_cpp
@@ -410,52 +363,22 @@ class LlamaCppEngine:
                 emit(decoder.decode(b"", final=True))
         if think is not None:
             emit(think.finish())
-        finished = time.perf_counter()
-        first = first_at or finished
-        stats = GenerationStats(
+        return build_result(
+            "".join(chunks),
+            token_stop_reason(new_ids, self._stop_ids, settings, cancel),
+            model=self.name,
+            device="cpu",
+            dtype=self.file_type,
             prompt_tokens=prompt_tokens,
             image_tokens=image_tokens,
             new_tokens=len(new_ids),
-            time_to_first_token_s=first - started,
-            decode_tokens_per_s=_rate(len(new_ids) - 1, finished - first),
-            total_s=finished - started,
-            device="cpu",
-            dtype=self.file_type,
-            model=self.name,
+            started=started,
+            first_token_at=first_at,
+            finished=time.perf_counter(),
             sampling=self.sampling_figures(settings),
+            thinking=self._thinking,
+            extra={"token_ids": new_ids},
         )
-        text = "".join(chunks)
-        if self._thinking:
-            text = strip_think(text)
-        reason = self._stop_reason(new_ids, settings, cancel)
-        return GenerationResult(text.strip(), reason, stats, {"token_ids": new_ids})
-
-    def _stop_reason(
-        self, new_ids: list[int], settings: GenerationSettings, cancel: threading.Event
-    ) -> StopReason:
-        if cancel.is_set():
-            return StopReason.CANCELLED
-        if new_ids and new_ids[-1] in self._stop_ids and not settings.ignore_eos:
-            return StopReason.END_OF_TEXT
-        return StopReason.MAX_TOKENS
-
-    def generate_batch(
-        self,
-        conversations: Sequence[Conversation],
-        settings: GenerationSettings | None = None,
-        *,
-        cancel: threading.Event | None = None,
-    ) -> list[GenerationResult]:
-        """One answer after another (``capabilities.max_batch`` is 1)."""
-        cancel = cancel or threading.Event()
-        return [
-            self.generate(conversation, settings, cancel=cancel, reuse_cache=False)
-            for conversation in conversations
-        ]
-
-
-def _rate(count: int, seconds: float) -> float:
-    return count / seconds if count > 0 and seconds > 0 else 0.0
 
 
 def as_engine(engine: LlamaCppEngine) -> Engine:

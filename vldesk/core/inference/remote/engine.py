@@ -17,13 +17,8 @@ from vldesk.core.generation import (
     StopReason,
 )
 from vldesk.core.images import budget_size, image_token_count
-from vldesk.core.inference.engine import (
-    Engine,
-    EngineCapabilities,
-    Placement,
-    TextCallback,
-    TokenCallback,
-)
+from vldesk.core.inference.engine import Engine, Placement, TextCallback, TokenCallback
+from vldesk.core.inference.engine_base import EngineBase
 from vldesk.core.inference.remote.endpoint import (
     Connection,
     Endpoint,
@@ -40,8 +35,7 @@ from vldesk.core.inference.remote.wire import (
     sse_events,
     usage_counts,
 )
-from vldesk.core.inference.sampling import Sampling
-from vldesk.core.models.catalog import FAMILY_TRAITS, Family
+from vldesk.core.models.catalog import Family
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +62,25 @@ def served_model(names: Sequence[str], wanted: str | None, where: str) -> str:
     return wanted
 
 
-class RemoteEngine:
+class RemoteEngine(EngineBase):
     """Implements the Engine protocol over one server's ``/v1/chat/completions``.
 
     Images are resized to the token budget here, with the family's patch factor, and sent as
     JPEG (PNG where they have alpha) ``data:`` URLs. ``generate`` streams and cancels by closing
     the request; :meth:`answer` is one unstreamed request that the endpoint pool fans out.
+    One engine streams one answer at a time (``batch_size_for`` is 1); the pool runs several.
     """
 
     def __init__(self, connection: Connection, model: str, family: Family) -> None:
         self.connection = connection
-        self._model = model
-        self._family = family
+        display = connection.endpoint.display
+        super().__init__(
+            model,
+            family,
+            Placement("remote", display, "remote", "", reason="an OpenAI-compatible server"),
+            description=f"{model} on {display}",
+            max_batch=DEFAULT_CONCURRENCY,
+        )
 
     @classmethod
     def connect(
@@ -104,50 +105,16 @@ class RemoteEngine:
 
     # -- what it is ---------------------------------------------------------------------------
 
-    @property
-    def name(self) -> str:
-        return self._model
-
-    @property
-    def family(self) -> Family:
-        return self._family
-
-    @property
-    def placement(self) -> Placement:
-        return Placement(
-            "remote",
-            self.connection.endpoint.display,
-            "remote",
-            "",
-            reason="an OpenAI-compatible server",
-        )
-
-    @property
-    def capabilities(self) -> EngineCapabilities:
-        return EngineCapabilities(
-            continues_conversation=False,
-            max_batch=DEFAULT_CONCURRENCY,
-            patch_factor=FAMILY_TRAITS[self._family].patch_factor,
-        )
-
-    @property
-    def recommended_sampling(self) -> Sampling:
-        return Sampling()  # the server applies its own; these are only what figures show
-
-    def describe(self) -> str:
-        return f"{self._model} on {self.connection.endpoint.display}"
-
+    # The server applies its own sampling values: recommended_sampling is the defaults, and
+    # the figures show only what was asked.
     def sampling_figures(self, settings: GenerationSettings) -> dict[str, object]:
         if settings.greedy:
             return {"greedy": True}
         return {"greedy": False, "temperature": settings.temperature, "top_p": settings.top_p}
 
-    def batch_size_for(self, settings: GenerationSettings) -> int:
-        return 1  # one server streams one answer at a time here; the pool runs several
-
     def figures(self) -> Mapping[str, object]:
         return {
-            "name": self._model,
+            "name": self.name,
             "backend": "remote",
             "device": self.connection.endpoint.display,
             "family": self._family.value,
@@ -179,15 +146,6 @@ class RemoteEngine:
                     return _cancelled(self, settings, conversation, time.monotonic())
         raise AssertionError("unreachable")
 
-    def generate_batch(
-        self,
-        conversations: Sequence[Conversation],
-        settings: GenerationSettings | None = None,
-        *,
-        cancel: threading.Event | None = None,
-    ) -> list[GenerationResult]:
-        return [self.generate(c, settings, cancel=cancel) for c in conversations]
-
     def answer(self, conversation: Conversation, settings: GenerationSettings) -> GenerationResult:
         """One unstreamed request, no retries (the pool decides those); servers batch these.
 
@@ -207,14 +165,14 @@ class RemoteEngine:
 
     @property
     def _factor(self) -> int:
-        return FAMILY_TRAITS[self._family].patch_factor
+        return self.capabilities.patch_factor
 
     def _body(
         self, conversation: Conversation, settings: GenerationSettings, *, stream: bool
     ) -> dict[str, object]:
         try:
             return chat_request(
-                self._model, conversation, settings, factor=self._factor, stream=stream
+                self.name, conversation, settings, factor=self._factor, stream=stream
             )
         except ImageLoadError as exc:
             raise RequestRejectedError(str(exc)) from None
@@ -280,7 +238,7 @@ class RemoteEngine:
             total_s=total,
             device=self.connection.endpoint.display,
             dtype="",
-            model=self._model,
+            model=self.name,
             sampling=self.sampling_figures(settings),
         )
         stop = StopReason.MAX_TOKENS if reply.finish_reason == "length" else StopReason.END_OF_TEXT

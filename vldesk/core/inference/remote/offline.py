@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from vldesk.core.errors import GenerationError, ImageLoadError, VldeskError, WriteError
@@ -18,13 +18,8 @@ from vldesk.core.generation import (
     StopReason,
 )
 from vldesk.core.images import load_image
-from vldesk.core.inference.engine import (
-    Engine,
-    EngineCapabilities,
-    Placement,
-    TextCallback,
-    TokenCallback,
-)
+from vldesk.core.inference.engine import Engine, Placement, TextCallback, TokenCallback
+from vldesk.core.inference.engine_base import EngineBase
 from vldesk.core.inference.remote.engine import DEFAULT_FAMILY
 from vldesk.core.inference.remote.wire import (
     MalformedReplyError,
@@ -33,7 +28,6 @@ from vldesk.core.inference.remote.wire import (
     family_from_model_name,
     parse_completion,
 )
-from vldesk.core.inference.sampling import Sampling
 from vldesk.core.models.catalog import FAMILY_TRAITS, Family
 
 CHAT_PATH = "/v1/chat/completions"
@@ -81,7 +75,7 @@ def export_requests(
     return written, unreadable
 
 
-class ResultsEngine:
+class ResultsEngine(EngineBase):
     """Implements the Engine protocol from an OpenAI Batch results file: each image's answer is
     the result whose ``custom_id`` is its path in ``folder``, so ``vldesk batch`` journals,
     writes caption files and reports from it exactly as from a model."""
@@ -95,8 +89,12 @@ class ResultsEngine:
     ) -> None:
         self._folder = Path(os.path.abspath(folder))
         self._answers = dict(answers)
-        self._model = model
-        self._family = family
+        super().__init__(
+            model,
+            family,
+            Placement("remote", "batch results", "remote", "", reason="an offline batch"),
+            description=f"{model} (results of an offline batch)",
+        )
 
     @classmethod
     def load(
@@ -126,37 +124,11 @@ class ResultsEngine:
         chosen = family or family_from_model_name(name) or DEFAULT_FAMILY
         return cls(folder, answers, name, chosen)
 
-    @property
-    def name(self) -> str:
-        return self._model
-
-    @property
-    def family(self) -> Family:
-        return self._family
-
-    @property
-    def placement(self) -> Placement:
-        return Placement("remote", "batch results", "remote", "", reason="an offline batch")
-
-    @property
-    def capabilities(self) -> EngineCapabilities:
-        return EngineCapabilities(patch_factor=FAMILY_TRAITS[self._family].patch_factor)
-
-    @property
-    def recommended_sampling(self) -> Sampling:
-        return Sampling()
-
-    def describe(self) -> str:
-        return f"{self._model} (results of an offline batch)"
-
     def sampling_figures(self, settings: GenerationSettings) -> dict[str, object]:
         return {"greedy": settings.greedy}
 
-    def batch_size_for(self, settings: GenerationSettings) -> int:
-        return 1
-
     def figures(self) -> Mapping[str, object]:
-        return {"name": self._model, "backend": "remote", "results": len(self._answers)}
+        return {"name": self.name, "backend": "remote", "results": len(self._answers)}
 
     def generate(
         self,
@@ -178,15 +150,6 @@ class ResultsEngine:
         if on_text is not None and answer.text:
             on_text(answer.text)
         return answer
-
-    def generate_batch(
-        self,
-        conversations: Sequence[Conversation],
-        settings: GenerationSettings | None = None,
-        *,
-        cancel: threading.Event | None = None,
-    ) -> list[GenerationResult]:
-        return [self.generate(c, settings) for c in conversations]
 
     def unload(self) -> None:
         self._answers.clear()
