@@ -5,17 +5,19 @@
         .venv/bin/python benchmarks/scale_out.py [--images 24] [--out result.json]
 
 Every arm runs the real ``vldesk batch`` command in a process of its own on a copy of the same
-folder, with the same prompt, greedy decoding and the same new-token cap, on the same tiny
-random-weight Qwen3-VL model (the vLLM-sized one of ``vldesk.bench.vllm_server``):
+folder, with the same prompt, greedy decoding and the same new-token cap, on the same model: the
+tiny random-weight Qwen3-VL that vLLM's CPU kernels take (``vldesk.bench.vllm_server``), or with
+``--real-size DIR`` Qwen3-VL-2B's real config with random weights:
 
 - ``local``: ``vldesk batch DIR --model MODEL`` (the in-process engine);
 - ``vllm``: one vLLM-CPU server, ``vldesk batch DIR --server URL``;
 - ``two_vldesk_servers``: two ``vldesk serve`` processes, ``--server URL1 --server URL2``.
 
 Images per hour come from the job's journal (its session record to its finished record): model
-loading and server start are left out. The servers are started before their arm and warmed up
-on two images of their own. The load average is recorded before and after: the figures depend
-on the machine and its load, so they are printed, never compared with a threshold.
+loading and server start are left out. The steady rate counts from the fifth answer to the last
+(no first-call warm-up). The servers are started before their arm and warmed up on two images
+of their own. The load average is recorded: the figures depend on the machine and its load, so
+they are printed, never compared with a threshold.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ sys.path.insert(0, str(ROOT))
 PROMPT = "Describe this image in one sentence."
 #: The name every arm serves the model under: it names the family (Qwen3-VL).
 SERVED_NAME = "Qwen/Qwen3-VL-2B-Instruct-tiny"
+#: Answers before the steady rate is read (the servers' first round, at --concurrency 4).
+STEADY_AFTER = 4
 
 
 def _environment(home: Path) -> dict[str, str]:
@@ -81,12 +85,18 @@ def run_batch(
     captioned = sum(r["status"] == "captioned" for r in results)
     tokens = [int((r.get("stats") or {}).get("new_tokens") or 0) for r in results]
     seconds = finished - session
+    # Past the first few answers: leaves out the first call's warm-up (the local engine's in
+    # particular) and the servers' first round of concurrent requests.
+    times = sorted(r["at"] for r in results)
+    skip = min(STEADY_AFTER, len(times) - 2)
+    steady = (len(times) - 1 - skip) * 3600 / (times[-1] - times[skip])
     return {
         "images": len(results),
         "captioned": captioned,
         "job_s": round(seconds, 2),
         "command_s": round(wall, 2),
         "images_per_hour": round(captioned * 3600 / seconds, 1),
+        "steady_images_per_hour": round(steady, 1),
         "new_tokens": sum(tokens),
         "first_caption": next((r["caption"] for r in results if r["caption"]), ""),
     }
@@ -131,7 +141,8 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> N
             raise RuntimeError(f"the server for {url} exited ({process.returncode})")
         try:
             with urllib.request.urlopen(f"{url}/models", timeout=5) as reply:
-                if reply.status == 200:
+                # vldesk serve answers while its model loads, with no model listed yet.
+                if reply.status == 200 and json.loads(reply.read())["data"]:
                     return
         except OSError:
             pass
@@ -169,7 +180,8 @@ def _arm(
     load_before = _load()
     result = run_batch(work, name, photos, options, max_new)
     result["load_before"], result["load_after"] = load_before, _load()
-    note(f"{name}: {result['images_per_hour']} images/hour (load {result['load_after']})")
+    rates = f"{result['images_per_hour']} images/hour ({result['steady_images_per_hour']} steady)"
+    note(f"{name}: {rates}, load {result['load_after']}")
     return result
 
 
