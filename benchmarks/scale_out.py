@@ -14,10 +14,11 @@ tiny random-weight Qwen3-VL that vLLM's CPU kernels take (``vldesk.bench.vllm_se
 - ``two_vldesk_servers``: two ``vldesk serve`` processes, ``--server URL1 --server URL2``.
 
 Images per hour come from the job's journal (its session record to its finished record): model
-loading and server start are left out. The steady rate counts from the fifth answer to the last
-(no first-call warm-up). The servers are started before their arm and warmed up on two images
-of their own. The load average is recorded: the figures depend on the machine and its load, so
-they are printed, never compared with a threshold.
+loading and server start are left out. The steady rate counts the answers after the first (a
+local batch or the servers' first round), which leaves out the first call's warm-up. The servers
+are started before their arm and warmed up on two images of their own. The load average is
+recorded: the figures depend on the machine and its load, so they are printed, never compared
+with a threshold.
 """
 
 from __future__ import annotations
@@ -42,8 +43,6 @@ sys.path.insert(0, str(ROOT))
 PROMPT = "Describe this image in one sentence."
 #: The name every arm serves the model under: it names the family (Qwen3-VL).
 SERVED_NAME = "Qwen/Qwen3-VL-2B-Instruct-tiny"
-#: Answers before the steady rate is read (the servers' first round, at --concurrency 4).
-STEADY_AFTER = 4
 
 
 def _environment(home: Path) -> dict[str, str]:
@@ -85,11 +84,11 @@ def run_batch(
     captioned = sum(r["status"] == "captioned" for r in results)
     tokens = [int((r.get("stats") or {}).get("new_tokens") or 0) for r in results]
     seconds = finished - session
-    # Past the first few answers: leaves out the first call's warm-up (the local engine's in
-    # particular) and the servers' first round of concurrent requests.
+    # After the first answer (the local engine's first batch, the servers' first round): leaves
+    # out the first call's warm-up. Answers of one local batch are journalled together.
     times = sorted(r["at"] for r in results)
-    skip = min(STEADY_AFTER, len(times) - 2)
-    steady = (len(times) - 1 - skip) * 3600 / (times[-1] - times[skip])
+    later = [at for at in times if at > times[0] + 0.001]
+    steady = len(later) * 3600 / (times[-1] - times[0]) if later else 0.0
     return {
         "images": len(results),
         "captioned": captioned,
@@ -97,6 +96,7 @@ def run_batch(
         "command_s": round(wall, 2),
         "images_per_hour": round(captioned * 3600 / seconds, 1),
         "steady_images_per_hour": round(steady, 1),
+        "batch_sizes": sorted({int(r.get("batch_size") or 1) for r in results}),
         "new_tokens": sum(tokens),
         "first_caption": next((r["caption"] for r in results if r["caption"]), ""),
     }
