@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 PROMPT = "Describe this image in one sentence."
 #: The name every arm serves the model under: it names the family (Qwen3-VL).
-SERVED_NAME = "Qwen/Qwen3-VL-2B-Instruct-tiny"
+SERVED_NAME = "Qwen/Qwen3-VL-random-weights"
 
 
 def _environment(home: Path) -> dict[str, str]:
