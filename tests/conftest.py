@@ -20,7 +20,9 @@ from vldesk.core.models.catalog import Family
 #: fixture (``tiny_model``, ``engine``, ``ready_app``...), is a ``model`` test.
 MODEL_FIXTURES = frozenset({"tiny_model_dirs", "model_layouts"})
 #: Helpers that build a model folder: a test or fixture whose code names one is a ``model`` test.
-MODEL_BUILDERS = frozenset({"build_synthetic_model", "build_model_folder", "lively_model_dir"})
+MODEL_BUILDERS = frozenset(
+    {"build_synthetic_model", "build_model_folder", "lively_model_dir", "build_vllm_model"}
+)
 
 
 def _names_a_builder(function: object) -> bool:
