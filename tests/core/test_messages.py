@@ -34,6 +34,9 @@ def test_messages_survive_pickling_and_rewording() -> None:
     shouted = text.with_english("3 AT ONCE")
     assert shouted == "3 AT ONCE"
     assert shouted.template == "{count} at once"
+    # A reworded message crosses a process pool as worded (the batch's worker processes).
+    sent = pickle.loads(pickle.dumps(shouted))
+    assert (sent, sent.template, sent.context) == ("3 AT ONCE", "{count} at once", "Batch")
 
 
 def test_joined_sentences_stay_separately_translatable() -> None:

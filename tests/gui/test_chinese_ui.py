@@ -118,10 +118,27 @@ NAMES = frozenset(
         "CSV",
         "CPython",
         "Linux",
+        # Programs, servers, formats and CPU features, named as their makers name them.
+        "OpenAI",
+        "API",
+        "vLLM",
+        "SGLang",
+        "serve",
+        "safetensors",
+        "GGUF",
+        "AMX",
+        "AVX",
+        "AMD",
+        "EPYC",
+        "Zen",
+        "digiKam",
+        "darktable",
+        "Lightroom",
     }
 )
 #: What the test itself names: its stand-in model and device.
-TEST_DATA = frozenset({"Qwen3-VL tiny", "a test stand-in"})
+#: (The stand-in engine is called "fake"; the tip names it before its description.)
+TEST_DATA = frozenset({"Qwen3-VL tiny", "a test stand-in", "fake：a test stand-in"})
 #: Paths, file names, model ids and versions: data, not language.
 _DATA = re.compile(r'"[^"]*"|\S*[/\\]\S*|\S*\.[A-Za-z0-9]{1,8}\b|\b[\w.-]+-[\w.-]+\b|\w*[_\d]\w*')
 

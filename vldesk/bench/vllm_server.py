@@ -52,9 +52,31 @@ def build_vllm_model(out_dir: Path, reference: Path | None = None) -> Path:
     from vldesk.bench.synthetic import build_model_folder
 
     base = json.loads((reference / "config.json").read_text("utf-8")) if reference else None
-    return build_model_folder(
+    folder = build_model_folder(
         Family.QWEN3_VL, out_dir, vllm_sized_config(base), seed=0, reference=reference
     )
+    _never_stop_early(folder)
+    return folder
+
+
+def _never_stop_early(folder: Path) -> None:
+    """Zero the output rows of the stop tokens: random weights would otherwise stop some
+    answers at their first token, and vldesk fails an empty answer (a real model's does too),
+    which would make the check depend on the random draw rather than on vldesk."""
+    from safetensors.torch import load_file, save_file
+
+    generation = json.loads((folder / "generation_config.json").read_text("utf-8"))
+    stops = generation.get("eos_token_id", [])
+    stops = [stops] if isinstance(stops, int) else list(stops)
+    for weights in sorted(folder.glob("*.safetensors")):
+        tensors = load_file(weights)
+        changed = False
+        for key, tensor in tensors.items():
+            if key.endswith(("lm_head.weight", "embed_tokens.weight")):
+                tensor[[token for token in stops if token < tensor.shape[0]]] = 0
+                changed = True
+        if changed:
+            save_file(tensors, weights, metadata={"format": "pt"})
 
 
 def free_port() -> int:

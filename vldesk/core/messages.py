@@ -30,9 +30,15 @@ class Text(str):
         text.context, text.template, text.values = self.context, self.template, self.values
         return text
 
-    def __getnewargs_ex__(self) -> tuple[tuple[str, str], dict[str, Any]]:
-        # Pickling (process pools) keeps the template, not just the English.
-        return (self.context, self.template), self.values
+    def __reduce__(self) -> tuple[Any, tuple[str, str, str, dict[str, Any]]]:
+        # Pickling (process pools) keeps the template and the English as worded (with_english).
+        return _restore_text, (str(self), self.context, self.template, self.values)
+
+
+def _restore_text(english: str, context: str, template: str, values: dict[str, Any]) -> Text:
+    text = str.__new__(Text, english)
+    text.context, text.template, text.values = context, template, values
+    return text
 
 
 def core_text(context: str, template: str, /, **values: Any) -> Text:

@@ -198,12 +198,16 @@
             <translation>“{extension}”是图片类型：用它写入描述会覆盖图片。</translation>
         </message>
         <message>
-            <source>Not enough memory to decode this image.</source>
-            <translation>内存不足，无法解码这张图片。</translation>
+            <source>The image could not be read.</source>
+            <translation>无法读取这张图片。</translation>
         </message>
         <message>
             <source>The image could not be read ({reason}).</source>
             <translation>无法读取这张图片（{reason}）。</translation>
+        </message>
+        <message>
+            <source>Not enough memory to decode this image.</source>
+            <translation>内存不足，无法解码这张图片。</translation>
         </message>
         <message>
             <source>Out of memory with {count} images at once; continuing {size} at a time.</source>

@@ -18,6 +18,7 @@ from PIL import Image
 
 from vldesk.core.batch.prefetch import PrefetchedImage, load_for_model
 from vldesk.core.images import LoadedImage
+from vldesk.core.messages import core_text
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,9 @@ def prepare_image(
     item = load_for_model(Path(folder), image, factor, max_tokens)
     loaded = item.loaded
     if loaded is None:
-        return PreparedImage(image, error=item.error or "The image could not be read.")
+        return PreparedImage(
+            image, error=item.error or core_text("Batch", "The image could not be read.")
+        )
     wire_url = ""
     if encode:
         from vldesk.core.inference.remote.wire import image_data_url
@@ -145,7 +148,10 @@ class ParallelLoader:
                     prepared = self._submit(executor, image).result()
                 except Exception as exc:  # e.g. a worker could not send it back: this image fails
                     log.warning("loading %s failed in a worker", image, exc_info=True)
-                    prepared = PreparedImage(image, error=f"The image could not be read ({exc}).")
+                    reason = core_text(
+                        "Batch", "The image could not be read ({reason}).", reason=str(exc)
+                    )
+                    prepared = PreparedImage(image, error=reason)
                 yield prepared.to_prefetched(self._factor, self._max_tokens)
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
