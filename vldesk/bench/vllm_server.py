@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -60,20 +61,23 @@ def build_vllm_model(out_dir: Path, reference: Path | None = None) -> Path:
 
 
 def _never_stop_early(folder: Path) -> None:
-    """Zero the output rows of the stop tokens: random weights would otherwise stop some
-    answers at their first token, and vldesk fails an empty answer (a real model's does too),
-    which would make the check depend on the random draw rather than on vldesk."""
+    """Zero the output rows of every token that is not a word (stop tokens, special tokens,
+    spaces, punctuation, unused rows): random weights would otherwise stop some answers at once
+    or fill them with blanks, and vldesk fails an empty answer (as a real model's), which would
+    make the check depend on the random draw rather than on vldesk. Every token it can then
+    choose has a letter or digit in it."""
     from safetensors.torch import load_file, save_file
 
-    generation = json.loads((folder / "generation_config.json").read_text("utf-8"))
-    stops = generation.get("eos_token_id", [])
-    stops = [stops] if isinstance(stops, int) else list(stops)
+    vocabulary: dict[str, int] = json.loads((folder / "vocab.json").read_text("utf-8"))
+    words = sorted(index for token, index in vocabulary.items() if re.search("[A-Za-z0-9]", token))
     for weights in sorted(folder.glob("*.safetensors")):
         tensors = load_file(weights)
         changed = False
         for key, tensor in tensors.items():
             if key.endswith(("lm_head.weight", "embed_tokens.weight")):
-                tensor[[token for token in stops if token < tensor.shape[0]]] = 0
+                keep = tensor[words].clone()
+                tensor.zero_()  # rows of the words come back below; the rest stay zero
+                tensor[words] = keep
                 changed = True
         if changed:
             save_file(tensors, weights, metadata={"format": "pt"})
