@@ -23,6 +23,7 @@ from vldesk.core.generation import GenerationSettings
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.controllers.batch import BatchState
 from vldesk.gui.dialogs.batch_dialog import BatchDialog
+from vldesk.gui.widgets.message_banner import Level
 from vldesk.gui.workers.throttle import CHUNK_INTERVAL_S, ProgressThrottle
 
 GOOD = ("a.png", "b.png", "c.jpg", "d.png", "e.png")
@@ -312,3 +313,23 @@ def test_progress_events_are_throttled_but_none_that_matter_is_lost() -> None:
     assert len(sent) == 5
     throttle.flush()
     assert [(e.kind, e.done) for e in sent[5:]] == [(BatchEventKind.CHECKPOINT, 999)]
+
+
+def test_a_folder_without_images_says_so_and_leaves_the_folder_panel(
+    ready_app: DesktopApp, qtbot: QtBot, folder: Path, tmp_path: Path
+) -> None:
+    app = ready_app
+    app.folder.open_folder(folder)
+    qtbot.waitUntil(lambda: app.folder.model.rowCount() == 6, timeout=10_000)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no pictures here", encoding="utf-8")
+    open_dialog(app, empty).start_button.click()
+    summary = wait_for_end(qtbot, app)
+    assert summary.found_no_images
+    # A warning that says why, not "Finished describing empty: 0 captioned, 0 failed".
+    banner = app.window.banner
+    assert "There are no images" in banner.text
+    assert "Finished" not in banner.text
+    assert banner.level is Level.WARNING
+    assert app.folder.model.rowCount() == 6  # the panel still shows the folder it had

@@ -98,6 +98,8 @@ def test_reload_and_unload_need_a_loaded_model(
     qtbot.waitUntil(lambda: fake_app.models.info is None, timeout=10_000)
     assert not window.reload_model_action.isEnabled()
     assert not window.unload_model_action.isEnabled()
+    # The hint says how to get a model back, not "choose a preset" with every preset off.
+    assert "unloaded" in window.answer_view.browser.toPlainText()
 
 
 def test_a_model_imported_elsewhere_shows_when_the_menu_opens(

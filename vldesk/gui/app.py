@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
+from vldesk.core.batch import BatchSummary
 from vldesk.core.errors import VldeskError
 from vldesk.core.history import HistoryStore
 from vldesk.core.inference.engine import EngineLoader, load_engine
@@ -193,10 +194,11 @@ class DesktopApp(QObject):
         )
         self.batch.finished.connect(self._review_batch)
 
-    def _review_batch(self, _summary: object) -> None:
-        """A finished batch's captions land in the folder panel, ready for review."""
+    def _review_batch(self, summary: BatchSummary) -> None:
+        """A finished batch's captions land in the folder panel, ready for review (a folder
+        without images leaves the panel as it was)."""
         plan = self.batch.plan
-        if plan is not None and not self._closed:
+        if plan is not None and not self._closed and not summary.found_no_images:
             self.folder.open_folder(plan.options.folder)
 
     def _open_folder(self, folder: object) -> None:

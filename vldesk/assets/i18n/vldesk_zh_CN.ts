@@ -1130,6 +1130,10 @@
             <translation>回答未能保存到历史记录：{0}</translation>
         </message>
         <message>
+            <source>*The model is unloaded.* Choose a model in the **Model** menu to load one.</source>
+            <translation>*模型已卸载。* 在**模型**菜单中选择一个模型即可重新载入。</translation>
+        </message>
+        <message>
             <source>*Loading the model…*</source>
             <translation>*正在加载模型…*</translation>
         </message>
@@ -1369,6 +1373,22 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
             <translation>请检查网络连接（和代理设置），然后重试</translation>
         </message>
         <message>
+            <source>cannot be reached</source>
+            <translation>无法连接</translation>
+        </message>
+        <message>
+            <source>has no such model</source>
+            <translation>没有这个模型</translation>
+        </message>
+        <message>
+            <source>is not working properly (HTTP {code})</source>
+            <translation>工作不正常（HTTP {code}）</translation>
+        </message>
+        <message>
+            <source>is not working properly</source>
+            <translation>工作不正常</translation>
+        </message>
+        <message>
             <source>ModelScope ({endpoint}) has no model {model}. Check the model id and the ModelScope address (a private model also needs MODELSCOPE_API_TOKEN).</source>
             <translation>ModelScope（{endpoint}）上没有模型 {model}。请检查模型 ID 和 ModelScope 地址（私有模型还需要 MODELSCOPE_API_TOKEN）。</translation>
         </message>
@@ -1399,6 +1419,10 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         <message>
             <source>Cannot write the model files to {folder}: {reason}. Choose another models folder in the settings (or set VLDESK_MODELS_DIR).</source>
             <translation>无法把模型文件写入 {folder}：{reason}。请在设置中选择其他模型文件夹（或设置 VLDESK_MODELS_DIR）。</translation>
+        </message>
+        <message>
+            <source>ModelScope at {site} {problem}; trying {other} instead.</source>
+            <translation>位于 {site} 的 ModelScope {problem}；改为尝试 {other}。</translation>
         </message>
         <message>
             <source>Neither ModelScope site ({sites}) has a model {model}. Check the model id (a private model also needs MODELSCOPE_API_TOKEN).</source>
@@ -2442,6 +2466,14 @@ Download it anyway?</source>
         <message>
             <source>The tokenizer is missing (tokenizer.json, or vocab.json and merges.txt).</source>
             <translation>缺少分词器（tokenizer.json，或 vocab.json 和 merges.txt）。</translation>
+        </message>
+        <message>
+            <source>The image processor settings are missing ({file}, or an image_processor entry in {processor}).</source>
+            <translation>缺少图像处理器设置（{file}，或 {processor} 中的 image_processor 项）。</translation>
+        </message>
+        <message>
+            <source>{file} cannot be read (it is not a JSON object).</source>
+            <translation>无法读取 {file}（它不是 JSON 对象）。</translation>
         </message>
         <message>
             <source>There is no config.json, so it is not a Hugging Face or ModelScope model.</source>

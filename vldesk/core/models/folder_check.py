@@ -235,15 +235,24 @@ def _image_processor_problems(path: Path) -> list[str]:
     if isinstance(processor, dict) and isinstance(processor.get("image_processor"), dict):
         return []
     if _unreadable(path / PROCESSOR_CONFIG):
-        return [f"{PROCESSOR_CONFIG} cannot be read (it is not a JSON object)."]
+        return [_not_json(PROCESSOR_CONFIG)]
     if _unreadable(path / IMAGE_PROCESSOR_CONFIG):
-        return [f"{IMAGE_PROCESSOR_CONFIG} cannot be read (it is not a JSON object)."]
+        return [_not_json(IMAGE_PROCESSOR_CONFIG)]
     if (path / IMAGE_PROCESSOR_CONFIG).is_file():
         return []
     return [
-        f"The image processor settings are missing ({IMAGE_PROCESSOR_CONFIG}, or an "
-        f"image_processor entry in {PROCESSOR_CONFIG})."
+        core_text(
+            "ModelFolder",
+            "The image processor settings are missing ({file}, or an image_processor entry "
+            "in {processor}).",
+            file=IMAGE_PROCESSOR_CONFIG,
+            processor=PROCESSOR_CONFIG,
+        )
     ]
+
+
+def _not_json(name: str) -> str:
+    return core_text("ModelFolder", "{file} cannot be read (it is not a JSON object).", file=name)
 
 
 def validate_model_folder(path: Path) -> FolderCheck:

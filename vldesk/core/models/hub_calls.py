@@ -79,11 +79,13 @@ def _site_problem(exc: BaseException) -> str:
     kind = client.error_kind(exc)
     code = client.status_code(exc)
     if kind == "network":
-        return "cannot be reached"
+        return core_text("Downloads", "cannot be reached")
     if kind == "not_found":
-        return "has no such model"
+        return core_text("Downloads", "has no such model")
     if kind in ("server", "rate_limited"):
-        return f"is not working properly (HTTP {code})" if code else "is not working properly"
+        if code:
+            return core_text("Downloads", "is not working properly (HTTP {code})", code=code)
+        return core_text("Downloads", "is not working properly")
     return client.first_line(exc)
 
 
@@ -255,9 +257,12 @@ def locate(
                 raise translate_error(exc, spec, endpoint, store.folder_for(spec), None) from exc
             failures.append((endpoint, exc))
             if index + 1 < len(endpoints):
-                notice = (
-                    f"ModelScope at {endpoint} {_site_problem(exc)}; trying "
-                    f"{endpoints[index + 1]} instead."
+                notice = core_text(
+                    "Downloads",
+                    "ModelScope at {site} {problem}; trying {other} instead.",
+                    site=endpoint,
+                    problem=_site_problem(exc),
+                    other=endpoints[index + 1],
                 )
                 log.warning("%s", notice)
                 call_progress(

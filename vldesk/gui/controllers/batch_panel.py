@@ -22,6 +22,7 @@ from vldesk.gui.controllers.models import ModelController
 from vldesk.gui.controllers.preferences import Preferences
 from vldesk.gui.dialogs.batch_dialog import BatchDialog
 from vldesk.gui.dialogs.run_on_box import RunOnBox
+from vldesk.gui.i18n import translated
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.widgets.message_banner import Level
 
@@ -260,6 +261,10 @@ class BatchPanel(QObject):
         if self.closing:
             return
         folder = batch.plan.options.folder.name if batch.plan is not None else ""
+        if summary.found_no_images and not summary.cancelled and summary.warnings:
+            # Not "finished: 0 captioned": there was nothing to do, and the warning says why.
+            self._window.show_message(translated(summary.warnings[-1]), Level.WARNING)
+            return
         if summary.cancelled:
             text = _tr("Describing {0} was cancelled: {1} of {2} images done.").format(
                 folder, summary.done, summary.total

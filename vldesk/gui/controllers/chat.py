@@ -143,6 +143,11 @@ class ChatController(QObject):
         models = self._models
         if models.ref is None and models.info is None:
             view.set_placeholder(no_model_text())
+        elif models.state is ModelState.UNLOADED:
+            # Presets and the question box are off: say how to get the model back.
+            view.set_placeholder(
+                _tr("*The model is unloaded.* Choose a model in the **Model** menu to load one.")
+            )
         elif models.info is None:
             view.set_placeholder(_tr("*Loading the model…*"))
         elif self._has_image():
@@ -165,7 +170,7 @@ class ChatController(QObject):
         self._session.set_model(self._models.loaded_name)
         if state is ModelState.FAILED:
             self._retry_after_load = None  # the failure's message is the placeholder
-        elif state is not ModelState.UNLOADED:
+        else:
             self.show_placeholder()
         self.update_can_ask()
         if state is ModelState.READY and self._retry_after_load is not None:

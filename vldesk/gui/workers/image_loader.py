@@ -42,7 +42,8 @@ class DecodedImage:
 
     @property
     def name(self) -> str:
-        return self.path.name if self.path is not None else self.loaded.source
+        # A pasted image's source is a core message ("pasted image"): shown translated.
+        return self.path.name if self.path is not None else translated(self.loaded.source)
 
 
 def pil_to_qimage(image: Image.Image) -> QImage:
