@@ -14,6 +14,7 @@ from vldesk.core.models.store import ModelStore
 from vldesk.core.units import format_bytes
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.controllers import chat
+from vldesk.gui.main_window import MainWindow
 
 GB = 1024**3
 
@@ -119,3 +120,17 @@ def test_a_model_imported_elsewhere_shows_when_the_menu_opens(
     assert not any("from-the-cli" in label for label in labels())
     menu.aboutToShow.emit()
     assert any("from-the-cli" in label for label in labels())
+
+
+def test_an_empty_batch_view_does_not_come_back_at_start(qtbot: QtBot) -> None:
+    # A dock a batch opened is saved in the layout; at the next start there is no batch.
+    before = MainWindow()
+    qtbot.addWidget(before)
+    before.show()
+    before.batch_dock.show()
+    state = before.saveState()
+    after = MainWindow()
+    qtbot.addWidget(after)
+    after.show()
+    after.restore_layout(None, state, None)
+    assert not after.batch_dock.isVisible()

@@ -429,6 +429,9 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state:
             self.restoreState(state)
+            # The batch view is shown by a batch; at start there is none, and an empty dock
+            # would take half the window.
+            self.batch_dock.hide()
         if splitter:
             self.splitter.restoreState(splitter)
 

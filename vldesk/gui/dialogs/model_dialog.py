@@ -328,6 +328,9 @@ class ModelDialog(QDialog):
         self.select(model_id)
 
     def _on_failed(self, model_id: str, message: str) -> None:
+        # The failure names every site it tried: the "trying the other site" notice would say
+        # the same again under it.
+        self._notice = None
         self._finish(model_id, message)
 
     def _on_cancelled(self, model_id: str) -> None:
