@@ -263,3 +263,37 @@ def test_plain_http_to_another_computer_is_warned_about_before_connecting(
     assert KEY not in err
     assert attempts  # it did try (and the guard refused)
     assert not journal_records()  # no job without a server
+
+
+def test_export_can_refer_to_images_by_path_on_a_shared_filesystem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "photos"
+    shade_folder(folder, 2)
+    (folder / "sub dir").mkdir()
+    shade_image(folder / "sub dir" / "deep.png", 3, size=(1600, 1200))
+    common = ["batch", str(folder), "-r", "--prompt", "Which shade?", "--model", MODEL]
+
+    def urls(requests: Path) -> dict[str, str]:
+        lines = [json.loads(line) for line in requests.read_text("utf-8").splitlines()]
+        return {
+            line["custom_id"]: line["body"]["messages"][0]["content"][0]["image_url"]["url"]
+            for line in lines
+        }
+
+    here = tmp_path / "here.jsonl"
+    assert run_cli([*common, "--export-requests", str(here), "--reference-images"]) == 0
+    found = urls(here)
+    assert found["sub dir/deep.png"] == (folder / "sub dir" / "deep.png").resolve().as_uri()
+    assert all(url.startswith("file:///") for url in found.values())  # nothing inlined
+
+    there = tmp_path / "there.jsonl"
+    shared = ["--export-requests", str(there), "--reference-images", "/mnt/shared/photos"]
+    assert run_cli([*common, *shared]) == 0
+    assert urls(there)["sub dir/deep.png"] == "file:///mnt/shared/photos/sub%20dir/deep.png"
+    capsys.readouterr()
+
+    assert run_cli([*common, "--export-requests", str(there), "--reference-images", "rel"]) == 1
+    assert "absolute path" in capsys.readouterr().err
+    assert run_cli([*common, "--reference-images"]) == 1
+    assert "--export-requests" in capsys.readouterr().err

@@ -215,6 +215,8 @@ def run(args: argparse.Namespace) -> int:
         hint = "" if options.recursive else " Add --recursive to include subfolders."
         raise VldeskError(message + hint)
 
+    if args.reference_images is not None and not args.export_requests:
+        raise VldeskError("--reference-images goes with --export-requests.")
     if args.export_requests:
         return _export_requests(args, options, model_name)
     # Settle which job this is before spending seconds on loading the model.
@@ -233,6 +235,10 @@ def _export_requests(args: argparse.Namespace, options: BatchOptions, model: str
     from vldesk.core.inference.remote.offline import export_requests
     from vldesk.core.models.catalog import Family
 
+    root = args.reference_images
+    if root and not root.startswith("/"):
+        raise VldeskError(f"--reference-images needs an absolute path, not '{root}'.")
+
     images = scan_images(options.folder, recursive=options.recursive, types=options.types).images
     written, unreadable = export_requests(
         options.folder,
@@ -243,6 +249,7 @@ def _export_requests(args: argparse.Namespace, options: BatchOptions, model: str
         system=options.system,
         settings=options.settings,
         family=Family(args.model_family) if args.model_family else None,
+        image_root=args.reference_images,
     )
     for image, why in unreadable:
         print(f"vldesk: failed: {image}: {why}", file=sys.stderr)

@@ -217,6 +217,16 @@ def add_offline_arguments(group: ArgumentContainer) -> None:
         "run-batch or Ray Data, instead of captioning; --model names the served model",
     )
     group.add_argument(
+        "--reference-images",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ROOT",
+        help="with --export-requests: refer to each image by a file:// URL instead of inlining "
+        "it, for a filesystem the batch's machines share; ROOT is the folder's path there "
+        "(default: the same path as here). vLLM needs --allowed-local-media-path for them",
+    )
+    group.add_argument(
         "--import-results",
         type=Path,
         metavar="FILE",

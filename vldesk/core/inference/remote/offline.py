@@ -7,7 +7,8 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 from vldesk.core.errors import GenerationError, ImageLoadError, VldeskError, WriteError
 from vldesk.core.generation import (
@@ -43,10 +44,15 @@ def export_requests(
     system: str | None,
     settings: GenerationSettings,
     family: Family | None = None,
+    image_root: str | None = None,
 ) -> tuple[int, list[tuple[str, str]]]:
     """Write one OpenAI Batch request per image (``custom_id`` = its path in the folder, the
     image resized to the budget and inlined); returns (requests written, [(image, why)] for
     images that could not be read). The file appears whole or not at all.
+
+    ``image_root``: refer to each image by a ``file://`` URL instead of inlining it, for a
+    filesystem the batch's machines share: the folder as it is mounted there (``""``: the same
+    path as here). The server then reads and resizes the original itself.
 
     Raises:
         WriteError: ``out`` cannot be written.
@@ -65,6 +71,8 @@ def export_requests(
                     continue
                 conversation = Conversation(system=system).ask(prompt, [loaded])
                 body = chat_request(model, conversation, settings, factor=factor, stream=False)
+                if image_root is not None:
+                    _refer_by_path(body, _shared_path(folder, image, image_root))
                 line = {"custom_id": image, "method": "POST", "url": CHAT_PATH, "body": body}
                 file.write(json.dumps(line, ensure_ascii=False) + "\n")
                 written += 1
@@ -73,6 +81,22 @@ def export_requests(
         temporary.unlink(missing_ok=True)
         raise WriteError(f"Cannot write {out}: {exc.strerror or exc}.") from None
     return written, unreadable
+
+
+def _shared_path(folder: Path, image: str, image_root: str) -> str:
+    """``image``'s file URL on the machines that run the batch."""
+    if not image_root:
+        return (folder / image).resolve().as_uri()
+    return PurePosixPath(image_root).joinpath(*PurePosixPath(image).parts).as_uri()
+
+
+def _refer_by_path(body: dict[str, Any], url: str) -> None:
+    """Put ``url`` where the inlined image was (one image per request)."""
+    for message in body["messages"]:
+        content = message.get("content")
+        for part in content if isinstance(content, list) else []:
+            if part.get("type") == "image_url":
+                part["image_url"] = {"url": url}
 
 
 class ResultsEngine(EngineBase):
