@@ -14,6 +14,7 @@ from vldesk.core.captions import CaptionEntry, CaptionFilter, FolderCaptions, ap
 from vldesk.core.captions.folder import reread
 from vldesk.core.errors import VldeskError
 from vldesk.gui.controllers.images import ImageController
+from vldesk.gui.i18n import error_text
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.models.caption_model import THUMBNAIL_SIDE, CaptionListModel
 from vldesk.gui.widgets.folder_panel import FolderPanel
@@ -176,7 +177,7 @@ class FolderController(QObject):
         try:
             approve(entry, folder.style)
         except VldeskError as exc:
-            self._window.show_message(str(exc))
+            self._window.show_message(error_text(exc))
             return
         self.model.replace(reread(entry, self.reader.reviews))
         self._window.statusBar().showMessage(_tr("Approved {0}.").format(entry.name), 3000)
@@ -192,7 +193,7 @@ class FolderController(QObject):
         try:
             save_caption(entry, text, folder.style)
         except VldeskError as exc:
-            self._window.show_message(str(exc))
+            self._window.show_message(error_text(exc))
             return
         self.model.replace(reread(entry, self.reader.reviews))
         self._window.statusBar().showMessage(

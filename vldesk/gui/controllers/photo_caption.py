@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 from vldesk.core.errors import VldeskError
 from vldesk.core.metadata import Caption, MetadataMode, WriteResult, WriteStatus, write_caption
 from vldesk.gui.controllers.preferences import Preferences
+from vldesk.gui.i18n import error_text
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.session import ChatSession
 from vldesk.gui.widgets.message_banner import Level
@@ -104,7 +105,7 @@ class PhotoCaptionController(QObject):
                     request.photo, request.caption, request.mode, overwrite_human=overwrite_human
                 )
             except (VldeskError, OSError) as exc:
-                self._failed.emit(str(exc))
+                self._failed.emit(error_text(exc))
             else:
                 self._done.emit(request, result)
 

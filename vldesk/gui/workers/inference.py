@@ -258,7 +258,7 @@ class InferenceWorker(QObject):
         except VldeskError as exc:
             log.warning("connecting to %s failed: %s", request.endpoint.display, exc)
             if not self.stopping.is_set():
-                self.model_failed.emit(str(exc))
+                self.model_failed.emit(error_text(exc))
             return
         except Exception as exc:
             message = _unexpected(f"connecting to {request.endpoint.display}", exc)
