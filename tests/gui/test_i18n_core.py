@@ -18,6 +18,7 @@ from vldesk.core.batch import BatchEventKind, BatchProgress
 from vldesk.core.errors import ImageLoadError, VldeskError
 from vldesk.core.images import load_image, load_image_bytes
 from vldesk.core.messages import core_text
+from vldesk.core.metadata import xmp
 from vldesk.core.models import downloads
 from vldesk.core.models.catalog import CATALOG
 from vldesk.core.models.store import ModelStore
@@ -106,6 +107,19 @@ def test_the_model_import_error_is_shown_in_chinese(
     assert text.startswith(f"文件夹 {folder} 无法使用：")
     assert "没有 config.json" in text
     assert "cannot be used" in str(error)  # the CLI and the log keep the English
+
+
+def test_photo_metadata_errors_are_shown_in_chinese(
+    chinese: list[QTranslator], tmp_path: Path
+) -> None:
+    photo = tmp_path / "no-caption.jpg"
+    photo.write_bytes(b"")
+    unreviewable = error_of(lambda: xmp.mark_reviewed(photo))
+    assert i18n.error_text(unreviewable) == f"{photo}：没有 vldesk 写入的说明可标记为已审核"
+    assert "there is no caption written by vldesk" in str(unreviewable)  # CLI and log: English
+    gone = tmp_path / "gone.jpg"
+    no_photo = error_of(lambda: xmp.write_caption(gone, xmp.Caption({"x-default": "A cat."})))
+    assert i18n.error_text(no_photo) == f"{gone}：照片不存在，因此不写附属文件"
 
 
 def test_the_disk_space_error_is_shown_in_chinese(

@@ -761,6 +761,17 @@
         </message>
     </context>
     <context>
+        <name>Captions</name>
+        <message>
+            <source>{file}: an empty caption cannot be saved.</source>
+            <translation>{file}：不能保存空的说明。</translation>
+        </message>
+        <message>
+            <source>{file} has no caption to approve.</source>
+            <translation>{file} 没有可以通过审核的说明。</translation>
+        </message>
+    </context>
+    <context>
         <name>Catalog</name>
         <message>
             <source>Small, fast and good at OCR: the default, runs on most laptops.</source>
@@ -2332,6 +2343,29 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         <message>
             <source>Dismiss the message</source>
             <translation>关闭此消息</translation>
+        </message>
+    </context>
+    <context>
+        <name>Metadata</name>
+        <message>
+            <source>{file}: the metadata cannot be read ({reason})</source>
+            <translation>{file}：无法读取元数据（{reason}）</translation>
+        </message>
+        <message>
+            <source>{file}: the metadata cannot be written ({reason})</source>
+            <translation>{file}：无法写入元数据（{reason}）</translation>
+        </message>
+        <message>
+            <source>{file}: the file cannot be read ({reason})</source>
+            <translation>{file}：无法读取文件（{reason}）</translation>
+        </message>
+        <message>
+            <source>{file}: the photo does not exist, so it gets no sidecar</source>
+            <translation>{file}：照片不存在，因此不写附属文件</translation>
+        </message>
+        <message>
+            <source>{file}: there is no caption written by vldesk to mark as reviewed</source>
+            <translation>{file}：没有 vldesk 写入的说明可标记为已审核</translation>
         </message>
     </context>
     <context>

@@ -15,6 +15,7 @@ from pathlib import Path
 from vldesk.core.atomic import atomic_write_bytes, atomic_write_text
 from vldesk.core.captions.folder import CaptionEntry, CaptionStyle, read_caption_file
 from vldesk.core.errors import VldeskError
+from vldesk.core.messages import core_text
 from vldesk.core.metadata import (
     Caption,
     MetadataError,
@@ -41,7 +42,9 @@ def save_caption(entry: CaptionEntry, text: str, style: CaptionStyle) -> None:
     """
     text = text.strip()
     if not text:
-        raise CaptionEditError(f"{entry.name}: an empty caption cannot be saved.")
+        raise CaptionEditError(
+            core_text("Captions", "{file}: an empty caption cannot be saved.", file=entry.name)
+        )
     original = _model_text(entry)
     _check_sidecar(entry)
     sidecar = sidecar_path(entry.image)
@@ -74,7 +77,9 @@ def approve(entry: CaptionEntry, style: CaptionStyle) -> None:
     """
     text = read_caption_file(entry.caption_file)
     if not text:
-        raise CaptionEditError(f"{entry.name} has no caption to approve.")
+        raise CaptionEditError(
+            core_text("Captions", "{file} has no caption to approve.", file=entry.name)
+        )
     _check_sidecar(entry)
     _write_reviewed(entry, text, _model_text(entry), style)
 

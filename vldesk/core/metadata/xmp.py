@@ -20,6 +20,7 @@ from typing import Any
 from vldesk import __version__
 from vldesk.core.atomic import atomic_write_bytes
 from vldesk.core.errors import VldeskError
+from vldesk.core.messages import core_text
 from vldesk.core.metadata.sidecar import existing_sidecars, sidecar_path
 
 #: vldesk's own XMP namespace (an ``.invalid`` host: it names, it is never fetched).
@@ -164,7 +165,14 @@ class _Metadata:
             self.image = exiv2.ImageFactory.open(content)
             self.image.readMetadata()
         except exiv2.Exiv2Error as exc:
-            raise MetadataError(f"{source}: the metadata cannot be read ({exc})") from None
+            raise MetadataError(
+                core_text(
+                    "Metadata",
+                    "{file}: the metadata cannot be read ({reason})",
+                    file=str(source),
+                    reason=str(exc),
+                )
+            ) from None
 
     @classmethod
     def new_sidecar(cls, source: Path) -> _Metadata:
@@ -230,7 +238,14 @@ class _Metadata:
         try:
             self.image.writeMetadata()
         except exiv2.Exiv2Error as exc:
-            raise MetadataError(f"{self.source}: the metadata cannot be written ({exc})") from None
+            raise MetadataError(
+                core_text(
+                    "Metadata",
+                    "{file}: the metadata cannot be written ({reason})",
+                    file=str(self.source),
+                    reason=str(exc),
+                )
+            ) from None
         io = self.image.io()
         view = io.mmap()
         try:
@@ -258,7 +273,14 @@ def _open(path: Path) -> _Metadata:
     try:
         content = path.read_bytes()
     except OSError as exc:
-        raise MetadataError(f"{path}: the file cannot be read ({exc.strerror or exc})") from None
+        raise MetadataError(
+            core_text(
+                "Metadata",
+                "{file}: the file cannot be read ({reason})",
+                file=str(path),
+                reason=str(exc.strerror or exc),
+            )
+        ) from None
     return _Metadata(content, path)
 
 
@@ -351,7 +373,13 @@ def write_caption(
         return WriteResult(path, WriteStatus.WRITTEN, path)
 
     if not path.is_file():
-        raise MetadataError(f"{path}: the photo does not exist, so it gets no sidecar")
+        raise MetadataError(
+            core_text(
+                "Metadata",
+                "{file}: the photo does not exist, so it gets no sidecar",
+                file=str(path),
+            )
+        )
     target = sidecar_path(path)
     if not overwrite_human:
         for source in _description_sources(path):
@@ -419,4 +447,10 @@ def mark_reviewed(image: str | os.PathLike[str], reviewed: bool = True) -> Path:
             metadata.set_text(_REVIEWED, str(reviewed))
             atomic_write_bytes(metadata.source, metadata.data())
             return metadata.source
-    raise MetadataError(f"{image}: there is no caption written by vldesk to mark as reviewed")
+    raise MetadataError(
+        core_text(
+            "Metadata",
+            "{file}: there is no caption written by vldesk to mark as reviewed",
+            file=str(image),
+        )
+    )
