@@ -122,6 +122,19 @@ def test_photo_metadata_errors_are_shown_in_chinese(
     assert i18n.error_text(no_photo) == f"{gone}：照片不存在，因此不写附属文件"
 
 
+def test_gguf_folder_problems_are_shown_in_chinese(
+    chinese: list[QTranslator], tmp_path: Path
+) -> None:
+    folder = tmp_path / "half-gguf"
+    folder.mkdir()
+    (folder / "Qwen3VL-2B-Instruct-Q4_K_M.gguf").write_bytes(b"GG")
+    error = error_of(lambda: ModelStore(tmp_path / "models").import_folder(folder))
+    text = i18n.error_text(error)
+    assert "GGUF 文件 Qwen3VL-2B-Instruct-Q4_K_M.gguf 不完整" in text
+    assert "没有视觉投影器（mmproj*.gguf 文件）" in text
+    assert "There is no vision projector" in str(error)
+
+
 def test_the_disk_space_error_is_shown_in_chinese(
     chinese: list[QTranslator], tmp_path: Path
 ) -> None:

@@ -2478,12 +2478,12 @@ Download it anyway?</source>
     <context>
         <name>ModelFolder</name>
         <message>
-            <source>The folder {path}</source>
-            <translation>文件夹 {path}</translation>
-        </message>
-        <message>
             <source>{what} cannot be used: {reason}</source>
             <translation>{what} 无法使用：{reason}</translation>
+        </message>
+        <message>
+            <source>The folder {path}</source>
+            <translation>文件夹 {path}</translation>
         </message>
         <message>
             <source>It has only PyTorch .bin/.pt weights; vldesk loads .safetensors weights only (get the safetensors version of the model).</source>
@@ -2520,6 +2520,58 @@ Download it anyway?</source>
         <message>
             <source>There is no chat template (chat_template.jinja, chat_template.json, or a chat_template entry in tokenizer_config.json or processor_config.json).</source>
             <translation>没有对话模板（chat_template.jinja、chat_template.json，或 tokenizer_config.json / processor_config.json 中的 chat_template 项）。</translation>
+        </message>
+        <message>
+            <source>The GGUF file {file} is incomplete: {reason}.</source>
+            <translation>GGUF 文件 {file} 不完整：{reason}。</translation>
+        </message>
+        <message>
+            <source>The GGUF file {file} is not usable: {reason}.</source>
+            <translation>GGUF 文件 {file} 无法使用：{reason}。</translation>
+        </message>
+        <message>
+            <source>The GGUF file {file} cannot be read ({reason}).</source>
+            <translation>无法读取 GGUF 文件 {file}（{reason}）。</translation>
+        </message>
+        <message>
+            <source>The GGUF file {file} is incomplete: it has {size:,} bytes where its header says {expected:,} (the download may have stopped part-way).</source>
+            <translation>GGUF 文件 {file} 不完整：文件有 {size:,} 字节，而文件头写明 {expected:,} 字节（下载可能中途停止了）。</translation>
+        </message>
+        <message>
+            <source>The GGUF file {file} is damaged: it has {size:,} bytes where its header says {expected:,}.</source>
+            <translation>GGUF 文件 {file} 已损坏：文件有 {size:,} 字节，而文件头写明 {expected:,} 字节。</translation>
+        </message>
+        <message>
+            <source>{file} is not a vision projector.</source>
+            <translation>{file} 不是视觉投影器。</translation>
+        </message>
+        <message>
+            <source>it is a {kind} projector and the model is {family}</source>
+            <translation>它是 {kind} 投影器，而模型是 {family}</translation>
+        </message>
+        <message>
+            <source>it gives {width}-wide image features where the model takes {wanted}</source>
+            <translation>它输出 {width} 维的图像特征，而模型需要 {wanted} 维</translation>
+        </message>
+        <message>
+            <source>The vision projector {file} does not belong to the model {model}: {detail}. Download the projector from the model's own repository.</source>
+            <translation>视觉投影器 {file} 不属于模型 {model}：{detail}。请从该模型自己的仓库下载投影器。</translation>
+        </message>
+        <message>
+            <source>The GGUF model is still being downloaded.</source>
+            <translation>GGUF 模型仍在下载中。</translation>
+        </message>
+        <message>
+            <source>There is no GGUF model file in it (only a vision projector).</source>
+            <translation>其中没有 GGUF 模型文件（只有视觉投影器）。</translation>
+        </message>
+        <message>
+            <source>There is no vision projector (an mmproj*.gguf file): vldesk needs it to read images. Download it from the same repository as the model.</source>
+            <translation>没有视觉投影器（mmproj*.gguf 文件）：vldesk 需要它来读取图片。请从模型所在的同一仓库下载。</translation>
+        </message>
+        <message>
+            <source>{file} is a '{architecture}' model; vldesk runs Qwen2.5-VL, Qwen3-VL and Qwen3.5 models.</source>
+            <translation>{file} 是“{architecture}”模型；vldesk 运行 Qwen2.5-VL、Qwen3-VL 和 Qwen3.5 模型。</translation>
         </message>
         <message>
             <source>The imported model '{name}' ({path})</source>

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vldesk.core.errors import DiskSpaceError, DownloadCancelled, DownloadError
-from vldesk.core.messages import core_text
+from vldesk.core.messages import core_text, joined
 from vldesk.core.models import modelscope_adapter as client
 from vldesk.core.models.catalog import (
     Family,
@@ -401,7 +401,14 @@ def _check_gguf_download(spec: ModelSpec, folder: Path) -> None:
     projector; until it is, no manifest is written and the model does not count as installed."""
     check = check_gguf_folder(folder)
     if check.problems:
-        raise DownloadError(f"{spec.ref} cannot be used: {' '.join(check.problems)}")
+        raise DownloadError(
+            core_text(
+                "ModelFolder",
+                "{what} cannot be used: {reason}",
+                what=spec.ref,
+                reason=joined(check.problems),
+            )
+        )
     if check.family is not spec.family:
         found = check.family.value if check.family else "unknown"
         raise DownloadError(

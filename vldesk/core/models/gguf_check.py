@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from vldesk.core.messages import core_text
 from vldesk.core.models.catalog import Family
 from vldesk.core.models.gguf_header import GgufHeader, GgufHeaderError, read_gguf_header
 
@@ -90,23 +91,58 @@ def read_gguf_file(path: Path) -> GgufFile:
         header = read_gguf_header(path)
         size = path.stat().st_size
     except GgufHeaderError as exc:
-        state = "incomplete" if exc.incomplete else "not usable"
-        return GgufFile(path, None, f"The GGUF file {path.name} is {state}: {exc}.")
+        problem = (
+            core_text(
+                "ModelFolder",
+                "The GGUF file {file} is incomplete: {reason}.",
+                file=path.name,
+                reason=str(exc),
+            )
+            if exc.incomplete
+            else core_text(
+                "ModelFolder",
+                "The GGUF file {file} is not usable: {reason}.",
+                file=path.name,
+                reason=str(exc),
+            )
+        )
+        return GgufFile(path, None, problem)
     except OSError as exc:
-        return GgufFile(path, None, f"The GGUF file {path.name} cannot be read ({exc.strerror}).")
+        return GgufFile(
+            path,
+            None,
+            core_text(
+                "ModelFolder",
+                "The GGUF file {file} cannot be read ({reason}).",
+                file=path.name,
+                reason=str(exc.strerror or exc),
+            ),
+        )
     if size < header.data_end:
         return GgufFile(
             path,
             header,
-            f"The GGUF file {path.name} is incomplete: it has {size:,} bytes where its header "
-            f"says {header.data_end:,} (the download may have stopped part-way).",
+            core_text(
+                "ModelFolder",
+                "The GGUF file {file} is incomplete: it has {size:,} bytes where its header says "
+                "{expected:,} (the download may have stopped part-way).",
+                file=path.name,
+                size=size,
+                expected=header.data_end,
+            ),
         )
     if size > header.padded_end:
         return GgufFile(
             path,
             header,
-            f"The GGUF file {path.name} is damaged: it has {size:,} bytes where its header "
-            f"says {header.data_end:,}.",
+            core_text(
+                "ModelFolder",
+                "The GGUF file {file} is damaged: it has {size:,} bytes where its header says "
+                "{expected:,}.",
+                file=path.name,
+                size=size,
+                expected=header.data_end,
+            ),
         )
     return GgufFile(path, header, None)
 
@@ -125,13 +161,17 @@ class GgufFolderCheck:
 
 def _pair_problems(model: GgufFile, projectors: list[GgufFile], family: Family) -> list[str]:
     """Projectors that are not vision projectors, or that belong to another model."""
-    problems = []
+    problems: list[str] = []
     for projector in projectors:
         if projector.header is None:
             continue
         has_vision = projector.header.metadata.get("clip.has_vision_encoder", True)
         if projector.architecture != "clip" or not has_vision:
-            problems.append(f"{projector.path.name} is not a vision projector.")
+            problems.append(
+                core_text(
+                    "ModelFolder", "{file} is not a vision projector.", file=projector.path.name
+                )
+            )
             continue
         kind = projector.header.text("clip.projector_type")
         families = PROJECTOR_FAMILIES.get(kind)
@@ -139,14 +179,29 @@ def _pair_problems(model: GgufFile, projectors: list[GgufFile], family: Family) 
         width, wanted = projector.width, model.width
         if wrong_family or (width is not None and wanted is not None and width != wanted):
             detail = (
-                f"it is a {kind} projector and the model is {family.value}"
+                core_text(
+                    "ModelFolder",
+                    "it is a {kind} projector and the model is {family}",
+                    kind=kind,
+                    family=family.value,
+                )
                 if wrong_family
-                else f"it gives {width}-wide image features where the model takes {wanted}"
+                else core_text(
+                    "ModelFolder",
+                    "it gives {width}-wide image features where the model takes {wanted}",
+                    width=width,
+                    wanted=wanted,
+                )
             )
             problems.append(
-                f"The vision projector {projector.path.name} does not belong to the model "
-                f"{model.path.name}: {detail}. Download the projector from the model's own "
-                "repository."
+                core_text(
+                    "ModelFolder",
+                    "The vision projector {file} does not belong to the model {model}: {detail}. "
+                    "Download the projector from the model's own repository.",
+                    file=projector.path.name,
+                    model=model.path.name,
+                    detail=detail,
+                )
             )
     return problems
 
@@ -161,14 +216,19 @@ def check_gguf_folder(path: Path) -> GgufFolderCheck:
     downloading = any(any(path.glob(f"*.gguf{suffix}")) for suffix in DOWNLOADING_SUFFIXES)
     if not models:
         problems.append(
-            "The GGUF model is still being downloaded."
+            core_text("ModelFolder", "The GGUF model is still being downloaded.")
             if downloading
-            else "There is no GGUF model file in it (only a vision projector)."
+            else core_text(
+                "ModelFolder", "There is no GGUF model file in it (only a vision projector)."
+            )
         )
     if not projectors:
         problems.append(
-            "There is no vision projector (an mmproj*.gguf file): vldesk needs it to read "
-            "images. Download it from the same repository as the model."
+            core_text(
+                "ModelFolder",
+                "There is no vision projector (an mmproj*.gguf file): vldesk needs it to read "
+                "images. Download it from the same repository as the model.",
+            )
         )
     family: Family | None = None
     architecture: str | None = None
@@ -179,8 +239,13 @@ def check_gguf_folder(path: Path) -> GgufFolderCheck:
         found = ARCHITECTURES.get(architecture)
         if found is None:
             problems.append(
-                f"{model.path.name} is a '{architecture or 'unknown'}' model; vldesk runs "
-                "Qwen2.5-VL, Qwen3-VL and Qwen3.5 models."
+                core_text(
+                    "ModelFolder",
+                    "{file} is a '{architecture}' model; vldesk runs Qwen2.5-VL, Qwen3-VL and "
+                    "Qwen3.5 models.",
+                    file=model.path.name,
+                    architecture=architecture or "unknown",
+                )
             )
             continue
         family = family or found
