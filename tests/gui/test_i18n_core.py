@@ -15,6 +15,7 @@ from tests.gui.conftest import AppFactory, EngineStandIn, wait_for_model
 from tests.helpers.fake_engine import FakeEngineLoader
 from tools.i18n_catalog import Catalog, catalog_file, extract
 from vldesk.core.batch import BatchEventKind, BatchProgress
+from vldesk.core.batch.journal import BatchJob
 from vldesk.core.errors import ImageLoadError, VldeskError
 from vldesk.core.images import load_image, load_image_bytes
 from vldesk.core.messages import core_text
@@ -133,6 +134,12 @@ def test_gguf_folder_problems_are_shown_in_chinese(
     assert "GGUF 文件 Qwen3VL-2B-Instruct-Q4_K_M.gguf 不完整" in text
     assert "没有视觉投影器（mmproj*.gguf 文件）" in text
     assert "There is no vision projector" in str(error)
+
+
+def test_batch_job_errors_are_shown_in_chinese(chinese: list[QTranslator], tmp_path: Path) -> None:
+    missing = error_of(lambda: BatchJob.resume("0123abcd", jobs_dir=tmp_path))
+    assert i18n.error_text(missing) == "没有批处理任务 0123abcd。"
+    assert str(missing) == "There is no batch job 0123abcd."
 
 
 def test_the_disk_space_error_is_shown_in_chinese(

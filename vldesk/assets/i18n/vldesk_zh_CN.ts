@@ -182,8 +182,36 @@
     <context>
         <name>Batch</name>
         <message>
+            <source>Could not record progress in the batch job journal {path} ({reason}); the job stopped and can be resumed once the problem is fixed.</source>
+            <translation>无法在批处理任务日志 {path} 中记录进度（{reason}）；任务已停止，问题解决后可以继续。</translation>
+        </message>
+        <message>
+            <source>No earlier batch job matches this folder and these options; start it without resuming (the prompt, model, settings and caption options must be the same to resume).</source>
+            <translation>没有与此文件夹和这些选项相符的先前批处理任务；请不续接直接开始（续接需要提示词、模型、设置和说明文件选项都相同）。</translation>
+        </message>
+        <message>
+            <source>There is no batch job {job}.</source>
+            <translation>没有批处理任务 {job}。</translation>
+        </message>
+        <message>
+            <source>The batch job in {folder} cannot be read ({reason}).</source>
+            <translation>无法读取 {folder} 中的批处理任务（{reason}）。</translation>
+        </message>
+        <message>
+            <source>The batch job in {folder} cannot be read (no options).</source>
+            <translation>无法读取 {folder} 中的批处理任务（没有选项）。</translation>
+        </message>
+        <message>
+            <source>Could not delete the batch job {job} ({reason}).</source>
+            <translation>无法删除批处理任务 {job}（{reason}）。</translation>
+        </message>
+        <message>
             <source>The prompt is empty.</source>
             <translation>提示词为空。</translation>
+        </message>
+        <message>
+            <source>The batch job's settings cannot be read ({reason}).</source>
+            <translation>无法读取批处理任务的设置（{reason}）。</translation>
         </message>
         <message>
             <source>No image types were given.</source>
@@ -224,6 +252,10 @@
         <message>
             <source>{folder} is a file, not a folder.</source>
             <translation>{folder} 是文件，不是文件夹。</translation>
+        </message>
+        <message>
+            <source>{folder}: the folder cannot be read ({reason})</source>
+            <translation>{folder}：无法读取文件夹（{reason}）</translation>
         </message>
         <message>
             <source>The folder {folder} cannot be read ({reason}).</source>

@@ -44,6 +44,7 @@ from vldesk.core.batch.records import (
     replay,
 )
 from vldesk.core.errors import VldeskError, WriteError
+from vldesk.core.messages import core_text
 from vldesk.core.paths import app_paths
 
 log = logging.getLogger(__name__)
@@ -130,8 +131,13 @@ _O_BINARY = getattr(os, "O_BINARY", 0)
 def _journal_error(path: Path, exc: OSError) -> WriteError:
     detail = exc.strerror or str(exc)
     return WriteError(
-        f"Could not record progress in the batch job journal {path} ({detail}); the job stopped "
-        "and can be resumed once the problem is fixed."
+        core_text(
+            "Batch",
+            "Could not record progress in the batch job journal {path} ({reason}); the job "
+            "stopped and can be resumed once the problem is fixed.",
+            path=str(path),
+            reason=detail,
+        )
     )
 
 
@@ -248,14 +254,19 @@ class BatchJob:
             directory = root / options_or_id.job_id()
             if not (directory / SPEC_FILE).is_file():
                 raise VldeskError(
-                    "No earlier batch job matches this folder and these options; start it "
-                    "without resuming (the prompt, model, settings and caption options must be "
-                    "the same to resume)."
+                    core_text(
+                        "Batch",
+                        "No earlier batch job matches this folder and these options; start it "
+                        "without resuming (the prompt, model, settings and caption options must "
+                        "be the same to resume).",
+                    )
                 )
         else:
             directory = root / options_or_id
             if not (directory / SPEC_FILE).is_file():
-                raise VldeskError(f"There is no batch job {options_or_id}.")
+                raise VldeskError(
+                    core_text("Batch", "There is no batch job {job}.", job=str(options_or_id))
+                )
         saved = _read_spec(directory)
         options = options_or_id if isinstance(options_or_id, BatchOptions) else saved
         if not options.reports.any():
@@ -347,9 +358,22 @@ def _read_spec(directory: Path) -> BatchOptions:
     try:
         spec = json.loads((directory / SPEC_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise VldeskError(f"The batch job in {directory} cannot be read ({exc}).") from None
+        raise VldeskError(
+            core_text(
+                "Batch",
+                "The batch job in {folder} cannot be read ({reason}).",
+                folder=str(directory),
+                reason=str(exc),
+            )
+        ) from None
     if not isinstance(spec, dict) or not isinstance(spec.get("options"), dict):
-        raise VldeskError(f"The batch job in {directory} cannot be read (no options).")
+        raise VldeskError(
+            core_text(
+                "Batch",
+                "The batch job in {folder} cannot be read (no options).",
+                folder=str(directory),
+            )
+        )
     return BatchOptions.from_dict(spec["options"])
 
 
@@ -399,7 +423,14 @@ def delete_job(job_id: str, *, jobs_dir: Path | None = None) -> None:
     try:
         shutil.rmtree(directory)
     except OSError as exc:
-        raise VldeskError(f"Could not delete the batch job {job_id} ({exc.strerror}).") from None
+        raise VldeskError(
+            core_text(
+                "Batch",
+                "Could not delete the batch job {job} ({reason}).",
+                job=job_id,
+                reason=str(exc.strerror or exc),
+            )
+        ) from None
 
 
 __all__ = [

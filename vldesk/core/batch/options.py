@@ -178,7 +178,11 @@ class BatchOptions:
                 boxes_out=_path_or_none(data.get("boxes_out")),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise VldeskError(f"The batch job's settings cannot be read ({exc}).") from None
+            raise VldeskError(
+                core_text(
+                    "Batch", "The batch job's settings cannot be read ({reason}).", reason=str(exc)
+                )
+            ) from None
 
     def caption_file(self, image: Path) -> Path:
         """The caption file of an image: the same name with the caption extension."""

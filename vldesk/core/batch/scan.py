@@ -41,7 +41,14 @@ def scan_images(folder: Path, *, recursive: bool, types: tuple[str, ...]) -> Sca
 
     def on_error(exc: OSError) -> None:
         where = exc.filename or folder
-        problems.append(f"{where}: the folder cannot be read ({exc.strerror or exc})")
+        problems.append(
+            core_text(
+                "Batch",
+                "{folder}: the folder cannot be read ({reason})",
+                folder=str(where),
+                reason=str(exc.strerror or exc),
+            )
+        )
 
     found: list[str] = []
     try:
