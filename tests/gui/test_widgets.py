@@ -300,3 +300,26 @@ def test_export_the_answer_and_copy_the_conversation(
     # A name without .txt/.md is refused with a clear message, the app carries on.
     assert not app.history.export_answer(tmp_path / "answer.docx")
     assert "must end in .txt or .md" in app.window.banner.text
+
+
+def test_a_long_file_name_is_shortened_instead_of_widening_the_window(
+    make_app: AppFactory, qtbot: QtBot, tmp_path: Path
+) -> None:
+    app = make_app(start=False)
+    open_image(qtbot, app, make_image(tmp_path / "short.png", (640, 480)))
+    usual = app.window.minimumSizeHint().width()
+    name = "holiday-" + "x" * 200 + "-final.png"
+    open_image(qtbot, app, make_image(tmp_path / name, (640, 480)))
+    info = app.window.image_info
+    assert app.window.minimumSizeHint().width() == usual
+    assert info.text().startswith(name)  # the whole line stays available (tooltip, Copy)
+    assert info.toolTip() == info.text()
+    info.resize(400, info.height())
+    shown = info.shown_text()
+    assert "…" in shown
+    assert shown.startswith("holiday-") and "-final.png" in shown  # shortened in the middle
+    figures = info.text().partition("  ·  ")[2]
+    assert "640 × 480 px" in figures and shown.endswith(figures)  # the figures stay whole
+    assert info.fontMetrics().horizontalAdvance(shown) <= info.contentsRect().width()
+    info.actions()[0].trigger()
+    assert QGuiApplication.clipboard().text() == info.text()

@@ -8,7 +8,6 @@ from PySide6.QtCore import QByteArray, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
-    QLabel,
     QMainWindow,
     QMenu,
     QProgressBar,
@@ -23,6 +22,7 @@ from vldesk.gui.widgets.drop_highlight import DropHighlight
 from vldesk.gui.widgets.file_drop import FileDropFilter
 from vldesk.gui.widgets.grounding_panel import GroundingPanel
 from vldesk.gui.widgets.history_panel import HistoryPanel
+from vldesk.gui.widgets.image_info import ImageInfoLabel
 from vldesk.gui.widgets.image_viewer import ImageViewer
 from vldesk.gui.widgets.message_banner import BannerAction, Level, MessageBanner
 from vldesk.gui.widgets.prompt_panel import PromptPanel
@@ -69,11 +69,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
 
         self.viewer = ImageViewer(self)
-        self.image_info = QLabel(self)
+        self.image_info = ImageInfoLabel(self)
         self.image_info.setAccessibleName(self.tr("Image information"))
-        self.image_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # Wrapped, the line of figures no longer holds the window wider than half a screen.
-        self.image_info.setWordWrap(True)
         self.banner = MessageBanner(self)
         self.answer_view = AnswerView(self)
         self.grounding_panel = GroundingPanel(self)

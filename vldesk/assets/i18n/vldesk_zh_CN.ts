@@ -1982,6 +1982,13 @@ vldesk 需要本机上有一个 Qwen 视觉语言模型。选择 **模型 → �
         </message>
     </context>
     <context>
+        <name>ImageInfoLabel</name>
+        <message>
+            <source>Copy</source>
+            <translation>复制</translation>
+        </message>
+    </context>
+    <context>
         <name>ImageViewer</name>
         <message>
             <source>Drop images or a folder here, paste an image (Ctrl+V) or open one (Ctrl+O).</source>

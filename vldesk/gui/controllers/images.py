@@ -17,6 +17,7 @@ from vldesk.gui.main_window import MainWindow
 from vldesk.gui.navigation import ImageSequence
 from vldesk.gui.session import ChatSession, SessionImage
 from vldesk.gui.widgets.file_drop import local_files
+from vldesk.gui.widgets.image_info import SEPARATOR
 from vldesk.gui.widgets.message_banner import Level
 from vldesk.gui.workers.image_loader import DecodedImage, ImageLoader
 
@@ -226,7 +227,7 @@ class ImageController(QObject):
         index, count = self.sequence.position
         if count > 1:
             parts.append(_tr("{0} of {1}").format(index, count))
-        w.image_info.setText("  ·  ".join(parts))
+        w.image_info.setText(SEPARATOR.join(parts))
         self.changed.emit()
 
     def update_info(self) -> None:
@@ -245,7 +246,7 @@ class ImageController(QObject):
         index, count = self.sequence.position
         if count > 1:
             parts.append(_tr("{0} of {1}").format(index, count))
-        self._window.image_info.setText("  ·  ".join(parts))
+        self._window.image_info.setText(SEPARATOR.join(parts))
 
     def _remember_recent(self, path: Path) -> None:
         settings = self._preferences.settings
