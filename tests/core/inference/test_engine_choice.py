@@ -18,6 +18,7 @@ from vldesk.core.inference.engine_choice import (
     choose_engine,
     faster_on_cpu,
     speed_for,
+    suggested_download,
 )
 from vldesk.core.models.catalog import ModelSpec, find_model, gguf_variant
 from vldesk.core.models.manifest import Manifest, ManifestFile
@@ -162,3 +163,23 @@ def test_cli_describe_loads_the_gguf_variant_under_engine_llama_cpp(
 
     assert run_cli([*args, "--engine", "transformers", "--prompt", "Colour?"]) == 0
     assert loader.requests[-1].model_dir == store.folder_for(BASE)
+
+
+def test_the_first_download_offered_is_the_gguf_version_only_where_llama_cpp_runs_faster() -> None:
+    def offer(
+        spec: ModelSpec = BASE,
+        caps: CpuCapabilities = AVX2,
+        llama_available: bool = True,
+        gpu: bool = False,
+    ) -> ModelSpec:
+        return suggested_download(spec, caps=caps, llama_available=llama_available, gpu=gpu)
+
+    assert offer() == gguf_variant(BASE, "Q8_0")
+    assert offer(caps=ZEN4) == BASE
+    assert offer(caps=AMX) == BASE
+    assert offer(gpu=True) == BASE
+    assert offer(llama_available=False) == BASE
+    no_gguf = find_model("Qwen/Qwen2.5-VL-3B-Instruct")
+    assert no_gguf is not None
+    assert no_gguf.gguf is None
+    assert offer(no_gguf) == no_gguf

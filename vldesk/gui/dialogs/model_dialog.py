@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from vldesk.core.errors import VldeskError
+from vldesk.core.inference.engine_choice import suggested_download
 from vldesk.core.models.catalog import Precision, default_model
 from vldesk.core.models.downloads import DownloadProgress
 from vldesk.core.models.machine import Fit, total_memory_bytes
@@ -98,8 +99,10 @@ class ModelDialog(QDialog):
         )
         intro.setWordWrap(True)
         self.first_download: FirstDownloadPanel | None = None
+        # The GGUF version where llama.cpp is installed and the faster engine on this CPU.
+        self._first_model = suggested_download(default_model())
         if first_run:
-            self.first_download = FirstDownloadPanel(default_model(), store.models_dir, self)
+            self.first_download = FirstDownloadPanel(self._first_model, store.models_dir, self)
             self.first_download.download_requested.connect(self._download_default)
             self.first_download.folder_chosen.connect(self.models_folder_chosen)
 
@@ -251,7 +254,7 @@ class ModelDialog(QDialog):
         self._update_buttons()
 
     def _download_default(self) -> None:
-        self.select(default_model().id)
+        self.select(self._first_model.ref)
         self._download()
 
     def show_models_folder(self) -> None:
