@@ -230,6 +230,7 @@ class DesktopApp(QObject):
         self.preferences.remember(system_prompt=self.window.prompt_panel.system_prompt())
         self.serving.shut_down()  # before the worker: requests still waiting get 503
         self.inference.shut_down()  # cancels a folder batch too; it stays resumable
+        self.batch.shut_down()  # a batch on servers: cancelled, bounded wait, resumable
         # The stopped answer's result is still queued for this thread: deliver it now, so
         # what was on screen is saved to history before it closes.
         QCoreApplication.sendPostedEvents()

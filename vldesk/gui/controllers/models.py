@@ -240,8 +240,9 @@ class ModelController(QObject):
         return self.load_model(ref)
 
     def _batch_blocks(self) -> bool:
-        """While a batch runs the worker serves only it: say so and refuse."""
-        if not self._batch.running:
+        """While a batch runs on the loaded model its worker serves only it: say so and refuse
+        (a batch on servers does not need the local model: it may change meanwhile)."""
+        if not self._batch.holds_model:
             return False
         self._window.show_message(
             _tr(
