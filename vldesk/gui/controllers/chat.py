@@ -143,8 +143,8 @@ class ChatController(QObject):
     def show_placeholder(self) -> None:
         view = self._window.answer_view
         models = self._models
-        if models.ref is None and models.info is None:
-            view.set_placeholder(no_model_text())
+        if models.ref is None and models.info is None and models.state is not ModelState.LOADING:
+            view.set_placeholder(no_model_text())  # (loading without one: a server at start)
         elif models.state is ModelState.UNLOADED:
             # Presets and the question box are off: say how to get the model back.
             view.set_placeholder(

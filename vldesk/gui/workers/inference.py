@@ -324,8 +324,11 @@ class InferenceWorker(QObject):
 
         The app is closing: the orderly unload (garbage collection, device caches) took most
         of a second per collection with torch loaded and kept the window on screen; the
-        process's exit gives the memory back anyway."""
-        self._engine = None
+        process's exit gives the memory back anyway. A server's engine closes its connections
+        (quick, and nothing is left for the garbage collector to find open)."""
+        engine, self._engine = self._engine, None
+        if engine is not None and engine.placement.kind == "remote":
+            engine.unload()
         thread = self.thread()
         if thread is not None:
             thread.quit()
