@@ -157,6 +157,7 @@ class BatchController(QObject):
                 plan.servers,
                 resume=plan.resume,
                 retry_failed=plan.retry_failed,
+                batch_size=plan.batch_size,
                 history_db=self._history_db,
             )
         else:

@@ -62,6 +62,7 @@ class ServerBatchWorker(QObject):
         *,
         resume: bool = False,
         retry_failed: bool = False,
+        batch_size: int | None = None,
         history_db: Path | None = None,
     ) -> int:
         """Start captioning ``options.folder`` on ``servers``; returns the request id its
@@ -74,7 +75,8 @@ class ServerBatchWorker(QObject):
             control,
             resume,
             retry_failed,
-            history_db=history_db,
+            batch_size,
+            history_db,
             servers=servers,
         )
 
