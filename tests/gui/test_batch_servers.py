@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
-from tests.core.inference.remote.servers import MODEL, shade_image, slow_engine
-from tests.gui.conftest import AppFactory, shown_dialogs
+from tests.core.inference.remote.servers import MODEL, shade_answer, shade_image, slow_engine
+from tests.gui.conftest import AppFactory, make_image, open_image, shown_dialogs
 from tests.gui.test_batch import results_per_image, wait_for_end
 from tests.helpers.fake_engine import FakeEngine
 from tests.server.conftest import StartServer, start_server
 from vldesk.core.batch import BatchEventKind
+from vldesk.core.batch.journal import default_jobs_dir, read_journal
 from vldesk.core.inference.remote.saved import SavedServers
 from vldesk.core.paths import app_paths
 from vldesk.gui.app import DesktopApp
+from vldesk.gui.controllers.batch import BatchState
 from vldesk.gui.dialogs.batch_dialog import BatchDialog
 
 __all__ = ["start_server"]
@@ -37,6 +41,21 @@ def shades(tmp_path: Path) -> Path:
         shade_image(root / f"s{shade}.png", shade)
     (root / "broken.png").write_bytes(b"not an image")
     return root
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    """Set to let :func:`held_engine`'s answers go; set after the test in any case (a server
+    still holding answers would not stop)."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def held_engine(release: threading.Event) -> FakeEngine:
+    """Names each image's shade, but only once ``release`` is set: until then a batch on its
+    server cannot end (a busy GPU box, captioning for hours)."""
+    return FakeEngine(name=MODEL, answer=shade_answer, before_word=lambda index: release.wait(60))
 
 
 def servers_dialog(app: DesktopApp, folder: Path, urls: list[str], concurrency: int) -> BatchDialog:
@@ -218,3 +237,134 @@ def test_cancel_works_while_the_servers_are_probed(
             assert summary.captioned == 0
         finally:
             release.set()
+
+
+def test_chat_and_the_api_are_answered_while_a_server_batch_runs(
+    fake_app: DesktopApp,
+    start_server: StartServer,
+    qtbot: QtBot,
+    shades: Path,
+    tmp_path: Path,
+    release: threading.Event,
+) -> None:
+    app = fake_app
+    engine = held_engine(release)
+    url = start_server(engine).url + "/v1"
+    open_image(qtbot, app, make_image(tmp_path / "photos" / "red.png"))
+    servers_dialog(app, shades, [url], concurrency=2).start_button.click()
+    qtbot.waitUntil(lambda: bool(engine.asked), timeout=30_000)  # the server holds them
+    assert app.batch.running
+    assert not app.batch.holds_model
+
+    # The question goes to the local model through the prompt box, as typed.
+    panel = app.window.prompt_panel
+    assert "busy" not in panel.prompt_edit.placeholderText()
+    qtbot.keyClicks(panel.prompt_edit, "What is this?")
+    assert panel.send_button.isEnabled()
+    with qtbot.waitSignal(app.session.answer_finished, timeout=30_000) as answered:
+        panel.send_button.click()
+    assert answered.args[0].text == "A red square."
+    # Serve on This Computer's requests take the same path to the local model.
+    future = app.inference.call_engine(lambda local: None if local is None else local.name)
+    assert future.result(timeout=30) == local_engine(app).name
+    assert app.batch.running  # all of it happened while the batch waited for its server
+    assert not release.is_set()
+    # Still one batch at a time: Describe Folder shows the running one.
+    assert app.batch_panel.open_dialog() is None
+    assert app.window.batch_dock.isVisible()
+
+    release.set()
+    summary = wait_for_end(qtbot, app)
+    assert (summary.captioned, summary.failed) == (len(SHADES), 1)
+    assert all(count == 1 for count in results_per_image(app).values())
+    # The local model saw the photo (read ahead while typing, then asked), no batch image.
+    sources = {image.source for c in local_engine(app).asked for image in c.images}
+    assert sources == {str(tmp_path / "photos" / "red.png")}
+
+
+def test_the_local_model_changes_while_a_server_batch_runs(
+    fake_app: DesktopApp,
+    start_server: StartServer,
+    qtbot: QtBot,
+    shades: Path,
+    release: threading.Event,
+) -> None:
+    app = fake_app
+    engine = held_engine(release)
+    url = start_server(engine).url + "/v1"
+    servers_dialog(app, shades, [url], concurrency=2).start_button.click()
+    qtbot.waitUntil(lambda: bool(engine.asked), timeout=30_000)
+    first = local_engine(app)
+
+    app.window.unload_model_action.trigger()  # not refused as "busy describing a folder"
+    qtbot.waitUntil(lambda: app.session.model_name is None, timeout=30_000)
+    assert first.unloaded
+    app.models.reload()
+    qtbot.waitUntil(lambda: app.session.model_name is not None, timeout=30_000)
+    assert local_engine(app) is not first
+    assert app.batch.running
+
+    release.set()
+    summary = wait_for_end(qtbot, app)
+    assert (summary.captioned, summary.failed) == (len(SHADES), 1)
+    for shade in SHADES:
+        assert (shades / f"s{shade}.txt").read_text(encoding="utf-8").strip() == f"shade {shade}"
+
+
+def test_a_server_batch_pauses_and_resumes_while_chat_goes_on(
+    fake_app: DesktopApp,
+    start_server: StartServer,
+    qtbot: QtBot,
+    shades: Path,
+    tmp_path: Path,
+    release: threading.Event,
+) -> None:
+    app = fake_app
+    engine = held_engine(release)
+    url = start_server(engine).url + "/v1"
+    open_image(qtbot, app, make_image(tmp_path / "photos" / "red.png"))
+    servers_dialog(app, shades, [url], concurrency=1).start_button.click()  # one at a time
+    qtbot.waitUntil(lambda: bool(engine.asked), timeout=30_000)
+    app.window.batch_view.pause_requested.emit()  # Pause, as its button does
+    assert app.batch.state is BatchState.PAUSING
+    release.set()  # the caption under way streams its first word, and the batch holds there
+    qtbot.waitUntil(lambda: app.batch.state is BatchState.PAUSED, timeout=30_000)
+    asked = len(engine.asked)
+
+    with qtbot.waitSignal(app.session.answer_finished, timeout=30_000):
+        assert app.chat.ask("And now?")
+    assert app.batch.state is BatchState.PAUSED
+    assert len(engine.asked) == asked  # nothing more went to the server while paused
+
+    app.window.batch_view.resume_requested.emit()  # Resume, as its button does
+    summary = wait_for_end(qtbot, app)
+    assert not summary.cancelled
+    assert (summary.captioned, summary.failed) == (len(SHADES), 1)
+    assert all(count == 1 for count in results_per_image(app).values())
+
+
+def test_quitting_mid_server_batch_does_not_wait_for_the_servers(
+    fake_app: DesktopApp,
+    start_server: StartServer,
+    qtbot: QtBot,
+    shades: Path,
+    release: threading.Event,
+) -> None:
+    app = fake_app
+    engine = slow_engine(0.0)
+    held = held_engine(release)
+    urls = [start_server(engine).url + "/v1", start_server(held).url + "/v1"]
+    servers_dialog(app, shades, urls, concurrency=1).start_button.click()
+    qtbot.waitUntil(lambda: bool(held.asked) and bool(engine.asked), timeout=30_000)
+    plan = app.batch.plan
+    assert plan is not None
+
+    app.window.close()  # as quitting does: the batch is cancelled, its job closed
+    assert not app.batch._servers.busy  # its thread ended; it was not left behind
+    assert not release.is_set()  # the held answer never came
+
+    # The journal is whole and resumable: at most one result per image, none twice.
+    records, _length = read_journal(default_jobs_dir() / plan.options.job_id() / "journal.jsonl")
+    results = Counter(r["image"] for r in records if r.get("kind") == "result")
+    assert all(count == 1 for count in results.values())
+    assert len(results) < len(SHADES) + 1

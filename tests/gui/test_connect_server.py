@@ -12,13 +12,15 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from tests.core.inference.remote.servers import MODEL, shade_answer, shade_image
-from tests.gui.conftest import open_image, shown_dialogs, wait_idle
-from tests.helpers.fake_engine import FakeEngine
+from tests.gui.conftest import AppFactory, open_image, shown_dialogs, wait_for_model, wait_idle
+from tests.helpers.fake_engine import FakeEngine, FakeEngineLoader
 from tests.server.conftest import StartServer, start_server
-from vldesk.core.inference.remote.saved import KEYS_FILE, RECENT_FILE, SavedServers
+from vldesk.core.inference.remote.saved import KEYS_FILE, RECENT_FILE, ChatServer, SavedServers
+from vldesk.core.models.catalog import Family
 from vldesk.core.paths import app_paths
 from vldesk.gui.app import DesktopApp
 from vldesk.gui.dialogs.connect_dialog import ConnectDialog
+from vldesk.gui.dialogs.model_dialog import ModelDialog
 
 __all__ = ["start_server"]
 
@@ -116,6 +118,7 @@ def test_chat_with_a_served_model_then_disconnect_back_to_the_local_one(
             assert KEY.encode() not in path.read_bytes(), path
     assert (app_paths().config_dir / RECENT_FILE).is_file()
     assert all(KEY not in record.getMessage() for record in caplog.records)
+    assert saved.chat_server() is None  # it quit on the local model: that one loads next time
 
 
 def test_a_wrong_key_or_no_server_is_said_in_the_dialog(
@@ -172,3 +175,74 @@ def test_a_key_typed_where_the_port_goes_is_said_inline_and_never_echoed(
     assert dialog.request is None
     assert "SECRET" not in caplog.text
     dialog.reject()
+
+
+def connected_then_quit(
+    make_app: AppFactory, model_dir: Path, qtbot: QtBot, url: str, key: str
+) -> DesktopApp:
+    """An app on the local model that connects to ``url`` (remembering ``key``), then quits."""
+    app = make_app(model_dir, engine_loader=FakeEngineLoader())
+    wait_for_model(qtbot, app)
+    connect_through_dialog(qtbot, app, url, key, remember=True)
+    qtbot.waitUntil(lambda: app.models.server is not None, timeout=20_000)
+    app.window.close()
+    return app
+
+
+def test_the_server_connected_at_quit_is_connected_again_at_the_next_start(
+    make_app: AppFactory, fake_model_dir: Path, start_server: StartServer, qtbot: QtBot
+) -> None:
+    served = FakeEngine(name=MODEL, answer=shade_answer)
+    address = start_server(served, api_key=KEY).url + "/v1"
+    connected_then_quit(make_app, fake_model_dir, qtbot, address, KEY)
+    saved = SavedServers(app_paths().config_dir)
+    assert saved.chat_server() == ChatServer(address, MODEL, Family.QWEN3_VL)
+
+    loader = FakeEngineLoader()
+    app = make_app(fake_model_dir, engine_loader=loader)
+    assert app.models.info is None  # connecting in the background, not "no model"
+    assert "No model is available" not in app.window.answer_view.browser.toPlainText()
+    qtbot.waitUntil(lambda: app.models.server == address, timeout=20_000)  # the saved key
+    assert app.session.model_name == MODEL
+    assert loader.requests == []  # the local model was not loaded first
+    assert not shown_dialogs(app, ModelDialog)
+    assert not shown_dialogs(app, ConnectDialog)
+    assert app.window.disconnect_server_action.isEnabled()
+    # Disconnected, it quits on the local model: the next start stays here.
+    app.window.disconnect_server_action.trigger()
+    qtbot.waitUntil(lambda: app.session.model_name is not None and app.models.server is None)
+    assert len(loader.requests) == 1
+    app.window.close()
+    assert saved.chat_server() is None
+
+
+def test_a_server_gone_at_the_next_start_leaves_the_local_model_without_a_dialog(
+    make_app: AppFactory, fake_model_dir: Path, start_server: StartServer, qtbot: QtBot
+) -> None:
+    server = start_server(FakeEngine(name=MODEL), api_key=KEY)
+    address = server.url + "/v1"
+    connected_then_quit(make_app, fake_model_dir, qtbot, address, KEY)
+    server.stop()
+
+    loader = FakeEngineLoader()
+    app = make_app(fake_model_dir, engine_loader=loader)
+    wait_for_model(qtbot, app)  # the local model, once the server did not answer
+    assert app.models.server is None
+    assert len(loader.requests) == 1
+    banner = app.window.banner
+    assert banner.isVisible()
+    assert address in banner.text
+    assert "the model on this computer is used" in banner.text
+    assert not shown_dialogs(app, ConnectDialog)
+    assert not shown_dialogs(app, ModelDialog)
+    # Still remembered: the server may be back at the next start. Choosing a model forgets it.
+    app.window.close()
+    saved = SavedServers(app_paths().config_dir)
+    assert saved.chat_server() == ChatServer(address, MODEL, Family.QWEN3_VL)
+    app = make_app(fake_model_dir, engine_loader=FakeEngineLoader())
+    wait_for_model(qtbot, app)
+    assert address in app.window.banner.text
+    app.models.reload()  # as choosing it in the Model menu does
+    qtbot.waitUntil(lambda: app.session.model_name is not None, timeout=20_000)
+    app.window.close()
+    assert saved.chat_server() is None

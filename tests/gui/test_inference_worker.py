@@ -18,7 +18,8 @@ from vldesk.core.images import LoadedImage
 from vldesk.core.inference.engine import LoadRequest, load_engine
 from vldesk.core.inference.transformers_engine import TransformersEngine
 from vldesk.core.models.catalog import Family
-from vldesk.gui.workers.inference import Failure, FailureKind, ModelLoadedInfo
+from vldesk.gui.workers.failure import Failure, FailureKind
+from vldesk.gui.workers.inference import ModelLoadedInfo
 from vldesk.gui.workers.inference_client import InferenceClient
 from vldesk.gui.workers.throttle import CHUNK_INTERVAL_S, StreamBatcher
 

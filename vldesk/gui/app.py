@@ -208,10 +208,12 @@ class DesktopApp(QObject):
     # -- start-up and shutdown ---------------------------------------------------------------
 
     def start(self, paths: Sequence[str] = ()) -> None:
-        """After the window is shown: load the model in the background, open given images."""
-        self.models.load_initial_model()
-        if self.models.ref is None:  # nothing to load: offer to download or import one
-            self.models.open_model_dialog(first_run=True)
+        """After the window is shown: load the model in the background (or connect again to
+        the server the chat used when the app closed), open given images."""
+        if not self.servers.reconnect():
+            self.models.load_initial_model()
+            if self.models.ref is None:  # nothing to load: offer to download or import one
+                self.models.open_model_dialog(first_run=True)
         if paths:
             self.open_paths(list(paths))
 
@@ -228,8 +230,10 @@ class DesktopApp(QObject):
         self.models.closing = self.batch_panel.closing = True
         self._save_layout()
         self.preferences.remember(system_prompt=self.window.prompt_panel.system_prompt())
+        self.servers.shut_down()  # the chat's server, if any, is connected again at next start
         self.serving.shut_down()  # before the worker: requests still waiting get 503
         self.inference.shut_down()  # cancels a folder batch too; it stays resumable
+        self.batch.shut_down()  # a batch on servers: cancelled, bounded wait, resumable
         # The stopped answer's result is still queued for this thread: deliver it now, so
         # what was on screen is saved to history before it closes.
         QCoreApplication.sendPostedEvents()

@@ -23,7 +23,7 @@ from vldesk.gui.asked_about import (
     shown_question,
 )
 from vldesk.gui.i18n import error_text
-from vldesk.gui.workers.inference import Failure
+from vldesk.gui.workers.failure import Failure
 from vldesk.gui.workers.inference_client import InferenceClient
 
 log = logging.getLogger(__name__)

@@ -1369,6 +1369,10 @@ Replace it with the answer? It cannot be undone.</source>
             <translation>无法记住该服务器：{0}</translation>
         </message>
         <message>
+            <source>{0} could not be reached again, so the model on this computer is used. {1}</source>
+            <translation>无法再次连接到 {0}，因此改用本机上的模型。{1}</translation>
+        </message>
+        <message>
             <source>Folder Batch</source>
             <translation>文件夹批处理</translation>
         </message>

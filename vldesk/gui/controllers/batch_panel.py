@@ -239,7 +239,7 @@ class BatchPanel(QObject):
         w.batch_status.set_state(state)
         panel = w.prompt_panel
         placeholder, tip = self._prompt_hints
-        if state is BatchState.IDLE:
+        if not self._batch.holds_model:  # idle, or on servers: the local model answers
             panel.prompt_edit.setPlaceholderText(placeholder)
             panel.send_button.setToolTip(tip)
         else:

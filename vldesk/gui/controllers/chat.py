@@ -18,7 +18,7 @@ from vldesk.gui.main_window import MainWindow
 from vldesk.gui.model_choice import no_model_text
 from vldesk.gui.session import ChatSession
 from vldesk.gui.widgets.message_banner import BannerAction, Level
-from vldesk.gui.workers.inference import Failure, FailureKind
+from vldesk.gui.workers.failure import Failure, FailureKind
 from vldesk.gui.workers.inference_client import InferenceClient
 
 #: The smallest image budget a retry after running out of memory goes down to.
@@ -114,7 +114,7 @@ class ChatController(QObject):
     # -- what can be done now ----------------------------------------------------------------
 
     def update_can_ask(self) -> None:
-        self._window.prompt_panel.set_can_ask(self._session.can_ask and not self._batch.running)
+        self._window.prompt_panel.set_can_ask(self._session.can_ask and not self._batch.holds_model)
         self.update_actions()
 
     def update_actions(self) -> None:
@@ -126,7 +126,9 @@ class ChatController(QObject):
         has_turns = bool(self._session.conversation.turns)
         w.export_conversation_action.setEnabled(has_turns)
         w.copy_conversation_action.setEnabled(has_turns)
-        can_change = self._session.can_ask and not self._session.busy and not self._batch.running
+        can_change = (
+            self._session.can_ask and not self._session.busy and not self._batch.holds_model
+        )
         w.regenerate_action.setEnabled(can_change and self._session.can_regenerate)
         w.edit_question_action.setEnabled(can_change and has_turns)
         w.answer_view.set_editable(can_change)
@@ -141,8 +143,8 @@ class ChatController(QObject):
     def show_placeholder(self) -> None:
         view = self._window.answer_view
         models = self._models
-        if models.ref is None and models.info is None:
-            view.set_placeholder(no_model_text())
+        if models.ref is None and models.info is None and models.state is not ModelState.LOADING:
+            view.set_placeholder(no_model_text())  # (loading without one: a server at start)
         elif models.state is ModelState.UNLOADED:
             # Presets and the question box are off: say how to get the model back.
             view.set_placeholder(
@@ -257,7 +259,7 @@ class ChatController(QObject):
     def _read_ahead(self) -> None:
         """While the first question about an image is typed, the CPU reads the image (half a
         minute for a photo on a small one); on a GPU that takes a moment anyway."""
-        if not self._models.on_cpu or self._batch.running:
+        if not self._models.on_cpu or self._batch.holds_model:
             return
         panel = self._window.prompt_panel
         if panel.prompt_edit.toPlainText().strip():

@@ -78,6 +78,8 @@ class ModelController(QObject):
         self.ref: str | None = None
         #: The loaded model; ``None`` unless :attr:`state` is READY.
         self.info: ModelLoadedInfo | None = None
+        #: Why the latest load or connection failed (the message shown); ``None`` unless FAILED.
+        self.failure: str | None = None
         #: The device of the next load when it differs from the settings' (a retry on the CPU).
         self._device_override: str | None = None
         self._dialog: ModelDialog | None = None
@@ -240,8 +242,9 @@ class ModelController(QObject):
         return self.load_model(ref)
 
     def _batch_blocks(self) -> bool:
-        """While a batch runs the worker serves only it: say so and refuse."""
-        if not self._batch.running:
+        """While a batch runs on the loaded model its worker serves only it: say so and refuse
+        (a batch on servers does not need the local model: it may change meanwhile)."""
+        if not self._batch.holds_model:
             return False
         self._window.show_message(
             _tr(
@@ -258,6 +261,7 @@ class ModelController(QObject):
     @Slot(str)
     def _on_loading(self, name: str) -> None:
         self.info = None
+        self.failure = None
         w = self._window
         w.status_panel.set_loading(name)
         w.status_panel.set_generation(None, None, None)  # figures of the model being replaced
@@ -303,6 +307,7 @@ class ModelController(QObject):
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self.info = None
+        self.failure = message
         w = self._window
         w.load_progress.setVisible(False)
         w.status_panel.set_model(None)

@@ -1,4 +1,5 @@
-"""Model → Connect to a Server / Disconnect: chat with a model that answers on another machine."""
+"""Model → Connect to a Server / Disconnect: chat with a model that answers on another machine,
+connected again at the next start."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import logging
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Slot
 
-from vldesk.core.errors import WriteError
-from vldesk.core.inference.remote.saved import SavedServers
+from vldesk.core.errors import VldeskError, WriteError
+from vldesk.core.inference.remote import Endpoint
+from vldesk.core.inference.remote.saved import ChatServer, SavedServers
+from vldesk.core.models.catalog import Family
 from vldesk.gui.controllers.models import ModelController, ModelState
 from vldesk.gui.dialogs.connect_dialog import ConnectDialog
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.widgets.message_banner import Level
+from vldesk.gui.workers.remote import ConnectRequest
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +26,11 @@ def _tr(text: str) -> str:
 
 class ServerController(QObject):
     """Opens the connect dialog, remembers the server (its key only when asked), and hands the
-    choice to the :class:`ModelController`, whose worker then answers through the server."""
+    choice to the :class:`ModelController`, whose worker then answers through the server.
+
+    The server the chat is connected to when the app closes is connected to again at the next
+    start, in the background (:meth:`reconnect`); if that fails, the local model loads.
+    """
 
     def __init__(
         self,
@@ -36,6 +44,13 @@ class ServerController(QObject):
         self._saved = saved
         self._window = window
         self._dialog: ConnectDialog | None = None
+        #: The server being connected to again at start, until it answers or fails.
+        self._reconnecting: ChatServer | None = None
+        #: That server did not answer and the local model took over: it is tried again at the
+        #: next start, unless another model is chosen meanwhile.
+        self._fell_back: ChatServer | None = None
+        #: The local model the fall-back asked for is still loading.
+        self._falling_back = False
         window.connect_server_action.triggered.connect(lambda: self.open_dialog())
         window.disconnect_server_action.triggered.connect(models.disconnect_server)
         models.state_changed.connect(self._on_model_state)
@@ -79,6 +94,65 @@ class ServerController(QObject):
     def _on_closed(self, _result: int) -> None:
         self._dialog = None
 
+    def reconnect(self) -> bool:
+        """At start: connect the chat again to the server it answered on when the app closed
+        (with the key saved for it, or ``VLDESK_API_KEY``). False if there was none."""
+        chat = self._saved.chat_server()
+        if chat is None:
+            return False
+        try:
+            endpoint = Endpoint.parse(chat.url, self._saved.key_for(chat.url))
+        except VldeskError as exc:
+            log.warning("not connecting to the last server again: %s", exc)
+            return False
+        log.info("connecting to %s again, as when vldesk closed", endpoint.display)
+        self._reconnecting = chat
+        if not self._models.connect_server(ConnectRequest(endpoint, chat.model, chat.family)):
+            self._reconnecting = None
+            return False
+        return True
+
+    def shut_down(self) -> None:
+        """The app is closing: keep the server the chat answers on for the next start (none:
+        the local model then). A connection still being made at start is kept as it was."""
+        info = self._models.info
+        if info is not None and info.server is not None:
+            known = {member.value: member for member in Family}
+            chat: ChatServer | None = ChatServer(info.server, info.name, known.get(info.family))
+        elif self._reconnecting is not None or self._fell_back is not None:
+            return  # it did not answer this time: it is tried again
+        else:
+            chat = None
+        try:
+            self._saved.set_chat_server(chat)
+        except WriteError as exc:
+            log.warning("the server is not connected again at the next start: %s", exc)
+
     @Slot(object)
     def _on_model_state(self, state: ModelState) -> None:
         self._window.disconnect_server_action.setEnabled(self._models.server is not None)
+        if self._reconnecting is not None:
+            if state is not ModelState.LOADING:
+                self._reconnected(self._reconnecting, state)
+        elif self._falling_back:
+            self._falling_back = state is ModelState.LOADING
+        elif state is ModelState.LOADING:
+            self._fell_back = None  # another model was chosen: it is the one from now on
+
+    def _reconnected(self, chat: ChatServer, state: ModelState) -> None:
+        """The connection made at start answered, or failed: then the local model loads (no
+        dialog; the banner says why), unless one was chosen meanwhile."""
+        self._reconnecting = None
+        if state is not ModelState.FAILED or self._models.ref is not None:
+            return
+        reason = self._models.failure or ""
+        self._window.show_message(
+            _tr("{0} could not be reached again, so the model on this computer is used. {1}")
+            .format(chat.url, reason)
+            .strip(),
+            Level.WARNING,
+        )
+        self._fell_back = chat
+        self._falling_back = True
+        self._models.load_initial_model()
+        self._falling_back = self._models.state is ModelState.LOADING  # none to load: done

@@ -8,29 +8,20 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from vldesk.core.batch import (
-    BatchControl,
-    BatchEventKind,
-    BatchJob,
-    BatchOptions,
-    BatchProgress,
-    BatchRunner,
-)
 from vldesk.core.errors import OutOfMemoryError, VldeskError
 from vldesk.core.generation import Conversation, GenerationSettings, StopReason
-from vldesk.core.history import HistoryStore
 from vldesk.core.inference.engine import Engine, EngineLoader, LoadRequest, load_engine
 from vldesk.gui.i18n import error_text
-from vldesk.gui.workers.remote import ConnectRequest, ServerTarget, connect_pool, connect_server
+from vldesk.gui.workers.failure import Failure, FailureKind, unexpected
+from vldesk.gui.workers.folder_batch import BatchRequest, run_folder_batch
+from vldesk.gui.workers.remote import ConnectRequest, connect_server
 from vldesk.gui.workers.shared_engine import EngineFacts, EngineWork
-from vldesk.gui.workers.throttle import Clock, ProgressThrottle, StreamBatcher
+from vldesk.gui.workers.throttle import Clock, StreamBatcher
 
 log = logging.getLogger(__name__)
 
@@ -59,28 +50,6 @@ class ModelLoadedInfo:
     facts: EngineFacts | None = None
 
 
-class FailureKind(str, Enum):
-    """Why a request produced no result: the app offers different ways on for each."""
-
-    #: The device ran out of memory: a smaller image budget or the CPU may work.
-    OUT_OF_MEMORY = "out_of_memory"
-    #: Stopped before it started (a batch cancelled while queued).
-    CANCELLED = "cancelled"
-    ERROR = "error"
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A request that failed: its kind, and the message for the user."""
-
-    kind: FailureKind
-    message: str
-
-    @classmethod
-    def error(cls, message: str) -> Failure:
-        return cls(FailureKind.ERROR, message)
-
-
 @dataclass(frozen=True)
 class GenerateRequest:
     """One answer to produce. ``cancel`` is set from the GUI thread to stop it."""
@@ -98,25 +67,6 @@ class EngineCall:
 
     work: EngineWork
     future: concurrent.futures.Future[object]
-
-
-@dataclass(frozen=True)
-class BatchRequest:
-    """Caption a folder with the loaded model. ``control`` pauses, resumes and cancels it from
-    the GUI thread (its events are thread-safe)."""
-
-    request_id: int
-    options: BatchOptions
-    control: BatchControl
-    #: Continue the earlier job with these options; False starts afresh (forgetting it).
-    resume: bool = False
-    retry_failed: bool = False
-    #: Images per model call; ``None`` chooses from free memory.
-    batch_size: int | None = None
-    #: The history database the captions are saved to (opened on the worker's thread).
-    history_db: Path | None = None
-    #: Caption on these servers instead of the loaded model (connected on the worker's thread).
-    servers: ServerTarget | None = None
 
 
 def memory_in_use(device: str) -> int | None:
@@ -151,12 +101,6 @@ def device_total_memory(device: str) -> int | None:
         return int(torch.cuda.get_device_properties(torch.device(device)).total_memory)
     except (RuntimeError, AssertionError, ValueError):
         return None
-
-
-def _unexpected(what: str, exc: BaseException) -> str:
-    """A short message for an unexpected error; the traceback goes to the log."""
-    log.error("unexpected error while %s", what, exc_info=exc)
-    return f"Unexpected error while {what}: {type(exc).__name__}: {exc}. Details are in the log."
 
 
 class InferenceWorker(QObject):
@@ -217,7 +161,7 @@ class InferenceWorker(QObject):
                 self.model_failed.emit(error_text(exc))
             return
         except Exception as exc:
-            message = _unexpected(f"loading {request.name}", exc)
+            message = unexpected(f"loading {request.name}", exc)
             if not self.stopping.is_set():
                 self.model_failed.emit(message)
             return
@@ -261,7 +205,7 @@ class InferenceWorker(QObject):
                 self.model_failed.emit(error_text(exc))
             return
         except Exception as exc:
-            message = _unexpected(f"connecting to {request.endpoint.display}", exc)
+            message = unexpected(f"connecting to {request.endpoint.display}", exc)
             if not self.stopping.is_set():
                 self.model_failed.emit(message)
             return
@@ -328,7 +272,7 @@ class InferenceWorker(QObject):
             return
         except Exception as exc:
             stream.flush()
-            self.failed.emit(rid, Failure.error(_unexpected("answering", exc)))
+            self.failed.emit(rid, Failure.error(unexpected("answering", exc)))
             return
         stream.flush()
         self.finished.emit(rid, result)
@@ -363,80 +307,16 @@ class InferenceWorker(QObject):
     @Slot(object)
     def run_batch(self, request: BatchRequest) -> None:
         """Caption a folder with the loaded model; blocks this thread (and so other requests)
-        until the batch ends, is cancelled or fails. Pausing blocks here too."""
+        until the batch ends, is cancelled or fails. Pausing blocks here too. (A batch on
+        servers runs on a thread of its own: see server_batch.py.)"""
         rid = request.request_id
-        if self._engine is None and request.servers is None:
-            self.batch_failed.emit(rid, Failure.error("No model is loaded yet."))
-            return
-        if request.control.cancelled:
-            failure = Failure(FailureKind.CANCELLED, "The batch was cancelled before it started.")
-            self.batch_failed.emit(rid, failure)
-            return
-        try:
-            job = (
-                BatchJob.resume(request.options)
-                if request.resume
-                else BatchJob.create(request.options)
-            )
-        except VldeskError as exc:
-            self.batch_failed.emit(rid, Failure.error(error_text(exc)))
-            return
-        except Exception as exc:
-            self.batch_failed.emit(rid, Failure.error(_unexpected("opening the batch job", exc)))
-            return
-        throttle = ProgressThrottle(lambda event: self.batch_progress.emit(rid, event), self._clock)
-        history = self._open_history(request.history_db, throttle)
-        engine = self._engine
-        try:
-            if request.servers is not None:
-                engine = connect_pool(
-                    request.servers,
-                    request.options.model,
-                    throttle,
-                    request.control.cancel_event,  # Cancel works while servers are probed
-                )
-            assert engine is not None
-            runner = BatchRunner(
-                engine,
-                job,
-                control=request.control,
-                on_progress=throttle,
-                history=history,
-                batch_size=request.batch_size,
-            )
-            summary = runner.run(retry_failed=request.retry_failed)
-        except VldeskError as exc:
-            throttle.flush()
-            log.warning("batch %s stopped: %s", job.job_id, exc)
-            self.batch_failed.emit(rid, Failure.error(error_text(exc)))
-            return
-        except Exception as exc:
-            throttle.flush()
-            self.batch_failed.emit(rid, Failure.error(_unexpected("describing the folder", exc)))
-            return
-        finally:
-            job.close()
-            if history is not None:
-                history.close()
-            if engine is not None and engine is not self._engine:
-                engine.unload()  # the servers' connections; the loaded model stays
-        throttle.flush()
-        self.batch_finished.emit(rid, summary)
-
-    @staticmethod
-    def _open_history(
-        path: Path | None, send: Callable[[BatchProgress], None]
-    ) -> HistoryStore | None:
-        """This thread's own store on the app's history database (a connection per thread)."""
-        if path is None:
-            return None
-        try:
-            return HistoryStore(path)
-        except VldeskError as exc:
-            log.warning("batch captions will not go to history: %s", exc)
-            message = f"Captions are not saved to the history: {exc}"
-            send(BatchProgress(BatchEventKind.WARNING, 0, 0, 0, 0, 0, error=message))
-            return None
+        outcome = run_folder_batch(
+            request, self._engine, lambda event: self.batch_progress.emit(rid, event), self._clock
+        )
+        if isinstance(outcome, Failure):
+            self.batch_failed.emit(rid, outcome)
+        else:
+            self.batch_finished.emit(rid, outcome)
 
     @Slot()
     def shut_down(self) -> None:
@@ -444,8 +324,11 @@ class InferenceWorker(QObject):
 
         The app is closing: the orderly unload (garbage collection, device caches) took most
         of a second per collection with torch loaded and kept the window on screen; the
-        process's exit gives the memory back anyway."""
-        self._engine = None
+        process's exit gives the memory back anyway. A server's engine closes its connections
+        (quick, and nothing is left for the garbage collector to find open)."""
+        engine, self._engine = self._engine, None
+        if engine is not None and engine.placement.kind == "remote":
+            engine.unload()
         thread = self.thread()
         if thread is not None:
             thread.quit()

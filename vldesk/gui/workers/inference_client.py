@@ -14,15 +14,15 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, SignalInstance, Slot
 from vldesk.core.batch import BatchControl, BatchOptions, BatchProgress, BatchSummary
 from vldesk.core.generation import Conversation, GenerationResult, GenerationSettings
 from vldesk.core.inference.engine import EngineLoader, LoadRequest, load_engine
+from vldesk.gui.workers.failure import Failure
+from vldesk.gui.workers.folder_batch import BatchRequest
 from vldesk.gui.workers.inference import (
-    BatchRequest,
     EngineCall,
-    Failure,
     GenerateRequest,
     InferenceWorker,
     ModelLoadedInfo,
 )
-from vldesk.gui.workers.remote import ConnectRequest, ServerTarget
+from vldesk.gui.workers.remote import ConnectRequest
 from vldesk.gui.workers.shared_engine import EngineWork
 from vldesk.gui.workers.throttle import Clock
 
@@ -236,11 +236,10 @@ class InferenceClient(QObject):
         retry_failed: bool = False,
         batch_size: int | None = None,
         history_db: Path | None = None,
-        servers: ServerTarget | None = None,
     ) -> int:
-        """Queue a folder batch on the worker's thread (after requests already queued); returns
-        its request id. ``control`` pauses, resumes and cancels it from this thread. With
-        ``servers`` it runs on them instead of the loaded model."""
+        """Queue a folder batch with the loaded model on the worker's thread (after requests
+        already queued); returns its request id. ``control`` pauses, resumes and cancels it
+        from this thread. (A batch on servers runs elsewhere: see server_batch.py.)"""
         for reading in list(self._read_aheads):
             self.cancel(reading)  # the batch is queued behind it: no head start to wait for
         request_id = next(self._ids)
@@ -254,7 +253,6 @@ class InferenceClient(QObject):
                 retry_failed,
                 batch_size,
                 history_db,
-                servers,
             )
         )
         return request_id

@@ -13,8 +13,10 @@ from vldesk.core.inference.remote.saved import (
     KEYS_FILE,
     MAX_RECENT_SERVERS,
     RECENT_FILE,
+    ChatServer,
     SavedServers,
 )
+from vldesk.core.models.catalog import Family
 
 KEY = "sk-saved-0123456789"
 
@@ -66,3 +68,30 @@ def test_unreadable_files_count_as_empty(tmp_path: Path) -> None:
     assert not saved.has_saved_key("http://a/v1")
     saved.remember("http://a/v1")  # and they are replaced whole
     assert saved.recent() == ["http://a/v1"]
+
+
+def test_the_chat_server_at_quit_is_kept_beside_the_recent_ones(tmp_path: Path) -> None:
+    saved = SavedServers(tmp_path)
+    assert saved.chat_server() is None
+    served = ChatServer("http://gpu/v1", "Qwen/Qwen3-VL-4B-Instruct", Family.QWEN3_VL)
+    saved.set_chat_server(served)
+    assert SavedServers(tmp_path).chat_server() == served
+    saved.remember("http://other/v1", batch=True)  # remembering others keeps it
+    assert saved.chat_server() == served
+    assert saved.recent() == ["http://other/v1"]
+    saved.set_chat_server(ChatServer("http://gpu/v1", "any-model"))  # the family from the name
+    assert saved.chat_server() == ChatServer("http://gpu/v1", "any-model", None)
+    saved.set_chat_server(None)
+    assert saved.chat_server() is None
+    assert saved.batch_servers() == ["http://other/v1"]
+
+
+def test_a_chat_server_of_the_wrong_shape_counts_as_none(tmp_path: Path) -> None:
+    for chat in ({"url": "http://gpu/v1"}, {"url": 3, "model": "m"}, ["http://gpu/v1"]):
+        (tmp_path / RECENT_FILE).write_text(json.dumps({"chat": chat}), encoding="utf-8")
+        assert SavedServers(tmp_path).chat_server() is None
+    (tmp_path / RECENT_FILE).write_text(
+        json.dumps({"chat": {"url": "http://gpu/v1", "model": "m", "family": "qwen9"}}),
+        encoding="utf-8",
+    )
+    assert SavedServers(tmp_path).chat_server() == ChatServer("http://gpu/v1", "m", None)

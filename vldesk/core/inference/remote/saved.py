@@ -7,9 +7,11 @@ import contextlib
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from vldesk.core.atomic import atomic_write_text
+from vldesk.core.models.catalog import Family
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,15 @@ _PRIVATE_MODE = 0o600
 
 def env_api_key() -> str | None:
     return os.environ.get(API_KEY_ENV) or None
+
+
+@dataclass(frozen=True)
+class ChatServer:
+    """The server the chat answered on when the app closed: connected again at the next start."""
+
+    url: str
+    model: str
+    family: Family | None = None
 
 
 class SavedServers:
@@ -51,7 +62,35 @@ class SavedServers:
         """
         rest = [url for url in self.recent() if url not in urls]
         recent = [*dict.fromkeys(urls), *rest][:MAX_RECENT_SERVERS]
-        data = {"recent": recent, "batch": list(urls) if batch else self.batch_servers()}
+        self._write(recent, list(urls) if batch else self.batch_servers(), self.chat_server())
+
+    def chat_server(self) -> ChatServer | None:
+        """The server the chat was connected to when the app last closed, if any."""
+        data = _read(self._recent_file)
+        chat = data.get("chat") if isinstance(data, dict) else None
+        if not isinstance(chat, dict):
+            return None
+        url, model, family = chat.get("url"), chat.get("model"), chat.get("family")
+        if not (isinstance(url, str) and url and isinstance(model, str) and model):
+            return None
+        known = {member.value: member for member in Family}
+        return ChatServer(url, model, known.get(family) if isinstance(family, str) else None)
+
+    def set_chat_server(self, server: ChatServer | None) -> None:
+        """Keep ``server`` as the one to connect the chat to at the next start (``None``: the
+        local model then). Its key, if any, stays where it is (:meth:`save_key`).
+
+        Raises:
+            WriteError: the file could not be written.
+        """
+        if server != self.chat_server():
+            self._write(self.recent(), self.batch_servers(), server)
+
+    def _write(self, recent: list[str], batch: list[str], chat: ChatServer | None) -> None:
+        data: dict[str, object] = {"recent": recent, "batch": batch}
+        if chat is not None:
+            family = chat.family.value if chat.family is not None else None
+            data["chat"] = {"url": chat.url, "model": chat.model, "family": family}
         atomic_write_text(self._recent_file, json.dumps(data, indent=2) + "\n")
 
     def _list(self, key: str) -> list[str]:
