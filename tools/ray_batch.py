@@ -147,7 +147,8 @@ def answer_lines(
         results[place] = result_line(custom_id, name, answer, numbers[place])
 
     try:
-        answers = chat([b["messages"] for _, _, b in asked], [sampling_of(b) for _, _, b in asked])
+        conversations = [body["messages"] for _, _, body in asked]
+        answers = chat(conversations, [sampling_of(body) for _, _, body in asked]) if asked else []
     except Exception:  # which request it was is found by asking each alone
         for place, custom_id, body in asked:
             try:
