@@ -1,1 +1,1 @@
-"""Developer tools: translation catalog extraction. Not shipped in the wheel."""
+"""Tools, not shipped in the wheel: the translation catalog, a Ray batch script for clusters."""

@@ -258,7 +258,7 @@ def test_plain_http_to_another_computer_is_warned_about_before_connecting(
     err = capsys.readouterr().err
     assert "http://192.0.2.7:8000/v1 is plain http:// to another computer" in err
     assert "the images and the API key cross the network unencrypted" in err
-    assert "No server answered" in err
+    assert "No server is ready" in err
     assert "Traceback" not in err
     assert KEY not in err
     assert attempts  # it did try (and the guard refused)

@@ -46,6 +46,13 @@ def test_connect_reads_the_served_model_and_its_family(start_server: StartServer
     assert named.capabilities.patch_factor == 28
 
 
+def test_a_server_still_loading_its_model_says_so(start_server: StartServer) -> None:
+    loading = start_server()  # vldesk serve before its model is loaded: /v1/models is empty
+    with pytest.raises(GenerationError, match="it may still be loading its model") as caught:
+        RemoteEngine.connect(Endpoint.parse(loading.url))
+    assert str(caught.value).startswith(f"{loading.url}/v1 lists no model yet")
+
+
 def test_a_streamed_answer_its_figures_and_the_image_resized_here(
     start_server: StartServer, tmp_path: Path
 ) -> None:

@@ -206,11 +206,45 @@ def test_no_server_answering_or_servers_disagreeing_on_the_model_are_errors(
 ) -> None:
     with stand_in(garbage) as bad:
         url = bad.url
-    with pytest.raises(GenerationError, match="No server answered"):
+    with pytest.raises(GenerationError, match="No server is ready"):
         connect(url)
     one, other = start_server(FakeEngine(name=MODEL)), start_server(FakeEngine(name="other"))
     with pytest.raises(GenerationError, match="does not serve"):
         connect(one.url, other.url)
+
+
+def test_a_server_still_loading_its_model_is_named_as_such_and_joins_once_loaded(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    loading = start_server()  # vldesk serve before its model is loaded: /v1/models is empty
+    with pytest.raises(GenerationError) as alone:
+        connect(loading.url)
+    said = str(alone.value)
+    assert said.startswith(f"No server is ready: {Endpoint.parse(loading.url).display} lists ")
+    assert "lists no model yet (GET /v1/models is empty): it may still be loading" in said
+
+    ready = start_server(slow_engine(0.02))
+    pool, warnings = EndpointPool.connect(
+        [Endpoint.parse(loading.url), Endpoint.parse(ready.url)], concurrency=2
+    )
+    _connected.append(pool)
+    assert len(warnings) == 1
+    assert "lists no model yet" in warnings[0]
+    assert warnings[0].endswith("It is left out until it answers.")
+    servers = pool.figures()["servers"]
+    assert isinstance(servers, list)
+    assert [s["alive"] for s in servers] == [False, True]
+    answers = pool.generate_batch(conversations(tmp_path, 2), SETTINGS)
+    assert [r.text for r in answers] == expected(2)
+
+    late = slow_engine(0.0)
+    loading.scheduler.attach(late)
+    time.sleep(PROBE_DELAY_S * 1.5)  # past the first probe's time
+    pool.generate_batch(conversations(tmp_path, 6), SETTINGS)
+    servers = pool.figures()["servers"]
+    assert isinstance(servers, list)
+    assert servers[0]["alive"] is True  # probed back once it listed its model
+    assert late.asked
 
 
 def test_a_streamed_answer_moves_to_another_server_when_one_answers_garbage(

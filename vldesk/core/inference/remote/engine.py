@@ -54,7 +54,10 @@ def served_model(names: Sequence[str], wanted: str | None, where: str) -> str:
         GenerationError: the server lists none, or not ``wanted``.
     """
     if not names:
-        raise GenerationError(f"{where} serves no model (yet): GET /v1/models lists none.")
+        raise GenerationError(
+            f"{where} lists no model yet (GET /v1/models is empty): "
+            "it may still be loading its model."
+        )
     if wanted is None:
         return names[0]
     if wanted not in names:

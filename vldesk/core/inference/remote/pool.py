@@ -51,6 +51,22 @@ MAX_PROBE_DELAY_S = 30.0
 TICK_S = 0.05
 
 
+def _served_models(connection: Connection) -> list[str]:
+    """The models ``GET /v1/models`` lists; a server that lists none is not ready: it answers
+    while it still loads its model (``vldesk serve``, a router whose backends are starting).
+
+    Raises:
+        EndpointError: the server did not answer, or lists no model yet.
+    """
+    names = connection.model_names()
+    if not names:
+        raise EndpointError(
+            f"{connection.endpoint.display} lists no model yet (GET /v1/models is empty): "
+            "it may still be loading its model."
+        )
+    return names
+
+
 @dataclass(eq=False)
 class _Server:
     """One endpoint's engine and its place in the rotation (changed on the dispatching thread;
@@ -146,7 +162,7 @@ class EndpointPool:
         warnings: list[str] = []
         for connection in connections:
             try:
-                listed.append(connection.model_names())
+                listed.append(_served_models(connection))
             except GenerationError as exc:
                 listed.append(None)
                 warnings.append(f"{exc} It is left out until it answers.")
@@ -154,7 +170,7 @@ class EndpointPool:
         if not answering:
             for connection in connections:
                 connection.close()
-            raise GenerationError("No server answered: " + " ".join(warnings))
+            raise GenerationError("No server is ready: " + " ".join(warnings))
         first, names = answering[0]
         try:
             name = served_model(names, model, first.endpoint.display)
@@ -414,8 +430,8 @@ class EndpointPool:
 
             def probe(server: _Server = server) -> None:
                 try:
-                    server.engine.connection.model_names()
-                except Exception as exc:  # still dead, whatever the reason
+                    _served_models(server.engine.connection)
+                except Exception as exc:  # still dead (or loading), whatever the reason
                     news.put((server, None, exc))
                 else:
                     news.put((server, None, None))
@@ -429,8 +445,8 @@ class EndpointPool:
             if index in exclude or server.alive or now < server.next_probe:
                 continue
             try:
-                server.engine.connection.model_names()
-            except Exception as exc:  # still dead
+                _served_models(server.engine.connection)
+            except Exception as exc:  # still dead (or loading)
                 self._probed(server, exc)
             else:
                 self._probed(server, None)
