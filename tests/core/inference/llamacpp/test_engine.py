@@ -484,13 +484,14 @@ def test_a_question_cancelled_while_read_leaves_the_next_answer_right(
     engine: LlamaCppEngine,
 ) -> None:
     cancel = threading.Event()
-    question = Conversation().ask("Describe the picture.", [picture()])
+    image = picture(150, 110)  # one no earlier answer left in memory
+    question = Conversation().ask("Describe the picture.", [image])
     with counting_reads(engine, after_image=cancel.set) as counts:
         cancelled = engine.generate(question, GREEDY, cancel=cancel)
     assert cancelled.stop_reason is StopReason.CANCELLED
     assert (cancelled.stats.new_tokens, counts["images"]) == (0, 1)
     # Memory holds the prompt up to the image; a new question about it continues from there.
-    other = Conversation().ask("What colours are there?", [picture()])
+    other = Conversation().ask("What colours are there?", [image])
     result = engine.generate(other, GREEDY)
     ids = engine.prompt_token_ids(other, GREEDY)
     assert result.stats.reused_tokens == ids.index(engine._image_pad) + result.stats.image_tokens
