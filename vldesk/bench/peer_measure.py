@@ -1,4 +1,5 @@
-"""One side of the peer comparison, measured in a fresh process: llama.cpp or vldesk."""
+"""One side of the peer comparison, measured in a fresh process: llama.cpp, or vldesk with either
+of its CPU engines (transformers, or its own llama.cpp engine on the same GGUF file)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from vldesk.core.inference.engine import Engine
 class PeerSpec:
     """One measurement in one fresh process: plain data, passed as JSON."""
 
-    engine: str  # "vldesk" or "llama.cpp"
+    engine: str  # "vldesk", "llama.cpp" or "vldesk-llama.cpp" (vldesk's engine on the GGUF)
     weights: str  # vldesk: full/int8/int4; llama.cpp: F16/Q8_0/Q4_K_M
-    model_dir: str
+    model_dir: str  # the model folder; for vldesk-llama.cpp the GGUF files' folder
     gguf: str | None = None
     mmproj: str | None = None
     square_image: str | None = None
@@ -169,19 +170,22 @@ def _text_of(engine: Engine, tokens: int) -> Any:
         answer = engine.generate(conversation(count), settings, reuse_cache=False)
         return answer.stats.prompt_tokens
 
-    guess = tokens
-    for _ in range(3):  # words are not tokens one to one: two corrections get close
-        guess = max(1, guess + tokens - length(guess))
+    # Words are not tokens one to one (a word can take several): scale by the tokens per word.
+    base = length(1)
+    guess, found = tokens, length(tokens)
+    for _ in range(3):
+        if found == tokens or found <= base:
+            break
+        guess = max(1, 1 + round((tokens - base) * (guess - 1) / (found - base)))
+        found = length(guess)
     return conversation(guess)
 
 
 def measure_vldesk(spec: PeerSpec) -> dict[str, Any]:
+    """vldesk's transformers engine on the model folder, at ``spec.weights``."""
     import torch
 
-    from vldesk.core.generation import Conversation, GenerationSettings
-    from vldesk.core.images import load_image
     from vldesk.core.inference.engine import LoadRequest, load_engine
-    from vldesk.core.inference.memory import peak_resident_bytes
 
     if spec.threads:
         torch.set_num_threads(spec.threads)
@@ -194,6 +198,33 @@ def measure_vldesk(spec: PeerSpec) -> dict[str, Any]:
         "threads": torch.get_num_threads(),
         "dtype": engine.placement.dtype,
     }
+    return {**figures, **_measure_engine(engine, spec)}
+
+
+def measure_vldesk_llama_cpp(spec: PeerSpec) -> dict[str, Any]:
+    """vldesk's own llama.cpp engine (what ``--engine auto`` picks on AVX2 CPUs) on the GGUF
+    folder, at ``spec.weights``: llama.cpp plus vldesk's templating, sampling and resizing."""
+    from vldesk.core.inference.llamacpp.engine import LlamaCppEngine
+
+    started = time.perf_counter()
+    engine = LlamaCppEngine.load(
+        Path(spec.model_dir), weights=spec.weights, threads=spec.threads or None
+    )
+    figures: dict[str, Any] = {
+        "load_s": time.perf_counter() - started,
+        "threads": engine.threads,
+        "dtype": engine.file_type,
+    }
+    return {**figures, **_measure_engine(engine, spec)}
+
+
+def _measure_engine(engine: Engine, spec: PeerSpec) -> dict[str, Any]:
+    """The figures llama.cpp gets, through the engine's ``generate`` as the app calls it."""
+    from vldesk.core.generation import Conversation, GenerationSettings
+    from vldesk.core.images import load_image
+    from vldesk.core.inference.memory import peak_resident_bytes
+
+    figures: dict[str, Any] = {}
     settings = GenerationSettings(max_new_tokens=spec.new_tokens, ignore_eos=True)
 
     def run(conversation: Any) -> Any:

@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -352,3 +353,160 @@ def test_a_downloaded_gguf_variant_is_chosen_loaded_and_answers(
         assert len(result.extra["token_ids"]) == COMPARED_TOKENS
     finally:
         engine.unload()
+
+
+# ---------------------------------------------------------------------------------------------
+# Follow-ups continue what llama.cpp's memory holds.
+
+
+@contextmanager
+def counting_reads(
+    engine: LlamaCppEngine, after_image: Callable[[], None] = lambda: None
+) -> Iterator[dict[str, int]]:
+    """Counts what llama.cpp reads (text tokens and images) at the engine's two read calls."""
+    counts = {"tokens": 0, "images": 0}
+    read_text, read_image = engine._eval_text, engine._eval_image
+
+    def eval_text(tokens: list[int], held: Any) -> None:
+        counts["tokens"] += len(tokens)
+        read_text(tokens, held)
+
+    def eval_image(chunk: Any, key: Any, held: Any) -> None:
+        counts["images"] += 1
+        read_image(chunk, key, held)
+        after_image()
+
+    engine._eval_text = eval_text  # type: ignore[method-assign]
+    engine._eval_image = eval_image  # type: ignore[method-assign]
+    try:
+        yield counts
+    finally:
+        del engine._eval_text, engine._eval_image
+
+
+def parted(first: Sequence[int], second: Sequence[int]) -> int:
+    """The first index where two token lists differ."""
+    return next(
+        (i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b), len(first)
+    )
+
+
+def continues(engine: LlamaCppEngine) -> bool:
+    """Whether the family's memory can be cut back to a prefix (not linear-attention layers)."""
+    return FAMILY_TRAITS[engine.family].prefix_cache
+
+
+def follow_up(engine: LlamaCppEngine, settings: GenerationSettings = GREEDY) -> Conversation:
+    """A question about a picture, answered afresh, and a second question after the answer."""
+    first = Conversation().ask("Describe the picture.", [picture()])
+    answer = engine.generate(first, settings, reuse_cache=False)
+    return first.answered(answer.text).ask("And the colours?")
+
+
+def test_follow_ups_answer_the_same_tokens_as_reading_afresh(engine: LlamaCppEngine) -> None:
+    def converse(reuse: bool) -> list[Any]:
+        conversation = Conversation(system="Be brief.")
+        results = []
+        for question, images in (("Describe it.", [picture()]), ("Colours?", []), ("Why?", [])):
+            conversation = conversation.ask(question, images)
+            result = engine.generate(conversation, GREEDY, reuse_cache=reuse)
+            results.append(result)
+            conversation = conversation.answered(result.text)
+        return results
+
+    afresh = converse(reuse=False)
+    continued = converse(reuse=True)
+    assert [r.extra["token_ids"] for r in continued] == [r.extra["token_ids"] for r in afresh]
+    assert [r.text for r in continued] == [r.text for r in afresh]
+    assert all(r.stats.reused_tokens == 0 for r in afresh)
+    for result in continued[1:]:
+        if continues(engine):
+            assert result.stats.reused_tokens > result.stats.image_tokens
+        else:
+            assert result.stats.reused_tokens == 0
+
+
+def test_a_follow_up_reads_only_what_is_new(engine: LlamaCppEngine) -> None:
+    if not continues(engine):
+        pytest.skip(f"{engine.family.value}'s linear-attention state cannot be cut back")
+    conversation = follow_up(engine)
+    with counting_reads(engine) as counts:
+        result = engine.generate(conversation, GREEDY)
+    stats = result.stats
+    assert counts["images"] == 0
+    read = stats.prompt_tokens - stats.reused_tokens
+    # The prompt's new tokens, and the answer's but its last (picked, never read).
+    assert counts["tokens"] == read + COMPARED_TOKENS - 1
+    with counting_reads(engine) as afresh:
+        again = engine.generate(conversation, GREEDY, reuse_cache=False)
+    assert afresh == {
+        "tokens": stats.prompt_tokens - stats.image_tokens + COMPARED_TOKENS - 1,
+        "images": 1,
+    }
+    assert read < (stats.prompt_tokens - stats.image_tokens) // 2
+    assert again.extra["token_ids"] == result.extra["token_ids"]
+
+
+@pytest.mark.parametrize("change", ["image budget", "image", "earlier turn"])
+def test_a_changed_prompt_is_read_from_where_it_parts(engine: LlamaCppEngine, change: str) -> None:
+    if not continues(engine):
+        pytest.skip(f"{engine.family.value}'s linear-attention state cannot be cut back")
+    conversation = follow_up(engine)
+    engine.generate(conversation, GREEDY)  # memory holds this prompt and its answer
+    held = engine.prompt_token_ids(conversation, GREEDY)
+    settings = GREEDY
+    if change == "image budget":
+        settings = replace(GREEDY, max_image_tokens=16)
+    elif change == "image":
+        first, *rest = conversation.turns
+        changed = replace(first, images=(picture(120, 200),))
+        conversation = Conversation((changed, *rest), conversation.system)
+    else:
+        first, *rest = conversation.turns
+        conversation = Conversation((replace(first, text="Describe it."), *rest))
+    with counting_reads(engine) as counts:
+        result = engine.generate(conversation, settings)
+    expected = engine.generate(conversation, settings, reuse_cache=False)
+    assert result.extra["token_ids"] == expected.extra["token_ids"]
+    ids = engine.prompt_token_ids(conversation, settings)
+    if change == "earlier turn":
+        assert result.stats.reused_tokens == parted(held, ids)
+    else:
+        assert result.stats.reused_tokens == ids.index(engine._image_pad)
+    # The image is read again where it changed; an edited question after it keeps it.
+    assert counts["images"] == (0 if change == "earlier turn" else 1)
+    assert counts["tokens"] + counts["images"] * result.stats.image_tokens == (
+        result.stats.prompt_tokens - result.stats.reused_tokens + COMPARED_TOKENS - 1
+    )
+
+
+def test_a_question_cancelled_while_read_leaves_the_next_answer_right(
+    engine: LlamaCppEngine,
+) -> None:
+    cancel = threading.Event()
+    image = picture(150, 110)  # one no earlier answer left in memory
+    question = Conversation().ask("Describe the picture.", [image])
+    with counting_reads(engine, after_image=cancel.set) as counts:
+        cancelled = engine.generate(question, GREEDY, cancel=cancel)
+    assert cancelled.stop_reason is StopReason.CANCELLED
+    assert (cancelled.stats.new_tokens, counts["images"]) == (0, 1)
+    # Memory holds the prompt up to the image; a new question about it continues from there.
+    other = Conversation().ask("What colours are there?", [image])
+    result = engine.generate(other, GREEDY)
+    ids = engine.prompt_token_ids(other, GREEDY)
+    assert result.stats.reused_tokens == ids.index(engine._image_pad) + result.stats.image_tokens
+    expected = engine.generate(other, GREEDY, reuse_cache=False)
+    assert result.extra["token_ids"] == expected.extra["token_ids"]
+    assert result.stop_reason is StopReason.MAX_TOKENS
+
+
+def test_after_a_failed_answer_the_next_reads_afresh(engine: LlamaCppEngine) -> None:
+    conversation = follow_up(engine)
+    with pytest.raises(GenerationError, match="reads at most"):
+        engine.generate(Conversation().ask("Describe the picture. " + "a " * 17_000))
+    result = engine.generate(conversation, GREEDY)
+    assert result.stats.reused_tokens == 0
+    assert (
+        result.extra["token_ids"]
+        == (engine.generate(conversation, GREEDY, reuse_cache=False).extra["token_ids"])
+    )

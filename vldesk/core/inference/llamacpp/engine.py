@@ -29,6 +29,7 @@ from vldesk.core.inference.llamacpp.folder import (
     GgufFolder,
     inspect_gguf_folder,
 )
+from vldesk.core.inference.llamacpp.held import HeldSequence, ImageKey, image_digest
 from vldesk.core.inference.llamacpp.mtmd import TokenizedPrompt, control_tokens, image_chunks
 from vldesk.core.inference.llamacpp.prompt import (
     IMAGE_PAD,
@@ -57,7 +58,8 @@ class LlamaCppEngine(EngineBase):
     """A GGUF model answering on the CPU through llama.cpp. Not thread-safe: one owner thread.
 
     Use :meth:`load`; :meth:`generate` answers; :meth:`unload` frees memory. Conversations are
-    answered one after another: no batched llama.cpp decode (yet).
+    answered one after another: no batched llama.cpp decode (yet). A follow-up continues what
+    llama.cpp's memory holds from the last answer (:mod:`~vldesk.core.inference.llamacpp.held`).
     """
 
     def __init__(self, llm: Any, mtmd: Any, folder: GgufFolder, threads: int) -> None:
@@ -84,7 +86,11 @@ class LlamaCppEngine(EngineBase):
             reason=f"a GGUF model: llama.cpp on {threads} CPU threads",
         )
         description = f"{placement.describe()} (llama.cpp)"
-        super().__init__(folder.name, family, placement, description=description)
+        super().__init__(
+            folder.name, family, placement, description=description, continues_conversation=True
+        )
+        #: What llama.cpp's memory holds; None when unknown (the next answer reads afresh).
+        self._held: HeldSequence | None = None
         self._metadata = metadata
         self._control = control_tokens(llm)
         template = read_chat_template(folder.path, metadata.get("tokenizer.chat_template"))
@@ -193,6 +199,7 @@ class LlamaCppEngine(EngineBase):
 
     def unload(self) -> None:
         """Free the model, its context and the projector."""
+        self._held = None
         if self._mtmd is not None:
             from llama_cpp import mtmd_cpp
 
@@ -228,6 +235,7 @@ class LlamaCppEngine(EngineBase):
                     prompt.parts.append(self._tokenize(piece.text, special=piece.special))
                     continue
                 fitted = fit_to_token_budget(images[piece.index], factor, settings.max_image_tokens)
+                digest = image_digest(fitted.convert("RGB"))
                 chunks = image_chunks(self._mtmd, fitted)
                 prompt.chunk_lists.append(chunks)
                 for index in range(mtmd_cpp.mtmd_input_chunks_size(chunks)):
@@ -243,9 +251,8 @@ class LlamaCppEngine(EngineBase):
                         prompt.parts.append([int(tokens[i]) for i in range(count.value)])
                     else:
                         prompt.parts.append(chunk)
-                        prompt.image_tokens.append(
-                            int(mtmd_cpp.mtmd_input_chunk_get_n_tokens(chunk))
-                        )
+                        tokens = int(mtmd_cpp.mtmd_input_chunk_get_n_tokens(chunk))
+                        prompt.image_keys.append(ImageKey(digest, tokens))
             yield prompt
         finally:
             for chunks in prompt.chunk_lists:
@@ -258,44 +265,80 @@ class LlamaCppEngine(EngineBase):
         with self._prompt(conversation, settings or GenerationSettings()) as prompt:
             return prompt.ids(self._image_pad)
 
-    def _read(self, prompt: TokenizedPrompt, cancel: threading.Event) -> bool:
-        """Feed the prompt to llama.cpp from an empty cache; False when cancelled midway."""
+    def _start(self, prompt: TokenizedPrompt, held: HeldSequence | None) -> HeldSequence:
+        """llama.cpp's memory cut back to what ``prompt`` shares with ``held`` (emptied when
+        nothing is shared or the memory cannot be cut there): what it then holds."""
+        import llama_cpp
+
+        llm = self._llm
+        if held is not None:
+            resume = held.resume(prompt.items())
+            memory = llama_cpp.llama_get_memory(llm._ctx.ctx)
+            # Linear-attention layers keep a running state that can only be cut at its end.
+            if resume.items and llama_cpp.llama_memory_seq_rm(memory, 0, resume.position, -1):
+                held.cut(resume.items)
+                llm.n_tokens = resume.position
+                log.debug("continuing from %d held tokens", resume.tokens)
+                return held
+        llm.reset()
+        llm._ctx.kv_cache_clear()
+        return HeldSequence()
+
+    def _eval_text(self, tokens: list[int], held: HeldSequence) -> None:
+        """Read ``tokens`` after what memory holds (``held`` follows it)."""
+        self._llm.eval(tokens)
+        held.add_tokens(tokens)
+
+    def _eval_image(self, chunk: Any, key: ImageKey, held: HeldSequence) -> None:
+        """Encode one image chunk with the projector and read it after what memory holds."""
         import llama_cpp
         from llama_cpp import mtmd_cpp
 
         llm = self._llm
-        llm.reset()
-        llm._ctx.kv_cache_clear()
+        # Qwen's M-RoPE: an image takes fewer positions than tokens; llama.cpp says how many.
+        position = llama_cpp.llama_pos(0)
+        code = mtmd_cpp.mtmd_helper_eval_chunk_single(
+            self._mtmd,
+            llm._ctx.ctx,
+            chunk,
+            llama_cpp.llama_pos(llm.n_tokens),
+            llama_cpp.llama_seq_id(0),
+            llm.n_batch,
+            False,
+            ctypes.byref(position),
+        )
+        if code != 0:
+            raise GenerationError(f"llama.cpp could not read the image (code {code}).")
+        llm.n_tokens = position.value
+        held.add(key, position.value)
+
+    def _read(self, prompt: TokenizedPrompt, held: HeldSequence, cancel: threading.Event) -> bool:
+        """Feed what memory does not hold yet of the prompt to llama.cpp; False when cancelled
+        midway (``held`` then says how far it got)."""
+        llm = self._llm
         total = len(prompt.ids(self._image_pad))
         if total >= llm.n_ctx():
             raise GenerationError(
                 f"The question and images take {total} tokens; this model reads at most "
                 f"{llm.n_ctx()}. Use a smaller image budget or fewer images."
             )
+        skip = len(held)  # the prompt's first items, already held
+        keys = iter(prompt.image_keys)
         for part in prompt.parts:
             if isinstance(part, list):
-                for start in range(0, len(part), READ_BATCH):
+                rest, skip = part[skip:], max(0, skip - len(part))
+                for start in range(0, len(rest), READ_BATCH):
                     if cancel.is_set():
                         return False
-                    llm.eval(part[start : start + READ_BATCH])
+                    self._eval_text(rest[start : start + READ_BATCH], held)
+                continue
+            key = next(keys)
+            if skip:
+                skip -= 1
                 continue
             if cancel.is_set():
                 return False
-            # Qwen's M-RoPE: an image takes fewer positions than tokens; llama.cpp says how many.
-            position = llama_cpp.llama_pos(0)
-            code = mtmd_cpp.mtmd_helper_eval_chunk_single(
-                self._mtmd,
-                llm._ctx.ctx,
-                part,
-                llama_cpp.llama_pos(llm.n_tokens),
-                llama_cpp.llama_seq_id(0),
-                llm.n_batch,
-                False,
-                ctypes.byref(position),
-            )
-            if code != 0:
-                raise GenerationError(f"llama.cpp could not read the image (code {code}).")
-            llm.n_tokens = position.value
+            self._eval_image(part, key, held)
         return True
 
     def _logits(self) -> Any:
@@ -319,7 +362,13 @@ class LlamaCppEngine(EngineBase):
         reuse_cache: bool = True,
     ) -> GenerationResult:
         """Answer the last user turn, streaming text to ``on_text``; ``cancel`` is checked
-        between tokens. ``reuse_cache`` is accepted and ignored: every answer reads its prompt."""
+        between tokens, prompt batches and images.
+
+        With ``reuse_cache`` the prompt continues what llama.cpp's memory holds from the last
+        answer (its prompt and the answer's tokens), up to where they part; without it the
+        prompt is read from the start. Either way memory is left holding this answer for the
+        next one; after an error it is emptied before the next answer.
+        """
         if self._llm is None:
             raise GenerationError("The model has been unloaded.")
         settings = settings or GenerationSettings()
@@ -337,30 +386,37 @@ class LlamaCppEngine(EngineBase):
                     on_text(shown)
 
         first_at: float | None = None
+        reused = 0
         with self._prompt(conversation, settings) as prompt:
             prompt_tokens = len(prompt.ids(self._image_pad))
             image_tokens = sum(prompt.image_tokens)
-            if not cancel.is_set() and self._read(prompt, cancel):
-                picker = TokenPicker(
-                    settings,
-                    settings.sampling(self.recommended_sampling),
-                    self._stop_ids,
-                    history=prompt.ids(self._image_pad),
-                )
-                decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-                while len(new_ids) < settings.max_new_tokens and not cancel.is_set():
-                    token = picker.pick(self._logits())
-                    first_at = first_at or time.perf_counter()
-                    new_ids.append(token)
-                    if on_token is not None:
-                        on_token(len(new_ids))
-                    if token in self._stop_ids and not settings.ignore_eos:
-                        break
-                    # Control tokens come out empty, as transformers' skip_special_tokens.
-                    emit(decoder.decode(self._llm.detokenize([token], special=False)))
-                    if len(new_ids) < settings.max_new_tokens:
-                        self._llm.eval([token])
-                emit(decoder.decode(b"", final=True))
+            if not cancel.is_set():
+                # Taken: an error below leaves memory unknown, and the next answer reads afresh.
+                kept, self._held = self._held, None
+                held = self._start(prompt, kept if reuse_cache else None)
+                reused = held.tokens
+                if self._read(prompt, held, cancel):
+                    picker = TokenPicker(
+                        settings,
+                        settings.sampling(self.recommended_sampling),
+                        self._stop_ids,
+                        history=prompt.ids(self._image_pad),
+                    )
+                    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+                    while len(new_ids) < settings.max_new_tokens and not cancel.is_set():
+                        token = picker.pick(self._logits())
+                        first_at = first_at or time.perf_counter()
+                        new_ids.append(token)
+                        if on_token is not None:
+                            on_token(len(new_ids))
+                        if token in self._stop_ids and not settings.ignore_eos:
+                            break
+                        # Control tokens come out empty, as transformers' skip_special_tokens.
+                        emit(decoder.decode(self._llm.detokenize([token], special=False)))
+                        if len(new_ids) < settings.max_new_tokens:
+                            self._eval_text([token], held)
+                    emit(decoder.decode(b"", final=True))
+                self._held = held
         if think is not None:
             emit(think.finish())
         return build_result(
@@ -377,6 +433,7 @@ class LlamaCppEngine(EngineBase):
             finished=time.perf_counter(),
             sampling=self.sampling_figures(settings),
             thinking=self._thinking,
+            reused_tokens=reused,
             extra={"token_ids": new_ids},
         )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vldesk.core.errors import GenerationError
+from vldesk.core.inference.llamacpp.held import ImageKey, Item
 
 
 @dataclass
@@ -14,8 +15,12 @@ class TokenizedPrompt:
     """A tokenized prompt: text token runs and llama.cpp image chunks, in reading order."""
 
     parts: list[list[int] | Any]  # a list of token ids, or an mtmd image chunk
-    image_tokens: list[int]
+    image_keys: list[ImageKey]  # one per image chunk, in order
     chunk_lists: list[Any]  # mtmd chunk containers to free
+
+    @property
+    def image_tokens(self) -> list[int]:
+        return [key.tokens for key in self.image_keys]
 
     def ids(self, image_pad: int) -> list[int]:
         """The ids as the transformers path has them: one image pad per image token."""
@@ -24,6 +29,17 @@ class TokenizedPrompt:
         for part in self.parts:
             ids += part if isinstance(part, list) else [image_pad] * next(image)
         return ids
+
+    def items(self) -> list[Item]:
+        """The prompt as :class:`~vldesk.core.inference.llamacpp.held.HeldSequence` items."""
+        items: list[Item] = []
+        image = iter(self.image_keys)
+        for part in self.parts:
+            if isinstance(part, list):
+                items += part
+            else:
+                items.append(next(image))
+        return items
 
 
 def image_chunks(mtmd: Any, image: Any) -> Any:
