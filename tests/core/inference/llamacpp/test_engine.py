@@ -275,6 +275,7 @@ def test_statistics_placement_and_figures(engine: LlamaCppEngine) -> None:
     placement = engine.placement
     assert (placement.backend, placement.device, placement.weights) == ("llama.cpp", "cpu", "F32")
     assert engine.capabilities.max_batch == 1
+    assert engine.capabilities.continues_conversation == continues(engine)
     assert engine.figures()["projector_file"] == "mmproj-F32.gguf"
     assert isinstance(as_engine(engine), Engine)
 

@@ -87,7 +87,12 @@ class LlamaCppEngine(EngineBase):
         )
         description = f"{placement.describe()} (llama.cpp)"
         super().__init__(
-            folder.name, family, placement, description=description, continues_conversation=True
+            folder.name,
+            family,
+            placement,
+            description=description,
+            # Linear-attention state cannot be cut back to where a follow-up parts from it.
+            continues_conversation=FAMILY_TRAITS[family].prefix_cache,
         )
         #: What llama.cpp's memory holds; None when unknown (the next answer reads afresh).
         self._held: HeldSequence | None = None
