@@ -511,3 +511,31 @@ def test_after_a_failed_answer_the_next_reads_afresh(engine: LlamaCppEngine) -> 
         result.extra["token_ids"]
         == (engine.generate(conversation, GREEDY, reuse_cache=False).extra["token_ids"])
     )
+
+
+def test_the_context_starts_small_and_grows_for_a_prompt_that_does_not_fit(
+    gguf_dirs: dict[Family, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """llama.cpp allocates its whole key/value memory up front: it starts at START_CONTEXT and
+    grows (the model opened again) only for a prompt and answer that need more."""
+    from vldesk.core.inference.llamacpp import engine as engine_module
+
+    folder = gguf_dirs[Family.QWEN3_VL]
+    roomy = LlamaCppEngine.load(folder)
+    monkeypatch.setattr(engine_module, "START_CONTEXT", 256)  # llama.cpp's smallest
+    small = LlamaCppEngine.load(folder)
+    try:
+        assert small.figures()["context"] == 256
+        short = Conversation().ask("Hi?")
+        assert small.generate(short, GREEDY).stats.new_tokens == COMPARED_TOKENS
+        assert small.figures()["context"] == 256  # it fitted
+        question = Conversation().ask("Describe the picture.", [picture(640, 480)])
+        settings = replace(GREEDY, max_image_tokens=256)
+        expected = roomy.generate(question, settings)
+        answer = small.generate(question, settings)
+        assert 256 < answer.stats.prompt_tokens + COMPARED_TOKENS < 512
+        assert small.figures()["context"] == 512  # doubled until it fits
+        assert answer.extra["token_ids"] == expected.extra["token_ids"]
+    finally:
+        small.unload()
+        roomy.unload()

@@ -46,8 +46,12 @@ log = logging.getLogger(__name__)
 
 #: The same stop tokens as the transformers engine (its ``STOP_TOKENS``).
 STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
-#: The context llama.cpp reserves (key/value memory grows with it); a longer prompt is an error.
-MAX_CONTEXT = 16384
+#: The context llama.cpp reserves at load. Its key/value memory is allocated and cleared up front
+#: (F16: 0.11 GB per 1,000 tokens for Qwen3-VL-2B's 28 layers), so it starts at what a photo
+#: question with a long conversation needs and grows when a prompt does not fit.
+START_CONTEXT = 4096
+#: The most it grows to (and never past the model's own training context).
+MAX_CONTEXT = 32768
 #: The most tokens one image may take (far above any budget the app offers).
 MAX_IMAGE_TOKENS = 16384
 #: Tokens read per llama.cpp batch while reading the prompt (cancel is checked between them).
@@ -96,6 +100,8 @@ class LlamaCppEngine(EngineBase):
         )
         #: What llama.cpp's memory holds; None when unknown (the next answer reads afresh).
         self._held: HeldSequence | None = None
+        #: The most tokens the context may grow to (:meth:`_sized_prompt`).
+        self._context_limit = min(MAX_CONTEXT, int(llm._model.n_ctx_train()) or MAX_CONTEXT)
         self._metadata = metadata
         self._control = control_tokens(llm)
         template = read_chat_template(folder.path, metadata.get("tokenizer.chat_template"))
@@ -121,7 +127,6 @@ class LlamaCppEngine(EngineBase):
         """
         folder = inspect_gguf_folder(Path(model_dir), name, weights)
         try:
-            import llama_cpp
             from llama_cpp import mtmd_cpp
         except ImportError:
             raise ModelLoadError(
@@ -133,37 +138,7 @@ class LlamaCppEngine(EngineBase):
 
             threads = _physical_cores()
         log.info("loading %s with llama.cpp on %d threads", folder.model, threads)
-        try:
-            llm = llama_cpp.Llama(
-                model_path=str(folder.model),
-                n_ctx=MAX_CONTEXT,
-                n_batch=READ_BATCH,
-                n_ubatch=READ_BATCH,
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_gpu_layers=0,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError) as exc:
-            raise ModelLoadError(f"llama.cpp could not load {folder.model.name}: {exc}") from exc
-        # The projector logs every image to stderr unless routed through llama-cpp-python's
-        # logger, which Llama(verbose=False) has set to errors only.
-        from llama_cpp._logger import llama_log_callback
-
-        mtmd_cpp.mtmd_log_set(llama_log_callback, ctypes.c_void_p(0))
-        mtmd_cpp.mtmd_helper_log_set(llama_log_callback, ctypes.c_void_p(0))
-        params = mtmd_cpp.mtmd_context_params_default()
-        params.use_gpu = False
-        params.n_threads = threads
-        params.print_timings = False
-        # vldesk has already fitted each image to the user's budget: the projector's own limits
-        # (8 to 4,096 tokens for Qwen) must not resize it again.
-        params.image_min_tokens = MIN_IMAGE_TOKENS
-        params.image_max_tokens = MAX_IMAGE_TOKENS
-        mtmd = mtmd_cpp.mtmd_init_from_file(str(folder.projector).encode(), llm.model, params)
-        if not mtmd:
-            llm.close()
-            raise ModelLoadError(f"llama.cpp could not load the projector {folder.projector.name}.")
+        llm, mtmd = _open(folder, START_CONTEXT, threads)
         try:
             return cls(llm, mtmd, folder, threads)
         except ModelLoadError:
@@ -262,6 +237,37 @@ class LlamaCppEngine(EngineBase):
         finally:
             for chunks in prompt.chunk_lists:
                 mtmd_cpp.mtmd_input_chunks_free(chunks)
+
+    @contextmanager
+    def _sized_prompt(
+        self, conversation: Conversation, settings: GenerationSettings
+    ) -> Iterator[TokenizedPrompt]:
+        """:meth:`_prompt`, the context first grown where the prompt and the answer do not fit
+        (up to ``_context_limit``; past it :meth:`_read` says what to do)."""
+        with self._prompt(conversation, settings) as prompt:
+            needed = len(prompt.ids(self._image_pad)) + settings.max_new_tokens + 1
+            size = self._llm.n_ctx()
+            if needed <= size or size >= self._context_limit:
+                yield prompt
+                return
+        while size < needed and size < self._context_limit:
+            size *= 2
+        self._grow(min(size, self._context_limit))
+        with self._prompt(conversation, settings) as prompt:
+            yield prompt
+
+    def _grow(self, size: int) -> None:
+        """Open the model again with a ``size``-token context (the files are mapped, so this
+        costs seconds, once); what memory held is gone."""
+        from llama_cpp import mtmd_cpp
+
+        log.info("growing llama.cpp's context from %d to %d tokens", self._llm.n_ctx(), size)
+        self._held = None
+        mtmd_cpp.mtmd_free(self._mtmd)
+        self._mtmd = None
+        self._llm.close()
+        self._llm = None
+        self._llm, self._mtmd = _open(self.folder, size, self.threads)
 
     def prompt_token_ids(
         self, conversation: Conversation, settings: GenerationSettings | None = None
@@ -392,7 +398,7 @@ class LlamaCppEngine(EngineBase):
 
         first_at: float | None = None
         reused = 0
-        with self._prompt(conversation, settings) as prompt:
+        with self._sized_prompt(conversation, settings) as prompt:
             prompt_tokens = len(prompt.ids(self._image_pad))
             image_tokens = sum(prompt.image_tokens)
             if not cancel.is_set():
@@ -441,6 +447,45 @@ class LlamaCppEngine(EngineBase):
             reused_tokens=reused,
             extra={"token_ids": new_ids},
         )
+
+
+def _open(folder: GgufFolder, context: int, threads: int) -> tuple[Any, Any]:
+    """llama.cpp's model with a ``context``-token memory, and the projector bound to it."""
+    import llama_cpp
+    from llama_cpp import mtmd_cpp
+
+    try:
+        llm = llama_cpp.Llama(
+            model_path=str(folder.model),
+            n_ctx=context,
+            n_batch=READ_BATCH,
+            n_ubatch=READ_BATCH,
+            n_threads=threads,
+            n_threads_batch=threads,
+            n_gpu_layers=0,
+            verbose=False,
+        )
+    except (ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"llama.cpp could not load {folder.model.name}: {exc}") from exc
+    # The projector logs every image to stderr unless routed through llama-cpp-python's
+    # logger, which Llama(verbose=False) has set to errors only.
+    from llama_cpp._logger import llama_log_callback
+
+    mtmd_cpp.mtmd_log_set(llama_log_callback, ctypes.c_void_p(0))
+    mtmd_cpp.mtmd_helper_log_set(llama_log_callback, ctypes.c_void_p(0))
+    params = mtmd_cpp.mtmd_context_params_default()
+    params.use_gpu = False
+    params.n_threads = threads
+    params.print_timings = False
+    # vldesk has already fitted each image to the user's budget: the projector's own limits
+    # (8 to 4,096 tokens for Qwen) must not resize it again.
+    params.image_min_tokens = MIN_IMAGE_TOKENS
+    params.image_max_tokens = MAX_IMAGE_TOKENS
+    mtmd = mtmd_cpp.mtmd_init_from_file(str(folder.projector).encode(), llm.model, params)
+    if not mtmd:
+        llm.close()
+        raise ModelLoadError(f"llama.cpp could not load the projector {folder.projector.name}.")
+    return llm, mtmd
 
 
 def as_engine(engine: LlamaCppEngine) -> Engine:
