@@ -39,6 +39,7 @@ from vldesk.core.inference.cpu.decode_forwards import (
     within_mapping,
 )
 from vldesk.core.inference.cpu.kernel_timing import KernelTiming, measure_kernels
+from vldesk.core.inference.cpu.process import release_freed_memory
 from vldesk.core.inference.cpu.quantized_weights import (
     WeightFormat,
     available,
@@ -330,6 +331,9 @@ def _install_quantized(
             quantize_layer(layer, fmt, products[fmt])
             drop_file_pages(old.data_ptr(), old.nbytes, mapped)
             del old
+            # Quantizing leaves freed scratch (int32 values, float32 rows) scattered in the
+            # heap; handed back each layer, it does not pile up into the loading peak.
+            release_freed_memory()
         counts[kernel] = counts.get(kernel, 0) + 1
         if layer is head:
             head_kernel = kernel
