@@ -236,8 +236,8 @@ class ModelSpec:
         The weights as they are held (:meth:`weights_bytes`), plus
         :func:`running_allowance_bytes`. A float32 model is converted from the download's
         bfloat16 one tensor at a time, so the download is never held beside it. Measured peaks
-        for the 2B model against these estimates, per precision and weight format, all within
-        3 %: docs/performance.md, session 8.
+        for the 2B model against these estimates, per precision and weight format, within -0.2
+        to +5.9 % (Qwen3.5-0.8B: +2 to +7 %): docs/performance.md, session 8.
 
         A GGUF variant runs at its file's precision: its files plus 1.5 GiB (llama.cpp's
         measured peaks for the 2B model: 5.13 GB F16, 3.52 Q8_0, 3.47 Q4_K_M, against 5.9, 4.3
@@ -254,8 +254,8 @@ class ModelSpec:
 def running_allowance_bytes(precision: Precision) -> int:
     """What a model needs beyond its weights at about 1,024 image tokens: 1 GiB for the
     runtime and the KV cache of a few thousand tokens, and 1/8 GiB per byte of precision for
-    the activations. Measured on the 2B model: 1.24-1.28 GB above the weights in bfloat16,
-    1.54-1.70 GB in float32, against 1.34 and 1.61 here (docs/performance.md, session 8)."""
+    the activations. Measured on the 2B model: 1.15-1.28 GB above the weights in bfloat16,
+    1.54-1.63 GB in float32, against 1.34 and 1.61 here (docs/performance.md, session 8)."""
     return GIB + precision.bytes_per_param * GIB // 8
 
 
