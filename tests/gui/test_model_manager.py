@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 from tests.gui.conftest import OFFSCREEN_NOISE, AppFactory, shown_dialogs, wait_for_model
 from tests.helpers.fake_modelscope import FakeModelScope, model_files
 from tests.helpers.netguard import no_network
+from vldesk.core.inference.cpu.quantized_weights import WeightFormat
 from vldesk.core.models import downloads
 from vldesk.core.models.catalog import Precision, default_model
 from vldesk.core.settings import load_settings
@@ -130,15 +131,52 @@ def test_memory_estimates_use_the_precision_the_model_runs_at(
     dialog.close()
 
 
-@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize(
+    ("dtype", "weights", "shown"),
+    [
+        ("float32", "full", "float32"),
+        ("bfloat16", "full", "bfloat16"),
+        ("float32", "int8", "float32, int8"),
+        ("bfloat16", "int4", "bfloat16, int4"),
+    ],
+)
 def test_before_a_model_loads_the_estimate_follows_the_settings(
-    make_app: AppFactory, tmp_path: Path, dtype: str
+    make_app: AppFactory, tmp_path: Path, dtype: str, weights: str, shown: str
 ) -> None:
-    app = make_app(tmp_path / "no-model-here", start=False, dtype=dtype)
+    # Settings -> Weights on the CPU: int8 and int4 need much less memory than full weights.
+    app = make_app(tmp_path / "no-model-here", start=False, dtype=dtype, weights=weights)
     dialog = app.models.open_model_dialog()
     hint = dialog.model.row_at(0).hint  # type: ignore[union-attr]
     assert hint is not None
-    assert f"({dtype})" in hint.text
+    assert f"({shown})" in hint.text
+    need = default_model().memory_needed_bytes(Precision(dtype), WeightFormat(weights))
+    assert format_bytes(need) in hint.text
+    dialog.close()
+
+
+def test_a_loaded_models_weight_format_sets_the_estimate(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    # The loaded model's format, as the worker reports it, wins over the settings'.
+    app = make_app(tmp_path / "no-model-here", start=False, dtype="float32", weights="full")
+    on_cpu = ModelLoadedInfo(
+        name="tiny",
+        path=tmp_path,
+        family="qwen3_vl",
+        device="cpu",
+        dtype="float32",
+        reason="no GPU",
+        load_seconds=1.0,
+        memory_bytes=None,
+        weights="int4",
+    )
+    app.inference.model_loaded.emit(on_cpu)
+    dialog = app.models.open_model_dialog()
+    hint = dialog.model.row_at(0).hint  # type: ignore[union-attr]
+    assert hint is not None
+    assert "(float32, int4)" in hint.text
+    need = default_model().memory_needed_bytes(Precision.FLOAT32, WeightFormat.INT4)
+    assert format_bytes(need) in hint.text
     dialog.close()
 
 

@@ -19,6 +19,11 @@ from typing import Any, TextIO
 from vldesk.cli.cpu_speed import cpu_speed_json, cpu_speed_lines
 from vldesk.cli.options import Subcommands
 from vldesk.core.errors import DownloadCancelled, VldeskError
+from vldesk.core.inference.cpu.quantized_weights import (
+    WEIGHT_CHOICES,
+    WeightFormat,
+    weight_format,
+)
 from vldesk.core.inference.device import expected_cpu_precision
 from vldesk.core.models.catalog import CATALOG, ModelSpec, find_model, gguf_variant
 from vldesk.core.models.downloads import DownloadProgress
@@ -54,6 +59,12 @@ def register(subparsers: Subcommands) -> None:
 
     listing = actions.add_parser("list", help="the catalog with what is installed, and imports")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.add_argument(
+        "--weights",
+        choices=WEIGHT_CHOICES,
+        default=None,
+        help="the CPU weight format to estimate memory for (default: the settings')",
+    )
     listing.set_defaults(handler=run_list)
 
     download = actions.add_parser(
@@ -150,10 +161,14 @@ def run_list(args: argparse.Namespace) -> int:
     ]
     by_id = [store.status(spec) for spec in store.downloaded_by_id()]
     # Estimated for the CPU (a GPU cannot be seen without importing torch), at the precision
-    # loading will choose there.
+    # loading will choose there and the weight format asked for.
     precision = expected_cpu_precision(settings.dtype)
+    weights = weight_format(args.weights or settings.weights)
     ram = total_memory_bytes()
-    hints = {s.spec.ref: fit_hint(s.spec, ram, None, precision) for s in (*statuses, *by_id)}
+    hints = {
+        s.spec.ref: fit_hint(s.spec, ram, None, precision, cpu_weights=weights)
+        for s in (*statuses, *by_id)
+    }
     imported = []
     for entry in store.imported():
         check = store.validate_model_folder(entry.path)
@@ -174,8 +189,9 @@ def run_list(args: argparse.Namespace) -> int:
                 "revision": s.manifest.revision if s.manifest else None,
                 "commit": s.manifest.commit if s.manifest else None,
                 "problem": s.problem,
-                "memory_needed_bytes": s.spec.memory_needed_bytes(precision),
-                "precision": hints[s.spec.ref].weights or precision.value,
+                "memory_needed_bytes": s.spec.memory_needed_bytes(precision, weights),
+                "precision": s.spec.gguf_quant or precision.value,
+                "weights": s.spec.gguf_quant or weights.value,
                 "fit": hints[s.spec.ref].fit.value,
             }
 
@@ -214,7 +230,7 @@ def run_list(args: argparse.Namespace) -> int:
             size = format_bytes(status.manifest.total_bytes)
         else:
             size = "~" + format_bytes(status.spec.download_bytes)
-        memory = "~" + format_bytes(status.spec.memory_needed_bytes(precision))
+        memory = "~" + format_bytes(status.spec.memory_needed_bytes(precision, weights))
         fit = _FIT_WORDS[hints[status.spec.ref].fit]
         engine = "llama.cpp" if status.spec.is_gguf else "transformers"
         print(
@@ -223,7 +239,8 @@ def run_list(args: argparse.Namespace) -> int:
         )
     print("  (* the default model; 'partial' downloads resume with `vldesk models download ID`)")
     ram_text = f", against {format_bytes(ram)} of RAM here" if ram else ""
-    print(f"  (MEMORY: to run on the CPU in {precision.value}{ram_text};")
+    how = precision.value if weights is WeightFormat.FULL else f"{precision.value}, {weights.value}"
+    print(f"  (MEMORY: to run on the CPU in {how}{ram_text};")
     print("   on a GPU, about the bfloat16 figure of its own memory)")
     print()
     for line in cpu_speed_lines():

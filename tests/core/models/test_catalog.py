@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.helpers.real_models import REAL_MODELS
+from vldesk.core.inference.cpu.quantized_weights import WeightFormat, quantizable
 from vldesk.core.inference.sampling import Sampling
 from vldesk.core.models.catalog import (
     CATALOG,
@@ -18,6 +20,7 @@ from vldesk.core.models.catalog import (
     GIB,
     Family,
     ModelSpec,
+    ParameterSplit,
     Precision,
     UnsupportedModel,
     check_config,
@@ -26,6 +29,7 @@ from vldesk.core.models.catalog import (
     find_model,
     load_catalog,
     published_config,
+    running_allowance_bytes,
     spec_for_repository,
 )
 
@@ -62,6 +66,35 @@ def test_entry_is_complete(spec) -> None:  # type: ignore[no-untyped-def]
         > spec.weights_bytes(Precision.BFLOAT16)
     )
     assert needed[Precision.BFLOAT16] < spec.weights_bytes(Precision.BFLOAT16) * 1.3 + 2 * GIB
+    for precision in (Precision.BFLOAT16, Precision.FLOAT32):
+        full, int8, int4 = (spec.memory_needed_bytes(precision, fmt) for fmt in WeightFormat)
+        assert full > int8 > int4 > spec.weights_bytes(Precision.BFLOAT16) // 4
+
+
+def test_quantized_weights_are_estimated_from_where_the_parameters_are() -> None:
+    """int8 and int4 hold the text decoder's linear layers in 1 and 0.625 bytes a weight and
+    the output head in int8; the rest keeps its precision, except that bfloat16 input
+    embeddings stay in the mapped file."""
+    tied = replace(default_model(), params=1_000, split=ParameterSplit(600, 100, tied_head=True))
+    f32, bf16, full = Precision.FLOAT32, Precision.BFLOAT16, WeightFormat.FULL
+    assert tied.weights_bytes(f32, full) == 4_000
+    assert tied.weights_bytes(f32, WeightFormat.INT8) == 400 * 4 + 600 + 100
+    assert tied.weights_bytes(f32, WeightFormat.INT4) == 400 * 4 + 375 + 100
+    assert tied.weights_bytes(bf16, WeightFormat.INT8) == 300 * 2 + 600 + 100
+    f32_allowance = running_allowance_bytes(f32)
+    assert tied.memory_needed_bytes(f32, WeightFormat.INT4) == 400 * 4 + 375 + 100 + f32_allowance
+    # An untied head is replaced by its int8 copy rather than added to.
+    untied = replace(tied, params=1_100, split=ParameterSplit(600, 100, tied_head=False))
+    assert untied.weights_bytes(f32, WeightFormat.INT8) == 400 * 4 + 600 + 100
+    assert untied.weights_bytes(bf16, WeightFormat.INT4) == 300 * 2 + 375 + 100
+    # Without the split (a repository downloaded by its id) quantized is estimated as full.
+    unknown = replace(tied, split=None)
+    assert unknown.memory_needed_bytes(f32, WeightFormat.INT4) == unknown.memory_needed_bytes(f32)
+    # A float32 model is converted from the bfloat16 download tensor by tensor: no copy beside.
+    assert tied.memory_needed_bytes(f32) == 4_000 + f32_allowance
+    # The activations take twice the bytes in float32.
+    assert running_allowance_bytes(bf16) == GIB + GIB // 4
+    assert f32_allowance == GIB + GIB // 2
 
 
 def test_patch_factors_match_the_families() -> None:
@@ -103,9 +136,10 @@ def _config(spec: ModelSpec) -> dict[str, Any]:
     return kept
 
 
-def _counted(config: dict[str, Any]) -> tuple[int, int, int]:
-    """(all parameters, the vision tower's, the multi-token-prediction layers') that
-    transformers builds from ``config`` (on the meta device: no memory, no weights)."""
+def _counted(config: dict[str, Any]) -> tuple[int, int, int, ParameterSplit]:
+    """(all parameters, the vision tower's, the multi-token-prediction layers', where the
+    weight formats see them) that transformers builds from ``config`` (on the meta device: no
+    memory, no weights)."""
     import torch
     from transformers import AutoConfig, AutoModelForImageTextToText
 
@@ -113,6 +147,22 @@ def _counted(config: dict[str, Any]) -> tuple[int, int, int]:
         model = AutoModelForImageTextToText.from_config(AutoConfig.for_model(**config))
     total = sum(p.numel() for p in model.parameters())
     vision = sum(p.numel() for n, p in model.named_parameters() if "visual." in n)
+    head, embeddings = model.get_output_embeddings(), model.get_input_embeddings()
+    # What install_decode_kernels quantizes (decoder_linears, on the meta device here): every
+    # catalog layer takes int4 as well as int8.
+    linears = [
+        module
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear)
+        and "visual" not in name.split(".")
+        and module is not head
+    ]
+    assert all(quantizable(layer, WeightFormat.INT4) for layer in linears)
+    split = ParameterSplit(
+        sum(layer.weight.numel() for layer in linears),
+        embeddings.weight.numel(),
+        head.weight is embeddings.weight,
+    )
     text = config.get("text_config", config)
     mtp = 0
     if text.get("mtp_num_hidden_layers"):
@@ -123,7 +173,7 @@ def _counted(config: dict[str, Any]) -> tuple[int, int, int]:
         hidden = text["hidden_size"]
         per_layer = sum(p.numel() for p in layer.parameters())
         mtp = text["mtp_num_hidden_layers"] * per_layer + 2 * hidden * hidden + 3 * hidden
-    return total, vision, mtp
+    return total, vision, mtp, split
 
 
 @pytest.mark.model
@@ -134,9 +184,10 @@ def test_every_entrys_figures_agree_with_its_config(spec: ModelSpec) -> None:
     vision_config = config["vision_config"]
     assert vision_config["patch_size"] == spec.patch_size
     assert vision_config["spatial_merge_size"] == spec.traits.spatial_merge_size
-    params, vision, mtp = _counted(config)
+    params, vision, mtp, split = _counted(config)
     assert spec.params == params
     assert spec.vision_params == vision
+    assert spec.split == split
     # The download is the bfloat16 weights, to within the rounding of the figure.
     assert spec.download_bytes == pytest.approx(2 * (params + mtp), rel=0.005)
 
@@ -180,6 +231,7 @@ def test_adding_a_model_of_a_supported_architecture_is_one_entry() -> None:
     assert added.patch_factor == 32
     assert added.folder_name == "Qwen--Qwen3-VL-32B-Instruct"
     assert added.memory_needed_bytes(Precision.BFLOAT16) > 66_000_000_000
+    assert added.split is None  # quantized weights are then estimated as full ones
     assert added.sampling.repetition_penalty == 1.0
     assert specs[: len(CATALOG)] == CATALOG
 
@@ -190,6 +242,8 @@ def test_adding_a_model_of_a_supported_architecture_is_one_entry() -> None:
         ({"family": "llava"}, "entry Qwen/Qwen3-VL-2B-Instruct is invalid"),
         ({"params": "many"}, "entry Qwen/Qwen3-VL-2B-Instruct is invalid"),
         ({"download_bytes": 0}, "entry Qwen/Qwen3-VL-2B-Instruct is invalid"),
+        ({"tied_head": "yes"}, "entry Qwen/Qwen3-VL-2B-Instruct is invalid"),
+        ({"text_linear_params": 2_000_000_000}, "entry Qwen/Qwen3-VL-2B-Instruct is invalid"),
         ({"default": False}, "exactly one default"),
         ({"id": "Qwen/Qwen3-VL-4B-Instruct"}, "unique ids"),
     ],

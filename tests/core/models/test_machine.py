@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from vldesk.core.inference.cpu.quantized_weights import WeightFormat
 from vldesk.core.models.catalog import (
     GIB,
     LLAMA_CPP_OVERHEAD_BYTES,
@@ -32,8 +33,8 @@ def test_this_machine_reports_its_memory() -> None:
 @pytest.mark.parametrize(
     ("ram", "vram", "fit", "words"),
     [
-        (32 * GIB, None, Fit.FITS, "Fits: needs ~6.2 GB (float32)"),
-        (6 * GIB, None, Fit.TIGHT, "Tight:"),
+        (32 * GIB, None, Fit.FITS, "Fits: needs ~5.0 GB (float32)"),
+        (5 * GIB, None, Fit.TIGHT, "Tight:"),
         (4 * GIB, None, Fit.TOO_BIG, "Too big:"),
         (4 * GIB, 24 * GIB, Fit.FITS, "GPU memory"),
         (None, None, Fit.UNKNOWN, "unknown"),
@@ -52,6 +53,24 @@ def test_bf16_cpu_halves_the_need() -> None:
     assert LARGE is not None
     assert fit_hint(LARGE, 32 * GIB).fit is Fit.TOO_BIG
     assert fit_hint(LARGE, 32 * GIB, cpu_precision=Precision.BFLOAT16).fit is Fit.FITS
+
+
+def test_the_cpu_estimate_takes_the_weight_format_and_a_gpu_keeps_full_weights() -> None:
+    assert LARGE is not None
+    for precision in (Precision.FLOAT32, Precision.BFLOAT16):
+        for fmt in WeightFormat:
+            hint = fit_hint(LARGE, 24 * GIB, cpu_precision=precision, cpu_weights=fmt)
+            assert hint.need_bytes == LARGE.memory_needed_bytes(precision, fmt)
+            shown = (
+                precision.value if fmt is WeightFormat.FULL else f"{precision.value}, {fmt.value}"
+            )
+            assert f"({shown}) of" in hint.text
+    # The 8B model in float32: too big for 24 GiB with full weights, fits with int4.
+    assert fit_hint(LARGE, 24 * GIB).fit is Fit.TOO_BIG
+    assert fit_hint(LARGE, 24 * GIB, cpu_weights=WeightFormat.INT4).fit is Fit.FITS
+    on_gpu = fit_hint(LARGE, 24 * GIB, 24 * GIB, cpu_weights=WeightFormat.INT4)
+    assert on_gpu.need_bytes == LARGE.memory_needed_bytes(Precision.BFLOAT16)
+    assert on_gpu.weights == "bfloat16"
 
 
 def test_a_gguf_quant_is_judged_by_its_files_on_the_cpu_whatever_the_precision() -> None:

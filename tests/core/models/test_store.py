@@ -19,6 +19,7 @@ from tests.helpers.fake_modelscope import (
 )
 from tests.helpers.netguard import no_network
 from vldesk.core.errors import ModelLoadError, ModelNotFoundError, VldeskError
+from vldesk.core.inference.cpu.quantized_weights import WeightFormat
 from vldesk.core.models.catalog import (
     CATALOG,
     Family,
@@ -548,4 +549,34 @@ def test_cli_list_estimates_memory_at_the_configured_precision(
         assert listed[spec.id]["precision"] == dtype
         assert listed[spec.id]["memory_needed_bytes"] == spec.memory_needed_bytes(Precision(dtype))
     assert run_cli(["models", "list"]) == 0
-    assert f"to run on the CPU in {dtype}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"to run on the CPU in {dtype}" in out
+    assert f"in {dtype}, int" not in out  # full weights, as the settings have them
+
+
+@pytest.mark.parametrize(("setting", "option"), [("int8", None), ("full", "int4")])
+def test_cli_list_estimates_memory_for_the_chosen_weight_format(
+    setting: str, option: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vldesk.cli import run_cli
+    from vldesk.core.paths import app_paths
+    from vldesk.core.settings import Settings, save_settings
+
+    save_settings(Settings(dtype="float32", weights=setting), app_paths().settings_file)
+    chosen = WeightFormat(option or setting)
+    extra = ["--weights", option] if option else []
+    assert run_cli(["models", "list", "--json", *extra]) == 0
+    listed = {m["id"]: m for m in json.loads(capsys.readouterr().out)["catalog"]}
+    for spec in CATALOG:
+        assert (listed[spec.id]["precision"], listed[spec.id]["weights"]) == (
+            "float32",
+            chosen.value,
+        )
+        needed = spec.memory_needed_bytes(Precision.FLOAT32, chosen)
+        assert listed[spec.id]["memory_needed_bytes"] == needed
+        assert needed < spec.memory_needed_bytes(Precision.FLOAT32)
+    assert run_cli(["models", "list", *extra]) == 0
+    out = capsys.readouterr().out
+    assert f"to run on the CPU in float32, {chosen.value}" in out
+    row = next(line for line in out.splitlines() if SPEC.id in line)
+    assert format_bytes(SPEC.memory_needed_bytes(Precision.FLOAT32, chosen)) in row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,3 +48,33 @@ def inspect_model_folder(path: Path, name: str | None = None) -> ModelInfo:
             "(the download may be incomplete)."
         )
     return ModelInfo(path, family, name or path.name)
+
+
+#: safetensors' names of floating-point element types.
+_FLOATING = ("F", "BF")
+
+
+def stored_dtypes(path: Path) -> frozenset[str]:
+    """The element types (safetensors' names: ``BF16``, ``F32``...) of the tensors in a model
+    folder's .safetensors files, read from their headers; empty where one cannot be read."""
+    found: set[str] = set()
+    for weights in sorted(Path(path).glob("*.safetensors")):
+        try:
+            with weights.open("rb") as file:
+                (length,) = struct.unpack("<Q", file.read(8))
+                header = json.loads(file.read(length))
+        except (OSError, struct.error, UnicodeDecodeError, json.JSONDecodeError):
+            return frozenset()
+        if not isinstance(header, dict):
+            return frozenset()
+        for name, entry in header.items():
+            if name != "__metadata__" and isinstance(entry, dict):
+                found.add(str(entry.get("dtype", "")))
+    return frozenset(found)
+
+
+def stored_in_bfloat16(path: Path) -> bool:
+    """Whether every floating-point tensor of a model folder's weights is stored in bfloat16
+    (as the catalog's models are): then loading it in bfloat16 changes no number."""
+    floating = {dtype for dtype in stored_dtypes(path) if dtype.startswith(_FLOATING)}
+    return floating == {"BF16"}

@@ -19,7 +19,7 @@ from vldesk.core.inference.cpu.process import keep_freed_memory, set_cpu_threads
 from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES, WeightFormat
 from vldesk.core.inference.device import DeviceChoice, HardwareProbe, choose_device
 from vldesk.core.inference.memory_errors import is_out_of_memory
-from vldesk.core.inference.model_folder import ModelInfo, inspect_model_folder
+from vldesk.core.inference.model_folder import ModelInfo, inspect_model_folder, stored_in_bfloat16
 from vldesk.core.messages import core_text
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,6 @@ def load_model(
     _route_transformers_logging()
     if choice.kind == "cpu":
         set_cpu_threads(probe.physical_cores)
-        keep_freed_memory()
 
     attention = "sdpa"
     if choice.kind == "cuda":
@@ -135,9 +134,11 @@ def load_model(
             pass
     log.info("loading %s on %s with %s attention", info.path, choice.describe(), attention)
     dtype = getattr(torch, choice.dtype.value)
-    # Quantized weights are made from the mapped file's bfloat16 one layer at a time where
-    # they multiply in bfloat16, never from a whole float32 copy (13.5 GB for the 2B model).
-    load_dtype = loading_dtype(wanted_weights, dtype) if choice.kind == "cpu" else dtype
+    # A float32 model is converted (or quantized) from the mapped file's bfloat16 one tensor
+    # at a time, never loaded as a whole float32 copy beside the file (13.5 GB for the 2B).
+    load_dtype = dtype
+    if choice.kind == "cpu":
+        load_dtype = loading_dtype(wanted_weights, dtype, stored_in_bfloat16(info.path))
     try:
         model = AutoModelForImageTextToText.from_pretrained(
             info.path,
@@ -153,6 +154,9 @@ def load_model(
         if choice.kind == "cpu":
             converted_to = dtype if load_dtype != dtype else None
             cpu_kernels = _use_cpu_kernels(model, wanted_weights, converted_to)
+            # Only now: while weights are converted or packed, a freed copy kept in the heap
+            # would stay resident beside its replacement.
+            keep_freed_memory()
         processor = load_processor(info.path)
     except Exception as exc:
         if is_out_of_memory(exc):

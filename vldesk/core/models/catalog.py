@@ -9,6 +9,7 @@ from enum import Enum
 from importlib import resources
 from typing import Any
 
+from vldesk.core.inference.cpu.quantized_weights import WeightFormat
 from vldesk.core.inference.sampling import Sampling
 
 GIB = 1024**3
@@ -16,6 +17,9 @@ GIB = 1024**3
 #: tokens: its measured peaks for Qwen3-VL-2B were 5.13 GB (F16), 3.52 (Q8_0) and 3.47 (Q4_K_M),
 #: 0.86-1.54 GB above the files (docs/performance.md, side by side with llama.cpp).
 LLAMA_CPP_OVERHEAD_BYTES = GIB + GIB // 2
+#: Bytes a quantized weight takes (x86, where decode products run in bfloat16): int8 with one
+#: scale a row; int4 two to a byte with a bfloat16 scale and zero point per 32 weights.
+QUANTIZED_BYTES_PER_PARAM = {WeightFormat.INT8: 1.0, WeightFormat.INT4: 0.625}
 
 
 class Family(str, Enum):
@@ -126,6 +130,20 @@ class GgufRepo:
 
 
 @dataclass(frozen=True)
+class ParameterSplit:
+    """Where a model's parameters are, for the weights int8 and int4 hold
+    (:func:`vldesk.core.inference.cpu.kernels.install_decode_kernels`): they quantize the text
+    decoder's linear layers; the output head becomes int8; the rest keeps its precision."""
+
+    #: The text decoder's linear layers, less the output head.
+    text_linear: int
+    #: The input embeddings; the output head has their size.
+    embeddings: int
+    #: The output head shares its weight with the input embeddings.
+    tied_head: bool
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """One downloadable model: a catalog entry, or a repository a user downloaded by its id."""
 
@@ -140,6 +158,8 @@ class ModelSpec:
     summary: str
     default: bool = False
     vision_params: int | None = None
+    #: Known for catalog models: what the int8 and int4 memory estimates need.
+    split: ParameterSplit | None = None
     extra_quirks: tuple[str, ...] = field(default=())
     #: The published config.json kept in ``vldesk/data/configs``, if it is kept there.
     config_name: str | None = None
@@ -185,16 +205,39 @@ class ModelSpec:
         name = self.id.replace("/", "--")
         return f"{name}--{self.gguf_quant}" if self.is_gguf else name
 
-    def weights_bytes(self, precision: Precision) -> int:
-        return self.params * precision.bytes_per_param
+    def weights_bytes(self, precision: Precision, weights: WeightFormat = WeightFormat.FULL) -> int:
+        """The weights as a running model holds them in ``precision`` and ``weights`` (int8 and
+        int4 apply on the CPU only).
 
-    def memory_needed_bytes(self, precision: Precision) -> int:
-        """RAM or VRAM to load and run the model at about 1024 image tokens.
+        Quantized: the text decoder's linear layers at :data:`QUANTIZED_BYTES_PER_PARAM`, the
+        output head in int8 (a tied head as a copy of its own), the rest in ``precision``. In
+        bfloat16 the input embeddings stay in the mapped file, read a row per token, so they
+        take next to no memory. Without a :attr:`split` the estimate is the full weights': more
+        than a quantized model needs, never less. Full weights count every parameter (in
+        bfloat16 on the CPU an untied model's input embeddings would also stay in the file).
+        """
+        split = self.split
+        if weights is WeightFormat.FULL or split is None:
+            return self.params * precision.bytes_per_param
+        # The head's own weight, if it has one, becomes int8; in bfloat16 (the file's) the
+        # input embeddings stay in the mapped file.
+        kept = self.params - split.text_linear - (0 if split.tied_head else split.embeddings)
+        if precision is Precision.BFLOAT16:
+            kept -= split.embeddings
+        quantized = split.text_linear * QUANTIZED_BYTES_PER_PARAM[weights]
+        return int(kept * precision.bytes_per_param + quantized + split.embeddings)
 
-        Weights, plus a fixed allowance for the runtime, the vision activations and the KV
-        cache of a few thousand tokens. float32 also holds the download's bfloat16 pages while
-        converting them: measured peaks for the 2B model, 4.9 GB (bfloat16) and 13.5 GB
-        (float32), against 5.3 and 13.8 here (docs/performance.md, session 5).
+    def memory_needed_bytes(
+        self, precision: Precision, weights: WeightFormat = WeightFormat.FULL
+    ) -> int:
+        """RAM or VRAM to load and run the model at about 1024 image tokens, in ``precision``
+        with ``weights`` (int8 and int4 apply on the CPU only: a GPU's estimate is full).
+
+        The weights as they are held (:meth:`weights_bytes`), plus
+        :func:`running_allowance_bytes`. A float32 model is converted from the download's
+        bfloat16 one tensor at a time, so the download is never held beside it. Measured peaks
+        for the 2B model against these estimates, per precision and weight format, within -0.2
+        to +5.9 % (Qwen3.5-0.8B: +2 to +7 %): docs/performance.md, session 8.
 
         A GGUF variant runs at its file's precision: its files plus 1.5 GiB (llama.cpp's
         measured peaks for the 2B model: 5.13 GB F16, 3.52 Q8_0, 3.47 Q4_K_M, against 5.9, 4.3
@@ -202,11 +245,18 @@ class ModelSpec:
         """
         if self.is_gguf:
             return gguf_memory_needed_bytes(self.download_bytes)
-        converting = self.weights_bytes(Precision.BFLOAT16) if precision is Precision.FLOAT32 else 0
-        return self.weights_bytes(precision) + converting + GIB
+        return self.weights_bytes(precision, weights) + running_allowance_bytes(precision)
 
     def memory_needed(self) -> dict[Precision, int]:
         return {p: self.memory_needed_bytes(p) for p in Precision}
+
+
+def running_allowance_bytes(precision: Precision) -> int:
+    """What a model needs beyond its weights at about 1,024 image tokens: 1 GiB for the
+    runtime and the KV cache of a few thousand tokens, and 1/8 GiB per byte of precision for
+    the activations. Measured on the 2B model: 1.15-1.28 GB above the weights in bfloat16,
+    1.54-1.63 GB in float32, against 1.34 and 1.61 here (docs/performance.md, session 8)."""
+    return GIB + precision.bytes_per_param * GIB // 8
 
 
 def gguf_memory_needed_bytes(file_bytes: int) -> int:
@@ -243,6 +293,7 @@ def _entry_to_spec(entry: Mapping[str, Any]) -> ModelSpec:
         summary=str(entry["summary"]),
         default=bool(entry.get("default", False)),
         vision_params=int(entry["vision_params"]) if entry.get("vision_params") else None,
+        split=_split(entry) if "text_linear_params" in entry else None,
         extra_quirks=tuple(str(q) for q in entry.get("quirks", ())),
         config_name=str(entry["config"]) if entry.get("config") else None,
         sampling=Sampling.from_generation_config(sampling),
@@ -251,6 +302,19 @@ def _entry_to_spec(entry: Mapping[str, Any]) -> ModelSpec:
     if spec.params <= 0 or spec.download_bytes <= 0 or "/" not in spec.id:
         raise ValueError("needs an owner/name id and positive sizes")
     return spec
+
+
+def _split(entry: Mapping[str, Any]) -> ParameterSplit:
+    split = ParameterSplit(
+        int(entry["text_linear_params"]), int(entry["embedding_params"]), entry["tied_head"]
+    )
+    if not isinstance(split.tied_head, bool) or split.text_linear + split.embeddings <= 0:
+        raise ValueError(
+            "needs positive text_linear_params and embedding_params, tied_head true or false"
+        )
+    if split.text_linear + split.embeddings * (1 if split.tied_head else 2) > int(entry["params"]):
+        raise ValueError("text_linear_params and embedding_params exceed params")
+    return split
 
 
 def _gguf_repo(entry: Mapping[str, Any]) -> GgufRepo:

@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from enum import Enum
 
+from vldesk.core.inference.cpu.quantized_weights import WeightFormat
 from vldesk.core.models.catalog import ModelSpec, Precision, gguf_memory_needed_bytes
 from vldesk.core.models.files import format_bytes
 
@@ -86,8 +87,10 @@ def fit_hint(
     vram_bytes: int | None = None,
     cpu_precision: Precision = Precision.FLOAT32,
     file_bytes: int | None = None,
+    cpu_weights: WeightFormat = WeightFormat.FULL,
 ) -> FitHint:
-    """Compare a model's memory needs with the GPU (bf16) if there is one, else with RAM.
+    """Compare a model's memory needs with the GPU (bf16) if there is one, else with RAM at
+    ``cpu_precision`` with ``cpu_weights`` (int8 and int4 apply on the CPU only).
 
     A GGUF variant runs on the CPU with llama.cpp at its own quantization: its files
     (``file_bytes`` where they are on disk, else the download's size) and llama.cpp's overhead,
@@ -103,7 +106,10 @@ def fit_hint(
         need, weights = spec.memory_needed_bytes(precision), precision.value
     elif ram_bytes and not spec.is_gguf:
         where, have, precision = "RAM", ram_bytes, cpu_precision
-        need, weights = spec.memory_needed_bytes(precision), precision.value
+        need = spec.memory_needed_bytes(precision, cpu_weights)
+        weights = precision.value
+        if cpu_weights is not WeightFormat.FULL:
+            weights = f"{precision.value}, {cpu_weights.value}"
     else:
         return FitHint(Fit.UNKNOWN, "Memory size unknown.")
     summary = f"needs ~{format_bytes(need)} ({weights}) of {format_bytes(have)} {where}"

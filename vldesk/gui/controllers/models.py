@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
 from vldesk.core.errors import VldeskError
+from vldesk.core.inference.cpu.quantized_weights import WeightFormat, weight_format
 from vldesk.core.inference.device import expected_cpu_precision
 from vldesk.core.inference.engine import LoadRequest
 from vldesk.core.inference.engine_choice import choose_engine
@@ -332,12 +333,13 @@ class ModelController(QObject):
         """Show the model manager, not modal; a download goes on when it is closed."""
         dialog = self._dialog
         if dialog is None:
-            vram, cpu_precision = self._memory_basis()
+            vram, cpu_precision, cpu_weights = self._memory_basis()
             dialog = ModelDialog(
                 self.store,
                 self._downloads,
                 vram_bytes=vram,
                 cpu_precision=cpu_precision,
+                cpu_weights=cpu_weights,
                 first_run=first_run,
                 parent=self._window,
             )
@@ -362,16 +364,17 @@ class ModelController(QObject):
         if self._dialog is not None:
             self._dialog.show_models_folder()
 
-    def _memory_basis(self) -> tuple[int | None, Precision]:
+    def _memory_basis(self) -> tuple[int | None, Precision, WeightFormat]:
         """What the model manager compares models with: the memory of the GPU a model runs
-        on, else RAM at the precision the CPU runs (the loaded model's, or the one the
-        settings will pick)."""
+        on, else RAM at the precision and weight format the CPU runs (the loaded model's, or
+        the ones the settings will pick)."""
         info = self.info
         if info is not None and info.device_total_bytes:
-            return info.device_total_bytes, Precision.BFLOAT16
+            return info.device_total_bytes, Precision.BFLOAT16, WeightFormat.FULL
         if info is not None:  # the CPU, or Apple's GPU, which shares the RAM
-            return None, Precision(info.dtype)
-        return None, expected_cpu_precision(self._preferences.settings.dtype)
+            return None, Precision(info.dtype), weight_format(info.weights)
+        settings = self._preferences.settings
+        return None, expected_cpu_precision(settings.dtype), weight_format(settings.weights)
 
     @Slot(int)
     def _on_dialog_closed(self, _result: int) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from vldesk.core.errors import VldeskError
+from vldesk.core.inference.cpu.quantized_weights import WeightFormat
 from vldesk.core.inference.engine_choice import suggested_download
 from vldesk.core.models.catalog import Precision, default_model
 from vldesk.core.models.downloads import DownloadProgress
@@ -74,6 +75,7 @@ class ModelDialog(QDialog):
         *,
         vram_bytes: int | None = None,
         cpu_precision: Precision = Precision.FLOAT32,
+        cpu_weights: WeightFormat = WeightFormat.FULL,
         first_run: bool = False,
         parent: QWidget | None = None,
     ) -> None:
@@ -85,6 +87,7 @@ class ModelDialog(QDialog):
         self._ram = total_memory_bytes()
         self._vram = vram_bytes
         self._cpu_precision = cpu_precision
+        self._cpu_weights = cpu_weights
         self.setWindowTitle(self.tr("Models"))
         self.setObjectName("modelDialog")
         self.resize(820, 460)
@@ -182,7 +185,15 @@ class ModelDialog(QDialog):
     def refresh(self) -> None:
         """Re-read what is on disk, keeping the selection."""
         selected = self.selected_row()
-        self.model.set_rows(collect_rows(self._store, self._ram, self._vram, self._cpu_precision))
+        self.model.set_rows(
+            collect_rows(
+                self._store,
+                self._ram,
+                self._vram,
+                self._cpu_precision,
+                cpu_weights=self._cpu_weights,
+            )
+        )
         if self._worker.model_id:
             self.model.set_progress(self._worker.model_id, self.progress.value() / 1000)
         if selected is not None:

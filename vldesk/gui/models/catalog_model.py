@@ -14,6 +14,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from vldesk.core.inference.cpu.quantized_weights import WeightFormat
 from vldesk.core.models.catalog import CATALOG, ModelSpec, Precision
 from vldesk.core.models.machine import Fit, FitHint, fit_hint
 from vldesk.core.models.store import InstallState, ModelStore
@@ -100,9 +101,11 @@ def collect_rows(
     vram: int | None,
     cpu_precision: Precision = Precision.FLOAT32,
     all_gguf: bool | None = None,
+    cpu_weights: WeightFormat = WeightFormat.FULL,
 ) -> list[ModelRow]:
     """Read the state of every catalog model and imported folder (local files only); memory
-    fit against ``vram`` when the model runs on a GPU, else ``ram`` at ``cpu_precision``.
+    fit against ``vram`` when the model runs on a GPU, else ``ram`` at ``cpu_precision`` with
+    ``cpu_weights``.
 
     GGUF variants follow their model: every quantization where ``all_gguf`` (by default, where
     llama.cpp is installed and faster on this CPU), else those on disk."""
@@ -118,7 +121,7 @@ def collect_rows(
                 download_bytes=spec.download_bytes,
                 state=status.state,
                 size_on_disk=status.size_on_disk,
-                hint=fit_hint(spec, ram, vram, cpu_precision),
+                hint=fit_hint(spec, ram, vram, cpu_precision, cpu_weights=cpu_weights),
                 spec=spec,
                 path=status.path,
                 problem=status.problem,

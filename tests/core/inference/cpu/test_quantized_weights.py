@@ -310,23 +310,47 @@ def test_without_an_int8_kernel_the_weights_stay_full(
     assert "int8 weights are not available" in caplog.text
 
 
-@pytest.mark.parametrize("fmt", QUANTIZED)
-def test_float32_engines_quantize_from_the_file_with_the_same_numbers(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, fmt: WeightFormat
+FROM_THE_FILE = [
+    *(pytest.param(WeightFormat.FULL, family, id=f"full-{family.value}") for family in Family),
+    *(pytest.param(p.values[0], Family.QWEN3_VL, marks=p.marks, id=p.id) for p in QUANTIZED),
+]
+
+
+def test_float32_engines_load_bfloat16_files_as_bfloat16_only() -> None:
+    """A float32 engine loads a bfloat16 file as it is stored and converts it afterwards; a
+    float16 or float32 file, or a bfloat16 engine, loads as it runs."""
+    assert cpu_kernels.loading_dtype(WeightFormat.FULL, torch.float32, True) == torch.bfloat16
+    for fmt in WeightFormat:
+        assert cpu_kernels.loading_dtype(fmt, torch.float32, False) == torch.float32
+        assert cpu_kernels.loading_dtype(fmt, torch.bfloat16, True) == torch.bfloat16
+        assert cpu_kernels.loading_dtype(fmt, torch.float16, True) == torch.float16
+
+
+@pytest.mark.parametrize(("fmt", "family"), FROM_THE_FILE)
+def test_float32_engines_convert_from_the_file_with_the_same_numbers(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    fmt: WeightFormat,
+    family: Family,
 ) -> None:
-    """A float32 engine quantizes from the file's bfloat16 weights, one layer at a time, instead
-    of a whole float32 copy: the quantized values, scales and logits are those the copy gave
-    (the copy holds the same values), and everything else runs in float32."""
+    """A float32 engine converts (full weights) or quantizes (int8, int4) the file's bfloat16
+    weights one tensor at a time instead of loading a whole float32 copy: every weight,
+    buffer and logit is the one the copy gave (the copy holds the same values), and
+    everything but the quantized layers runs in float32."""
     from vldesk.core.inference import transformers_loading as loading_module
     from vldesk.core.inference.transformers_engine import TransformersEngine
 
-    assert cpu_kernels.loading_dtype(fmt, torch.float32) == torch.bfloat16
-    assert cpu_kernels.loading_dtype(WeightFormat.FULL, torch.float32) == torch.float32
-    folder = lively_model_dir(tmp_path_factory, Family.QWEN3_VL)
+    folder = lively_model_dir(tmp_path_factory, family)
     conversation = Conversation().ask("What is this?", [distinct_pictures()[0]])
     settings = GenerationSettings(max_new_tokens=4, max_image_tokens=32)
+    loaded_in: list[Any] = []
+    choose = loading_module.loading_dtype
 
-    def quantized_state(engine: Any) -> tuple[dict[str, Any], Any]:
+    def loading_dtype(weights: WeightFormat, dtype: Any, file_bfloat16: bool) -> Any:
+        loaded_in.append(choose(weights, dtype, file_bfloat16))
+        return loaded_in[-1]
+
+    def converted_state(engine: Any) -> tuple[dict[str, Any], Any]:
         inputs = engine.prepare_inputs(conversation, settings)
         with torch.inference_mode():
             logits = engine.model(**inputs).logits[0, -4:].float()
@@ -337,8 +361,10 @@ def test_float32_engines_quantize_from_the_file_with_the_same_numbers(
         }
         return state, logits
 
+    monkeypatch.setattr(loading_module, "loading_dtype", loading_dtype)
     from_file = TransformersEngine.load(folder, device="cpu", dtype="float32", weights=fmt.value)
     try:
+        assert loaded_in == [torch.bfloat16]
         assert from_file.weights is fmt
         floating = [
             (name, tensor.dtype)
@@ -346,16 +372,17 @@ def test_float32_engines_quantize_from_the_file_with_the_same_numbers(
             if tensor.is_floating_point() and not name.endswith(("weight_scale", "zeros"))
         ]
         assert {dtype for _, dtype in floating} == {torch.float32}
-        ours, our_logits = quantized_state(from_file)
+        ours, our_logits = converted_state(from_file)
     finally:
         from_file.unload()
-    monkeypatch.setattr(loading_module, "loading_dtype", lambda _weights, dtype: dtype)
+    monkeypatch.setattr(loading_module, "loading_dtype", lambda _weights, dtype, _file: dtype)
     from_copy = TransformersEngine.load(folder, device="cpu", dtype="float32", weights=fmt.value)
     try:
-        theirs, their_logits = quantized_state(from_copy)
+        theirs, their_logits = converted_state(from_copy)
     finally:
         from_copy.unload()
     assert ours.keys() == theirs.keys()
     for name, tensor in ours.items():
+        assert tensor.dtype == theirs[name].dtype, name
         assert torch.equal(tensor, theirs[name]), name
-    torch.testing.assert_close(our_logits, their_logits, rtol=1e-5, atol=1e-5)
+    assert torch.equal(our_logits, their_logits)

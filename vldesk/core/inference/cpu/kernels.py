@@ -39,6 +39,7 @@ from vldesk.core.inference.cpu.decode_forwards import (
     within_mapping,
 )
 from vldesk.core.inference.cpu.kernel_timing import KernelTiming, measure_kernels
+from vldesk.core.inference.cpu.process import release_freed_memory
 from vldesk.core.inference.cpu.quantized_weights import (
     WeightFormat,
     available,
@@ -253,10 +254,23 @@ def install_decode_kernels(
     return choice
 
 
-def loading_dtype(weights: WeightFormat, dtype: Any) -> Any:
+def loading_dtype(weights: WeightFormat, dtype: Any, file_bfloat16: bool) -> Any:
     """The precision to load a model in for ``weights`` on this CPU, when it runs in ``dtype``
-    (:func:`vldesk.core.inference.cpu.quantized_weights.loading_dtype`)."""
-    if weights is WeightFormat.FULL or not available(weights, dtype):
+    and its file holds bfloat16 weights only (``file_bfloat16``).
+
+    Where it runs in float32 and the file is bfloat16, bfloat16: the weights stay views of the
+    mapped file, and :func:`install_decode_kernels` converts them (or quantizes them, see
+    :func:`vldesk.core.inference.cpu.quantized_weights.loading_dtype`) one tensor at a time,
+    dropping each one's file pages, instead of loading a whole float32 copy beside the file's
+    pages (a peak of 13.5 GB for the 2B model, docs/performance.md). A float16 or float32 file
+    loads as it runs: rounding it to bfloat16 would change its numbers."""
+    import torch
+
+    if not file_bfloat16 or dtype != torch.float32:
+        return dtype
+    if weights is WeightFormat.FULL:
+        return torch.bfloat16
+    if not available(weights, dtype):
         return dtype  # no quantized kernel: the weights stay full, loaded as they run
     return quantized_loading_dtype(weights, dtype, cpu_capabilities.detect().arch)
 
@@ -317,6 +331,9 @@ def _install_quantized(
             quantize_layer(layer, fmt, products[fmt])
             drop_file_pages(old.data_ptr(), old.nbytes, mapped)
             del old
+            # Quantizing leaves freed scratch (int32 values, float32 rows) scattered in the
+            # heap; handed back each layer, it does not pile up into the loading peak.
+            release_freed_memory()
         counts[kernel] = counts.get(kernel, 0) + 1
         if layer is head:
             head_kernel = kernel

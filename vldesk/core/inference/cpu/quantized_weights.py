@@ -41,6 +41,16 @@ class WeightFormat(enum.Enum):
 
 WEIGHT_CHOICES = tuple(f.value for f in WeightFormat)
 
+
+def weight_format(value: str | None) -> WeightFormat:
+    """The format a setting or a loaded model names (``"int8"``); full weights for none or
+    any other name (a GGUF file's quantization)."""
+    try:
+        return WeightFormat((value or "").strip().lower())
+    except ValueError:
+        return WeightFormat.FULL
+
+
 #: Layers whose input width is not a multiple of this keep their weights. torch 2.13's
 #: bfloat16 int8 kernel crashed or returned garbage for widths that are not multiples of 16
 #: (seen: 8, 17, 24); every catalog model's widths are multiples of 64.
