@@ -539,3 +539,49 @@ def test_the_context_starts_small_and_grows_for_a_prompt_that_does_not_fit(
     finally:
         small.unload()
         roomy.unload()
+
+
+def test_a_context_that_cannot_grow_fails_that_question_and_keeps_the_model(
+    gguf_dirs: dict[Family, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vldesk.core.errors import ModelLoadError
+    from vldesk.core.inference.llamacpp import engine as engine_module
+
+    opened = engine_module._open
+
+    def no_room(folder: Any, context: int, threads: int) -> tuple[Any, Any]:
+        if context > 256:
+            raise ModelLoadError("failed to allocate the key/value memory")
+        return opened(folder, context, threads)
+
+    monkeypatch.setattr(engine_module, "START_CONTEXT", 256)
+    small = LlamaCppEngine.load(gguf_dirs[Family.QWEN3_VL])
+    try:
+        monkeypatch.setattr(engine_module, "_open", no_room)
+        big = Conversation().ask("Describe the picture.", [picture(640, 480)])
+        with pytest.raises(GenerationError, match="needs a 512-token context"):
+            small.generate(big, replace(GREEDY, max_image_tokens=256))
+        assert small.figures()["context"] == 256
+        answer = small.generate(Conversation().ask("Hi?"), GREEDY)  # still loaded
+        assert answer.stats.new_tokens == COMPARED_TOKENS
+    finally:
+        small.unload()
+
+
+def test_an_answer_ends_at_the_end_of_the_context(
+    gguf_dirs: dict[Family, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the largest context an answer that would not fit stops there (as at its token limit)
+    instead of llama.cpp failing mid-answer."""
+    from vldesk.core.inference.llamacpp import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "START_CONTEXT", 256)
+    monkeypatch.setattr(engine_module, "MAX_CONTEXT", 256)
+    small = LlamaCppEngine.load(gguf_dirs[Family.QWEN3_VL])
+    try:
+        answer = small.generate(Conversation().ask("Hi?"), replace(GREEDY, max_new_tokens=1000))
+        assert answer.stop_reason is StopReason.MAX_TOKENS
+        assert answer.stats.prompt_tokens + answer.stats.new_tokens <= 256
+        assert answer.stats.new_tokens > 200
+    finally:
+        small.unload()

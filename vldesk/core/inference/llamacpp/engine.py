@@ -261,13 +261,23 @@ class LlamaCppEngine(EngineBase):
         costs seconds, once); what memory held is gone."""
         from llama_cpp import mtmd_cpp
 
-        log.info("growing llama.cpp's context from %d to %d tokens", self._llm.n_ctx(), size)
+        current = self._llm.n_ctx()
+        log.info("growing llama.cpp's context from %d to %d tokens", current, size)
         self._held = None
         mtmd_cpp.mtmd_free(self._mtmd)
         self._mtmd = None
         self._llm.close()
         self._llm = None
-        self._llm, self._mtmd = _open(self.folder, size, self.threads)
+        try:
+            self._llm, self._mtmd = _open(self.folder, size, self.threads)
+        except ModelLoadError as exc:
+            # Out of memory for the larger context, most likely: keep answering at the old size.
+            log.warning("could not grow llama.cpp's context to %d tokens: %s", size, exc)
+            self._llm, self._mtmd = _open(self.folder, current, self.threads)
+            raise GenerationError(
+                f"This question needs a {size:,}-token context and llama.cpp could not make "
+                f"one ({exc}). Use a smaller image budget, fewer images or a new conversation."
+            ) from None
 
     def prompt_token_ids(
         self, conversation: Conversation, settings: GenerationSettings | None = None
@@ -414,7 +424,9 @@ class LlamaCppEngine(EngineBase):
                         history=prompt.ids(self._image_pad),
                     )
                     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-                    while len(new_ids) < settings.max_new_tokens and not cancel.is_set():
+                    # At the context's limit the answer ends there, as at max_new_tokens.
+                    most = min(settings.max_new_tokens, self._llm.n_ctx() - held.tokens - 1)
+                    while len(new_ids) < most and not cancel.is_set():
                         token = picker.pick(self._logits())
                         first_at = first_at or time.perf_counter()
                         new_ids.append(token)
@@ -424,7 +436,7 @@ class LlamaCppEngine(EngineBase):
                             break
                         # Control tokens come out empty, as transformers' skip_special_tokens.
                         emit(decoder.decode(self._llm.detokenize([token], special=False)))
-                        if len(new_ids) < settings.max_new_tokens:
+                        if len(new_ids) < most:
                             self._eval_text([token], held)
                     emit(decoder.decode(b"", final=True))
                 self._held = held
