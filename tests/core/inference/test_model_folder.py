@@ -41,3 +41,12 @@ def test_unreadable_or_missing_weights_are_no_bfloat16_checkpoint(tmp_path: Path
     (tmp_path / "model.safetensors").write_bytes(b"\x05")
     assert stored_dtypes(tmp_path) == frozenset()
     assert not stored_in_bfloat16(tmp_path)
+
+
+def test_a_damaged_header_length_is_no_bfloat16_checkpoint_and_no_crash(tmp_path: Path) -> None:
+    """A garbage length (2**62, 2**64-1) would ask read() for exabytes: MemoryError or
+    OverflowError before the load could say what is wrong with the file."""
+    for length in (2**62, 2**64 - 1, 10**9):
+        (tmp_path / "model.safetensors").write_bytes(struct.pack("<Q", length) + b"{}")
+        assert stored_dtypes(tmp_path) == frozenset()
+        assert not stored_in_bfloat16(tmp_path)

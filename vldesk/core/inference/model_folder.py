@@ -52,6 +52,8 @@ def inspect_model_folder(path: Path, name: str | None = None) -> ModelInfo:
 
 #: safetensors' names of floating-point element types.
 _FLOATING = ("F", "BF")
+#: safetensors refuses headers larger than this (100 MB); a larger length is a damaged file.
+_MAX_HEADER = 100_000_000
 
 
 def stored_dtypes(path: Path) -> frozenset[str]:
@@ -62,6 +64,8 @@ def stored_dtypes(path: Path) -> frozenset[str]:
         try:
             with weights.open("rb") as file:
                 (length,) = struct.unpack("<Q", file.read(8))
+                if length > min(_MAX_HEADER, weights.stat().st_size):
+                    return frozenset()  # damaged: the load itself says what is wrong
                 header = json.loads(file.read(length))
         except (OSError, struct.error, UnicodeDecodeError, json.JSONDecodeError):
             return frozenset()
