@@ -92,6 +92,9 @@ def test_quantized_weights_are_estimated_from_where_the_parameters_are() -> None
     assert unknown.memory_needed_bytes(f32, WeightFormat.INT4) == unknown.memory_needed_bytes(f32)
     # A float32 model is converted from the bfloat16 download tensor by tensor: no copy beside.
     assert tied.memory_needed_bytes(f32) == 4_000 + f32_allowance
+    # Outside the catalog the file may be float16 or float32, loaded as a copy beside it.
+    assert unknown.memory_needed_bytes(f32) == 4_000 + 2_000 + f32_allowance
+    assert unknown.memory_needed_bytes(bf16) == 2_000 + running_allowance_bytes(bf16)
     # The activations take twice the bytes in float32.
     assert running_allowance_bytes(bf16) == GIB + GIB // 4
     assert f32_allowance == GIB + GIB // 2

@@ -235,7 +235,8 @@ class ModelSpec:
 
         The weights as they are held (:meth:`weights_bytes`), plus
         :func:`running_allowance_bytes`. A float32 model is converted from the download's
-        bfloat16 one tensor at a time, so the download is never held beside it. Measured peaks
+        bfloat16 one tensor at a time, so the download is never held beside it (a model outside
+        the catalog, whose file type is not known here, counts the download too). Measured peaks
         for the 2B model against these estimates, per precision and weight format, within -0.2
         to +5.9 % (Qwen3.5-0.8B: +2 to +7 %): docs/performance.md, session 8.
 
@@ -245,7 +246,12 @@ class ModelSpec:
         """
         if self.is_gguf:
             return gguf_memory_needed_bytes(self.download_bytes)
-        return self.weights_bytes(precision, weights) + running_allowance_bytes(precision)
+        needed = self.weights_bytes(precision, weights) + running_allowance_bytes(precision)
+        if self.split is None and precision is Precision.FLOAT32:
+            # Outside the catalog the file may be float16 or float32, which loads as a float32
+            # copy beside the file's pages: count them (an upper bound for a bfloat16 file).
+            needed += self.weights_bytes(Precision.BFLOAT16)
+        return needed
 
     def memory_needed(self) -> dict[Precision, int]:
         return {p: self.memory_needed_bytes(p) for p in Precision}
