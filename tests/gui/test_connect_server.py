@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -178,12 +179,19 @@ def test_a_key_typed_where_the_port_goes_is_said_inline_and_never_echoed(
 
 
 def connected_then_quit(
-    make_app: AppFactory, model_dir: Path, qtbot: QtBot, url: str, key: str
+    make_app: AppFactory,
+    model_dir: Path,
+    qtbot: QtBot,
+    url: str,
+    key: str,
+    *,
+    remember: bool = True,
 ) -> DesktopApp:
-    """An app on the local model that connects to ``url`` (remembering ``key``), then quits."""
+    """An app on the local model that connects to ``url`` (remembering ``key`` unless told
+    not to), then quits."""
     app = make_app(model_dir, engine_loader=FakeEngineLoader())
     wait_for_model(qtbot, app)
-    connect_through_dialog(qtbot, app, url, key, remember=True)
+    connect_through_dialog(qtbot, app, url, key, remember=remember)
     qtbot.waitUntil(lambda: app.models.server is not None, timeout=20_000)
     app.window.close()
     return app
@@ -246,3 +254,37 @@ def test_a_server_gone_at_the_next_start_leaves_the_local_model_without_a_dialog
     qtbot.waitUntil(lambda: app.session.model_name is not None, timeout=20_000)
     app.window.close()
     assert saved.chat_server() is None
+
+
+def test_a_server_gone_at_the_next_start_with_no_local_model_opens_the_first_run_form(
+    make_app: AppFactory, fake_model_dir: Path, start_server: StartServer, qtbot: QtBot
+) -> None:
+    server = start_server(FakeEngine(name=MODEL), api_key=KEY)
+    address = server.url + "/v1"
+    connected_then_quit(make_app, fake_model_dir, qtbot, address, KEY)
+    server.stop()
+    shutil.rmtree(fake_model_dir)  # the model used last is gone, and none is installed
+
+    app = make_app()
+    qtbot.waitUntil(lambda: bool(shown_dialogs(app, ModelDialog)), timeout=20_000)
+    [dialog] = shown_dialogs(app, ModelDialog)
+    assert dialog.first_download is not None
+    assert address in app.window.banner.text
+    assert app.models.server is None
+
+
+def test_a_server_whose_key_is_not_kept_is_not_connected_again_at_the_next_start(
+    make_app: AppFactory,
+    fake_model_dir: Path,
+    start_server: StartServer,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    address = start_server(FakeEngine(name=MODEL), api_key=KEY).url + "/v1"
+    saved = SavedServers(app_paths().config_dir)
+    connected_then_quit(make_app, fake_model_dir, qtbot, address, KEY, remember=False)
+    assert saved.chat_server() is None  # the next start would be refused (401)
+    # The same key in VLDESK_API_KEY is there at the next start: the server is kept.
+    monkeypatch.setenv("VLDESK_API_KEY", KEY)
+    connected_then_quit(make_app, fake_model_dir, qtbot, address, KEY, remember=False)
+    assert saved.chat_server() == ChatServer(address, MODEL, Family.QWEN3_VL)

@@ -51,6 +51,9 @@ class ServerController(QObject):
         self._fell_back: ChatServer | None = None
         #: The local model the fall-back asked for is still loading.
         self._falling_back = False
+        #: The key each server was connected with (``None``: none), to tell at quit whether
+        #: the next start would have it.
+        self._keys_used: dict[str, str | None] = {}
         window.connect_server_action.triggered.connect(lambda: self.open_dialog())
         window.disconnect_server_action.triggered.connect(models.disconnect_server)
         models.state_changed.connect(self._on_model_state)
@@ -88,6 +91,7 @@ class ServerController(QObject):
             self._window.show_message(
                 _tr("The server could not be remembered: {0}").format(exc), Level.WARNING
             )
+        self._keys_used[url] = request.endpoint.api_key
         self._models.connect_server(request)
 
     @Slot(int)
@@ -106,6 +110,7 @@ class ServerController(QObject):
             log.warning("not connecting to the last server again: %s", exc)
             return False
         log.info("connecting to %s again, as when vldesk closed", endpoint.display)
+        self._keys_used[endpoint.display] = endpoint.api_key
         self._reconnecting = chat
         if not self._models.connect_server(ConnectRequest(endpoint, chat.model, chat.family)):
             self._reconnecting = None
@@ -114,15 +119,22 @@ class ServerController(QObject):
 
     def shut_down(self) -> None:
         """The app is closing: keep the server the chat answers on for the next start (none:
-        the local model then). A connection still being made at start is kept as it was."""
+        the local model then), unless its key would be missing then (typed but not remembered,
+        and not ``VLDESK_API_KEY``): it would refuse every start. A connection still being made
+        at start is kept as it was."""
         info = self._models.info
+        chat: ChatServer | None = None
         if info is not None and info.server is not None:
-            known = {member.value: member for member in Family}
-            chat: ChatServer | None = ChatServer(info.server, info.name, known.get(info.family))
+            used = self._keys_used.get(info.server)
+            if used is not None and self._saved.key_for(info.server) != used:
+                log.info(
+                    "%s is not connected again at the next start: its key is not kept", info.server
+                )
+            else:
+                known = {member.value: member for member in Family}
+                chat = ChatServer(info.server, info.name, known.get(info.family))
         elif self._reconnecting is not None or self._fell_back is not None:
             return  # it did not answer this time: it is tried again
-        else:
-            chat = None
         try:
             self._saved.set_chat_server(chat)
         except WriteError as exc:
@@ -140,8 +152,9 @@ class ServerController(QObject):
             self._fell_back = None  # another model was chosen: it is the one from now on
 
     def _reconnected(self, chat: ChatServer, state: ModelState) -> None:
-        """The connection made at start answered, or failed: then the local model loads (no
-        dialog; the banner says why), unless one was chosen meanwhile."""
+        """The connection made at start answered, or failed: then the local model loads (the
+        banner says why; with none installed, the model manager opens in its first-run form),
+        unless one was chosen meanwhile."""
         self._reconnecting = None
         if state is not ModelState.FAILED or self._models.ref is not None:
             return
@@ -156,3 +169,5 @@ class ServerController(QObject):
         self._falling_back = True
         self._models.load_initial_model()
         self._falling_back = self._models.state is ModelState.LOADING  # none to load: done
+        if self._models.ref is None:  # nothing to load: offer to download or import one
+            self._models.open_model_dialog(first_run=True)

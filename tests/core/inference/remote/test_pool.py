@@ -275,3 +275,29 @@ def test_cancel_returns_the_batch_as_cancelled(start_server: StartServer, tmp_pa
     assert [r.stop_reason for r in results] == [StopReason.CANCELLED] * 6
     assert len(engine.asked) < 6  # the rest were never sent
     pool.unload()
+
+
+def test_a_server_that_comes_back_serving_another_model_stays_out(
+    start_server: StartServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    loading = start_server()  # left out at connect: it lists no model yet
+    ready = start_server(slow_engine(0.02))
+    pool, _ = EndpointPool.connect(
+        [Endpoint.parse(loading.url), Endpoint.parse(ready.url)], concurrency=2
+    )
+    _connected.append(pool)
+    other = slow_engine(0.0, name="other-model")
+    loading.scheduler.attach(other)  # it lists a model now, but not the pool's
+    caplog.set_level(logging.WARNING)
+    asked = conversations(tmp_path, 6)
+    assert pool.generate(asked[0], SETTINGS).text == "shade 0"  # probed first, on this thread
+    time.sleep(PROBE_DELAY_S * 1.5)  # past the next probe's time, on the batch's path
+    answers = pool.generate_batch(asked, SETTINGS)
+    assert [r.text for r in answers] == expected(6)
+    servers = pool.figures()["servers"]
+    assert isinstance(servers, list)
+    assert servers[0]["alive"] is False
+    assert not other.asked
+    said = [r.getMessage() for r in caplog.records if "stays out of the rotation" in r.getMessage()]
+    assert len(said) == 2  # the streamed answer's probe and the batch's
+    assert said[0].endswith(f"does not serve '{MODEL}'; it serves: other-model.")

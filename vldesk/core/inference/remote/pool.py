@@ -430,7 +430,7 @@ class EndpointPool:
 
             def probe(server: _Server = server) -> None:
                 try:
-                    _served_models(server.engine.connection)
+                    self._serves_again(server)
                 except Exception as exc:  # still dead (or loading), whatever the reason
                     news.put((server, None, exc))
                 else:
@@ -445,11 +445,26 @@ class EndpointPool:
             if index in exclude or server.alive or now < server.next_probe:
                 continue
             try:
-                _served_models(server.engine.connection)
-            except Exception as exc:  # still dead (or loading)
+                self._serves_again(server)
+            except Exception as exc:  # still dead (or loading, or another model)
                 self._probed(server, exc)
             else:
                 self._probed(server, None)
+
+    def _serves_again(self, server: _Server) -> None:
+        """Probe a server out of the rotation: it must answer, list a model, and serve this
+        pool's model, as at :meth:`connect` (vLLM would refuse every request for another model;
+        llama-server would silently answer with its own).
+
+        Raises:
+            GenerationError: it is still down, loading, or serves another model.
+        """
+        names = _served_models(server.engine.connection)
+        try:
+            served_model(names, self.name, server.display)
+        except GenerationError as exc:
+            log.warning("%s stays out of the rotation: %s", server.display, exc)
+            raise
 
     def _probed(self, server: _Server, error: GenerationResult | Exception | None) -> None:
         server.probing = False
