@@ -368,30 +368,3 @@ def test_quitting_mid_server_batch_does_not_wait_for_the_servers(
     results = Counter(r["image"] for r in records if r.get("kind") == "result")
     assert all(count == 1 for count in results.values())
     assert len(results) < len(SHADES) + 1
-
-
-def test_quitting_mid_server_batch_cancels_it_before_the_inference_worker_stops(
-    fake_app: DesktopApp,
-    start_server: StartServer,
-    qtbot: QtBot,
-    shades: Path,
-    release: threading.Event,
-) -> None:
-    app = fake_app
-    held = held_engine(release)
-    servers_dialog(
-        app, shades, [start_server(held).url + "/v1"], concurrency=1
-    ).start_button.click()
-    qtbot.waitUntil(lambda: bool(held.asked), timeout=30_000)
-    ended_meanwhile: list[bool] = []
-    stop_inference = app.inference.shut_down
-
-    def stop_inference_then_see_the_batch() -> None:
-        stop_inference()
-        # One wait for both: the batch was cancelled first and ends while the worker stops.
-        ended_meanwhile.append(app.batch._servers.wait(20))
-
-    app.inference.shut_down = stop_inference_then_see_the_batch  # type: ignore[method-assign]
-    app.window.close()  # as quitting does
-    assert ended_meanwhile == [True]
-    assert not release.is_set()  # the held answer never came

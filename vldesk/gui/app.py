@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,7 +41,6 @@ from vldesk.gui.i18n import current_language, error_text
 from vldesk.gui.main_window import MainWindow
 from vldesk.gui.session import ChatSession
 from vldesk.gui.widgets.message_banner import Level
-from vldesk.gui.workers.background import SHUTDOWN_WAIT_S
 from vldesk.gui.workers.download import DownloadWorker
 from vldesk.gui.workers.inference_client import InferenceClient
 
@@ -234,12 +232,8 @@ class DesktopApp(QObject):
         self.preferences.remember(system_prompt=self.window.prompt_panel.system_prompt())
         self.servers.shut_down()  # the chat's server, if any, is connected again at next start
         self.serving.shut_down()  # before the worker: requests still waiting get 503
-        # A batch on servers is cancelled first and winds down while the worker stops: one
-        # bounded wait for both, not one after the other.
-        deadline = time.monotonic() + SHUTDOWN_WAIT_S
-        self.batch.cancel_on_servers()  # it stays resumable
         self.inference.shut_down()  # cancels a folder batch too; it stays resumable
-        self.batch.shut_down(max(0.0, deadline - time.monotonic()))
+        self.batch.shut_down()  # a batch on servers: cancelled, bounded wait, resumable
         # The stopped answer's result is still queued for this thread: deliver it now, so
         # what was on screen is saved to history before it closes.
         QCoreApplication.sendPostedEvents()

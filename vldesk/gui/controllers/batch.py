@@ -209,15 +209,10 @@ class BatchController(QObject):
             self._control.cancel()
             self._set_state(BatchState.CANCELLING)
 
-    def cancel_on_servers(self) -> None:
-        """The app is closing: cancel a batch on servers now, without waiting for it."""
-        self._servers.cancel()
-
-    def shut_down(self, timeout: float | None = None) -> None:
-        """The app is closing: cancel a batch on servers and wait at most ``timeout`` seconds
-        for it (default: ``SHUTDOWN_WAIT_S``; the job stays resumable). A batch on the
-        loaded model stops with the inference worker."""
-        self._servers.shut_down(timeout)
+    def shut_down(self) -> None:
+        """The app is closing: cancel a batch on servers and wait a bounded time for it (the
+        job stays resumable). A batch on the loaded model stops with the inference worker."""
+        self._servers.shut_down()
 
     # -- worker signals ----------------------------------------------------------------------
 

@@ -108,18 +108,12 @@ class ServerBatchWorker(QObject):
         """Block until the batch's thread has ended, at most ``timeout`` seconds."""
         return self._runner.wait(timeout)
 
-    def cancel(self) -> None:
-        """The app is closing: cancel any batch and start no other, without waiting (it winds
-        down while the rest of the app stops; :meth:`shut_down` then waits for it)."""
-        self._runner.stopping.set()
-        for control in self._controls.values():
-            control.cancel()
-
     def shut_down(self, timeout: float | None = None) -> bool:
         """The app is closing: cancel any batch (it stays resumable: the journal keeps every
         caption written) and wait a bounded time for it to close its job; ``True`` if it did.
         Answers still in flight are dropped; their images run again on Continue."""
-        self.cancel()
+        for control in self._controls.values():
+            control.cancel()
         stopped = self._runner.shut_down([], timeout)
         if not stopped:
             self._abandoned.set()
