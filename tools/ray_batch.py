@@ -211,12 +211,59 @@ def numbered(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
         yield {"number": number, "text": line}
 
 
+def read_requests(path: Path) -> list[dict[str, Any]]:
+    """The numbered request lines of ``path`` (:func:`numbered`), each checked before any engine
+    starts, so that a wrong file fails at once and not inside a Ray actor hours later.
+
+    Raises:
+        ValueError: a line is not a request (no JSON, no ``custom_id``), naming its line.
+    """
+    with open(path, encoding="utf-8") as requests:
+        lines = requests.readlines()
+    for line_number, line in enumerate(lines, start=1):
+        if line.strip():
+            try:
+                parse_request(line)
+            except ValueError as exc:  # json.JSONDecodeError is one too
+                raise ValueError(f"{path} line {line_number}: not a request ({exc})") from None
+    return list(numbered(iter(lines)))
+
+
+def collect(rows: Iterator[dict[str, Any]], output: Path) -> tuple[dict[int, str], Counter[str]]:
+    """Write the answered ``rows`` to ``output`` in the requests' order; (the result lines by
+    request number, how many each node answered).
+
+    Each line goes to ``output``'s ``.tmp`` file as it arrives (in the order answered), so that a
+    late failure keeps every answer so far there; when all have arrived ``output`` is written
+    in order and the ``.tmp`` file removed.
+    """
+    results: dict[int, str] = {}
+    nodes: Counter[str] = Counter()
+    temporary = output.with_name(output.name + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as partial:
+        for row in rows:
+            results[int(row["number"])] = str(row["result"])
+            nodes[str(row["node"])[:8]] += 1
+            partial.write(str(row["result"]) + "\n")
+            partial.flush()
+    ordered = output.with_name(output.name + ".tmp-ordered")
+    with open(ordered, "w", encoding="utf-8") as out:
+        for number in sorted(results):
+            out.write(results[number] + "\n")
+    ordered.replace(output)
+    temporary.unlink()
+    return results, nodes
+
+
 def run(options: argparse.Namespace) -> int:
+    try:
+        rows = read_requests(options.i)
+    except ValueError as exc:
+        print(f"ray_batch: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
     import ray  # type: ignore[import-not-found, unused-ignore]
 
     ray.init(address=options.address)
-    with open(options.i, encoding="utf-8") as requests:
-        rows = list(numbered(requests))
     engine: dict[str, Any] = {"max_model_len": options.max_model_len, **dict(options.engine)}
     if options.allowed_local_media_path:
         engine["allowed_local_media_path"] = options.allowed_local_media_path
@@ -232,16 +279,7 @@ def run(options: argparse.Namespace) -> int:
         num_cpus=options.cpus_per_replica,
     )
     started = time.monotonic()
-    results: dict[int, str] = {}
-    nodes: Counter[str] = Counter()
-    for row in answered.iter_rows():
-        results[int(row["number"])] = str(row["result"])
-        nodes[str(row["node"])[:8]] += 1
-    temporary = options.o.with_name(options.o.name + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as out:
-        for number in sorted(results):
-            out.write(results[number] + "\n")
-    temporary.replace(options.o)
+    results, nodes = collect(answered.iter_rows(), options.o)
     failed = sum(json.loads(line)["error"] is not None for line in results.values())
     seconds = time.monotonic() - started
     where = ", ".join(f"{count} on node {node}" for node, count in sorted(nodes.items()))

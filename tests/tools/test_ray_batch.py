@@ -4,14 +4,26 @@ and a request the engine refuses fails alone."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.cli.test_batch_remote import shade_folder
 from tests.core.inference.remote.servers import MODEL, shade_answer
-from tools.ray_batch import Answer, answer_lines, numbered, parse_args, sampling_of
+from tools.ray_batch import (
+    Answer,
+    answer_lines,
+    collect,
+    numbered,
+    parse_args,
+    read_requests,
+    run,
+    sampling_of,
+)
 from vldesk.cli import run_cli
 from vldesk.server.config import Limits
 from vldesk.server.translate import openai_chat
@@ -117,3 +129,47 @@ def test_sampling_settings_and_engine_arguments_are_read_as_vllm_takes_them() ->
     assert dict(options.engine) == {"enforce_eager": True, "dtype": "bfloat16", "max_num_seqs": 8}
     assert options.address == "auto"
     assert options.gpus_per_replica == 1.0
+
+
+def test_a_line_that_is_not_a_request_stops_the_run_before_ray_naming_its_line(
+    tmp_path: Path, capsys: Any
+) -> None:
+    requests, results = tmp_path / "req.jsonl", tmp_path / "res.jsonl"
+    good = json.dumps({"custom_id": "a", "body": {"messages": []}})
+    requests.write_text(f"{good}\n\n{json.dumps({'body': {}})}\n", "utf-8")
+    with pytest.raises(ValueError, match=r"req\.jsonl line 3: not a request"):
+        read_requests(requests)
+    # run() answers before it imports Ray (not installed here) or starts an engine
+    assert run(parse_args(["-i", str(requests), "-o", str(results), "--model", "m"])) == 2
+    assert "line 3: not a request" in capsys.readouterr().err
+    assert not results.exists()
+    requests.write_text(f"{good}\n{{not json\n", "utf-8")
+    with pytest.raises(ValueError, match="line 2: not a request"):
+        read_requests(requests)
+    requests.write_text(f"{good}\n\n{good}\n", "utf-8")
+    assert [row["number"] for row in read_requests(requests)] == [0, 1]
+
+
+def rows_then_failure(count: int) -> Any:
+    """Ray Data's answered rows (out of order), then the job failing as a lost node fails it."""
+    for number in reversed(range(count)):
+        yield {"number": number, "result": f'{{"custom_id": "{number}"}}', "node": "node-one"}
+    raise RuntimeError("the job failed")
+
+
+def test_answers_are_kept_as_they_arrive_and_written_in_order_at_the_end(tmp_path: Path) -> None:
+    output = tmp_path / "res.jsonl"
+    partial = tmp_path / "res.jsonl.tmp"
+    with pytest.raises(RuntimeError, match="the job failed"):
+        collect(rows_then_failure(3), output)
+    assert not output.exists()
+    kept = [json.loads(line)["custom_id"] for line in partial.read_text("utf-8").splitlines()]
+    assert kept == ["2", "1", "0"]
+
+    rows = list(itertools.islice(rows_then_failure(3), 3))
+    results, nodes = collect(iter(rows), output)
+    written = [json.loads(line)["custom_id"] for line in output.read_text("utf-8").splitlines()]
+    assert written == ["0", "1", "2"]
+    assert sorted(results) == [0, 1, 2]
+    assert nodes == Counter({"node-one": 3})
+    assert not partial.exists()

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from tests.core.inference.cpu.test_process import RecordingLibc
 from tests.helpers.netguard import no_network
 from vldesk.core.errors import GenerationError, ModelLoadError, OutOfMemoryError
 from vldesk.core.generation import Conversation, GenerationSettings, StopReason
@@ -402,6 +403,35 @@ def test_no_network_during_load_and_inference(
             engine.generate(Conversation().ask("Describe.", [picture()]), FIXED_LENGTH)
             engine.unload()
     assert attempts == []
+
+
+def test_each_cpu_load_runs_with_glibc_defaults_and_keeps_freed_memory_after(
+    tiny_model_dirs: dict[Family, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second load (a model switch) must not convert weights with freed memory kept in the
+    heap by the first, and an unload gives the heap's free memory back."""
+    import transformers
+
+    from vldesk.core.inference.cpu import process
+
+    events: list[Any] = []
+    monkeypatch.setattr(process, "_glibc", lambda: RecordingLibc(events))
+    monkeypatch.setattr(process, "_kept", False)
+    model_class = transformers.AutoModelForImageTextToText
+    from_pretrained = model_class.from_pretrained
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        events.append("load")
+        return from_pretrained(*args, **kwargs)
+
+    monkeypatch.setattr(model_class, "from_pretrained", recorded)
+    kept = [("mallopt", -1, 2**31 - 1), ("mallopt", -3, 2**31 - 1)]
+    trim = ("malloc_trim", 0)
+    for _ in range(2):
+        engine = TransformersEngine.load(tiny_model_dirs[Family.QWEN3_VL], device="cpu")
+        engine.unload()
+    defaults = [("mallopt", -1, 128 * 1024), ("mallopt", -3, 128 * 1024)]
+    assert events == [trim, "load", *kept, trim, *defaults, trim, "load", *kept, trim]
 
 
 def test_unloaded_engine_refuses_politely(tiny_model_dirs: dict[Family, Path]) -> None:

@@ -210,6 +210,7 @@ class TransformersEngine(EngineBase):
             self._conversation_cache.clear()
         gc.collect()
         free_device_memory()
+        release_freed_memory()
 
     def prepare_inputs(self, conversation: Conversation, settings: GenerationSettings) -> Any:
         """Tokenize with the model's own chat template; control tokens in user text stay text."""

@@ -15,7 +15,11 @@ from vldesk.core.inference.cpu import linear_attention
 from vldesk.core.inference.cpu.attention import use_cpu_attention
 from vldesk.core.inference.cpu.kernels import KernelChoice, install_decode_kernels, loading_dtype
 from vldesk.core.inference.cpu.patch_linear import use_patch_linear
-from vldesk.core.inference.cpu.process import keep_freed_memory, set_cpu_threads
+from vldesk.core.inference.cpu.process import (
+    default_freed_memory,
+    keep_freed_memory,
+    set_cpu_threads,
+)
 from vldesk.core.inference.cpu.quantized_weights import WEIGHT_CHOICES, WeightFormat
 from vldesk.core.inference.device import DeviceChoice, HardwareProbe, choose_device
 from vldesk.core.inference.memory_errors import is_out_of_memory
@@ -123,6 +127,8 @@ def load_model(
     _route_transformers_logging()
     if choice.kind == "cpu":
         set_cpu_threads(probe.physical_cores)
+        # A model loaded before (a switch in the app) left freed memory kept in the heap.
+        default_freed_memory()
 
     attention = "sdpa"
     if choice.kind == "cuda":
