@@ -68,7 +68,13 @@ def _never_stop_early(folder: Path) -> None:
     choose has a letter or digit in it."""
     from safetensors.torch import load_file, save_file
 
-    vocabulary: dict[str, int] = json.loads((folder / "vocab.json").read_text("utf-8"))
+    vocab_file = folder / "vocab.json"
+    # The real files carry vocab.json; the synthetic tokenizer (no real files) only tokenizer.json.
+    vocabulary: dict[str, int] = (
+        json.loads(vocab_file.read_text("utf-8"))
+        if vocab_file.is_file()
+        else json.loads((folder / "tokenizer.json").read_text("utf-8"))["model"]["vocab"]
+    )
     words = sorted(index for token, index in vocabulary.items() if re.search("[A-Za-z0-9]", token))
     for weights in sorted(folder.glob("*.safetensors")):
         tensors = load_file(weights)
